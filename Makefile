@@ -1,0 +1,26 @@
+# The few verbs people type. Everything else lives in dev/.
+.PHONY: up down status test build fmt lint
+SHELL := /usr/bin/env bash
+
+## up: install what is missing and start the local stack (engines + control plane), write .tripnest/stack.env
+up:
+	@bash dev/stack.sh up
+
+## down: stop everything `make up` started (data stays in .tripnest/)
+down:
+	@bash dev/stack.sh down
+
+## status: show what is up and healthy
+status:
+	@bash dev/stack.sh status
+
+## test: fmt, clippy and every workspace test against the real stack (starts and stops it if needed)
+test:
+	@bash dev/test.sh
+
+## build: build every binary
+build:
+	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo build --workspace --bins'
+
+fmt:
+	@cargo fmt --all

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test command (`make test`): bring up the local stack if it is not already up,
+# check formatting and lints, build every binary, run every workspace test against the real
+# engines, and stop what this script started — even when a test fails.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+
+started_stack=0
+cleanup() {
+  local rc=$?
+  if ((started_stack)); then step "stopping the stack this run started"; bash "$DEV/stack.sh" down || true; fi
+  if ((rc == 0)); then step "all tests passed in $((SECONDS))s"; else printf '\033[1;31mtests FAILED\033[0m (exit %s) — logs in %s\n' "$rc" "$LOGS" >&2; fi
+  exit $rc
+}
+trap cleanup EXIT
+
+source "$DEV/toolchain.sh"
+ensure_rust
+
+if bash "$DEV/stack.sh" status >/dev/null 2>&1; then
+  step "stack already up: using it and leaving it running"
+else
+  started_stack=1
+  bash "$DEV/stack.sh" up
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+step "cargo build --workspace --bins"
+cargo build --workspace --bins --locked
+step "cargo test --workspace"
+cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"

@@ -1,0 +1,169 @@
+//! Kafka through `tripnest_common::kafka`: the producer, the consumer-group runner, committed
+//! offsets and the dead-letter topic, all against the real broker.
+
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::{BaseConsumer, Consumer, StreamConsumer},
+    message::Headers,
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    Event,
+    config::KafkaConfig,
+    kafka::{ConsumerSettings, HandlerError, Producer, run_consumer},
+};
+use tripnest_e2e::{Stack, unique, wait_until};
+
+fn kafka_config() -> KafkaConfig {
+    KafkaConfig { bootstrap_servers: Stack::load().get("KAFKA_BOOTSTRAP_SERVERS").to_owned(), ..KafkaConfig::default() }
+}
+
+async fn create_topic(cfg: &KafkaConfig, topic: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin client");
+    let results = admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await.expect("create topics");
+    for r in results {
+        r.expect("topic created");
+    }
+}
+
+/// The offset committed by `group` on partition 0 of `topic`, if any.
+fn committed(cfg: &KafkaConfig, group: &str, topic: &str) -> Option<i64> {
+    let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).set("group.id", group).create().expect("probe");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition(topic, 0);
+    let got = probe.committed_offsets(tpl, Duration::from_secs(5)).ok()?;
+    match got.find_partition(topic, 0)?.offset() {
+        Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+fn spawn_consumer<F, Fut>(cfg: &KafkaConfig, group: &str, topic: &str, handler: F) -> (CancellationToken, tokio::task::JoinHandle<()>)
+where
+    F: Fn(tripnest_common::kafka::Delivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    let token = CancellationToken::new();
+    let (cfg, settings, stop) = (cfg.clone(), ConsumerSettings::new(group, &[topic]), token.clone());
+    let dlq = Producer::new(&cfg).expect("dlq producer");
+    let task = tokio::spawn(async move { run_consumer(&cfg, settings, dlq, stop, handler).await.expect("consumer runs") });
+    (token, task)
+}
+
+#[tokio::test]
+async fn kafka_produces_consumes_in_a_group_and_commits_offsets() {
+    let cfg = kafka_config();
+    let (topic, group) = (unique("e2e.booked"), unique("e2e-group"));
+    create_topic(&cfg, &topic).await;
+    let producer = Producer::new(&cfg).expect("producer");
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        let event = Event::new("e2e", &topic, format!("bk-{n}"), serde_json::json!({ "n": n }));
+        producer.publish(&event, Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).await.expect("publish");
+        sent.push(event.id);
+    }
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop, task) = spawn_consumer(&cfg, &group, &topic, move |d| {
+        let tx = tx.clone();
+        async move {
+            let event = d.event::<serde_json::Value>()?;
+            assert_eq!(d.header("traceparent").map(<[u8]>::len), Some(55), "traceparent travels as a header");
+            tx.send((event.id, d.key.clone())).map_err(|e| HandlerError::Transient(e.into()))
+        }
+    });
+
+    let mut received = Vec::new();
+    for _ in 0..3 {
+        let (id, key) = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.expect("consumed in time").expect("channel");
+        assert!(key.is_some_and(|k| k.starts_with(b"bk-")), "keyed by subject");
+        received.push(id);
+    }
+    assert_eq!(received, sent, "one partition keeps order");
+
+    let offset = wait_until("offset 3 committed", Duration::from_secs(15), || {
+        let (cfg, group, topic) = (cfg.clone(), group.clone(), topic.clone());
+        async move { committed(&cfg, &group, &topic).filter(|o| *o == 3) }
+    })
+    .await;
+    assert_eq!(offset, 3);
+    stop.cancel();
+    task.await.expect("consumer stops cleanly");
+}
+
+#[tokio::test]
+async fn kafka_parks_a_poison_message_on_the_dead_letter_topic_and_moves_on() {
+    let cfg = kafka_config();
+    let (topic, group) = (unique("e2e.poison"), unique("e2e-group"));
+    create_topic(&cfg, &topic).await;
+    let producer = Producer::new(&cfg).expect("producer");
+    producer.send(&topic, b"bk-bad", b"{not json", &[]).await.expect("send poison");
+    let good = Event::new("e2e", &topic, "bk-good", serde_json::json!({}));
+    producer.publish(&good, None).await.expect("send good");
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (stop, task) = spawn_consumer(&cfg, &group, &topic, move |d| {
+        let tx = tx.clone();
+        async move {
+            let event = d.event::<serde_json::Value>()?;
+            tx.send(event.id).map_err(|e| HandlerError::Transient(e.into()))
+        }
+    });
+    let handled = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.expect("good event handled").expect("channel");
+    assert_eq!(handled, good.id, "the consumer moved past the poison message");
+    wait_until("both offsets committed", Duration::from_secs(15), || {
+        let (cfg, group, topic) = (cfg.clone(), group.clone(), topic.clone());
+        async move { committed(&cfg, &group, &topic).filter(|o| *o == 2) }
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("consumer stops");
+
+    let dlq: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cfg.bootstrap_servers)
+        .set("group.id", unique("dlq-reader"))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("dlq reader");
+    dlq.subscribe(&[&format!("{topic}.dlq")]).expect("subscribe dlq");
+    let parked = tokio::time::timeout(Duration::from_secs(30), dlq.recv()).await.expect("parked message arrives").expect("recv");
+    assert_eq!(parked.payload(), Some(&b"{not json"[..]), "original bytes kept");
+    assert_eq!(parked.key(), Some(&b"bk-bad"[..]), "original key kept");
+    let headers = parked.headers().expect("headers");
+    let reason = headers.iter().find(|h| h.key == "dlq-reason").and_then(|h| h.value).expect("dlq-reason header");
+    assert!(String::from_utf8_lossy(reason).contains("not a valid CloudEvent"), "{}", String::from_utf8_lossy(reason));
+}
+
+#[tokio::test]
+async fn kafka_offset_is_committed_only_after_the_handler_finishes() {
+    let cfg = kafka_config();
+    let (topic, group) = (unique("e2e.slow"), unique("e2e-group"));
+    create_topic(&cfg, &topic).await;
+    Producer::new(&cfg).expect("producer").publish(&Event::new("e2e", &topic, "bk-1", ()), None).await.expect("publish");
+
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let (s, r) = (started.clone(), release.clone());
+    let (stop, task) = spawn_consumer(&cfg, &group, &topic, move |_| {
+        let (s, r) = (s.clone(), r.clone());
+        async move {
+            s.notify_one();
+            r.notified().await;
+            Ok(())
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(30), started.notified()).await.expect("handler started");
+    assert_eq!(committed(&cfg, &group, &topic), None, "nothing committed while the handler runs");
+    release.notify_one();
+    wait_until("offset 1 committed", Duration::from_secs(15), || {
+        let (cfg, group, topic) = (cfg.clone(), group.clone(), topic.clone());
+        async move { committed(&cfg, &group, &topic).filter(|o| *o == 1) }
+    })
+    .await;
+    stop.cancel();
+    task.await.expect("consumer stops");
+}

@@ -1,0 +1,23 @@
+//! The booking service: the catalog, the availability calendar, bookings and their state machine, Idempotency-Key, the outbox, the inventory roll and the expiry sweeper.
+//!
+//! Today it is the skeleton every service shares — health, readiness, metrics and graceful
+//! shutdown from `tripnest_common::service`; the features arrive with later issues.
+
+use axum::Router;
+use tripnest_common::{config::CommonConfig, http::Readiness};
+
+/// Name used in logs, metrics labels and event sources.
+pub const NAME: &str = "booking";
+
+/// Configuration: `APP_…` environment over defaults.
+pub type Config = CommonConfig;
+
+/// This service's own routes.
+pub fn router() -> Router {
+    Router::new()
+}
+
+/// Serve until SIGTERM, then drain.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    tripnest_common::service::run(NAME, &cfg, router(), Readiness::default()).await
+}

@@ -1,0 +1,183 @@
+//! Layered configuration: defaults compiled into the binary, then environment variables
+//! prefixed `APP_`, with `__` separating nested keys (`APP_KAFKA__BOOTSTRAP_SERVERS`).
+//! Each service embeds [`CommonConfig`] with `#[serde(flatten)]` and adds its own section.
+
+use figment::{
+    Figment,
+    providers::{Env, Serialized},
+};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// The environment variable prefix every setting is read from.
+pub const ENV_PREFIX: &str = "APP_";
+
+/// Load `T`: start from `T::default()`, then overlay `APP_…` environment variables.
+pub fn load<T>() -> Result<T, figment::Error>
+where
+    T: DeserializeOwned + Serialize + Default,
+{
+    figment_for(T::default()).extract()
+}
+
+/// The figment that [`load`] extracts from; exposed so tests can layer their own values.
+pub fn figment_for<T: Serialize>(defaults: T) -> Figment {
+    Figment::from(Serialized::defaults(defaults)).merge(Env::prefixed(ENV_PREFIX).split("__"))
+}
+
+/// Settings every TripNest process has.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommonConfig {
+    /// Where the HTTP server listens.
+    pub http: HttpConfig,
+    /// Log filter (`RUST_LOG` syntax) and format.
+    pub log: LogConfig,
+    /// Seconds to finish in-flight work after SIGTERM before giving up.
+    pub shutdown_grace_secs: u64,
+    /// Kafka connection, when the service uses it.
+    pub kafka: KafkaConfig,
+    /// PostgreSQL URL, when the service owns a database.
+    #[serde(skip_serializing)]
+    pub database_url: Option<SecretString>,
+}
+
+impl Default for CommonConfig {
+    fn default() -> Self {
+        Self {
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+            shutdown_grace_secs: 20,
+            kafka: KafkaConfig::default(),
+            database_url: None,
+        }
+    }
+}
+
+/// HTTP listener settings. Loopback by default; port 0 picks a free port.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Address to bind.
+    pub host: IpAddr,
+    /// Port to bind (0 = any free port).
+    pub port: u16,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { host: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 0 }
+    }
+}
+
+impl HttpConfig {
+    /// The socket address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+/// Log settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// Default filter when `RUST_LOG` is unset.
+    pub level: String,
+    /// `json` (default, for machines) or `pretty` (for people at a terminal).
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Json }
+    }
+}
+
+/// Output format of the log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable, for local runs.
+    Pretty,
+}
+
+/// Kafka client settings shared by producers and consumers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port]`.
+    pub bootstrap_servers: String,
+    /// Consumer group; defaults to the service name when empty.
+    pub group_id: String,
+    /// Delivery timeout for produced messages, in milliseconds.
+    pub message_timeout_ms: u64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self { bootstrap_servers: "127.0.0.1:19092".into(), group_id: String::new(), message_timeout_ms: 30_000 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct ServiceConfig {
+        #[serde(flatten)]
+        common: CommonConfig,
+        hold_minutes: u32,
+    }
+
+    #[test]
+    fn defaults_apply_when_environment_is_silent() {
+        figment::Jail::expect_with(|_| {
+            let c: ServiceConfig = load().expect("defaults load");
+            assert_eq!(c.common.http.port, 0);
+            assert_eq!(c.common.log.format, LogFormat::Json);
+            assert_eq!(c.common.kafka.bootstrap_servers, "127.0.0.1:19092");
+            assert!(c.common.database_url.is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_nested_and_flattened_keys() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("APP_HTTP__PORT", "8081");
+            jail.set_env("APP_LOG__FORMAT", "pretty");
+            jail.set_env("APP_KAFKA__BOOTSTRAP_SERVERS", "10.0.0.1:9092");
+            jail.set_env("APP_HOLD_MINUTES", "15");
+            jail.set_env("APP_DATABASE_URL", "postgres://u:secret@db/booking");
+            let c: ServiceConfig = load().expect("env load");
+            assert_eq!(c.common.http.port, 8081);
+            assert_eq!(c.common.log.format, LogFormat::Pretty);
+            assert_eq!(c.common.kafka.bootstrap_servers, "10.0.0.1:9092");
+            assert_eq!(c.hold_minutes, 15);
+            assert_eq!(c.common.database_url.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("postgres://u:secret@db/booking"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("APP_HTTP__PORT", "eighty");
+            let err = load::<ServiceConfig>().expect_err("port must be numeric");
+            assert!(err.to_string().contains("port"), "error should name the key: {err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let c = CommonConfig { database_url: Some("postgres://u:hunter2@db/x".into()), ..Default::default() };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

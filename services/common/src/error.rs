@@ -1,0 +1,234 @@
+//! [`ApiError`]: the one HTTP error type. Every error body has the same shape,
+//! `{"error": {"code": "...", "message": "...", "details": ...}}`, with a machine-readable
+//! `code` and a human `message`. Internal errors become an opaque 500; their cause is
+//! attached to the response extensions and logged by [`crate::http::observe`], never sent.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::{borrow::Cow, sync::Arc};
+
+/// Result alias for handlers.
+pub type ApiResult<T, E = ApiError> = Result<T, E>;
+
+/// One invalid input field, reported in `details` of a 422.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON path of the field (`checkIn`, `rooms`, `roomTypes[0].capacity`).
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Every way a request can fail, each with an explicit status.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request cannot be understood (malformed JSON, bad query string).
+    #[error("{message}")]
+    BadRequest { code: Cow<'static, str>, message: String },
+    /// 422: the request is well-formed but fields are invalid.
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    /// 422: a semantic rule refused the request (e.g. idempotency key reused with another body).
+    #[error("{message}")]
+    Unprocessable { code: Cow<'static, str>, message: String },
+    /// 401: missing or invalid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: the named resource does not exist (or is not the caller's).
+    #[error("{resource} not found")]
+    NotFound { resource: Cow<'static, str> },
+    /// 409: conflicts with current state (sold out, duplicate, request in flight).
+    #[error("{message}")]
+    Conflict { code: Cow<'static, str>, message: String },
+    /// 429: rate limited; retry after the given seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
+    /// 502: an upstream answered badly or not at all.
+    #[error("upstream failed")]
+    BadGateway,
+    /// 503: a dependency is unavailable or the process is draining.
+    #[error("service unavailable")]
+    Unavailable,
+    /// 504: an upstream did not answer in time.
+    #[error("upstream timed out")]
+    GatewayTimeout,
+    /// 500: anything unexpected. The cause is logged, never returned.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// The cause of a 500, carried in response extensions so middleware can log it.
+#[derive(Debug, Clone)]
+pub struct InternalErrorReport(pub Arc<anyhow::Error>);
+
+impl ApiError {
+    /// A 400 with a code and message.
+    pub fn bad_request(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::BadRequest { code: code.into(), message: message.into() }
+    }
+    /// A 409 with a code and message.
+    pub fn conflict(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::Conflict { code: code.into(), message: message.into() }
+    }
+    /// A 422 with a code and message.
+    pub fn unprocessable(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::Unprocessable { code: code.into(), message: message.into() }
+    }
+    /// A 404 for a resource kind.
+    pub fn not_found(resource: impl Into<Cow<'static, str>>) -> Self {
+        Self::NotFound { resource: resource.into() }
+    }
+    /// A 422 for a single field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway => StatusCode::BAD_GATEWAY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } | Self::Conflict { code, .. } => code,
+            Self::Validation(_) => "validation_failed",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound { .. } => "not_found",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::BadGateway => "bad_gateway",
+            Self::Unavailable => "unavailable",
+            Self::GatewayTimeout => "gateway_timeout",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    /// The body this error is sent as.
+    pub fn body(&self) -> Value {
+        let (message, details) = match self {
+            Self::Validation(fields) => {
+                let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+                (format!("invalid input: {}", names.join(", ")), json!(fields))
+            }
+            Self::RateLimited { retry_after_secs } => (
+                format!("too many requests; retry in {retry_after_secs}s"),
+                json!({ "retryAfterSeconds": retry_after_secs }),
+            ),
+            Self::Internal(_) => ("an internal error occurred".to_owned(), Value::Null),
+            other => (other.to_string(), Value::Null),
+        };
+        json!({ "error": { "code": self.code(), "message": message, "details": details } })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status(), Json(self.body())).into_response();
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Internal(cause) => {
+                response.extensions_mut().insert(InternalErrorReport(Arc::new(cause)));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn render(err: ApiError) -> (StatusCode, axum::http::HeaderMap, Value, bool) {
+        let resp = err.into_response();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let has_report = resp.extensions().get::<InternalErrorReport>().is_some();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, headers, serde_json::from_slice(&bytes).expect("json body"), has_report)
+    }
+
+    #[tokio::test]
+    async fn every_variant_has_the_shared_shape_and_its_status() {
+        let cases = [
+            (ApiError::bad_request("malformed_json", "bad"), 400, "malformed_json"),
+            (ApiError::invalid_field("email", "not an email"), 422, "validation_failed"),
+            (ApiError::unprocessable("idempotency_key_reused", "x"), 422, "idempotency_key_reused"),
+            (ApiError::Unauthorized("no token".into()), 401, "unauthorized"),
+            (ApiError::Forbidden("no".into()), 403, "forbidden"),
+            (ApiError::not_found("hotel"), 404, "not_found"),
+            (ApiError::conflict("sold_out", "no rooms left"), 409, "sold_out"),
+            (ApiError::RateLimited { retry_after_secs: 7 }, 429, "rate_limited"),
+            (ApiError::BadGateway, 502, "bad_gateway"),
+            (ApiError::Unavailable, 503, "unavailable"),
+            (ApiError::GatewayTimeout, 504, "gateway_timeout"),
+        ];
+        for (err, status, code) in cases {
+            let (s, _, body, _) = render(err).await;
+            assert_eq!(s.as_u16(), status);
+            assert_eq!(body["error"]["code"], code);
+            assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+            assert!(body["error"].as_object().expect("object").contains_key("details"));
+        }
+    }
+
+    #[tokio::test]
+    async fn validation_names_the_failing_fields() {
+        let (_, _, body, _) = render(ApiError::Validation(vec![
+            FieldError::new("email", "must be an email address"),
+            FieldError::new("password", "must be at least 12 characters"),
+        ]))
+        .await;
+        assert_eq!(body["error"]["details"][1]["field"], "password");
+        assert!(body["error"]["message"].as_str().expect("message").contains("email, password"));
+    }
+
+    #[tokio::test]
+    async fn rate_limited_sets_retry_after() {
+        let (_, headers, body, _) = render(ApiError::RateLimited { retry_after_secs: 7 }).await;
+        assert_eq!(headers[header::RETRY_AFTER], "7");
+        assert_eq!(body["error"]["details"]["retryAfterSeconds"], 7);
+    }
+
+    #[tokio::test]
+    async fn internal_errors_never_leak_their_cause() {
+        let cause = anyhow::anyhow!("connection to postgres://admin:hunter2@db failed");
+        let (status, _, body, has_report) = render(ApiError::Internal(cause)).await;
+        assert_eq!(status, 500);
+        let text = body.to_string();
+        assert!(!text.contains("hunter2") && !text.contains("postgres"), "{text}");
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(has_report, "the cause travels to the logging middleware");
+    }
+}

@@ -1,0 +1,336 @@
+//! HTTP plumbing shared by every service: the [`ApiJson`] extractor (bad bodies get the
+//! [`ApiError`] shape), the operational routes (`/healthz`, `/readyz`, `/metrics`), the
+//! [`observe`] middleware (request metrics by matched route, 5xx cause logging, request id)
+//! and [`serve`], which drains in-flight requests on shutdown.
+
+use crate::error::{ApiError, InternalErrorReport};
+use axum::{
+    Json, Router,
+    extract::{FromRequest, MatchedPath, Request, State, rejection::JsonRejection},
+    http::{HeaderName, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use futures::future::BoxFuture;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Serialize;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The header carrying the request id, set by the gateway and echoed by every service.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// `Json<T>` whose rejections are [`ApiError`]s, so malformed bodies get the shared shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        Json(self.0).into_response()
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => ApiError::unprocessable("invalid_body", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_request("unsupported_media_type", "expected a body with Content-Type: application/json")
+        }
+        other => ApiError::bad_request("bad_body", other.body_text()),
+    }
+}
+
+/// A named readiness check: resolves to `Err(reason)` when a dependency is not usable.
+pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// What `/readyz` reports: not ready while draining, or while any check fails.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    draining: Arc<AtomicBool>,
+    checks: Vec<(&'static str, ReadinessCheck)>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.checks.iter().map(|(n, _)| *n).collect();
+        f.debug_struct("Readiness").field("draining", &self.is_draining()).field("checks", &names).finish()
+    }
+}
+
+impl Readiness {
+    /// Add a check (e.g. `SELECT 1` on the pool) that must pass for the process to be ready.
+    pub fn with_check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((name, Arc::new(move || Box::pin(check()))));
+        self
+    }
+    /// Mark the process as draining: `/readyz` answers 503 from now on.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Clone)]
+struct OpsState {
+    readiness: Readiness,
+    metrics: PrometheusHandle,
+}
+
+/// `/healthz` (the process is alive), `/readyz` (it can take traffic) and `/metrics`.
+pub fn ops_router(readiness: Readiness, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .with_state(OpsState { readiness, metrics })
+}
+
+async fn readyz(State(ops): State<OpsState>) -> Response {
+    if ops.readiness.is_draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "draining" }))).into_response();
+    }
+    let mut failed = serde_json::Map::new();
+    for (name, check) in &ops.readiness.checks {
+        let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                failed.insert((*name).to_owned(), reason.into());
+            }
+            Err(_) => {
+                failed.insert((*name).to_owned(), "timed out".into());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Json(serde_json::json!({ "status": "ready" })).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "not_ready", "failed": failed })))
+            .into_response()
+    }
+}
+
+async fn render_metrics(State(ops): State<OpsState>) -> impl IntoResponse {
+    ops.metrics.run_upkeep();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], ops.metrics.render())
+}
+
+/// Middleware: request id (kept or generated, echoed back), `http_requests_total` and
+/// `http_request_duration_seconds` labelled by method, matched route and status, and one log
+/// line per request, with the hidden cause of any 500.
+pub async fn observe(mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .filter(|v| v.len() <= 128)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid is ascii"));
+    req.headers_mut().insert(REQUEST_ID, request_id.clone());
+
+    let mut response = next.run(req).await;
+    let status = response.status();
+    let elapsed = started.elapsed();
+    let labels = [("method", method.to_string()), ("route", route.clone()), ("status", status.as_u16().to_string())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+    let rid = request_id.to_str().unwrap_or_default();
+    if let Some(InternalErrorReport(cause)) = response.extensions().get::<InternalErrorReport>() {
+        tracing::error!(request_id = rid, %method, route, status = status.as_u16(), error = format!("{cause:#}"), "request failed");
+    } else if route != "/healthz" && route != "/readyz" && route != "/metrics" {
+        tracing::info!(request_id = rid, %method, route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
+    }
+    response.headers_mut().insert(REQUEST_ID, request_id);
+    response
+}
+
+/// The full app: the service's routes, the operational routes and the [`observe`] layer.
+/// Unknown paths get a 404 in the shared error shape.
+pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle) -> Router {
+    routes
+        .merge(ops_router(readiness, metrics))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(middleware::from_fn(observe))
+}
+
+/// Serve `app` on `listener` until `shutdown` fires, then stop accepting and let in-flight
+/// requests finish for up to `grace`.
+pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken, grace: Duration) -> std::io::Result<()> {
+    let signal = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });
+    let mut server = std::pin::pin!(server.into_future());
+    tokio::select! {
+        res = &mut server => res,
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{body::Body, routing::post};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    fn test_app(routes: Router, readiness: Readiness) -> Router {
+        app(routes, readiness, crate::telemetry::prometheus("http-test"))
+    }
+
+    async fn call(app: &Router, req: axum::http::Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
+        let resp = app.clone().oneshot(req).await.expect("infallible");
+        let (parts, body) = resp.into_parts();
+        let bytes = body.collect().await.expect("body").to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+        (parts.status, parts.headers, json)
+    }
+
+    #[derive(serde::Deserialize, Serialize)]
+    struct Guests {
+        guests: u32,
+    }
+
+    fn echo_routes() -> Router {
+        Router::new().route("/echo", post(|ApiJson(g): ApiJson<Guests>| async move { ApiJson(g) }))
+    }
+
+    fn post_json(body: &'static str) -> axum::http::Request<Body> {
+        axum::http::Request::post("/echo").header("content-type", "application/json").body(Body::from(body)).expect("request")
+    }
+
+    #[tokio::test]
+    async fn malformed_and_mistyped_bodies_get_the_error_shape() {
+        let app = test_app(echo_routes(), Readiness::default());
+        let (s, _, body) = call(&app, post_json(r#"{"guests": 2"#)).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("malformed_json")));
+        let (s, _, body) = call(&app, post_json(r#"{"guests": -1}"#)).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")));
+        assert!(body["error"]["message"].as_str().expect("message").contains("guests"));
+        let (s, _, body) = call(&app, post_json(r#"{"guests": 2}"#)).await;
+        assert_eq!((s, body["guests"].as_u64()), (StatusCode::OK, Some(2)));
+        let no_type = axum::http::Request::post("/echo").body(Body::from("{}")).expect("request");
+        let (s, _, body) = call(&app, no_type).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_media_type")));
+    }
+
+    #[tokio::test]
+    async fn unknown_routes_are_404_in_the_error_shape() {
+        let app = test_app(Router::new(), Readiness::default());
+        let (s, _, body) = call(&app, axum::http::Request::get("/nope").body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    }
+
+    #[tokio::test]
+    async fn request_ids_are_kept_or_generated_and_echoed() {
+        let app = test_app(Router::new(), Readiness::default());
+        let req = axum::http::Request::get("/healthz").header("x-request-id", "abc-123").body(Body::empty()).expect("req");
+        let (_, headers, _) = call(&app, req).await;
+        assert_eq!(headers[&REQUEST_ID], "abc-123");
+        let (_, headers, _) = call(&app, axum::http::Request::get("/healthz").body(Body::empty()).expect("req")).await;
+        assert_eq!(headers[&REQUEST_ID].len(), 36, "a fresh uuid");
+    }
+
+    #[tokio::test]
+    async fn readyz_reports_failing_checks_and_draining() {
+        let readiness = Readiness::default()
+            .with_check("postgres", || async { Ok(()) })
+            .with_check("kafka", || async { Err("broker unreachable".to_owned()) });
+        let app = test_app(Router::new(), readiness.clone());
+        let get = || axum::http::Request::get("/readyz").body(Body::empty()).expect("req");
+        let (s, _, body) = call(&app, get()).await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["failed"]["kafka"], "broker unreachable");
+        assert!(body["failed"].get("postgres").is_none());
+
+        let healthy = Readiness::default().with_check("postgres", || async { Ok(()) });
+        let app = test_app(Router::new(), healthy.clone());
+        assert_eq!(call(&app, get()).await.0, StatusCode::OK);
+        healthy.start_draining();
+        let (s, _, body) = call(&app, get()).await;
+        assert_eq!((s, body["status"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("draining")));
+    }
+
+    #[tokio::test]
+    async fn metrics_count_requests_by_matched_route() {
+        let routes = Router::new().route("/hotels/{id}", get(|| async { "ok" }));
+        let app = test_app(routes, Readiness::default());
+        for id in ["a", "b"] {
+            let req = axum::http::Request::get(format!("/hotels/{id}")).body(Body::empty()).expect("req");
+            assert_eq!(call(&app, req).await.0, StatusCode::OK);
+        }
+        let (_, _, text) = call(&app, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
+        let text = text.as_str().expect("text").to_owned();
+        assert!(text.contains(r#"route="/hotels/{id}""#), "labels use the route template, not the id: {text}");
+        assert!(!text.contains("/hotels/a"));
+    }
+
+    #[tokio::test]
+    async fn serve_finishes_in_flight_requests_after_shutdown() {
+        // The handler tells the test it has started, then waits to be released after shutdown.
+        let started = Arc::new(tokio::sync::Notify::new());
+        let release = Arc::new(tokio::sync::Notify::new());
+        let (s2, r2) = (started.clone(), release.clone());
+        let slow = Router::new().route(
+            "/slow",
+            get(move || {
+                let (started, release) = (s2.clone(), r2.clone());
+                async move {
+                    started.notify_one();
+                    release.notified().await;
+                    "done"
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let token = CancellationToken::new();
+        let server = tokio::spawn(serve(listener, test_app(slow, Readiness::default()), token.clone(), Duration::from_secs(5)));
+
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.expect("write");
+        tokio::time::timeout(Duration::from_secs(5), started.notified()).await.expect("handler started");
+        token.cancel();
+        release.notify_one();
+        let mut buf = String::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut buf)).await.expect("in time").expect("read");
+        assert!(buf.starts_with("HTTP/1.1 200") && buf.ends_with("done"), "{buf}");
+        tokio::time::timeout(Duration::from_secs(5), server).await.expect("server stops").expect("join").expect("serve ok");
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "no longer accepting");
+    }
+}

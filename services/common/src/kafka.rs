@@ -1,0 +1,348 @@
+//! Kafka on rdkafka: one [`Producer`] and one consumer-group runner, [`run_consumer`].
+//!
+//! The runner handles one message at a time per process, in partition order, and commits a
+//! message's offset only after its handler succeeded (or after the message was parked on the
+//! dead-letter topic). A crash between the handler's effect and the commit redelivers the
+//! message, which is why handlers record the event id in the same transaction as their
+//! effect (see DESIGN.md): delivery is at-least-once, effects are exactly-once.
+//!
+//! Failures are classified by the handler: [`HandlerError::Transient`] is retried with
+//! exponential backoff up to `max_attempts`, then parked; [`HandlerError::Permanent`]
+//! (unparseable, semantically impossible) is parked at once. Parking publishes the original
+//! bytes, key and headers to `<topic>.dlq` with `dlq-*` headers saying why, so a poison
+//! message never blocks its partition and never crash-loops the consumer.
+
+use crate::{
+    config::KafkaConfig,
+    events::{Event, topics},
+};
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    consumer::{CommitMode, Consumer, StreamConsumer},
+    error::KafkaError,
+    message::{BorrowedMessage, Header, Headers, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord, Producer as _},
+    util::Timeout,
+};
+use serde::{Serialize, de::DeserializeOwned};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// The header that carries the W3C trace context across the saga.
+pub const TRACEPARENT: &str = "traceparent";
+
+/// Publishes events. Cheap to clone.
+#[derive(Clone)]
+pub struct Producer {
+    inner: FutureProducer,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer").finish_non_exhaustive()
+    }
+}
+
+impl Producer {
+    /// An idempotent producer (`acks=all`, `enable.idempotence=true`).
+    pub fn new(cfg: &KafkaConfig) -> Result<Self, KafkaError> {
+        let inner = ClientConfig::new()
+            .set("bootstrap.servers", &cfg.bootstrap_servers)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "2")
+            .set("message.timeout.ms", cfg.message_timeout_ms.to_string())
+            .create()?;
+        Ok(Self { inner, timeout: Duration::from_millis(cfg.message_timeout_ms) })
+    }
+
+    /// Publish raw bytes; resolves once the broker acknowledged them, with (partition, offset).
+    pub async fn send(&self, topic: &str, key: &[u8], payload: &[u8], headers: &[(&str, &[u8])]) -> Result<(i32, i64), KafkaError> {
+        let mut owned = OwnedHeaders::new_with_capacity(headers.len());
+        for (name, value) in headers {
+            owned = owned.insert(Header { key: name, value: Some(*value) });
+        }
+        let record = FutureRecord::to(topic).key(key).payload(payload).headers(owned);
+        let delivery = self.inner.send(record, Timeout::After(self.timeout)).await.map_err(|(e, _)| e)?;
+        Ok((delivery.partition, delivery.offset))
+    }
+
+    /// Publish an event on the topic named by its `type`, keyed by its `subject`.
+    pub async fn publish<T: Serialize>(&self, event: &Event<T>, traceparent: Option<&str>) -> Result<(i32, i64), KafkaError> {
+        let headers: Vec<(&str, &[u8])> = traceparent.map(|t| (TRACEPARENT, t.as_bytes())).into_iter().collect();
+        self.send(&event.kind, event.subject.as_bytes(), &event.to_bytes(), &headers).await
+    }
+
+    /// A real round trip to the cluster (metadata request), for readiness checks.
+    pub async fn check(&self) -> Result<(), String> {
+        let client = self.inner.clone();
+        tokio::task::spawn_blocking(move || client.client().fetch_metadata(None, Duration::from_secs(2)).map(|_| ()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())
+    }
+
+    /// Wait for queued messages to be delivered (call before exit).
+    pub fn flush(&self, timeout: Duration) {
+        if let Err(e) = self.inner.flush(Timeout::After(timeout)) {
+            tracing::warn!(error = %e, "producer flush did not complete");
+        }
+    }
+}
+
+/// A message handed to a handler, detached from the consumer's buffers.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// Source topic.
+    pub topic: String,
+    /// Source partition.
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
+    /// Message key (the aggregate id).
+    pub key: Option<Vec<u8>>,
+    /// Message bytes.
+    pub payload: Vec<u8>,
+    /// Headers in order.
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Delivery {
+    fn from_message(m: &BorrowedMessage<'_>) -> Self {
+        let headers = m
+            .headers()
+            .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default())).collect())
+            .unwrap_or_default();
+        Self {
+            topic: m.topic().to_owned(),
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            headers,
+        }
+    }
+
+    /// The first header named `name`.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
+    }
+
+    /// Parse the payload as an event of this topic; a bad envelope is a permanent failure.
+    pub fn event<T: DeserializeOwned>(&self) -> Result<Event<T>, HandlerError> {
+        Event::from_slice(&self.topic, &self.payload).map_err(|e| HandlerError::Permanent(e.into()))
+    }
+}
+
+/// How a handler failed, which decides retry or parking.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// Might succeed later (database or broker unavailable): retry with backoff.
+    #[error("transient: {0:#}")]
+    Transient(anyhow::Error),
+    /// Will never succeed (unparseable, impossible): park on the DLQ at once.
+    #[error("permanent: {0:#}")]
+    Permanent(anyhow::Error),
+}
+
+/// How a consumer group runs.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    /// Consumer group id (one per service).
+    pub group_id: String,
+    /// Topics to subscribe to.
+    pub topics: Vec<String>,
+    /// Attempts for a transient failure before the message is parked.
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt.
+    pub initial_backoff: Duration,
+    /// Upper bound of the retry delay.
+    pub max_backoff: Duration,
+}
+
+impl ConsumerSettings {
+    /// Defaults: 5 attempts, 200 ms doubling to at most 5 s.
+    pub fn new(group_id: impl Into<String>, topics: &[&str]) -> Self {
+        Self {
+            group_id: group_id.into(),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Delay before retry number `attempt` (1-based): `initial * 2^(attempt-1)`, capped at `max`.
+pub fn backoff(attempt: u32, initial: Duration, max: Duration) -> Duration {
+    let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+    initial.saturating_mul(factor).min(max)
+}
+
+/// The headers that explain why a message was parked.
+pub fn dead_letter_headers(d: &Delivery, reason: &str, attempts: u32) -> Vec<(String, Vec<u8>)> {
+    let mut headers = d.headers.clone();
+    headers.extend([
+        ("dlq-reason".to_owned(), reason.as_bytes().to_vec()),
+        ("dlq-source-topic".to_owned(), d.topic.as_bytes().to_vec()),
+        ("dlq-source-partition".to_owned(), d.partition.to_string().into_bytes()),
+        ("dlq-source-offset".to_owned(), d.offset.to_string().into_bytes()),
+        ("dlq-attempts".to_owned(), attempts.to_string().into_bytes()),
+        ("dlq-parked-at".to_owned(), chrono::Utc::now().to_rfc3339().into_bytes()),
+    ]);
+    headers
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Handled,
+    Parked,
+    Abandoned,
+}
+
+/// Run a consumer group until `shutdown` fires. Each message goes to `handler`; its offset is
+/// committed only after the handler succeeded or the message was parked on `<topic>.dlq`.
+pub async fn run_consumer<F, Fut>(
+    cfg: &KafkaConfig,
+    settings: ConsumerSettings,
+    dead_letters: Producer,
+    shutdown: CancellationToken,
+    handler: F,
+) -> Result<(), KafkaError>
+where
+    F: Fn(Delivery) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send,
+{
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cfg.bootstrap_servers)
+        .set("group.id", &settings.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("allow.auto.create.topics", "true")
+        .set("session.timeout.ms", "10000")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+    tracing::info!(group = settings.group_id, ?topics, "consumer started");
+
+    loop {
+        let message = tokio::select! {
+            () = shutdown.cancelled() => break,
+            m = consumer.recv() => m,
+        };
+        let delivery = match message {
+            Ok(m) => Delivery::from_message(&m),
+            Err(e) => {
+                // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
+                tracing::warn!(error = %e, "consumer poll error");
+                tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_millis(500)) => {} }
+                continue;
+            }
+        };
+        let started = std::time::Instant::now();
+        let outcome = process(&delivery, &settings, &dead_letters, &shutdown, &handler).await;
+        let label = match outcome {
+            Outcome::Handled => "handled",
+            Outcome::Parked => "parked",
+            Outcome::Abandoned => break, // shutting down mid-retry: leave the offset uncommitted
+        };
+        metrics::counter!("consumer_messages_total", "topic" => delivery.topic.clone(), "outcome" => label).increment(1);
+        metrics::histogram!("consumer_handle_duration_seconds", "topic" => delivery.topic.clone()).record(started.elapsed().as_secs_f64());
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&delivery.topic, delivery.partition, Offset::Offset(delivery.offset + 1))?;
+        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
+            // The effect is recorded with its event id, so a redelivery after this is harmless.
+            tracing::warn!(error = %e, topic = delivery.topic, offset = delivery.offset, "offset commit failed; message may be redelivered");
+        }
+    }
+    tracing::info!(group = settings.group_id, "consumer stopped");
+    Ok(())
+}
+
+async fn process<F, Fut>(d: &Delivery, s: &ConsumerSettings, dlq: &Producer, shutdown: &CancellationToken, handler: &F) -> Outcome
+where
+    F: Fn(Delivery) -> Fut,
+    Fut: Future<Output = Result<(), HandlerError>>,
+{
+    let mut attempt = 0;
+    let reason = loop {
+        attempt += 1;
+        match handler(d.clone()).await {
+            Ok(()) => return Outcome::Handled,
+            Err(HandlerError::Permanent(e)) => break format!("{e:#}"),
+            Err(HandlerError::Transient(e)) if attempt >= s.max_attempts => {
+                break format!("gave up after {attempt} attempts: {e:#}");
+            }
+            Err(HandlerError::Transient(e)) => {
+                let delay = backoff(attempt, s.initial_backoff, s.max_backoff);
+                tracing::warn!(topic = d.topic, offset = d.offset, attempt, delay_ms = delay.as_millis() as u64, error = format!("{e:#}"), "handler failed; retrying");
+                tokio::select! { () = shutdown.cancelled() => return Outcome::Abandoned, () = tokio::time::sleep(delay) => {} }
+            }
+        }
+    };
+    park(d, &reason, attempt, dlq, shutdown).await
+}
+
+async fn park(d: &Delivery, reason: &str, attempts: u32, dlq: &Producer, shutdown: &CancellationToken) -> Outcome {
+    let topic = topics::dead_letter(&d.topic);
+    let headers = dead_letter_headers(d, reason, attempts);
+    let borrowed: Vec<(&str, &[u8])> = headers.iter().map(|(k, v)| (k.as_str(), v.as_slice())).collect();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match dlq.send(&topic, d.key.as_deref().unwrap_or_default(), &d.payload, &borrowed).await {
+            Ok(_) => {
+                tracing::error!(topic = d.topic, partition = d.partition, offset = d.offset, reason, dlq = topic, "message parked on dead-letter topic");
+                return Outcome::Parked;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, dlq = topic, "could not park message; retrying");
+                let delay = backoff(tries, Duration::from_millis(200), Duration::from_secs(5));
+                tokio::select! { () = shutdown.cancelled() => return Outcome::Abandoned, () = tokio::time::sleep(delay) => {} }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let (i, m) = (Duration::from_millis(100), Duration::from_secs(1));
+        let got: Vec<u128> = (1..=6).map(|a| backoff(a, i, m).as_millis()).collect();
+        assert_eq!(got, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(backoff(200, i, m), m, "huge attempt numbers do not overflow");
+    }
+
+    #[test]
+    fn dead_letter_headers_keep_the_original_and_say_why() {
+        let d = Delivery {
+            topic: "booking.created".into(),
+            partition: 2,
+            offset: 41,
+            key: Some(b"bk-1".to_vec()),
+            payload: b"{oops".to_vec(),
+            headers: vec![(TRACEPARENT.into(), b"00-abc-def-01".to_vec())],
+        };
+        let h = dead_letter_headers(&d, "not a valid CloudEvent", 1);
+        let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| String::from_utf8_lossy(v).into_owned());
+        assert_eq!(get(TRACEPARENT).as_deref(), Some("00-abc-def-01"));
+        assert_eq!(get("dlq-reason").as_deref(), Some("not a valid CloudEvent"));
+        assert_eq!(get("dlq-source-topic").as_deref(), Some("booking.created"));
+        assert_eq!(get("dlq-source-partition").as_deref(), Some("2"));
+        assert_eq!(get("dlq-source-offset").as_deref(), Some("41"));
+        assert_eq!(get("dlq-attempts").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn a_bad_envelope_is_a_permanent_failure() {
+        let d = Delivery { topic: "booking.created".into(), partition: 0, offset: 0, key: None, payload: b"nope".to_vec(), headers: vec![] };
+        assert!(matches!(d.event::<serde_json::Value>(), Err(HandlerError::Permanent(_))));
+    }
+}

@@ -1,0 +1,27 @@
+//! Shared plumbing for every TripNest binary. There is exactly one way to do each of these,
+//! and every service uses it:
+//!
+//! - [`config`]: layered configuration — compiled-in defaults, then `APP_…` environment
+//!   variables (`APP_HTTP__PORT=8081` sets `http.port`).
+//! - [`telemetry`]: one `init()` for env-filtered JSON logs and the Prometheus registry.
+//! - [`error`]: [`ApiError`], the single HTTP error type with the `{"error":{code,message,details}}`
+//!   body. A 500 never carries internal text.
+//! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz`, `/readyz`
+//!   and `/metrics` routes, request metrics and the graceful server loop.
+//! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
+//! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
+//!   handler succeeds; poison messages parked on `<topic>.dlq`).
+//! - [`shutdown`]: SIGTERM/SIGINT turned into one cancellation token.
+//! - [`service`]: the skeleton every service binary runs (config → telemetry → serve → drain).
+
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod kafka;
+pub mod service;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{ApiError, ApiResult};
+pub use events::Event;

@@ -1,0 +1,6 @@
+//! `tripnest-payment` binary; see the library for what it does.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tripnest_payment::run(tripnest_common::config::load()?).await
+}

@@ -1,0 +1,6 @@
+//! `tripnest-recommendation` binary; see the library for what it does.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tripnest_recommendation::run(tripnest_common::config::load()?).await
+}

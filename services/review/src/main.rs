@@ -1,0 +1,6 @@
+//! `tripnest-review` binary; see the library for what it does.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tripnest_review::run(tripnest_common::config::load()?).await
+}

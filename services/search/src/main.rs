@@ -1,0 +1,6 @@
+//! `tripnest-search` binary; see the library for what it does.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tripnest_search::run(tripnest_common::config::load()?).await
+}
