@@ -82,6 +82,23 @@ stop_bg() {
   rm -f "$pf"
 }
 
+# adopt_running NAME TIMEOUT HEALTH: when the process we started for NAME is still alive, wait
+# (it may still be booting) until HEALTH passes and return 0; return 1 when it is gone (or a
+# zombie), so the caller starts afresh; fail with its log if it stays alive but never answers.
+adopt_running() {
+  local name="$1" timeout="$2" health="$3" pid deadline=$((SECONDS + $2))
+  while running "$name"; do
+    pid="$(cat "$(pidfile "$name")")"
+    [[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" == Z ]] && break
+    "$health" >/dev/null 2>&1 && return 0
+    ((SECONDS >= deadline)) && die "$name is running (pid $pid) but did not answer within ${timeout}s" "$LOGS/$name.log" \
+      "read the log; 'dev/stack.sh down $name' then up again restarts it"
+    sleep 0.3
+  done
+  rm -f "$(pidfile "$name")"
+  return 1
+}
+
 # wait_for NAME TIMEOUT CMD...: poll CMD until it succeeds, or fail naming the log.
 wait_for() {
   local name="$1" timeout="$2"; shift 2

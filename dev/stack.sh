@@ -14,6 +14,7 @@
 #   <name>_health    one real request against the engine (exit 0 when healthy)
 #   <name>_env       print the KEY=value lines it contributes to stack.env
 #   <name>_procs     the pidfile names it owns, in stop order
+#   <name>_stop      (optional) a gentler stop run before the processes are TERMed
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/versions.env"
 
@@ -50,6 +51,7 @@ cmd_down() {
   local i
   for ((i = ${#want[@]} - 1; i >= 0; i--)); do
     local c="${want[i]}"
+    if declare -F "${c}_stop" >/dev/null; then "${c}_stop"; fi
     for p in $("${c}_procs"); do
       if running "$p"; then step "stopping $p"; fi
       stop_bg "$p"
@@ -60,15 +62,18 @@ cmd_down() {
 
 cmd_status() {
   local rc=0
-  printf '%-24s %-8s %-8s %s\n' COMPONENT PROCESS HEALTH LOG
+  printf '%-12s %-8s %-24s %s\n' COMPONENT HEALTH PROCESSES LOGS
   for c in "${COMPONENTS[@]}"; do
+    local procs=() health=down
     for p in $("${c}_procs"); do
-      local st=down health=-
-      if running "$p"; then st="up($(cat "$(pidfile "$p")"))"; fi
-      printf '%-24s %-8s %-8s %s\n' "$p" "${st%%(*}" "" "$LOGS/$p.log"
+      if running "$p"; then procs+=("$p:$(cat "$(pidfile "$p")")"); else procs+=("$p:-"); fi
     done
-    if "${c}_health" >/dev/null 2>&1; then printf '  %-22s healthy\n' "$c"; else printf '  %-22s NOT healthy\n' "$c"; rc=1; fi
+    if "${c}_health" >/dev/null 2>&1; then health=healthy; else rc=1; fi
+    local names; names="$(echo $("${c}_procs") | tr ' ' ',')"
+    [[ "$names" == *,* ]] && names="{$names}"
+    printf '%-12s %-8s %-24s %s\n' "$c" "$health" "${procs[*]}" "$LOGS/$names.log"
   done
+  [[ -f "$STATE/stack.env" ]] && echo "env: $STATE/stack.env"
   return $rc
 }
 

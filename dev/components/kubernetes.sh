@@ -70,7 +70,7 @@ kubernetes_start() {
   k8s_pki
   k8s_kubeconfig
   local p="$K8S_STATE/pki"
-  if running etcd && etcd_health; then ok "etcd already running on $ETCD_PORT"; else
+  if adopt_running etcd "${TRIPNEST_WAIT:-60}" etcd_health; then ok "etcd already running on $ETCD_PORT"; else
     port_free "$ETCD_PORT" etcd ETCD_PORT; port_free "$ETCD_PEER_PORT" etcd ETCD_PEER_PORT
     start_bg etcd "$ETCD_BIN/etcd" --name tripnest --data-dir "$K8S_STATE/etcd" \
       --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
@@ -80,7 +80,7 @@ kubernetes_start() {
     wait_for etcd "${TRIPNEST_WAIT:-60}" etcd_health
     ok "etcd on 127.0.0.1:$ETCD_PORT"
   fi
-  if running kube-apiserver && apiserver_health; then ok "kube-apiserver already running on $APISERVER_PORT"; else
+  if adopt_running kube-apiserver "${TRIPNEST_WAIT:-120}" apiserver_health; then ok "kube-apiserver already running on $APISERVER_PORT"; else
     port_free "$APISERVER_PORT" kube-apiserver APISERVER_PORT
     start_bg kube-apiserver "$K8S_BIN/kube-apiserver" \
       --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
@@ -94,7 +94,7 @@ kubernetes_start() {
     wait_for kube-apiserver "${TRIPNEST_WAIT:-120}" apiserver_health
     ok "kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
   fi
-  if running kube-controller-manager && kcm_health; then ok "kube-controller-manager already running"; else
+  if adopt_running kube-controller-manager "${TRIPNEST_WAIT:-90}" kcm_health; then ok "kube-controller-manager already running"; else
     start_bg kube-controller-manager "$K8S_BIN/kube-controller-manager" \
       --kubeconfig "$KUBECONFIG_PATH" --leader-elect=false --secure-port 0 \
       --service-account-private-key-file "$p/sa.key" --root-ca-file "$p/ca.crt" \

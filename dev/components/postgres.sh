@@ -15,7 +15,6 @@ postgres_install() {
 }
 
 # The server refuses to run as root, so the cluster belongs to a plain user when we are root.
-pg_user() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
 as_pg() {
   if [[ $(id -u) -eq 0 ]]; then
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
@@ -24,21 +23,22 @@ as_pg() {
 }
 
 postgres_start() {
-  running postgres && postgres_health && { ok "postgres already running on $POSTGRES_PORT"; return 0; }
+  adopt_running postgres "${TRIPNEST_WAIT:-60}" postgres_health && { ok "postgres already running on $POSTGRES_PORT"; return 0; }
   port_free "$POSTGRES_PORT" postgres POSTGRES_PORT
   local bin; bin="$(pg_bindir)"
   mkdir -p "$PG_DATA" "$STATE/pg-socket"
-  [[ $(id -u) -eq 0 ]] && { as_pg true; chown -R postgres "$PG_DATA" "$STATE/pg-socket"; chmod 755 "$STATE"; }
+  if [[ $(id -u) -eq 0 ]]; then as_pg true; chown -R postgres "$PG_DATA" "$STATE/pg-socket"; chmod 755 "$STATE"; fi
   if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
     as_pg "$bin/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 >>"$LOGS/postgres.log" 2>&1 ||
       die "postgres initdb" "$LOGS/postgres.log" "rm -rf $PG_DATA and retry"
   fi
-  chmod 700 "$PG_DATA"
-  start_bg postgres runuser -u "$(pg_user)" -- "$bin/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" \
+  local runas=()
+  [[ $(id -u) -eq 0 ]] && runas=(runuser -u postgres --)
+  # Durability is traded for speed: this cluster holds test and demo data only.
+  start_bg postgres "${runas[@]}" "$bin/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" \
     -c listen_addresses=127.0.0.1 -c unix_socket_directories="$STATE/pg-socket" \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
     -c shared_buffers=256MB
-  [[ $(id -u) -eq 0 ]] || { stop_bg postgres; start_bg postgres "$bin/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" -c listen_addresses=127.0.0.1 -c unix_socket_directories="$STATE/pg-socket" -c fsync=off -c max_connections=400; }
   wait_for postgres "${TRIPNEST_WAIT:-60}" postgres_health
   ok "postgres on 127.0.0.1:$POSTGRES_PORT"
 }
@@ -46,3 +46,9 @@ postgres_start() {
 postgres_health() { psql "postgres://postgres@127.0.0.1:$POSTGRES_PORT/postgres" -Atqc 'select 1' | grep -q 1; }
 postgres_env() { echo "DATABASE_URL=postgres://postgres:postgres@127.0.0.1:$POSTGRES_PORT/postgres"; }
 postgres_procs() { echo postgres; }
+# SIGTERM is a "smart" shutdown that waits for every client; fast mode ends sessions at once.
+postgres_stop() {
+  running postgres || return 0
+  step "stopping postgres (fast)"
+  as_pg "$(pg_bindir)/pg_ctl" -D "$PG_DATA" -m fast -w -t 30 stop >>"$LOGS/postgres.log" 2>&1 || true
+}

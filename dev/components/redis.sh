@@ -4,7 +4,7 @@ REDIS_PORT="${REDIS_PORT:-16379}"
 redis_install() { need_cmd redis-server && need_cmd redis-cli && return 0; apt_install redis-server redis-tools; }
 
 redis_start() {
-  running redis && redis_health && { ok "redis already running on $REDIS_PORT"; return 0; }
+  adopt_running redis "${TRIPNEST_WAIT:-60}" redis_health && { ok "redis already running on $REDIS_PORT"; return 0; }
   port_free "$REDIS_PORT" redis REDIS_PORT
   mkdir -p "$STATE/redis"
   start_bg redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE/redis" \
