@@ -45,10 +45,9 @@ impl Stack {
 
     /// A fresh, uniquely named database for one test, and its URL.
     pub async fn fresh_database(&self) -> (sqlx::PgPool, String) {
-        use sqlx::Executor;
         let name = format!("t_{}", uuid::Uuid::new_v4().simple());
         let admin = sqlx::PgPool::connect(self.database_url()).await.expect("connect to postgres (is the stack up?)");
-        admin.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).execute(&admin).await.expect("create test database");
         let url = with_database(self.database_url(), &name);
         (sqlx::PgPool::connect(&url).await.expect("connect to test database"), url)
     }

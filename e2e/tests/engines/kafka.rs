@@ -25,7 +25,8 @@ fn kafka_config() -> KafkaConfig {
 async fn create_topic(cfg: &KafkaConfig, topic: &str) {
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin client");
-    let results = admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await.expect("create topics");
+    let results =
+        admin.create_topics(&[NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await.expect("create topics");
     for r in results {
         r.expect("topic created");
     }
@@ -33,7 +34,8 @@ async fn create_topic(cfg: &KafkaConfig, topic: &str) {
 
 /// The offset committed by `group` on partition 0 of `topic`, if any.
 fn committed(cfg: &KafkaConfig, group: &str, topic: &str) -> Option<i64> {
-    let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).set("group.id", group).create().expect("probe");
+    let probe: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).set("group.id", group).create().expect("probe");
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition(topic, 0);
     let got = probe.committed_offsets(tpl, Duration::from_secs(5)).ok()?;

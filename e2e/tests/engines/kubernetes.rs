@@ -90,8 +90,10 @@ async fn kubernetes_serves_a_custom_resource_and_validates_it() {
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(&group, "v1", "Widget"));
     let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &resource);
     let make = |name: &str, rooms: i64| -> DynamicObject {
-        serde_json::from_value(json!({ "apiVersion": format!("{group}/v1"), "kind": "Widget", "metadata": { "name": name }, "spec": { "rooms": rooms } }))
-            .expect("widget")
+        serde_json::from_value(
+            json!({ "apiVersion": format!("{group}/v1"), "kind": "Widget", "metadata": { "name": name }, "spec": { "rooms": rooms } }),
+        )
+        .expect("widget")
     };
     // The resource may need a moment to appear in discovery after Established.
     wait_until("the widget to be created", Duration::from_secs(20), || {
@@ -136,7 +138,10 @@ async fn kubernetes_controller_manager_creates_replicasets_and_collects_garbage(
         let (replicasets, uid) = (replicasets.clone(), uid.clone());
         async move {
             let list = replicasets.list(&ListParams::default()).await.ok()?;
-            list.items.into_iter().find(|rs| rs.metadata.owner_references.iter().flatten().any(|o| o.uid == uid)).and_then(|rs| rs.metadata.name)
+            list.items
+                .into_iter()
+                .find(|rs| rs.metadata.owner_references.iter().flatten().any(|o| o.uid == uid))
+                .and_then(|rs| rs.metadata.name)
         }
     })
     .await;

@@ -13,7 +13,11 @@ async fn postgres_writes_a_row_and_reads_it_back() {
     let rooms: i32 = sqlx::query_scalar("SELECT rooms FROM bookings WHERE id = $1").bind(id).fetch_one(&pool).await.expect("select");
     assert_eq!(rooms, 3);
 
-    let err = sqlx::query("INSERT INTO bookings (id, rooms) VALUES ($1, 0)").bind(uuid::Uuid::new_v4()).execute(&pool).await.expect_err("check constraint");
+    let err = sqlx::query("INSERT INTO bookings (id, rooms) VALUES ($1, 0)")
+        .bind(uuid::Uuid::new_v4())
+        .execute(&pool)
+        .await
+        .expect_err("check constraint");
     let db = err.as_database_error().expect("a database error");
     assert_eq!(db.code().as_deref(), Some("23514"), "CHECK violations are reported by the real server");
 }

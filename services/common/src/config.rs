@@ -13,12 +13,43 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// The environment variable prefix every setting is read from.
 pub const ENV_PREFIX: &str = "APP_";
 
+/// A setting that could not be read, naming the key and the variable that sets it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration for `{key}` (set by {env_var}): {reason}")]
+pub struct ConfigError {
+    /// Dotted key, e.g. `http.port`.
+    pub key: String,
+    /// The environment variable that sets it, e.g. `APP_HTTP__PORT`.
+    pub env_var: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        let reason = e.kind.to_string();
+        if !e.path.is_empty() {
+            let env_var = format!("{ENV_PREFIX}{}", e.path.iter().map(|p| p.to_uppercase()).collect::<Vec<_>>().join("__"));
+            return Self { key: e.path.join("."), env_var, reason };
+        }
+        // `#[serde(flatten)]` loses the path; find the variable whose value the error quotes.
+        let culprit = std::env::vars().find(|(k, v)| k.starts_with(ENV_PREFIX) && reason.contains(&format!("{v:?}")));
+        match culprit {
+            Some((var, _)) => {
+                let key = var[ENV_PREFIX.len()..].to_lowercase().replace("__", ".");
+                Self { key, env_var: var, reason }
+            }
+            None => Self { key: "?".into(), env_var: format!("an {ENV_PREFIX}… variable"), reason },
+        }
+    }
+}
+
 /// Load `T`: start from `T::default()`, then overlay `APP_…` environment variables.
-pub fn load<T>() -> Result<T, figment::Error>
+pub fn load<T>() -> Result<T, ConfigError>
 where
     T: DeserializeOwned + Serialize + Default,
 {
-    figment_for(T::default()).extract()
+    Ok(figment_for(T::default()).extract()?)
 }
 
 /// The figment that [`load`] extracts from; exposed so tests can layer their own values.
@@ -123,6 +154,7 @@ impl Default for KafkaConfig {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature is fixed
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
@@ -160,7 +192,10 @@ mod tests {
             assert_eq!(c.common.log.format, LogFormat::Pretty);
             assert_eq!(c.common.kafka.bootstrap_servers, "10.0.0.1:9092");
             assert_eq!(c.hold_minutes, 15);
-            assert_eq!(c.common.database_url.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(), Some("postgres://u:secret@db/booking"));
+            assert_eq!(
+                c.common.database_url.as_ref().map(|s| s.expose_secret().to_owned()).as_deref(),
+                Some("postgres://u:secret@db/booking")
+            );
             Ok(())
         });
     }
@@ -170,7 +205,8 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("APP_HTTP__PORT", "eighty");
             let err = load::<ServiceConfig>().expect_err("port must be numeric");
-            assert!(err.to_string().contains("port"), "error should name the key: {err}");
+            assert_eq!(err.key, "http.port");
+            assert!(err.to_string().contains("APP_HTTP__PORT") && err.to_string().contains("eighty"), "{err}");
             Ok(())
         });
     }

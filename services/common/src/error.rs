@@ -138,10 +138,9 @@ impl ApiError {
                 let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
                 (format!("invalid input: {}", names.join(", ")), json!(fields))
             }
-            Self::RateLimited { retry_after_secs } => (
-                format!("too many requests; retry in {retry_after_secs}s"),
-                json!({ "retryAfterSeconds": retry_after_secs }),
-            ),
+            Self::RateLimited { retry_after_secs } => {
+                (format!("too many requests; retry in {retry_after_secs}s"), json!({ "retryAfterSeconds": retry_after_secs }))
+            }
             Self::Internal(_) => ("an internal error occurred".to_owned(), Value::Null),
             other => (other.to_string(), Value::Null),
         };

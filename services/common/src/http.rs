@@ -136,8 +136,7 @@ async fn readyz(State(ops): State<OpsState>) -> Response {
     if failed.is_empty() {
         Json(serde_json::json!({ "status": "ready" })).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "not_ready", "failed": failed })))
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "not_ready", "failed": failed }))).into_response()
     }
 }
 
@@ -180,10 +179,7 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
 /// The full app: the service's routes, the operational routes and the [`observe`] layer.
 /// Unknown paths get a 404 in the shared error shape.
 pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle) -> Router {
-    routes
-        .merge(ops_router(readiness, metrics))
-        .fallback(|| async { ApiError::not_found("route") })
-        .layer(middleware::from_fn(observe))
+    routes.merge(ops_router(readiness, metrics)).fallback(|| async { ApiError::not_found("route") }).layer(middleware::from_fn(observe))
 }
 
 /// Serve `app` on `listener` until `shutdown` fires, then stop accepting and let in-flight

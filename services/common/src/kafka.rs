@@ -279,7 +279,14 @@ where
             }
             Err(HandlerError::Transient(e)) => {
                 let delay = backoff(attempt, s.initial_backoff, s.max_backoff);
-                tracing::warn!(topic = d.topic, offset = d.offset, attempt, delay_ms = delay.as_millis() as u64, error = format!("{e:#}"), "handler failed; retrying");
+                tracing::warn!(
+                    topic = d.topic,
+                    offset = d.offset,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = format!("{e:#}"),
+                    "handler failed; retrying"
+                );
                 tokio::select! { () = shutdown.cancelled() => return Outcome::Abandoned, () = tokio::time::sleep(delay) => {} }
             }
         }
@@ -296,7 +303,14 @@ async fn park(d: &Delivery, reason: &str, attempts: u32, dlq: &Producer, shutdow
         tries += 1;
         match dlq.send(&topic, d.key.as_deref().unwrap_or_default(), &d.payload, &borrowed).await {
             Ok(_) => {
-                tracing::error!(topic = d.topic, partition = d.partition, offset = d.offset, reason, dlq = topic, "message parked on dead-letter topic");
+                tracing::error!(
+                    topic = d.topic,
+                    partition = d.partition,
+                    offset = d.offset,
+                    reason,
+                    dlq = topic,
+                    "message parked on dead-letter topic"
+                );
                 return Outcome::Parked;
             }
             Err(e) => {
@@ -342,7 +356,8 @@ mod tests {
 
     #[test]
     fn a_bad_envelope_is_a_permanent_failure() {
-        let d = Delivery { topic: "booking.created".into(), partition: 0, offset: 0, key: None, payload: b"nope".to_vec(), headers: vec![] };
+        let d =
+            Delivery { topic: "booking.created".into(), partition: 0, offset: 0, key: None, payload: b"nope".to_vec(), headers: vec![] };
         assert!(matches!(d.event::<serde_json::Value>(), Err(HandlerError::Permanent(_))));
     }
 }

@@ -34,7 +34,13 @@ impl Running {
 }
 
 /// Bind and start serving `routes` for `service`; returns at once with the bound address.
-pub async fn start(service: &'static str, cfg: &CommonConfig, routes: Router, readiness: Readiness, shutdown: CancellationToken) -> std::io::Result<Running> {
+pub async fn start(
+    service: &'static str,
+    cfg: &CommonConfig,
+    routes: Router,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> std::io::Result<Running> {
     let metrics = telemetry::prometheus(service);
     let listener = TcpListener::bind(cfg.http.addr()).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {}: {e} (set APP_HTTP__PORT to choose another port)", cfg.http.addr()))
