@@ -45,6 +45,14 @@ fn committed(cfg: &KafkaConfig, group: &str, topic: &str) -> Option<i64> {
     }
 }
 
+/// Wait until `group` has committed `offset` on partition 0 of `topic`.
+async fn wait_committed(cfg: &KafkaConfig, group: &str, topic: &str, offset: i64) -> i64 {
+    wait_until(&format!("offset {offset} committed"), Duration::from_secs(15), || async move {
+        committed(cfg, group, topic).filter(|o| *o == offset)
+    })
+    .await
+}
+
 fn spawn_consumer<F, Fut>(cfg: &KafkaConfig, group: &str, topic: &str, handler: F) -> (CancellationToken, tokio::task::JoinHandle<()>)
 where
     F: Fn(tripnest_common::kafka::Delivery) -> Fut + Send + Sync + 'static,
@@ -88,11 +96,7 @@ async fn kafka_produces_consumes_in_a_group_and_commits_offsets() {
     }
     assert_eq!(received, sent, "one partition keeps order");
 
-    let offset = wait_until("offset 3 committed", Duration::from_secs(15), || {
-        let (cfg, group, topic) = (cfg.clone(), group.clone(), topic.clone());
-        async move { committed(&cfg, &group, &topic).filter(|o| *o == 3) }
-    })
-    .await;
+    let offset = wait_committed(&cfg, &group, &topic, 3).await;
     assert_eq!(offset, 3);
     stop.cancel();
     task.await.expect("consumer stops cleanly");
@@ -118,11 +122,7 @@ async fn kafka_parks_a_poison_message_on_the_dead_letter_topic_and_moves_on() {
     });
     let handled = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.expect("good event handled").expect("channel");
     assert_eq!(handled, good.id, "the consumer moved past the poison message");
-    wait_until("both offsets committed", Duration::from_secs(15), || {
-        let (cfg, group, topic) = (cfg.clone(), group.clone(), topic.clone());
-        async move { committed(&cfg, &group, &topic).filter(|o| *o == 2) }
-    })
-    .await;
+    wait_committed(&cfg, &group, &topic, 2).await;
     stop.cancel();
     task.await.expect("consumer stops");
 
@@ -161,11 +161,7 @@ async fn kafka_offset_is_committed_only_after_the_handler_finishes() {
     tokio::time::timeout(Duration::from_secs(30), started.notified()).await.expect("handler started");
     assert_eq!(committed(&cfg, &group, &topic), None, "nothing committed while the handler runs");
     release.notify_one();
-    wait_until("offset 1 committed", Duration::from_secs(15), || {
-        let (cfg, group, topic) = (cfg.clone(), group.clone(), topic.clone());
-        async move { committed(&cfg, &group, &topic).filter(|o| *o == 1) }
-    })
-    .await;
+    wait_committed(&cfg, &group, &topic, 1).await;
     stop.cancel();
     task.await.expect("consumer stops");
 }
