@@ -145,11 +145,20 @@ pub struct KafkaConfig {
     pub group_id: String,
     /// Delivery timeout for produced messages, in milliseconds.
     pub message_timeout_ms: u64,
+    /// Prepended to every topic name, so several environments (or tests) share one cluster.
+    pub topic_prefix: String,
+}
+
+impl KafkaConfig {
+    /// The physical topic for a logical topic name.
+    pub fn topic(&self, logical: &str) -> String {
+        format!("{}{logical}", self.topic_prefix)
+    }
 }
 
 impl Default for KafkaConfig {
     fn default() -> Self {
-        Self { bootstrap_servers: "127.0.0.1:19092".into(), group_id: String::new(), message_timeout_ms: 30_000 }
+        Self { bootstrap_servers: "127.0.0.1:19092".into(), group_id: String::new(), message_timeout_ms: 30_000, topic_prefix: String::new() }
     }
 }
 

@@ -36,6 +36,7 @@ pub const TRACEPARENT: &str = "traceparent";
 pub struct Producer {
     inner: FutureProducer,
     timeout: Duration,
+    prefix: String,
 }
 
 impl std::fmt::Debug for Producer {
@@ -54,16 +55,18 @@ impl Producer {
             .set("linger.ms", "2")
             .set("message.timeout.ms", cfg.message_timeout_ms.to_string())
             .create()?;
-        Ok(Self { inner, timeout: Duration::from_millis(cfg.message_timeout_ms) })
+        Ok(Self { inner, timeout: Duration::from_millis(cfg.message_timeout_ms), prefix: cfg.topic_prefix.clone() })
     }
 
-    /// Publish raw bytes; resolves once the broker acknowledged them, with (partition, offset).
+    /// Publish raw bytes to a logical topic (the configured prefix is added); resolves once the
+    /// broker acknowledged them, with (partition, offset).
     pub async fn send(&self, topic: &str, key: &[u8], payload: &[u8], headers: &[(&str, &[u8])]) -> Result<(i32, i64), KafkaError> {
         let mut owned = OwnedHeaders::new_with_capacity(headers.len());
         for (name, value) in headers {
             owned = owned.insert(Header { key: name, value: Some(*value) });
         }
-        let record = FutureRecord::to(topic).key(key).payload(payload).headers(owned);
+        let topic = format!("{}{topic}", self.prefix);
+        let record = FutureRecord::to(&topic).key(key).payload(payload).headers(owned);
         let delivery = self.inner.send(record, Timeout::After(self.timeout)).await.map_err(|(e, _)| e)?;
         Ok((delivery.partition, delivery.offset))
     }
@@ -94,8 +97,10 @@ impl Producer {
 /// A message handed to a handler, detached from the consumer's buffers.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// Source topic.
+    /// Logical source topic (without the environment prefix).
     pub topic: String,
+    /// Physical topic name on the broker.
+    pub physical_topic: String,
     /// Source partition.
     pub partition: i32,
     /// Offset within the partition.
@@ -109,13 +114,14 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    fn from_message(m: &BorrowedMessage<'_>) -> Self {
+    fn from_message(m: &BorrowedMessage<'_>, prefix: &str) -> Self {
         let headers = m
             .headers()
             .map(|hs| hs.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec).unwrap_or_default())).collect())
             .unwrap_or_default();
         Self {
-            topic: m.topic().to_owned(),
+            topic: m.topic().strip_prefix(prefix).unwrap_or(m.topic()).to_owned(),
+            physical_topic: m.topic().to_owned(),
             partition: m.partition(),
             offset: m.offset(),
             key: m.key().map(<[u8]>::to_vec),
@@ -225,7 +231,8 @@ where
         .set("session.timeout.ms", "10000")
         .set("enable.partition.eof", "false")
         .create()?;
-    let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
+    let physical: Vec<String> = settings.topics.iter().map(|t| cfg.topic(t)).collect();
+    let topics: Vec<&str> = physical.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
     tracing::info!(group = settings.group_id, ?topics, "consumer started");
 
@@ -235,7 +242,7 @@ where
             m = consumer.recv() => m,
         };
         let delivery = match message {
-            Ok(m) => Delivery::from_message(&m),
+            Ok(m) => Delivery::from_message(&m, &cfg.topic_prefix),
             Err(e) => {
                 // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
                 tracing::warn!(error = %e, "consumer poll error");
@@ -253,7 +260,7 @@ where
         metrics::counter!("consumer_messages_total", "topic" => delivery.topic.clone(), "outcome" => label).increment(1);
         metrics::histogram!("consumer_handle_duration_seconds", "topic" => delivery.topic.clone()).record(started.elapsed().as_secs_f64());
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&delivery.topic, delivery.partition, Offset::Offset(delivery.offset + 1))?;
+        tpl.add_partition_offset(&delivery.physical_topic, delivery.partition, Offset::Offset(delivery.offset + 1))?;
         if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
             // The effect is recorded with its event id, so a redelivery after this is harmless.
             tracing::warn!(error = %e, topic = delivery.topic, offset = delivery.offset, "offset commit failed; message may be redelivered");
@@ -322,6 +329,14 @@ async fn park(d: &Delivery, reason: &str, attempts: u32, dlq: &Producer, shutdow
     }
 }
 
+impl From<sqlx::Error> for HandlerError {
+    /// Database failures are transient by default (connection lost, serialization failure);
+    /// a handler that knows better returns [`HandlerError::Permanent`] itself.
+    fn from(e: sqlx::Error) -> Self {
+        Self::Transient(e.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +353,7 @@ mod tests {
     fn dead_letter_headers_keep_the_original_and_say_why() {
         let d = Delivery {
             topic: "booking.created".into(),
+            physical_topic: "t1.booking.created".into(),
             partition: 2,
             offset: 41,
             key: Some(b"bk-1".to_vec()),
@@ -357,7 +373,7 @@ mod tests {
     #[test]
     fn a_bad_envelope_is_a_permanent_failure() {
         let d =
-            Delivery { topic: "booking.created".into(), partition: 0, offset: 0, key: None, payload: b"nope".to_vec(), headers: vec![] };
+            Delivery { topic: "booking.created".into(), physical_topic: "booking.created".into(), partition: 0, offset: 0, key: None, payload: b"nope".to_vec(), headers: vec![] };
         assert!(matches!(d.event::<serde_json::Value>(), Err(HandlerError::Permanent(_))));
     }
 }

@@ -12,13 +12,23 @@
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
 //!   handler succeeds; poison messages parked on `<topic>.dlq`).
 //! - [`shutdown`]: SIGTERM/SIGINT turned into one cancellation token.
+//! - [`db`]: PostgreSQL connect (creating the service's database), migrations, readiness.
+//! - [`outbox`]: the transactional outbox, its relay, and the processed-events record that
+//!   makes consumers idempotent.
+//! - [`saga`]: the typed payloads of every saga event.
+//! - [`auth`]: JWT verification against the user service's JWKS, the [`auth::Caller`]
+//!   extractor, and the service token that guards internal APIs.
 //! - [`service`]: the skeleton every service binary runs (config → telemetry → serve → drain).
 
+pub mod auth;
 pub mod config;
+pub mod db;
 pub mod error;
 pub mod events;
 pub mod http;
 pub mod kafka;
+pub mod outbox;
+pub mod saga;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;

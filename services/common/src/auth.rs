@@ -1,0 +1,218 @@
+//! Authentication shared by every service.
+//!
+//! - [`JwksVerifier`] checks access tokens (EdDSA JWTs issued by the user service) against the
+//!   user service's JWKS. Keys are cached; an unknown `kid` triggers one refresh (at most every
+//!   few seconds), so a key rotation needs no restart.
+//! - [`Caller`] is the extractor handlers take to require a signed-in user.
+//! - [`ServiceToken`] guards internal APIs (operator → booking) with a shared bearer token.
+
+use crate::error::ApiError;
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::{header::AUTHORIZATION, request::Parts},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+/// Issuer of access tokens.
+pub const ISSUER: &str = "tripnest-user";
+/// Audience of access tokens.
+pub const AUDIENCE: &str = "tripnest";
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Books stays.
+    Traveller,
+    /// Manages hotels (read-only occupancy in the UI).
+    Manager,
+    /// Everything.
+    Admin,
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: Uuid,
+    /// Email (the login).
+    pub email: String,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Phone in E.164, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (unix seconds).
+    pub iat: i64,
+    /// Expiry (unix seconds).
+    pub exp: i64,
+}
+
+impl Claims {
+    /// Whether the user has `role` (admins have every role).
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role) || self.roles.contains(&Role::Admin)
+    }
+}
+
+/// Verifies access tokens against a JWKS endpoint.
+#[derive(Debug)]
+pub struct JwksVerifier {
+    url: String,
+    http: reqwest::Client,
+    keys: RwLock<(HashMap<String, DecodingKey>, Option<Instant>)>,
+    min_refresh: Duration,
+}
+
+impl JwksVerifier {
+    /// A verifier for the JWKS at `url` (e.g. `http://user:8080/.well-known/jwks.json`).
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build().expect("http client"),
+            keys: RwLock::new((HashMap::new(), None)),
+            min_refresh: Duration::from_secs(5),
+        }
+    }
+
+    /// Verify `token` and return its claims, or a 401 saying why.
+    pub async fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| unauthorized("malformed token"))?;
+        let kid = header.kid.ok_or_else(|| unauthorized("token has no key id"))?;
+        let key = match self.key(&kid).await {
+            Some(k) => k,
+            None => {
+                self.refresh().await;
+                self.key(&kid).await.ok_or_else(|| unauthorized("token signed by an unknown key"))?
+            }
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &key, &validation).map(|d| d.claims).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => unauthorized("token expired"),
+            _ => unauthorized("invalid token"),
+        })
+    }
+
+    async fn key(&self, kid: &str) -> Option<DecodingKey> {
+        self.keys.read().await.0.get(kid).cloned()
+    }
+
+    async fn refresh(&self) {
+        let mut guard = self.keys.write().await;
+        if guard.1.is_some_and(|at| at.elapsed() < self.min_refresh) {
+            return;
+        }
+        guard.1 = Some(Instant::now());
+        match self.fetch().await {
+            Ok(keys) => guard.0 = keys,
+            Err(e) => tracing::warn!(url = self.url, error = format!("{e:#}"), "JWKS refresh failed"),
+        }
+    }
+
+    async fn fetch(&self) -> anyhow::Result<HashMap<String, DecodingKey>> {
+        let set: JwkSet = self.http.get(&self.url).send().await?.error_for_status()?.json().await?;
+        Ok(set.keys.iter().filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?))).collect())
+    }
+}
+
+fn unauthorized(why: &str) -> ApiError {
+    ApiError::Unauthorized(why.to_owned())
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts.headers.get(AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// The signed-in user making the request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Claims);
+
+impl<S> FromRequestParts<S> for Caller
+where
+    Arc<JwksVerifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| unauthorized("sign in: missing bearer token"))?;
+        let verifier = Arc::<JwksVerifier>::from_ref(state);
+        Ok(Self(verifier.verify(token).await?))
+    }
+}
+
+/// The shared secret internal callers present (`Authorization: Bearer <token>`).
+#[derive(Debug, Clone)]
+pub struct InternalToken(pub Arc<SecretString>);
+
+/// Proof that the request carried the internal service token.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceToken;
+
+impl<S> FromRequestParts<S> for ServiceToken
+where
+    InternalToken: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let expected = InternalToken::from_ref(state);
+        let given = bearer(parts).ok_or_else(|| unauthorized("internal API: missing service token"))?;
+        if constant_time_eq(given.as_bytes(), expected.0.expose_secret().as_bytes()) {
+            Ok(Self)
+        } else {
+            Err(unauthorized("internal API: wrong service token"))
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+
+    #[test]
+    fn admins_have_every_role() {
+        let c = Claims { sub: Uuid::nil(), email: "a@b.c".into(), name: None, phone: None, roles: vec![Role::Admin], iss: ISSUER.into(), aud: AUDIENCE.into(), iat: 0, exp: 0 };
+        assert!(c.has_role(Role::Manager) && c.has_role(Role::Traveller));
+        let t = Claims { roles: vec![Role::Traveller], ..c };
+        assert!(!t.has_role(Role::Manager));
+    }
+
+    #[tokio::test]
+    async fn garbage_tokens_are_401_without_a_network_call() {
+        let v = JwksVerifier::new("http://127.0.0.1:9/jwks");
+        let err = v.verify("not-a-jwt").await.expect_err("garbage");
+        assert_eq!(err.status(), 401);
+    }
+}

@@ -1,0 +1,235 @@
+//! The payloads of the booking saga's events — the `data` of each [`crate::Event`]. Every
+//! service that produces or consumes a topic uses these types, so producer and consumer agree
+//! at compile time. JSON field names are camelCase; money is integer minor units + currency.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How to reach the guest; travels with the booking so notification needs no other lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    /// Email address (always present: it is the login).
+    pub email: String,
+    /// Phone number in E.164, when the guest gave one (enables SMS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Display name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// What was booked: shared by `booking.created`, `booking.confirmed` and `booking.cancelled`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stay {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The guest (JWT subject).
+    pub user_id: Uuid,
+    /// Hotel id (the `Hotel` resource's name, e.g. `lisbon-riverside`).
+    pub hotel_id: String,
+    /// Hotel display name, for messages.
+    pub hotel_name: String,
+    /// Room type name within the hotel.
+    pub room_type: String,
+    /// First night.
+    pub check_in: NaiveDate,
+    /// Day of departure (not a night).
+    pub check_out: NaiveDate,
+    /// Guests.
+    pub guests: u32,
+    /// Rooms.
+    pub rooms: u32,
+    /// Total price computed by booking from the calendar, in minor units.
+    pub amount_cents: i64,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Guest contact.
+    pub contact: Contact,
+}
+
+/// `booking.created`: rooms are held, the booking is PENDING and awaits payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingCreated {
+    /// What was booked.
+    #[serde(flatten)]
+    pub stay: Stay,
+    /// Payment method token (`pm_card_visa`, …); never card data.
+    pub payment_method: String,
+    /// When the hold expires if payment has not concluded.
+    pub hold_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `payment.success`: the charge was captured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentSucceeded {
+    /// The booking paid for.
+    pub booking_id: Uuid,
+    /// Payment service's id for the charge.
+    pub payment_id: Uuid,
+    /// Captured amount.
+    pub amount_cents: i64,
+    /// Currency.
+    pub currency: String,
+}
+
+/// Why a payment failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentFailure {
+    /// The card was declined.
+    Declined,
+    /// Not enough funds.
+    InsufficientFunds,
+    /// The processor kept failing after retries.
+    ProcessorError,
+    /// The payment method token is not one we know.
+    InvalidPaymentMethod,
+}
+
+/// `payment.failed`: declined or errored; booking cancels and releases the rooms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentFailed {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// Machine-readable reason.
+    pub reason: PaymentFailure,
+    /// Human message for the guest.
+    pub message: String,
+}
+
+/// `payment.refunded`: a captured charge was refunded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentRefunded {
+    /// The booking.
+    pub booking_id: Uuid,
+    /// The original charge.
+    pub payment_id: Uuid,
+    /// Refunded amount.
+    pub amount_cents: i64,
+    /// Currency.
+    pub currency: String,
+}
+
+/// `booking.confirmed`: payment captured, the stay is booked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingConfirmed {
+    /// What was booked.
+    #[serde(flatten)]
+    pub stay: Stay,
+    /// The capture.
+    pub payment_id: Uuid,
+}
+
+/// Why a booking was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// Payment failed.
+    PaymentFailed,
+    /// The guest cancelled.
+    Guest,
+    /// The hold expired before payment concluded.
+    Expired,
+}
+
+/// `booking.cancelled`: rooms are released; a captured payment is to be refunded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingCancelled {
+    /// What was booked.
+    #[serde(flatten)]
+    pub stay: Stay,
+    /// Why.
+    pub reason: CancelReason,
+    /// Whether money was captured and must be refunded (cancelled after CONFIRMED).
+    pub refund_due: bool,
+    /// Payment failure detail, when `reason` is `payment_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_failure: Option<PaymentFailure>,
+}
+
+/// Channel a notification went out on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// Email over SMTP.
+    Email,
+    /// SMS over the HTTP provider.
+    Sms,
+}
+
+/// `notification.sent`: an email or SMS went out (audit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationSent {
+    /// The notification record.
+    pub notification_id: Uuid,
+    /// The booking it concerns.
+    pub booking_id: Uuid,
+    /// Recipient user.
+    pub user_id: Uuid,
+    /// Channel used.
+    pub channel: Channel,
+    /// Id of the event that caused it.
+    pub cause_event_id: Uuid,
+    /// Template name (`booking_confirmed`, `booking_cancelled`).
+    pub template: String,
+}
+
+/// `availability.changed`: nights in `[from, to)` of a room type changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityChanged {
+    /// Hotel.
+    pub hotel_id: String,
+    /// Room type.
+    pub room_type: String,
+    /// First night affected.
+    pub from: NaiveDate,
+    /// First night after the range.
+    pub to: NaiveDate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stay() -> Stay {
+        Stay {
+            booking_id: Uuid::nil(),
+            user_id: Uuid::nil(),
+            hotel_id: "lisbon-riverside".into(),
+            hotel_name: "Riverside".into(),
+            room_type: "double".into(),
+            check_in: NaiveDate::from_ymd_opt(2027, 5, 1).expect("date"),
+            check_out: NaiveDate::from_ymd_opt(2027, 5, 3).expect("date"),
+            guests: 2,
+            rooms: 1,
+            amount_cents: 24_000,
+            currency: "EUR".into(),
+            contact: Contact { email: "ada@example.test".into(), phone: None, name: None },
+        }
+    }
+
+    #[test]
+    fn stays_flatten_into_camel_case_payloads() {
+        let c = BookingCancelled { stay: stay(), reason: CancelReason::PaymentFailed, refund_due: false, payment_failure: Some(PaymentFailure::Declined) };
+        let v = serde_json::to_value(&c).expect("json");
+        assert_eq!(v["bookingId"], Uuid::nil().to_string());
+        assert_eq!(v["checkIn"], "2027-05-01");
+        assert_eq!(v["reason"], "payment_failed");
+        assert_eq!(v["paymentFailure"], "declined");
+        assert_eq!(v["contact"]["email"], "ada@example.test");
+        assert!(v["contact"].get("phone").is_none());
+        let back: BookingCancelled = serde_json::from_value(v).expect("parse");
+        assert_eq!(back, c);
+    }
+}
