@@ -158,7 +158,12 @@ impl KafkaConfig {
 
 impl Default for KafkaConfig {
     fn default() -> Self {
-        Self { bootstrap_servers: "127.0.0.1:19092".into(), group_id: String::new(), message_timeout_ms: 30_000, topic_prefix: String::new() }
+        Self {
+            bootstrap_servers: "127.0.0.1:19092".into(),
+            group_id: String::new(),
+            message_timeout_ms: 30_000,
+            topic_prefix: String::new(),
+        }
     }
 }
 

@@ -18,7 +18,8 @@ pub static SHARED_MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 /// Connect to the database named in `url`, creating it first if it does not exist.
 pub async fn connect(url: &SecretString, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(url.expose_secret())?.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+    let options =
+        PgConnectOptions::from_str(url.expose_secret())?.log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
     ensure_database(&options).await?;
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
@@ -33,7 +34,8 @@ async fn ensure_database(options: &PgConnectOptions) -> anyhow::Result<()> {
     let Some(name) = options.get_database().map(str::to_owned) else { return Ok(()) };
     let admin = options.clone().database("postgres");
     let mut conn = admin.connect().await.map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(&name).fetch_one(&mut conn).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(&name).fetch_one(&mut conn).await?;
     if !exists {
         let sql = format!(r#"CREATE DATABASE "{}""#, name.replace('"', "\"\""));
         match sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {

@@ -372,8 +372,15 @@ mod tests {
 
     #[test]
     fn a_bad_envelope_is_a_permanent_failure() {
-        let d =
-            Delivery { topic: "booking.created".into(), physical_topic: "booking.created".into(), partition: 0, offset: 0, key: None, payload: b"nope".to_vec(), headers: vec![] };
+        let d = Delivery {
+            topic: "booking.created".into(),
+            physical_topic: "booking.created".into(),
+            partition: 0,
+            offset: 0,
+            key: None,
+            payload: b"nope".to_vec(),
+            headers: vec![],
+        };
         assert!(matches!(d.event::<serde_json::Value>(), Err(HandlerError::Permanent(_))));
     }
 }

@@ -93,7 +93,10 @@ async fn lead(pool: &PgPool, producer: &Producer, shutdown: &CancellationToken) 
 
 /// Publish up to one batch in `seq` order; returns how many rows were published.
 pub async fn publish_batch(pool: &PgPool, producer: &Producer) -> anyhow::Result<usize> {
-    let rows: Vec<Pending> = sqlx::query_as("SELECT seq, topic, key, payload, traceparent FROM outbox ORDER BY seq LIMIT $1").bind(BATCH).fetch_all(pool).await?;
+    let rows: Vec<Pending> = sqlx::query_as("SELECT seq, topic, key, payload, traceparent FROM outbox ORDER BY seq LIMIT $1")
+        .bind(BATCH)
+        .fetch_all(pool)
+        .await?;
     if rows.is_empty() {
         return Ok(0);
     }

@@ -221,7 +221,12 @@ mod tests {
 
     #[test]
     fn stays_flatten_into_camel_case_payloads() {
-        let c = BookingCancelled { stay: stay(), reason: CancelReason::PaymentFailed, refund_due: false, payment_failure: Some(PaymentFailure::Declined) };
+        let c = BookingCancelled {
+            stay: stay(),
+            reason: CancelReason::PaymentFailed,
+            refund_due: false,
+            payment_failure: Some(PaymentFailure::Declined),
+        };
         let v = serde_json::to_value(&c).expect("json");
         assert_eq!(v["bookingId"], Uuid::nil().to_string());
         assert_eq!(v["checkIn"], "2027-05-01");

@@ -6,6 +6,10 @@
 //! - [`Caller`] is the extractor handlers take to require a signed-in user.
 //! - [`ServiceToken`] guards internal APIs (operator → booking) with a shared bearer token.
 
+mod signer;
+
+pub use signer::{Signer, jwks};
+
 use crate::error::ApiError;
 use axum::{
     extract::{FromRef, FromRequestParts},
@@ -203,10 +207,86 @@ mod tests {
 
     #[test]
     fn admins_have_every_role() {
-        let c = Claims { sub: Uuid::nil(), email: "a@b.c".into(), name: None, phone: None, roles: vec![Role::Admin], iss: ISSUER.into(), aud: AUDIENCE.into(), iat: 0, exp: 0 };
+        let c = Claims {
+            sub: Uuid::nil(),
+            email: "a@b.c".into(),
+            name: None,
+            phone: None,
+            roles: vec![Role::Admin],
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: 0,
+            exp: 0,
+        };
         assert!(c.has_role(Role::Manager) && c.has_role(Role::Traveller));
         let t = Claims { roles: vec![Role::Traveller], ..c };
         assert!(!t.has_role(Role::Manager));
+    }
+
+    fn claims(exp_in: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: Uuid::now_v7(),
+            email: "ada@example.test".into(),
+            name: None,
+            phone: None,
+            roles: vec![Role::Traveller],
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + exp_in,
+        }
+    }
+
+    /// A real JWKS endpoint on loopback serving `signers`, like the user service does.
+    async fn jwks_peer(signers: Vec<Arc<Signer>>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let signers = signers.clone();
+                async move { axum::Json(jwks(signers.iter().map(|s| &**s))) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn tokens_verify_against_the_jwks_and_tampering_or_expiry_fails() {
+        let signer = Arc::new(Signer::generate("k1"));
+        let verifier = JwksVerifier::new(jwks_peer(vec![signer.clone()]).await);
+        let c = claims(300);
+        assert_eq!(verifier.verify(&signer.issue(&c)).await.expect("valid"), c);
+
+        let expired = signer.issue(&claims(-60));
+        assert!(verifier.verify(&expired).await.expect_err("expired").to_string().contains("expired"));
+
+        let other = Signer::generate("k1"); // same kid, different key
+        assert_eq!(verifier.verify(&other.issue(&c)).await.expect_err("forged").status(), 401);
+
+        let mut wrong_aud = claims(300);
+        wrong_aud.aud = "someone-else".into();
+        assert_eq!(verifier.verify(&signer.issue(&wrong_aud)).await.expect_err("audience").status(), 401);
+    }
+
+    #[tokio::test]
+    async fn a_rotated_key_is_picked_up_without_restart() {
+        let old = Arc::new(Signer::generate("old"));
+        let new = Arc::new(Signer::generate("new"));
+        let url = jwks_peer(vec![new.clone(), old.clone()]).await;
+        let verifier = JwksVerifier::new(url);
+        assert!(verifier.verify(&old.issue(&claims(60))).await.is_ok());
+        // `new` was not used yet, but the first refresh fetched the whole set.
+        assert!(verifier.verify(&new.issue(&claims(60))).await.is_ok());
+    }
+
+    #[test]
+    fn a_stored_secret_recreates_the_same_key() {
+        let a = Signer::generate("k");
+        let b = Signer::from_secret("k", &a.secret());
+        assert_eq!(serde_json::to_value(a.jwk()).expect("jwk"), serde_json::to_value(b.jwk()).expect("jwk"));
     }
 
     #[tokio::test]
