@@ -53,6 +53,102 @@ impl Stack {
     }
 }
 
+/// Mints access tokens the way the user service does (Ed25519 JWTs) and serves the matching
+/// JWKS on loopback, for testing one service without starting the user service.
+#[derive(Debug)]
+pub struct TokenIssuer {
+    signer: std::sync::Arc<tripnest_common::auth::Signer>,
+    /// URL of the JWKS endpoint (`APP_JWKS_URL` for the service under test).
+    pub jwks_url: String,
+}
+
+impl TokenIssuer {
+    /// Start the JWKS endpoint on a free loopback port.
+    pub async fn start() -> Self {
+        let signer = std::sync::Arc::new(tripnest_common::auth::Signer::generate(unique("kid")));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind jwks");
+        let jwks_url = format!("http://{}/.well-known/jwks.json", listener.local_addr().expect("addr"));
+        let served = signer.clone();
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || async move { axum::Json(tripnest_common::auth::jwks([&*served])) }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { signer, jwks_url }
+    }
+
+    /// A valid access token for a new traveller with this email; returns (user id, token).
+    pub fn traveller(&self, email: &str) -> (uuid::Uuid, String) {
+        use tripnest_common::auth::{AUDIENCE, Claims, ISSUER, Role};
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: uuid::Uuid::now_v7(),
+            email: email.to_owned(),
+            name: Some("Test Traveller".into()),
+            phone: None,
+            roles: vec![Role::Traveller],
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            exp: now + 900,
+        };
+        (claims.sub, self.signer.issue(&claims))
+    }
+}
+
+/// Records every event published on some topics of one environment (topic prefix), so a test
+/// can wait for "an event of type X about booking Y" and count duplicates.
+#[derive(Debug, Clone)]
+pub struct EventTap {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>,
+    _stop: std::sync::Arc<tokio_util::sync::DropGuard>,
+}
+
+impl EventTap {
+    /// Start recording `topics` (logical names) under `prefix`, from the earliest offset.
+    pub async fn start(bootstrap: &str, prefix: &str, topics: &[&str]) -> Self {
+        use rdkafka::{
+            ClientConfig, Message,
+            consumer::{Consumer, StreamConsumer},
+        };
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", unique("tap"))
+            .set("auto.offset.reset", "earliest")
+            .set("allow.auto.create.topics", "true")
+            .set("topic.metadata.refresh.interval.ms", "500")
+            .create()
+            .expect("tap consumer");
+        let physical: Vec<String> = topics.iter().map(|t| format!("{prefix}{t}")).collect();
+        let names: Vec<&str> = physical.iter().map(String::as_str).collect();
+        consumer.subscribe(&names).expect("subscribe");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let token = tokio_util::sync::CancellationToken::new();
+        let (sink, stop, prefix) = (seen.clone(), token.clone(), prefix.to_owned());
+        tokio::spawn(async move {
+            loop {
+                let msg = tokio::select! { () = stop.cancelled() => return, m = consumer.recv() => m };
+                if let Ok(m) = msg {
+                    let topic = m.topic().strip_prefix(&prefix).unwrap_or(m.topic()).to_owned();
+                    let value = m.payload().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(serde_json::Value::Null);
+                    sink.lock().expect("tap lock").push((topic, value));
+                }
+            }
+        });
+        Self { seen, _stop: std::sync::Arc::new(token.drop_guard()) }
+    }
+
+    /// Every event seen on `topic` whose `subject` is `subject`.
+    pub fn about(&self, topic: &str, subject: &str) -> Vec<serde_json::Value> {
+        self.seen.lock().expect("tap lock").iter().filter(|(t, v)| t == topic && v["subject"] == subject).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// Wait until an event on `topic` about `subject` arrives, and return it.
+    pub async fn wait_for(&self, topic: &str, subject: &str, timeout: Duration) -> serde_json::Value {
+        wait_until(&format!("{topic} about {subject}"), timeout, || async { self.about(topic, subject).into_iter().next() }).await
+    }
+}
+
 /// Replace the database name of a postgres URL.
 pub fn with_database(url: &str, db: &str) -> String {
     let (base, _) = url.rsplit_once('/').expect("postgres URL has a path");

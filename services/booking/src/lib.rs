@@ -1,23 +1,153 @@
-//! The booking service: the catalog, the availability calendar, bookings and their state machine, Idempotency-Key, the outbox, the inventory roll and the expiry sweeper.
+//! The booking service: the catalog of hotels and room types, the availability calendar (one
+//! row per room type per night), bookings and their state machine, `Idempotency-Key`, the
+//! outbox, the inventory roll and the expiry sweeper.
 //!
-//! Today it is the skeleton every service shares — health, readiness, metrics and graceful
-//! shutdown from `tripnest_common::service`; the features arrive with later issues.
+//! - [`catalog`]: internal upsert/remove of hotels (operator, service token) and public reads.
+//! - [`inventory`]: [`inventory::roll_inventory`], reached from the internal API and the
+//!   `roll-inventory` CLI subcommand the operator's CronJob runs.
+//! - [`bookings`]: create (hold rooms atomically), list, read, cancel.
+//! - [`saga`]: `payment.success` / `payment.failed` consumers and the hold sweeper.
+//! - [`store`]: the single place a booking changes state, with its events.
+//! - [`domain`]: pure rules — state machine, pricing, validation.
+//!
+//! No room is sold twice: holds are one conditional UPDATE over the stay's nights inside the
+//! booking's transaction, backed by `CHECK (available >= 0)`. No booking is lost: the
+//! booking, its hold and its `booking.created` event commit together (outbox).
 
-use axum::Router;
-use tripnest_common::{config::CommonConfig, http::Readiness};
+pub mod bookings;
+pub mod catalog;
+pub mod domain;
+pub mod inventory;
+pub mod saga;
+pub mod store;
+
+use axum::{Router, extract::FromRef};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, migrate::Migrator};
+use std::{sync::Arc, time::Duration};
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    auth::{InternalToken, JwksVerifier},
+    config::CommonConfig,
+    db,
+    http::Readiness,
+    kafka::{self, ConsumerSettings, Producer},
+    outbox,
+    service::{self, Running},
+};
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "booking";
 
-/// Configuration: `APP_…` environment over defaults.
-pub type Config = CommonConfig;
+/// This service's migrations (numbered from 1000; the shared ones come from common).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// This service's own routes.
-pub fn router() -> Router {
-    Router::new()
+/// Configuration: `APP_…` environment over these defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Shared settings (http, log, kafka, database_url).
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    /// The user service's JWKS, for verifying access tokens.
+    pub jwks_url: String,
+    /// Bearer token the operator presents on `/internal/*`. Internal routes refuse all
+    /// requests when it is unset.
+    #[serde(skip_serializing)]
+    pub internal_token: Option<SecretString>,
+    /// How long a PENDING booking holds its rooms.
+    pub hold_seconds: u64,
+    /// How often the sweeper looks for expired holds.
+    pub sweep_interval_ms: u64,
+    /// Database pool size.
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            common: CommonConfig::default(),
+            jwks_url: "http://127.0.0.1:8081/.well-known/jwks.json".into(),
+            internal_token: None,
+            hold_seconds: 15 * 60,
+            sweep_interval_ms: 1000,
+            max_connections: 20,
+        }
+    }
+}
+
+/// Shared state of the handlers and consumers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Database pool.
+    pub pool: PgPool,
+    /// Configuration.
+    pub cfg: Arc<Config>,
+    /// Access-token verifier.
+    pub verifier: Arc<JwksVerifier>,
+    /// Internal API token.
+    pub internal: InternalToken,
+}
+
+impl FromRef<AppState> for Arc<JwksVerifier> {
+    fn from_ref(s: &AppState) -> Self {
+        s.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for InternalToken {
+    fn from_ref(s: &AppState) -> Self {
+        s.internal.clone()
+    }
+}
+
+/// Every route of the service.
+pub fn router(state: AppState) -> Router {
+    Router::new().merge(catalog::router()).merge(inventory::router()).merge(bookings::router()).with_state(state)
+}
+
+/// Connect and migrate the database named in the config.
+pub async fn connect(cfg: &Config) -> anyhow::Result<PgPool> {
+    let url = cfg.common.database_url.as_ref().ok_or_else(|| anyhow::anyhow!("APP_DATABASE_URL is not set"))?;
+    let pool = db::connect(url, cfg.max_connections).await?;
+    db::migrate(&pool, &MIGRATOR).await?;
+    Ok(pool)
+}
+
+/// Start the HTTP server, the outbox relay, the payment consumers and the sweeper.
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let pool = connect(&cfg).await?;
+    // Without a configured token, a random one nobody knows keeps internal routes closed.
+    let token = cfg.internal_token.clone().unwrap_or_else(|| SecretString::from(uuid::Uuid::new_v4().to_string()));
+    let state = AppState {
+        pool: pool.clone(),
+        verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)),
+        internal: InternalToken(Arc::new(token)),
+        cfg: Arc::new(cfg),
+    };
+    let producer = Producer::new(&state.cfg.common.kafka)?;
+    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone()));
+
+    tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
+    tokio::spawn(saga::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
+    let kafka_cfg = state.cfg.common.kafka.clone();
+    let group = if kafka_cfg.group_id.is_empty() { NAME.to_owned() } else { kafka_cfg.group_id.clone() };
+    let (consumer_state, stop) = (state.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        let settings = ConsumerSettings::new(group, saga::TOPICS);
+        let handler = move |d| saga::handle(consumer_state.clone(), d);
+        if let Err(e) = kafka::run_consumer(&kafka_cfg, settings, producer, stop, handler).await {
+            tracing::error!(error = %e, "payment consumer stopped");
+        }
+    });
+    Ok(service::start(NAME, &state.cfg.common, router(state.clone()), readiness, shutdown).await?)
 }
 
 /// Serve until SIGTERM, then drain.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::service::run(NAME, &cfg, router(), Readiness::default()).await
+    tripnest_common::telemetry::init(NAME, &cfg.common.log);
+    let running = start(cfg, tripnest_common::shutdown::on_signal()).await?;
+    running.stopped().await?;
+    Ok(())
 }

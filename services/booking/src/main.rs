@@ -1,6 +1,45 @@
-//! `tripnest-booking` binary; see the library for what it does.
+//! `tripnest-booking`: serves the booking service, or with `roll-inventory` re-applies the
+//! stored inventory specs from today (what the operator's CronJob runs).
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(version, about = "TripNest booking service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API and run the saga consumers (the default).
+    Serve,
+    /// Roll the availability window forward for stored inventory specs.
+    RollInventory {
+        /// Only this hotel.
+        #[arg(long)]
+        hotel: Option<String>,
+        /// Only this room type (with --hotel).
+        #[arg(long, requires = "hotel")]
+        room_type: Option<String>,
+    },
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_booking::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_booking::Config = tripnest_common::config::load()?;
+    match Cli::parse().command.unwrap_or(Command::Serve) {
+        Command::Serve => tripnest_booking::run(cfg).await,
+        Command::RollInventory { hotel, room_type } => {
+            tripnest_common::telemetry::init(tripnest_booking::NAME, &cfg.common.log);
+            let pool = tripnest_booking::connect(&cfg).await?;
+            let today = chrono::Utc::now().date_naive();
+            let reports = tripnest_booking::inventory::roll_stored(&pool, hotel.as_deref(), room_type.as_deref(), today).await?;
+            for (hotel, room_type, r) in &reports {
+                tracing::info!(hotel, room_type, changed = r.changed_nights, generated_through = ?r.generated_through, overbooked = r.overbooked_nights.len(), "rolled");
+            }
+            anyhow::ensure!(!reports.is_empty() || hotel.is_none(), "no inventory spec stored for {hotel:?}/{room_type:?}");
+            Ok(())
+        }
+    }
 }

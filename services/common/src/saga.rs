@@ -198,6 +198,58 @@ pub struct AvailabilityChanged {
     pub to: NaiveDate,
 }
 
+/// A room type as the catalog publishes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomTypeInfo {
+    /// Name, unique within the hotel.
+    pub name: String,
+    /// Guests per room.
+    pub capacity: i32,
+    /// Base nightly rate before multipliers, in minor units.
+    pub base_rate_cents: i64,
+    /// Room amenities.
+    pub amenities: Vec<String>,
+}
+
+/// `hotel.upserted`: a hotel and its room types, as now on sale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HotelUpserted {
+    /// Hotel id.
+    pub hotel_id: String,
+    /// Display name.
+    pub name: String,
+    /// City.
+    pub city: String,
+    /// Country (ISO 3166-1 alpha-2).
+    pub country: String,
+    /// Street address.
+    pub address: String,
+    /// Latitude, when known.
+    pub lat: Option<f64>,
+    /// Longitude, when known.
+    pub lon: Option<f64>,
+    /// Stars, 1–5.
+    pub stars: i16,
+    /// Hotel amenities.
+    pub amenities: Vec<String>,
+    /// ISO 4217 currency of its prices.
+    pub currency: String,
+    /// Description.
+    pub description: String,
+    /// Room types on sale.
+    pub room_types: Vec<RoomTypeInfo>,
+}
+
+/// `hotel.removed`: the hotel is no longer on sale (past bookings stay).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HotelRemoved {
+    /// Hotel id.
+    pub hotel_id: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

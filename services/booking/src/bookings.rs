@@ -1,0 +1,320 @@
+//! The bookings API. Creating a booking holds rooms on every night in one statement
+//! (`available >= n` is re-checked under each row lock, and `CHECK (available >= 0)` backs it),
+//! prices the stay from the calendar, and inserts the booking with its `booking.created`
+//! event in the same transaction. No distributed lock is involved (see DESIGN.md).
+//!
+//! `Idempotency-Key` (required) is claimed in its own short transaction as `in_flight`; the
+//! booking transaction marks it `done` with the response. A retry with the same key and body
+//! gets that response again, a different body gets 422, and a retry while the first is still
+//! running gets 409. A request that fails releases its key, so it leaves no trace; a key whose
+//! request died mid-way is taken over after `STALE_IN_FLIGHT`.
+
+use crate::{
+    AppState,
+    domain::{BookingRequest, Status, Transition},
+    store::{self, Booking, Cause, SELECT_BOOKING},
+};
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::Utc;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use tripnest_common::{
+    ApiError, ApiResult, Event,
+    auth::Caller,
+    events::topics,
+    http::ApiJson,
+    outbox,
+    saga::{BookingCreated, Contact},
+};
+use uuid::Uuid;
+
+/// An in-flight key older than this is considered abandoned and may be taken over.
+const STALE_IN_FLIGHT: &str = "60 seconds";
+
+/// Public booking routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bookings", post(create).get(list))
+        .route("/bookings/{id}", get(one))
+        .route("/bookings/{id}/cancel", post(cancel))
+        .route("/internal/bookings/{id}", get(internal_one))
+}
+
+enum Claim {
+    Claimed,
+    Replay(StatusCode, serde_json::Value),
+    InFlight,
+    Mismatch,
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: String,
+    status: String,
+    response_status: Option<i32>,
+    response_body: Option<serde_json::Value>,
+    stale: bool,
+}
+
+async fn claim_key(pool: &PgPool, user: Uuid, key: &str, hash: &str) -> anyhow::Result<Claim> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, status) VALUES ($1, $2, $3, 'in_flight') ON CONFLICT DO NOTHING",
+    )
+    .bind(user)
+    .bind(key)
+    .bind(hash)
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::Claimed);
+    }
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT request_hash, status, response_status, response_body, started_at < now() - $3::interval AS stale FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+    )
+    .bind(user)
+    .bind(key)
+    .bind(STALE_IN_FLIGHT)
+    .fetch_optional(pool)
+    .await?;
+    let Some(KeyRow { request_hash: stored_hash, status, response_status: code, response_body: body, stale }) = row else {
+        // Released between our insert and read: try once more.
+        return Box::pin(claim_key(pool, user, key, hash)).await;
+    };
+    if stored_hash != hash {
+        return Ok(Claim::Mismatch);
+    }
+    match (status.as_str(), code, body) {
+        ("done", Some(code), Some(body)) => Ok(Claim::Replay(StatusCode::from_u16(code as u16)?, body)),
+        _ if stale => {
+            let took = sqlx::query("UPDATE idempotency_keys SET started_at = now() WHERE user_id = $1 AND key = $2 AND status = 'in_flight' AND started_at < now() - $3::interval")
+                .bind(user)
+                .bind(key)
+                .bind(STALE_IN_FLIGHT)
+                .execute(pool)
+                .await?;
+            Ok(if took.rows_affected() == 1 { Claim::Claimed } else { Claim::InFlight })
+        }
+        _ => Ok(Claim::InFlight),
+    }
+}
+
+async fn release_key(pool: &PgPool, user: Uuid, key: &str) {
+    if let Err(e) = sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 'in_flight'")
+        .bind(user)
+        .bind(key)
+        .execute(pool)
+        .await
+    {
+        tracing::warn!(error = %e, "could not release idempotency key; it will be taken over when stale");
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::bad_request(
+            "idempotency_key_required",
+            "send an Idempotency-Key header (1–255 characters) so a retry cannot book twice",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+async fn create(
+    State(s): State<AppState>,
+    Caller(claims): Caller,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<BookingRequest>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(&headers)?;
+    req.validate(Utc::now().date_naive())?;
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).map_err(anyhow::Error::from)?));
+    match claim_key(&s.pool, claims.sub, &key, &hash).await? {
+        Claim::Claimed => {}
+        Claim::Replay(code, body) => return Ok((code, [("idempotent-replayed", "true")], Json(body)).into_response()),
+        Claim::InFlight => {
+            return Err(ApiError::conflict(
+                "request_in_flight",
+                "a request with this Idempotency-Key is still being processed; retry shortly",
+            ));
+        }
+        Claim::Mismatch => {
+            return Err(ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used with a different request body"));
+        }
+    }
+    let contact = Contact { email: claims.email.clone(), phone: claims.phone.clone(), name: claims.name.clone() };
+    let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok());
+    match hold_rooms(&s, claims.sub, &key, &req, contact, traceparent).await {
+        Ok(booking) => Ok((StatusCode::ACCEPTED, Json(booking)).into_response()),
+        Err(e) => {
+            release_key(&s.pool, claims.sub, &key).await;
+            Err(e)
+        }
+    }
+}
+
+/// Hold the rooms, insert the PENDING booking and its event, and complete the key — atomically.
+async fn hold_rooms(
+    s: &AppState,
+    user: Uuid,
+    key: &str,
+    req: &BookingRequest,
+    contact: Contact,
+    traceparent: Option<&str>,
+) -> ApiResult<serde_json::Value> {
+    let mut tx = s.pool.begin().await.map_err(anyhow::Error::from)?;
+    let room: Option<(i32, String)> = sqlx::query_as(
+        "SELECT rt.capacity, h.currency::text FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id \
+         WHERE rt.hotel_id = $1 AND rt.name = $2 AND rt.on_sale AND h.on_sale",
+    )
+    .bind(&req.hotel_id)
+    .bind(&req.room_type)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(anyhow::Error::from)?;
+    let Some((capacity, currency)) = room else {
+        let hotel_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hotels WHERE id = $1 AND on_sale)")
+            .bind(&req.hotel_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(anyhow::Error::from)?;
+        return Err(ApiError::not_found(if hotel_exists { "room type" } else { "hotel" }));
+    };
+    if req.guests > capacity * req.rooms {
+        return Err(ApiError::invalid_field(
+            "guests",
+            format!("{} room(s) of type {} sleep at most {}", req.rooms, req.room_type, capacity * req.rooms),
+        ));
+    }
+    let prices: Vec<i64> = sqlx::query_scalar(
+        "UPDATE availability SET available = available - $5, booked = booked + $5 \
+         WHERE hotel_id = $1 AND room_type = $2 AND night >= $3 AND night < $4 AND NOT closed AND available >= $5 \
+         RETURNING price_cents",
+    )
+    .bind(&req.hotel_id)
+    .bind(&req.room_type)
+    .bind(req.check_in)
+    .bind(req.check_out)
+    .bind(req.rooms)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(anyhow::Error::from)?;
+    if prices.len() as i64 != req.nights() {
+        // Dropping `tx` rolls back the nights we did take.
+        metrics::counter!("bookings_total", "outcome" => "sold_out").increment(1);
+        return Err(ApiError::conflict("sold_out", "not enough rooms of this type are available on every night of the stay"));
+    }
+    let amount: i64 = prices.iter().sum::<i64>() * i64::from(req.rooms);
+    let id = Uuid::now_v7();
+    let hold_expires_at = Utc::now() + chrono::Duration::seconds(s.cfg.hold_seconds as i64);
+    sqlx::query(
+        "INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12, $13)",
+    )
+    .bind(id)
+    .bind(user)
+    .bind(&req.hotel_id)
+    .bind(&req.room_type)
+    .bind(req.check_in)
+    .bind(req.check_out)
+    .bind(req.guests)
+    .bind(req.rooms)
+    .bind(amount)
+    .bind(&currency)
+    .bind(&req.payment_method)
+    .bind(sqlx::types::Json(&contact))
+    .bind(hold_expires_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(anyhow::Error::from)?;
+    let booking = fetch(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished in its own transaction"))?;
+    let created = BookingCreated { stay: booking.stay(), payment_method: req.payment_method.clone(), hold_expires_at };
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::BOOKING_CREATED, id.to_string(), created), traceparent)
+        .await
+        .map_err(anyhow::Error::from)?;
+    store::availability_changed(&mut tx, &req.hotel_id, &req.room_type, req.check_in, req.check_out, traceparent)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let body = serde_json::to_value(&booking).map_err(anyhow::Error::from)?;
+    sqlx::query("UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $3 WHERE user_id = $1 AND key = $2")
+        .bind(user)
+        .bind(key)
+        .bind(&body)
+        .execute(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    metrics::counter!("bookings_total", "outcome" => "held").increment(1);
+    Ok(body)
+}
+
+async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option<Booking>> {
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOOKING} WHERE b.id = $1"));
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+}
+
+/// `?page&pageSize` for lists.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    page_size: Option<u32>,
+}
+
+async fn list(State(s): State<AppState>, Caller(c): Caller, Query(p): Query<Page>) -> ApiResult<Json<serde_json::Value>> {
+    let size = p.page_size.unwrap_or(20).clamp(1, 100);
+    let page = p.page.unwrap_or(1).max(1);
+    let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOOKING} WHERE b.user_id = $1 ORDER BY b.created_at DESC LIMIT $2 OFFSET $3"));
+    let items: Vec<Booking> = sqlx::query_as(sql)
+        .bind(c.sub)
+        .bind(i64::from(size))
+        .bind(i64::from((page - 1) * size))
+        .fetch_all(&s.pool)
+        .await
+        .map_err(anyhow::Error::from)?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1")
+        .bind(c.sub)
+        .fetch_one(&s.pool)
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(Json(serde_json::json!({ "items": items, "page": page, "pageSize": size, "total": total })))
+}
+
+async fn one(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Booking>> {
+    let mut conn = s.pool.acquire().await.map_err(anyhow::Error::from)?;
+    // Someone else's booking is indistinguishable from a missing one.
+    fetch(&mut conn, id).await?.filter(|b| b.user_id == c.sub).map(Json).ok_or_else(|| ApiError::not_found("booking"))
+}
+
+async fn internal_one(_: tripnest_common::auth::ServiceToken, State(s): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Json<Booking>> {
+    let mut conn = s.pool.acquire().await.map_err(anyhow::Error::from)?;
+    fetch(&mut conn, id).await?.map(Json).ok_or_else(|| ApiError::not_found("booking"))
+}
+
+async fn cancel(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<Uuid>, headers: HeaderMap) -> ApiResult<Json<Booking>> {
+    let mut tx = s.pool.begin().await.map_err(anyhow::Error::from)?;
+    let b = store::load_for_update(&mut tx, id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .filter(|b| b.user_id == c.sub)
+        .ok_or_else(|| ApiError::not_found("booking"))?;
+    if b.state() == Status::Confirmed && b.check_in <= Utc::now().date_naive() {
+        return Err(ApiError::conflict("too_late_to_cancel", "the stay has started; contact the hotel to change it"));
+    }
+    let cause = Cause { traceparent: headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned), ..Cause::default() };
+    if let Err(illegal) = store::apply(&mut tx, &b, Transition::GuestCancelled, &cause).await? {
+        return Err(ApiError::conflict("cannot_cancel", format!("a {} booking cannot be cancelled", illegal.from.as_str().to_lowercase())));
+    }
+    let after = fetch(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished"))?;
+    tx.commit().await.map_err(anyhow::Error::from)?;
+    Ok(Json(after))
+}

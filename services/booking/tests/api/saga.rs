@@ -1,0 +1,112 @@
+use crate::helpers::*;
+use std::time::Duration;
+use tripnest_common::{
+    Event,
+    events::topics,
+    saga::{PaymentFailed, PaymentFailure, PaymentSucceeded},
+};
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn pending(app: &TestApp) -> (String, String) {
+    app.seed_hotel(2).await;
+    let (_, token) = app.issuer.traveller("ada@example.test");
+    let (s, b) = app.book(&token, &tripnest_e2e::unique("k"), &booking(&app.hotel, 5, 2, 1)).await;
+    assert_eq!(s, 202, "{b}");
+    (b["id"].as_str().expect("id").to_owned(), token)
+}
+
+fn success(id: &str) -> Event<PaymentSucceeded> {
+    let data =
+        PaymentSucceeded { booking_id: id.parse().expect("uuid"), payment_id: Uuid::now_v7(), amount_cents: 1, currency: "EUR".into() };
+    Event::new("payment", topics::PAYMENT_SUCCESS, id, data)
+}
+
+#[tokio::test]
+async fn payment_success_confirms_once_even_when_delivered_twice() {
+    let app = spawn_app().await;
+    let (id, token) = pending(&app).await;
+    app.tap.wait_for(topics::BOOKING_CREATED, &id, WAIT).await;
+    let paid = success(&id);
+    app.publish(&paid).await;
+    app.publish(&paid).await;
+    app.wait_status(&id, "CONFIRMED").await;
+    let confirmed = app.tap.wait_for(topics::BOOKING_CONFIRMED, &id, WAIT).await;
+    assert_eq!(confirmed["data"]["paymentId"], paid.data.payment_id.to_string());
+    assert_eq!(confirmed["data"]["contact"]["email"], "ada@example.test");
+    // Both copies were consumed (offset moves past them) before we count.
+    tripnest_e2e::wait_until("the duplicate to be consumed", WAIT, || async {
+        (app.count("SELECT count(*) FROM processed_events").await == 1).then_some(())
+    })
+    .await;
+    let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events WHERE event_id = $1")
+        .bind(paid.id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(processed, 1);
+    assert_eq!(app.tap.about(topics::BOOKING_CONFIRMED, &id).len(), 1, "no second booking.confirmed");
+    assert_eq!(app.get(&token, &format!("/bookings/{id}")).await.1["status"], "CONFIRMED");
+}
+
+#[tokio::test]
+async fn payment_failed_cancels_and_releases_the_rooms() {
+    let app = spawn_app().await;
+    let (id, _) = pending(&app).await;
+    assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (1, 1));
+    let failed = PaymentFailed { booking_id: id.parse().expect("uuid"), reason: PaymentFailure::Declined, message: "declined".into() };
+    app.publish(&Event::new("payment", topics::PAYMENT_FAILED, &id, failed)).await;
+    app.wait_status(&id, "CANCELLED").await;
+    let cancelled = app.tap.wait_for(topics::BOOKING_CANCELLED, &id, WAIT).await;
+    assert_eq!((cancelled["data"]["reason"].as_str(), cancelled["data"]["refundDue"].as_bool()), (Some("payment_failed"), Some(false)));
+    assert_eq!(cancelled["data"]["paymentFailure"], "declined");
+    assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (2, 0), "rooms are back");
+    // A late success for a cancelled booking is refused, and a refund is requested.
+    app.publish(&success(&id)).await;
+    tripnest_e2e::wait_until("a refund request", WAIT, || async {
+        (app.tap.about(topics::BOOKING_CANCELLED, &id).len() == 2).then_some(())
+    })
+    .await;
+    let refund = &app.tap.about(topics::BOOKING_CANCELLED, &id)[1];
+    assert_eq!(refund["data"]["refundDue"], true);
+    assert_eq!(app.status_of(&id).await, "CANCELLED");
+}
+
+#[tokio::test]
+async fn an_unpaid_hold_expires_and_its_rooms_come_back() {
+    let app = spawn_app_with(|c| c.hold_seconds = 1).await;
+    let (id, _) = pending(&app).await;
+    app.wait_status(&id, "EXPIRED").await;
+    let cancelled = app.tap.wait_for(topics::BOOKING_CANCELLED, &id, WAIT).await;
+    assert_eq!(cancelled["data"]["reason"], "expired");
+    assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (2, 0));
+}
+
+#[tokio::test]
+async fn a_guest_cancels_a_confirmed_booking_and_a_refund_follows() {
+    let app = spawn_app().await;
+    let (id, token) = pending(&app).await;
+    app.publish(&success(&id)).await;
+    app.wait_status(&id, "CONFIRMED").await;
+    let r = app.http.post(format!("{}/bookings/{id}/cancel", app.url)).bearer_auth(&token).send().await.expect("cancel");
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!((body["status"].as_str(), body["cancelReason"].as_str()), (Some("CANCELLED"), Some("guest")));
+    let cancelled = app.tap.wait_for(topics::BOOKING_CANCELLED, &id, WAIT).await;
+    assert_eq!(cancelled["data"]["refundDue"], true);
+    assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (2, 0));
+    // Cancelling again is an illegal transition, refused with a clear code.
+    let r = app.http.post(format!("{}/bookings/{id}/cancel", app.url)).bearer_auth(&token).send().await.expect("cancel");
+    let err: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(err["error"]["code"], "cannot_cancel");
+}
+
+#[tokio::test]
+async fn a_poison_payment_event_is_parked_and_the_next_one_still_applies() {
+    let app = spawn_app().await;
+    let (id, _) = pending(&app).await;
+    app.producer.send(topics::PAYMENT_SUCCESS, id.as_bytes(), b"{garbage", &[]).await.expect("send");
+    app.publish(&success(&id)).await;
+    app.wait_status(&id, "CONFIRMED").await;
+}
