@@ -36,8 +36,14 @@ impl Drop for Proc {
 /// Start a service binary on port 0 and read its bound address from the JSON "listening" log line.
 fn spawn(name: &str) -> Proc {
     let stack = Stack::load();
+    // Each run gets its own database (created on start) and topic prefix.
+    let database = tripnest_e2e::with_database(stack.database_url(), &format!("t_{}_{}", name, &tripnest_e2e::unique("db")[3..]).replace('-', "_"));
     let mut child = Command::new(binary(name))
         .env("APP_HTTP__PORT", "0")
+        .env("APP_DATABASE_URL", database)
+        .env("APP_KAFKA__BOOTSTRAP_SERVERS", stack.get("KAFKA_BOOTSTRAP_SERVERS"))
+        .env("APP_KAFKA__TOPIC_PREFIX", format!("{}.", tripnest_e2e::unique("svc")))
+        .env("APP_INTERNAL_TOKEN", "services-test-token")
         .env("APP_LOG__FORMAT", "json")
         .env("RUST_LOG", "info")
         .env("KUBECONFIG", stack.get("KUBECONFIG"))

@@ -1,23 +1,148 @@
-//! The payment service: charges and refunds through a PaymentProvider, consuming booking.created and booking.cancelled.
+//! The payment service: it charges bookings and refunds them through a [`PaymentProvider`],
+//! as the payment step of the booking saga.
 //!
-//! Today it is the skeleton every service shares — health, readiness, metrics and graceful
-//! shutdown from `tripnest_common::service`; the features arrive with later issues.
+//! - **Charge.** It consumes `booking.created` in the consumer group `kafka.group_id`
+//!   (default `payment`) and charges the booking once. The provider is called with the booking id
+//!   as its idempotency key. Transient processor errors are retried inside the handler with
+//!   exponential backoff (`provider_retry`). After the last attempt the payment fails with
+//!   `processor_error` instead of being parked on the dead-letter topic, because a booking must
+//!   always conclude.
+//! - **One transaction per outcome.** The payment row (`UNIQUE(booking_id)`), the outbox event
+//!   (`payment.success` or `payment.failed`) and the processed-event record commit together.
+//!   The outbox relay publishes the event afterwards. A redelivery, or another
+//!   `booking.created` for the same booking, finds the row and does nothing.
+//! - **Crash window.** A crash between the provider's charge and our commit is covered by the
+//!   idempotency key: the redelivery gets the original capture back. The
+//!   [`SandboxProvider`] keeps its ledger in `sandbox_charges` for this reason.
+//! - **Refunds.** It also consumes `booking.cancelled`. A captured payment is refunded
+//!   (idempotently) and announced with `payment.refunded` when `refund_due` is set, and
+//!   also when the reason is `expired`. Booking sends `refund_due = false` for an expired
+//!   PENDING booking, yet our capture may have raced that expiry. A booking cancelled before
+//!   any charge is recorded as `voided`, so a late `booking.created` never charges it.
+//! - **HTTP.** It serves `/healthz`, `/readyz` and `/metrics` (with `payments_total{outcome}`),
+//!   plus `GET /payments/{bookingId}` behind the internal service token.
+//!
+//! No card data exists anywhere: only the payment method's token name is stored.
 
-use axum::Router;
-use tripnest_common::{config::CommonConfig, http::Readiness};
+mod api;
+mod charge;
+mod config;
+mod consumer;
+pub mod provider;
+mod refund;
+pub mod sandbox;
+mod store;
 
-/// Name used in logs, metrics labels and event sources.
+pub use api::PaymentView;
+pub use config::{Config, RetryPolicy, SandboxConfig};
+pub use provider::PaymentProvider;
+pub use sandbox::SandboxProvider;
+pub use store::PaymentStatus;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use sqlx::{PgPool, migrate::Migrator};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    auth::InternalToken,
+    db,
+    http::Readiness,
+    kafka::{Producer, run_consumer},
+    outbox, service, shutdown, telemetry,
+};
+
+/// Name used in logs, metrics labels, event sources and as the processed-events consumer.
 pub const NAME: &str = "payment";
 
-/// Configuration: `APP_…` environment over defaults.
-pub type Config = CommonConfig;
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// This service's own routes.
-pub fn router() -> Router {
-    Router::new()
+/// A started payment service: HTTP server, saga consumer and outbox relay.
+#[derive(Debug)]
+pub struct Running {
+    /// The address the HTTP server bound.
+    pub addr: SocketAddr,
+    /// Cancel to begin a graceful shutdown.
+    pub shutdown: CancellationToken,
+    server: service::Running,
+    workers: Vec<JoinHandle<()>>,
+    producer: Producer,
+    pool: PgPool,
+}
+
+impl Running {
+    /// Base URL, e.g. `http://127.0.0.1:43125`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Wait until everything stopped (after `shutdown` is cancelled): the server drained, the
+    /// consumer finished its current message, the relay let go. Then flush and close.
+    pub async fn stopped(self) -> anyhow::Result<()> {
+        let served = self.server.stopped().await;
+        for worker in self.workers {
+            worker.await.context("a background task panicked")?;
+        }
+        self.producer.flush(Duration::from_secs(5));
+        self.pool.close().await;
+        Ok(served?)
+    }
+}
+
+/// Connect, migrate, then start the outbox relay, the saga consumer and the HTTP server.
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let url = cfg.common.database_url.as_ref().context("APP_DATABASE_URL is not set: the payment service needs its database")?;
+    let pool = db::connect(url, cfg.db_max_connections).await?;
+    db::migrate(&pool, &MIGRATOR).await.context("migrating the payment database")?;
+    let producer = Producer::new(&cfg.common.kafka).context("creating the Kafka producer")?;
+
+    let kafka = producer.clone();
+    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", move || {
+        let kafka = kafka.clone();
+        async move { kafka.check().await }
+    });
+    let state = api::AppState { pool: pool.clone(), internal_token: internal_token(&cfg) };
+    let server = service::start(NAME, &cfg.common, api::router(state), readiness, shutdown.clone()).await?;
+
+    let provider = SandboxProvider::new(pool.clone(), Duration::from_millis(cfg.sandbox.response_delay_ms));
+    let saga = Arc::new(consumer::PaymentSaga { pool: pool.clone(), provider, retry: cfg.provider_retry.clone() });
+    let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
+    let consume = tokio::spawn(consume(cfg, saga, producer.clone(), shutdown.clone()));
+    Ok(Running { addr: server.addr, shutdown, server, workers: vec![consume, relay], producer, pool })
+}
+
+async fn consume<P: PaymentProvider>(
+    cfg: Config,
+    saga: Arc<consumer::PaymentSaga<P>>,
+    dead_letters: Producer,
+    shutdown: CancellationToken,
+) {
+    let settings = consumer::settings(&cfg.consumer_group());
+    let handler = move |delivery| {
+        let saga = saga.clone();
+        async move { saga.handle(delivery).await }
+    };
+    if let Err(e) = run_consumer(&cfg.common.kafka, settings, dead_letters, shutdown.clone(), handler).await {
+        // Without its consumer the service is useless: stop, and let the orchestrator restart it.
+        tracing::error!(error = %e, "saga consumer failed; shutting down");
+        shutdown.cancel();
+    }
+}
+
+fn internal_token(cfg: &Config) -> InternalToken {
+    let token = cfg.internal_token.clone().unwrap_or_else(|| {
+        tracing::warn!("APP_INTERNAL_TOKEN is not set; the internal API refuses every request");
+        SecretString::from(format!("unset-{}", uuid::Uuid::new_v4()))
+    });
+    InternalToken(Arc::new(token))
 }
 
 /// Serve until SIGTERM, then drain.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::service::run(NAME, &cfg, router(), Readiness::default()).await
+    telemetry::init(NAME, &cfg.common.log);
+    let running = start(cfg, shutdown::on_signal()).await?;
+    running.stopped().await?;
+    tracing::info!(service = NAME, "stopped");
+    Ok(())
 }
