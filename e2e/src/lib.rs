@@ -5,6 +5,9 @@
 //! test its own isolated resources (a fresh database, a unique topic, namespace or key), and
 //! [`wait_until`] polls a condition with a deadline — tests never sleep and hope.
 
+pub mod platform;
+pub mod process;
+
 use std::{collections::HashMap, future::Future, path::PathBuf, time::Duration};
 
 /// Connection settings of the running local stack.
@@ -146,6 +149,27 @@ impl EventTap {
     /// Wait until an event on `topic` about `subject` arrives, and return it.
     pub async fn wait_for(&self, topic: &str, subject: &str, timeout: Duration) -> serde_json::Value {
         wait_until(&format!("{topic} about {subject}"), timeout, || async { self.about(topic, subject).into_iter().next() }).await
+    }
+}
+
+/// Create every platform topic (and its dead-letter topic) under `prefix`, as the operator
+/// does in a cluster, so consumers never subscribe to a missing topic.
+pub async fn create_topics(bootstrap: &str, prefix: &str) {
+    use rdkafka::{
+        ClientConfig,
+        admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+        client::DefaultClientContext,
+    };
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("admin client");
+    let names: Vec<String> = tripnest_common::events::topics::ALL
+        .iter()
+        .flat_map(|t| [format!("{prefix}{t}"), format!("{prefix}{}", tripnest_common::events::topics::dead_letter(t))])
+        .collect();
+    let topics: Vec<NewTopic<'_>> = names.iter().map(|n| NewTopic::new(n, 1, TopicReplication::Fixed(1))).collect();
+    for result in admin.create_topics(&topics, &AdminOptions::new()).await.expect("create topics") {
+        if let Err((name, code)) = result {
+            assert_eq!(code, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists, "creating {name}");
+        }
     }
 }
 

@@ -1,23 +1,117 @@
-//! The user service: registration and login (argon2id), short-lived access JWTs, rotating refresh tokens, JWKS and roles.
+//! The user service: accounts, login, access and refresh tokens, and the JWKS every other
+//! service verifies access tokens against.
 //!
-//! Today it is the skeleton every service shares — health, readiness, metrics and graceful
-//! shutdown from `tripnest_common::service`; the features arrive with later issues.
+//! - **Passwords** are hashed with argon2id (PHC strings, random salt) on the blocking pool,
+//!   with a bound on concurrent hashes. A login for an unknown email verifies against a decoy
+//!   hash, so the answer and its timing are the same whether or not the account exists.
+//! - **Access tokens** are EdDSA JWTs (15 min by default) signed with the active key from
+//!   `signing_keys`. Keys rotate with [`rotate_signing_key`] (or `POST /internal/signing-keys/rotate`);
+//!   the previous key stays in the JWKS until every token it signed has expired.
+//! - **Refresh tokens** are opaque, stored as SHA-256, rotate on every use, and belong to a
+//!   family (one per login); presenting an already-rotated token revokes the family.
+//! - `GET /me` verifies tokens locally against the service's own key ring rather than through
+//!   its JWKS URL: same keys, same rules, no HTTP call to itself and no URL to configure.
+//! - Roles: public registration makes travellers; managers and admins are created through
+//!   `POST /internal/users`, guarded by the internal service token.
 
-use axum::Router;
-use tripnest_common::{config::CommonConfig, http::Readiness};
+mod config;
+mod password;
+mod refresh_tokens;
+mod routes;
+pub mod signing_keys;
+mod users;
+
+pub use config::{Config, PasswordHashingConfig};
+
+use anyhow::Context;
+use password::Passwords;
+use signing_keys::KeyRing;
+use sqlx::{PgPool, migrate::Migrator};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{auth::InternalToken, db, http::Readiness, service, shutdown, telemetry};
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "user";
 
-/// Configuration: `APP_…` environment over defaults.
-pub type Config = CommonConfig;
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// This service's own routes.
-pub fn router() -> Router {
-    Router::new()
+/// What every handler shares; cheap to clone.
+#[derive(Clone)]
+struct AppState {
+    pool: PgPool,
+    keys: Arc<KeyRing>,
+    passwords: Passwords,
+    cfg: Arc<Config>,
 }
 
-/// Serve until SIGTERM, then drain.
+/// A started user service.
+#[derive(Debug)]
+pub struct Running {
+    service: service::Running,
+    pool: PgPool,
+}
+
+impl Running {
+    /// The address actually bound.
+    pub fn addr(&self) -> SocketAddr {
+        self.service.addr
+    }
+    /// Base URL, e.g. `http://127.0.0.1:43125`.
+    pub fn url(&self) -> String {
+        self.service.url()
+    }
+    /// Cancel to begin a graceful shutdown.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.service.shutdown
+    }
+    /// Wait for the server to drain (after shutdown began), then close the pool.
+    pub async fn stopped(self) -> anyhow::Result<()> {
+        self.service.stopped().await?;
+        self.pool.close().await;
+        Ok(())
+    }
+}
+
+/// Connect to the service's database and bring its schema up to date.
+pub async fn connect(cfg: &Config) -> anyhow::Result<PgPool> {
+    let url = cfg.common.database_url.as_ref().context("APP_DATABASE_URL is not set; the user service needs its PostgreSQL database")?;
+    let pool = db::connect(url, cfg.max_connections).await?;
+    db::migrate(&pool, &MIGRATOR).await.context("migrating the user database")?;
+    Ok(pool)
+}
+
+/// Connect and migrate the database, load (or create) the signing key, and serve.
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let pool = connect(&cfg).await?;
+    let keys = Arc::new(KeyRing::open(pool.clone(), Duration::from_secs(cfg.signing_key_reload_secs)).await?);
+    let passwords = Passwords::new(&cfg.password_hashing).await?;
+    let internal_token = cfg.internal_token.clone().map(|t| InternalToken(Arc::new(t)));
+    if internal_token.is_none() {
+        tracing::warn!("APP_INTERNAL_TOKEN is not set; /internal routes are disabled");
+    }
+    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone()));
+    let state = AppState { pool: pool.clone(), keys, passwords, cfg: Arc::new(cfg) };
+    let routes = routes::router(state.clone(), internal_token);
+    let service = service::start(NAME, &state.cfg.common, routes, readiness, shutdown).await?;
+    Ok(Running { service, pool })
+}
+
+/// Make a new active signing key (the previous one stays published until its tokens expire).
+/// For operators: run once against the service's database; replicas pick the key up within
+/// `signing_key_reload_secs`. Returns the new key id.
+pub async fn rotate_signing_key(cfg: &Config) -> anyhow::Result<String> {
+    let pool = connect(cfg).await?;
+    let kid = signing_keys::rotate(&pool, cfg.retired_key_grace()).await;
+    pool.close().await;
+    kid
+}
+
+/// `main`: telemetry, serve until SIGTERM/SIGINT, drain, close the pool.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::service::run(NAME, &cfg, router(), Readiness::default()).await
+    telemetry::init(NAME, &cfg.common.log);
+    let running = start(cfg, shutdown::on_signal()).await?;
+    running.stopped().await?;
+    tracing::info!(service = NAME, "stopped");
+    Ok(())
 }

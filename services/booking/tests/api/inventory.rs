@@ -77,7 +77,8 @@ async fn an_inventory_for_an_unknown_room_type_is_refused_clearly() {
 async fn rolling_365_days_for_100_room_types() {
     let app = spawn_app().await;
     let mut spec = hotel_spec();
-    spec["roomTypes"] = json!((0..100).map(|i| json!({ "name": format!("rt{i:03}"), "capacity": 2, "baseRateCents": 8000 + i * 10 })).collect::<Vec<_>>());
+    spec["roomTypes"] =
+        json!((0..100).map(|i| json!({ "name": format!("rt{i:03}"), "capacity": 2, "baseRateCents": 8000 + i * 10 })).collect::<Vec<_>>());
     app.internal_put(&format!("/internal/hotels/{}", app.hotel), &spec).await;
     let inventory: tripnest_booking::inventory::InventorySpec = serde_json::from_value(json!({
         "rooms": 10, "horizonDays": 365, "pricing": { "weekendMultiplier": 1.2, "seasons": [{ "from": days_from_now(100), "to": days_from_now(160), "multiplier": 1.4 }] }
@@ -90,10 +91,16 @@ async fn rolling_365_days_for_100_room_types() {
             let started = std::time::Instant::now();
             let mut changed = 0;
             for i in 0..100 {
-                changed += tripnest_booking::inventory::roll_inventory(&pool, &hotel, &format!("rt{i:03}"), &inventory, today).await.expect("roll").changed_nights;
+                changed += tripnest_booking::inventory::roll_inventory(&pool, &hotel, &format!("rt{i:03}"), &inventory, today)
+                    .await
+                    .expect("roll")
+                    .changed_nights;
             }
             let elapsed = started.elapsed();
-            println!("roll {label}: 100 room types x 365 days in {elapsed:?} ({:.0} rows/s), {changed} nights changed", 36_500.0 / elapsed.as_secs_f64());
+            println!(
+                "roll {label}: 100 room types x 365 days in {elapsed:?} ({:.0} rows/s), {changed} nights changed",
+                36_500.0 / elapsed.as_secs_f64()
+            );
             changed
         }
     };

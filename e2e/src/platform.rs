@@ -1,0 +1,157 @@
+//! The booking saga's services as real processes on one shared environment: user, booking,
+//! payment and notification, each with its own fresh database, all on one Kafka topic prefix,
+//! talking to each other exactly as in production (JWKS from user, internal token for the
+//! catalog API, events over Kafka, mail over SMTP).
+
+use crate::{EventTap, Stack, process::ServiceProcess, unique, wait_until, with_database};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::{collections::BTreeMap, time::Duration};
+
+/// The running saga services.
+#[derive(Debug)]
+pub struct Platform {
+    /// Local stack settings.
+    pub stack: Stack,
+    /// Kafka topic prefix of this platform.
+    pub prefix: String,
+    /// Service token for `/internal/*`.
+    pub internal_token: String,
+    /// User service.
+    pub user: ServiceProcess,
+    /// Booking service.
+    pub booking: ServiceProcess,
+    /// Payment service.
+    pub payment: ServiceProcess,
+    /// Notification service.
+    pub notification: ServiceProcess,
+    /// Every saga event this platform publishes.
+    pub tap: EventTap,
+    /// HTTP client.
+    pub http: reqwest::Client,
+}
+
+impl Platform {
+    /// Start all four services; `booking_env` adds or overrides booking settings.
+    pub async fn start(booking_env: &[(&str, &str)]) -> Self {
+        let stack = Stack::load();
+        let prefix = format!("{}.", unique("p"));
+        let internal_token = unique("internal");
+        let base = |service: &str| -> BTreeMap<String, String> {
+            let db = with_database(stack.database_url(), &format!("t_{service}_{}", unique("db").replace('-', "_")));
+            BTreeMap::from([
+                ("APP_DATABASE_URL".into(), db),
+                ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
+                ("APP_KAFKA__TOPIC_PREFIX".into(), prefix.clone()),
+                ("APP_INTERNAL_TOKEN".into(), internal_token.clone()),
+            ])
+        };
+        crate::create_topics(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix).await;
+        let tap = EventTap::start(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix, tripnest_common::events::topics::ALL).await;
+        let user = ServiceProcess::spawn("user", base("user"));
+        let jwks = format!("{}/.well-known/jwks.json", user.url);
+        let mut booking_settings = base("booking");
+        booking_settings.insert("APP_JWKS_URL".into(), jwks.clone());
+        for (k, v) in booking_env {
+            booking_settings.insert((*k).into(), (*v).into());
+        }
+        let booking = ServiceProcess::spawn("booking", booking_settings);
+        let payment = ServiceProcess::spawn("payment", base("payment"));
+        let mut notification_settings = base("notification");
+        notification_settings.insert("APP_JWKS_URL".into(), jwks);
+        notification_settings.insert("APP_SMTP_URL".into(), stack.get("SMTP_URL").into());
+        let notification = ServiceProcess::spawn("notification", notification_settings);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http");
+        Self { stack, prefix, internal_token, user, booking, payment, notification, tap, http }
+    }
+
+    /// Register a traveller and log in; returns the access token.
+    pub async fn traveller(&self, email: &str) -> String {
+        let password = "correct horse battery staple";
+        let r = self
+            .http
+            .post(format!("{}/auth/register", self.user.url))
+            .json(&json!({ "email": email, "password": password, "name": "Ada Lovelace" }))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(r.status(), 201, "register: {:?}", r.text().await);
+        let r = self
+            .http
+            .post(format!("{}/auth/login", self.user.url))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().await.expect("login json");
+        body["accessToken"].as_str().expect("accessToken").to_owned()
+    }
+
+    /// A hotel with a `double` room type (2 guests, 100.00 EUR) and `rooms` rooms for 60 nights.
+    pub async fn seed_hotel(&self, hotel: &str, rooms: i32) {
+        let spec = json!({ "name": format!("Hotel {hotel}"), "city": "Lisbon", "country": "PT", "stars": 4, "currency": "EUR",
+                           "roomTypes": [{ "name": "double", "capacity": 2, "baseRateCents": 10000 }] });
+        let r = self
+            .http
+            .put(format!("{}/internal/hotels/{hotel}", self.booking.url))
+            .bearer_auth(&self.internal_token)
+            .json(&spec)
+            .send()
+            .await
+            .expect("hotel");
+        assert_eq!(r.status(), 200, "hotel: {:?}", r.text().await);
+        let r = self
+            .http
+            .put(format!("{}/internal/inventory/{hotel}/double", self.booking.url))
+            .bearer_auth(&self.internal_token)
+            .json(&json!({ "rooms": rooms, "horizonDays": 60 }))
+            .send()
+            .await
+            .expect("inventory");
+        assert_eq!(r.status(), 200, "inventory: {:?}", r.text().await);
+    }
+
+    /// `POST /bookings` with an Idempotency-Key.
+    pub async fn book(&self, token: &str, key: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/bookings", self.booking.url))
+            .bearer_auth(token)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("book");
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET /bookings/{id}` as its guest.
+    pub async fn booking(&self, token: &str, id: &str) -> Value {
+        let r = self.http.get(format!("{}/bookings/{id}", self.booking.url)).bearer_auth(token).send().await.expect("get booking");
+        r.json().await.expect("booking json")
+    }
+
+    /// Wait until the booking has `status`, and return it.
+    pub async fn wait_status(&self, token: &str, id: &str, status: &str) -> Value {
+        wait_until(&format!("booking {id} to be {status}"), Duration::from_secs(60), || async {
+            let b = self.booking(token, id).await;
+            (b["status"] == status).then_some(b)
+        })
+        .await
+    }
+
+    /// Rooms of a hotel's `double` left on the night `check_in` (from the public availability).
+    pub async fn rooms_left(&self, hotel: &str, check_in: &str, check_out: &str) -> i64 {
+        let url = format!("{}/hotels/{hotel}/availability?checkIn={check_in}&checkOut={check_out}&guests=1&rooms=1", self.booking.url);
+        let body: Value = self.http.get(url).send().await.expect("availability").json().await.expect("json");
+        body["roomTypes"][0]["available"].as_i64().expect("available")
+    }
+
+    /// Mails the SMTP server received for `address`.
+    pub async fn mails_to(&self, address: &str) -> Vec<Value> {
+        let url = format!("{}/api/v1/messages", self.stack.get("MAIL_API_URL").trim_end_matches('/'));
+        let list: Value = self.http.get(url).send().await.expect("mail api").json().await.expect("json");
+        list["messages"].as_array().cloned().unwrap_or_default().into_iter().filter(|m| m["To"].to_string().contains(address)).collect()
+    }
+}

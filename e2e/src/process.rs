@@ -1,0 +1,113 @@
+//! Service binaries run as real processes: [`ServiceProcess`] starts one on a free port with
+//! `APP_…` settings, reads its bound address from the `listening` log line, and can stop it
+//! gracefully (SIGTERM), kill it (SIGKILL) or start it again with the same settings.
+//! Binaries come from `cargo build --workspace --bins`, which `make test` runs first.
+
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, ExitStatus, Stdio},
+    time::Duration,
+};
+
+/// The built binary `tripnest-<name>` next to the running test executable.
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    // target/<profile>/deps/<test>-<hash> → target/<profile>/tripnest-<name>
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile dir");
+    let bin = dir.join(format!("tripnest-{name}"));
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
+    bin
+}
+
+/// A running service binary.
+#[derive(Debug)]
+pub struct ServiceProcess {
+    /// Service name (`booking`).
+    pub name: String,
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    env: BTreeMap<String, String>,
+    child: Child,
+}
+
+impl ServiceProcess {
+    /// Start `tripnest-<name>` with these settings (on port 0 unless `APP_HTTP__PORT` is set).
+    pub fn spawn(name: &str, env: BTreeMap<String, String>) -> Self {
+        let mut child = Command::new(binary(name))
+            .env("APP_HTTP__PORT", "0")
+            .env("APP_LOG__FORMAT", "json")
+            .env("RUST_LOG", std::env::var("TEST_SERVICE_LOG").unwrap_or_else(|_| "warn,tripnest=info".into()))
+            .envs(&env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn service");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let label = name.to_owned();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                match serde_json::from_str::<serde_json::Value>(&line) {
+                    Ok(v) if v["message"] == "listening" => {
+                        if let Some(tx) = tx.take() {
+                            let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                        }
+                    }
+                    // Keep warnings and errors visible in the test output.
+                    Ok(v) if matches!(v["level"].as_str(), Some("WARN" | "ERROR")) => eprintln!("[{label}] {line}"),
+                    _ => {}
+                }
+            }
+        });
+        let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{name} did not log its listening address"));
+        Self { name: name.to_owned(), url: format!("http://{addr}"), env, child }
+    }
+
+    /// OS process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send SIGTERM and wait (up to 20 s) for the exit status.
+    pub async fn terminate(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(20)).await
+    }
+
+    /// SIGKILL: a crash, with no chance to finish anything.
+    pub async fn kill(&mut self) {
+        self.signal("KILL");
+        self.wait_exit(Duration::from_secs(10)).await;
+    }
+
+    /// Start the same binary again with the same settings (on a new port).
+    pub fn restart(&self) -> Self {
+        Self::spawn(&self.name, self.env.clone())
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill").args([&format!("-{sig}"), &self.pid().to_string()]).status().expect("kill");
+        assert!(status.success(), "kill -{sig} {}", self.pid());
+    }
+
+    async fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(std::time::Instant::now() < deadline, "{} did not exit in {timeout:?}", self.name);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

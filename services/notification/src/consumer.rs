@@ -1,0 +1,50 @@
+//! The Kafka side: one consumer group reads `booking.confirmed` and `booking.cancelled`, renders
+//! the messages for each event and hands them to the [`Notifier`].
+
+use crate::{
+    delivery::{Cause, Notifier},
+    templates,
+};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    config::KafkaConfig,
+    events::topics,
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, TRACEPARENT, run_consumer},
+    saga::{BookingCancelled, BookingConfirmed},
+};
+
+/// The topics this service consumes.
+pub const TOPICS: &[&str] = &[topics::BOOKING_CONFIRMED, topics::BOOKING_CANCELLED];
+
+/// Consume until `shutdown`; failures of the consumer itself stop the whole process.
+pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, notifier: Arc<Notifier>, shutdown: CancellationToken) {
+    let settings = ConsumerSettings::new(group, TOPICS);
+    let handler = |delivery: Delivery| {
+        let notifier = notifier.clone();
+        async move { handle(&notifier, &delivery).await }
+    };
+    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
+        tracing::error!(error = %e, "consumer failed; shutting down");
+        shutdown.cancel();
+    }
+}
+
+/// Render and deliver the notifications of one event.
+#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
+pub async fn handle(notifier: &Notifier, delivery: &Delivery) -> Result<(), HandlerError> {
+    let traceparent = delivery.header(TRACEPARENT).and_then(|v| std::str::from_utf8(v).ok());
+    match delivery.topic.as_str() {
+        topics::BOOKING_CONFIRMED => {
+            let event = delivery.event::<BookingConfirmed>()?;
+            let cause = Cause { event_id: event.id, stay: &event.data.stay, traceparent };
+            notifier.deliver_all(cause, &templates::booking_confirmed(&event.data)).await
+        }
+        topics::BOOKING_CANCELLED => {
+            let event = delivery.event::<BookingCancelled>()?;
+            let cause = Cause { event_id: event.id, stay: &event.data.stay, traceparent };
+            notifier.deliver_all(cause, &templates::booking_cancelled(&event.data)).await
+        }
+        other => Err(HandlerError::Permanent(anyhow::anyhow!("notification does not handle topic {other:?}"))),
+    }
+}

@@ -1,0 +1,176 @@
+//! `POST /auth/register`, `/auth/login`, `/auth/refresh` and `/auth/logout`.
+
+use crate::{
+    AppState, refresh_tokens,
+    refresh_tokens::RefreshError,
+    users::{self, NewUser, Registration, User},
+};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use chrono::Utc;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use tripnest_common::{
+    ApiError, ApiResult,
+    auth::{AUDIENCE, Claims, ISSUER, Role},
+    http::ApiJson,
+};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+}
+
+/// A 401 whose code tells the client what to do, in the shared error shape.
+#[derive(Debug)]
+pub(super) enum AuthFailure {
+    /// Wrong email or password; the same answer either way.
+    InvalidCredentials,
+    /// The refresh token cannot be used; log in again.
+    InvalidRefreshToken(RefreshError),
+    /// Anything else.
+    Api(ApiError),
+}
+
+impl From<ApiError> for AuthFailure {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<anyhow::Error> for AuthFailure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Api(ApiError::Internal(e))
+    }
+}
+
+impl IntoResponse for AuthFailure {
+    fn into_response(self) -> Response {
+        let (code, message) = match self {
+            Self::InvalidCredentials => ("invalid_credentials", "invalid email or password".to_owned()),
+            Self::InvalidRefreshToken(RefreshError::Internal(e)) => return ApiError::Internal(e).into_response(),
+            Self::InvalidRefreshToken(why) => ("invalid_refresh_token", why.to_string()),
+            Self::Api(e) => return e.into_response(),
+        };
+        // The shared 401 body, with a code more specific than `unauthorized`.
+        let mut body = ApiError::Unauthorized(message).body();
+        body["error"]["code"] = code.into();
+        (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+    }
+}
+
+#[derive(Serialize)]
+struct Registered {
+    user: User,
+}
+
+/// A signed-in session: a fresh access token and refresh token.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Session {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    email: String,
+    password: SecretString,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// Validate, hash and store a new account with `role`.
+pub(super) async fn create_account(state: &AppState, registration: Registration, role: Role) -> ApiResult<User> {
+    let new: NewUser = registration.validate(role)?;
+    let hash = state.passwords.hash(&new.password).await?;
+    let user = users::insert(&state.pool, &new, &hash).await?;
+    metrics::counter!("user_registrations_total", "role" => users::role_name(role)).increment(1);
+    tracing::info!(user_id = %user.id, role = users::role_name(role), "account created");
+    Ok(user)
+}
+
+#[tracing::instrument(skip_all)]
+async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Registration>) -> ApiResult<(StatusCode, ApiJson<Registered>)> {
+    let user = create_account(&state, body, Role::Traveller).await?;
+    Ok((StatusCode::CREATED, ApiJson(Registered { user })))
+}
+
+#[tracing::instrument(skip_all, fields(user_id))]
+async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials>) -> Result<ApiJson<Session>, AuthFailure> {
+    let account = users::find_by_email(&state.pool, &users::normalize_email(&body.email)).await?;
+    let matched = match &account {
+        Some(account) => state.passwords.verify(&body.password, &account.password_hash).await?,
+        None => {
+            state.passwords.verify_decoy(&body.password).await?;
+            false
+        }
+    };
+    let Some(account) = account.filter(|_| matched) else {
+        metrics::counter!("user_logins_total", "outcome" => "invalid_credentials").increment(1);
+        return Err(AuthFailure::InvalidCredentials);
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(account.user.id));
+    let refresh = refresh_tokens::issue(&state.pool, account.user.id, state.cfg.refresh_token_ttl()).await?;
+    let session = open_session(&state, account.user, refresh.token).await?;
+    metrics::counter!("user_logins_total", "outcome" => "success").increment(1);
+    Ok(ApiJson(session))
+}
+
+#[tracing::instrument(skip_all, fields(user_id))]
+async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> Result<ApiJson<Session>, AuthFailure> {
+    let rotated = match refresh_tokens::rotate(&state.pool, &body.refresh_token, state.cfg.refresh_token_ttl()).await {
+        Ok(rotated) => rotated,
+        Err(RefreshError::Internal(e)) => return Err(e.into()),
+        Err(why) => {
+            let outcome = if matches!(why, RefreshError::Reused) { "reuse_detected" } else { "invalid" };
+            metrics::counter!("user_token_refreshes_total", "outcome" => outcome).increment(1);
+            return Err(AuthFailure::InvalidRefreshToken(why));
+        }
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(rotated.user_id));
+    let user = users::find_by_id(&state.pool, rotated.user_id).await?.ok_or(AuthFailure::InvalidRefreshToken(RefreshError::Invalid))?;
+    let session = open_session(&state, user, rotated.token).await?;
+    metrics::counter!("user_token_refreshes_total", "outcome" => "rotated").increment(1);
+    Ok(ApiJson(session))
+}
+
+#[tracing::instrument(skip_all)]
+async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
+    refresh_tokens::revoke(&state.pool, &body.refresh_token).await?;
+    metrics::counter!("user_logouts_total").increment(1);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn open_session(state: &AppState, user: User, refresh_token: String) -> anyhow::Result<Session> {
+    let ttl = state.cfg.access_token_ttl();
+    let now = Utc::now().timestamp();
+    let claims = Claims {
+        sub: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        phone: user.phone.clone(),
+        roles: user.roles.clone(),
+        iss: ISSUER.to_owned(),
+        aud: AUDIENCE.to_owned(),
+        iat: now,
+        exp: now + i64::try_from(ttl.as_secs())?,
+    };
+    let access_token = state.keys.sign(&claims).await?;
+    Ok(Session { access_token, token_type: "Bearer", expires_in: ttl.as_secs(), refresh_token, user })
+}

@@ -1,0 +1,248 @@
+//! Accounts: the `users` table, the rules a new account must pass, and the JSON a user is
+//! shown as. Emails are trimmed and lowercased before they are stored or looked up.
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tripnest_common::{ApiError, auth::Role, db, error::FieldError};
+use uuid::Uuid;
+
+/// Shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password accepted, in characters (bounds the work one request can cause).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+const MAX_EMAIL_CHARS: usize = 254;
+const MAX_NAME_CHARS: usize = 100;
+
+/// A user as the API shows it (never with the password hash).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// User id (the `sub` of its tokens).
+    pub id: Uuid,
+    /// Login email, lowercased.
+    pub email: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Phone in E.164.
+    pub phone: Option<String>,
+    /// Roles (one today: traveller, manager or admin).
+    pub roles: Vec<Role>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored account with its password hash, for login.
+#[derive(Debug)]
+pub struct Account {
+    /// The public part.
+    pub user: User,
+    /// argon2id PHC string.
+    pub password_hash: String,
+}
+
+/// The body of `POST /auth/register` (and, with a role, `POST /internal/users`).
+#[derive(Debug, Deserialize)]
+pub struct Registration {
+    /// Login email.
+    pub email: String,
+    /// Plain password; kept secret so it never reaches a log line.
+    pub password: SecretString,
+    /// Optional display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Optional phone in E.164.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// A registration that passed validation, normalised for storage.
+#[derive(Debug)]
+pub struct NewUser {
+    /// Lowercased email.
+    pub email: String,
+    /// The password to hash.
+    pub password: SecretString,
+    /// Trimmed name, `None` when blank.
+    pub name: Option<String>,
+    /// E.164 phone.
+    pub phone: Option<String>,
+    /// The role the account gets.
+    pub role: Role,
+}
+
+impl Registration {
+    /// Check every field, reporting all failing ones at once (422 `validation_failed`).
+    pub fn validate(self, role: Role) -> Result<NewUser, ApiError> {
+        let mut errors = Vec::new();
+        let email = normalize_email(&self.email);
+        if !is_plausible_email(&email) {
+            errors.push(FieldError::new("email", "must be an email address like ada@example.com"));
+        }
+        let password_chars = self.password.expose_secret().chars().count();
+        if password_chars < MIN_PASSWORD_CHARS {
+            errors.push(FieldError::new("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+        } else if password_chars > MAX_PASSWORD_CHARS {
+            errors.push(FieldError::new("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")));
+        }
+        let name = self.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+        if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_CHARS) {
+            errors.push(FieldError::new("name", format!("must be at most {MAX_NAME_CHARS} characters")));
+        }
+        let phone = self.phone.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+        if phone.as_deref().is_some_and(|p| !is_e164(p)) {
+            errors.push(FieldError::new("phone", "must be in E.164 form: + then 8 to 15 digits, e.g. +447700900123"));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        Ok(NewUser { email, password: self.password, name, phone, role })
+    }
+}
+
+/// The form an email is stored and looked up in.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// One `@`, a non-empty local part, a dotted domain, no spaces. Deliverability is not our
+/// business here; catching typos is.
+fn is_plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    email.chars().count() <= MAX_EMAIL_CHARS
+        && !local.is_empty()
+        && !domain.contains('@')
+        && !email.chars().any(char::is_whitespace)
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+/// E.164: `+`, a country code that does not start with 0, 8–15 digits in all.
+fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else { return false };
+    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+}
+
+/// The database spelling of a role.
+pub fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Traveller => "traveller",
+        Role::Manager => "manager",
+        Role::Admin => "admin",
+    }
+}
+
+fn parse_role(name: &str) -> anyhow::Result<Role> {
+    match name {
+        "traveller" => Ok(Role::Traveller),
+        "manager" => Ok(Role::Manager),
+        "admin" => Ok(Role::Admin),
+        other => anyhow::bail!("unknown role {other:?} in users table"),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: Uuid,
+    email: String,
+    name: Option<String>,
+    phone: Option<String>,
+    role: String,
+    created_at: DateTime<Utc>,
+    password_hash: String,
+}
+
+impl TryFrom<UserRow> for Account {
+    type Error = anyhow::Error;
+
+    fn try_from(r: UserRow) -> anyhow::Result<Self> {
+        let user =
+            User { id: r.id, email: r.email, name: r.name, phone: r.phone, roles: vec![parse_role(&r.role)?], created_at: r.created_at };
+        Ok(Self { user, password_hash: r.password_hash })
+    }
+}
+
+const SELECT_ACCOUNT: &str = "SELECT id, email, name, phone, role, created_at, password_hash FROM users";
+
+/// Store a validated user with its password hash; 409 `email_taken` if the email is in use.
+pub async fn insert(pool: &PgPool, new: &NewUser, password_hash: &str) -> Result<User, ApiError> {
+    let row: UserRow = sqlx::query_as(
+        "INSERT INTO users (id, email, password_hash, name, phone, role) VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING id, email, name, phone, role, created_at, password_hash",
+    )
+    .bind(Uuid::now_v7())
+    .bind(&new.email)
+    .bind(password_hash)
+    .bind(&new.name)
+    .bind(&new.phone)
+    .bind(role_name(new.role))
+    .fetch_one(pool)
+    .await
+    .map_err(|e| match db::constraint_name(&e) {
+        Some("users_email_key") => ApiError::conflict("email_taken", "an account with this email already exists"),
+        _ => ApiError::Internal(e.into()),
+    })?;
+    Ok(Account::try_from(row)?.user)
+}
+
+/// The account with this (normalised) email, if any.
+pub async fn find_by_email(pool: &PgPool, email: &str) -> anyhow::Result<Option<Account>> {
+    let row: Option<UserRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_ACCOUNT} WHERE email = $1"))).bind(email).fetch_optional(pool).await?;
+    row.map(Account::try_from).transpose()
+}
+
+/// The user with this id, if any.
+pub async fn find_by_id<'e>(executor: impl sqlx::PgExecutor<'e>, id: Uuid) -> anyhow::Result<Option<User>> {
+    let row: Option<UserRow> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_ACCOUNT} WHERE id = $1"))).bind(id).fetch_optional(executor).await?;
+    Ok(row.map(Account::try_from).transpose()?.map(|a| a.user))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registration(email: &str, password: &str, phone: Option<&str>) -> Registration {
+        Registration { email: email.into(), password: password.into(), name: None, phone: phone.map(Into::into) }
+    }
+
+    fn failing_fields(r: Registration) -> Vec<String> {
+        match r.validate(Role::Traveller) {
+            Err(ApiError::Validation(fields)) => fields.into_iter().map(|f| f.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        let ok = registration("  Ada.Lovelace@Example.COM ", "long enough pw", None).validate(Role::Traveller).expect("valid");
+        assert_eq!(ok.email, "ada.lovelace@example.com");
+        for bad in ["ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "a da@example.com", "ada@example..com"] {
+            assert_eq!(failing_fields(registration(bad, "long enough pw", None)), ["email"], "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_failing_field_is_named() {
+        assert_eq!(failing_fields(registration("nope", "short", Some("12345"))), ["email", "password", "phone"]);
+        assert_eq!(failing_fields(registration("a@b.co", &"x".repeat(MAX_PASSWORD_CHARS + 1), None)), ["password"]);
+    }
+
+    #[test]
+    fn password_length_counts_characters_not_bytes() {
+        assert!(registration("a@b.co", "ééééééééé", None).validate(Role::Traveller).is_err(), "9 chars, 18 bytes");
+        assert!(registration("a@b.co", "éééééééééé", None).validate(Role::Traveller).is_ok());
+    }
+
+    #[test]
+    fn phones_must_be_e164() {
+        assert!(is_e164("+447700900123") && is_e164("+12345678") && is_e164("+123456789012345"));
+        for bad in ["447700900123", "+1234567", "+1234567890123456", "+44 7700 900123", "+0447700900", "+44-7700900"] {
+            assert!(!is_e164(bad), "{bad}");
+        }
+        let blank = registration("a@b.co", "long enough pw", Some("  ")).validate(Role::Traveller).expect("blank is absent");
+        assert_eq!(blank.phone, None);
+    }
+}

@@ -1,0 +1,9 @@
+//! The user service against the real PostgreSQL of the local stack; every test gets a fresh
+//! database.
+
+mod auth;
+mod helpers;
+mod internal;
+mod keys;
+mod logs;
+mod refresh;
