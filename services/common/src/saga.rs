@@ -250,6 +250,34 @@ pub struct HotelRemoved {
     pub hotel_id: String,
 }
 
+/// `review.created`: a guest reviewed their confirmed stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewCreated {
+    /// The review.
+    pub review_id: Uuid,
+    /// Hotel reviewed.
+    pub hotel_id: String,
+    /// The stay it is about.
+    pub booking_id: Uuid,
+    /// Author.
+    pub user_id: Uuid,
+    /// 1–5.
+    pub rating: u8,
+}
+
+/// `hotel.rating.updated`: a hotel's rating aggregate after a review (keyed by hotel id).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HotelRatingUpdated {
+    /// Hotel.
+    pub hotel_id: String,
+    /// Mean rating, 1–5, rounded to 2 decimals.
+    pub average: f64,
+    /// Number of reviews.
+    pub count: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
