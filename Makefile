@@ -2,17 +2,19 @@
 .PHONY: up down status test build fmt lint
 SHELL := /usr/bin/env bash
 
-## up: install what is missing and start the local stack (engines + control plane), write .tripnest/stack.env
+## up: install what is missing, start the local stack (engines + control plane) and the services
 up:
 	@bash dev/stack.sh up
+	@bash dev/services.sh up
 
 ## down: stop everything `make up` started (data stays in .tripnest/)
 down:
+	@bash dev/services.sh down
 	@bash dev/stack.sh down
 
 ## status: show what is up and healthy
 status:
-	@bash dev/stack.sh status
+	@bash dev/stack.sh status; bash dev/services.sh status
 
 ## test: fmt, clippy and every workspace test against the real stack (starts and stops it if needed)
 test:

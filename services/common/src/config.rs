@@ -147,6 +147,9 @@ pub struct KafkaConfig {
     pub message_timeout_ms: u64,
     /// Prepended to every topic name, so several environments (or tests) share one cluster.
     pub topic_prefix: String,
+    /// Create the topics a consumer subscribes to (and their `.dlq`) when missing. On for the
+    /// local stack; a cluster where the operator manages topics turns it off.
+    pub create_missing_topics: bool,
 }
 
 impl KafkaConfig {
@@ -163,6 +166,7 @@ impl Default for KafkaConfig {
             group_id: String::new(),
             message_timeout_ms: 30_000,
             topic_prefix: String::new(),
+            create_missing_topics: true,
         }
     }
 }

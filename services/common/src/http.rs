@@ -186,6 +186,8 @@ pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle) -> R
 /// requests finish for up to `grace`.
 pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken, grace: Duration) -> std::io::Result<()> {
     let signal = shutdown.clone();
+    // Connect info lets handlers (the gateway's per-IP rate limit) see the peer address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });
     let mut server = std::pin::pin!(server.into_future());
     tokio::select! {

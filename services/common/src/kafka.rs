@@ -230,7 +230,12 @@ where
         .set("allow.auto.create.topics", "true")
         .set("session.timeout.ms", "10000")
         .set("enable.partition.eof", "false")
+        // Notice topics created after we subscribed within seconds, not the default 5 minutes.
+        .set("topic.metadata.refresh.interval.ms", "5000")
         .create()?;
+    if cfg.create_missing_topics {
+        ensure_topics(cfg, &settings.topics).await?;
+    }
     let physical: Vec<String> = settings.topics.iter().map(|t| cfg.topic(t)).collect();
     let topics: Vec<&str> = physical.iter().map(String::as_str).collect();
     consumer.subscribe(&topics)?;
@@ -267,6 +272,27 @@ where
         }
     }
     tracing::info!(group = settings.group_id, "consumer stopped");
+    Ok(())
+}
+
+/// Create `topics` (logical names) and their dead-letter topics if they do not exist yet, with
+/// one partition each — the local-stack default; the operator sizes topics in a cluster.
+pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> Result<(), KafkaError> {
+    use rdkafka::{
+        admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+        client::DefaultClientContext,
+        types::RDKafkaErrorCode,
+    };
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create()?;
+    let names: Vec<String> = topics.iter().flat_map(|t| [cfg.topic(t), cfg.topic(&topics::dead_letter(t))]).collect();
+    let new: Vec<NewTopic<'_>> = names.iter().map(|n| NewTopic::new(n, 1, TopicReplication::Fixed(1))).collect();
+    for result in admin.create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))).await? {
+        match result {
+            Ok(name) => tracing::info!(topic = name, "created topic"),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => tracing::warn!(topic = name, %code, "could not create topic"),
+        }
+    }
     Ok(())
 }
 

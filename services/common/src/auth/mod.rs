@@ -164,6 +164,28 @@ where
     }
 }
 
+/// The signed-in user if the request carries a bearer token, `None` if it carries none: for
+/// public routes that personalise (recommendations). A token that is present but invalid or
+/// expired is still a 401, so a client learns its session ended instead of silently getting
+/// anonymous results.
+#[derive(Debug, Clone)]
+pub struct OptionalCaller(pub Option<Claims>);
+
+impl<S> FromRequestParts<S> for OptionalCaller
+where
+    Arc<JwksVerifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(Self(None));
+        }
+        Caller::from_request_parts(parts, state).await.map(|Caller(claims)| Self(Some(claims)))
+    }
+}
+
 /// The shared secret internal callers present (`Authorization: Bearer <token>`).
 #[derive(Debug, Clone)]
 pub struct InternalToken(pub Arc<SecretString>);
@@ -287,6 +309,31 @@ mod tests {
         let a = Signer::generate("k");
         let b = Signer::from_secret("k", &a.secret());
         assert_eq!(serde_json::to_value(a.jwk()).expect("jwk"), serde_json::to_value(b.jwk()).expect("jwk"));
+    }
+
+    #[tokio::test]
+    async fn optional_caller_is_none_without_a_token_and_401_with_a_bad_one() {
+        use axum::{extract::FromRequestParts, http::Request};
+        let signer = Arc::new(Signer::generate("k1"));
+        let verifier = Arc::new(JwksVerifier::new(jwks_peer(vec![signer.clone()]).await));
+        let extract = |auth: Option<String>| {
+            let verifier = verifier.clone();
+            async move {
+                let mut req = Request::get("/recommendations");
+                if let Some(value) = auth {
+                    req = req.header(AUTHORIZATION, value);
+                }
+                let (mut parts, ()) = req.body(()).expect("request").into_parts();
+                OptionalCaller::from_request_parts(&mut parts, &verifier).await
+            }
+        };
+        assert!(extract(None).await.expect("anonymous is fine").0.is_none());
+        let c = claims(60);
+        let signed_in = extract(Some(format!("Bearer {}", signer.issue(&c)))).await.expect("valid token");
+        assert_eq!(signed_in.0, Some(c));
+        let expired = extract(Some(format!("Bearer {}", signer.issue(&claims(-60))))).await.expect_err("expired");
+        assert_eq!(expired.status(), 401);
+        assert_eq!(extract(Some("Basic abc".into())).await.expect_err("not bearer").status(), 401);
     }
 
     #[tokio::test]

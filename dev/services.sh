@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The TripNest services as local processes on fixed loopback ports, wired to the local stack
+# (the engines from dev/stack.sh). `make up` runs this after the stack is up.
+#
+#   dev/services.sh up       build the binaries (cached in $CACHE) and start every service
+#   dev/services.sh down     stop them
+#   dev/services.sh status   show them
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$DEV/toolchain.sh"
+
+# name:port — the gateway is the public entry point; the rest are reached through it.
+SERVICES=(user:8081 booking:8082 payment:8083 notification:8084 search:8085 recommendation:8086 review:8087 gateway:8080)
+
+load_stack_env() {
+  [[ -f "$STATE/stack.env" ]] || die "services need the local stack" "" "run 'make up' (or dev/stack.sh up) first"
+  set -a; source "$STATE/stack.env"; set +a
+}
+
+# One shared secret for the internal APIs (operator → booking), made once per checkout.
+internal_token() {
+  local f="$STATE/internal-token"
+  [[ -s "$f" ]] || { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$f"; chmod 600 "$f"; }
+  cat "$f"
+}
+
+svc_health() { curl -fsS -m 2 "http://127.0.0.1:$1/readyz" >/dev/null; }
+
+cmd_up() {
+  ensure_rust
+  load_stack_env
+  local log="$LOGS/build-services.log"
+  step "building the service binaries (log: $log)"
+  cargo build --workspace --bins --manifest-path "$ROOT/Cargo.toml" >>"$log" 2>&1 ||
+    die "cargo build of the services" "$log" "run 'cargo build --workspace --bins' to see the error"
+  local bin="$CARGO_TARGET_DIR/debug" token base_db="${DATABASE_URL%/*}"
+  token="$(internal_token)"
+  for entry in "${SERVICES[@]}"; do
+    local name="${entry%%:*}" port="${entry##*:}"
+    if running "svc-$name" && svc_health "$port"; then ok "$name already running on $port"; continue; fi
+    stop_bg "svc-$name"
+    port_free "$port" "$name" "its port in dev/services.sh"
+    start_bg "svc-$name" env \
+      APP_HTTP__PORT="$port" APP_LOG__FORMAT=json RUST_LOG="${RUST_LOG:-info}" \
+      APP_DATABASE_URL="$base_db/$name" APP_KAFKA__BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" \
+      APP_INTERNAL_TOKEN="$token" APP_JWKS_URL="http://127.0.0.1:8081/.well-known/jwks.json" \
+      APP_SMTP_URL="$SMTP_URL" APP_REDIS_URL="$REDIS_URL" APP_MONGODB_URI="$MONGODB_URI" \
+      APP_BOOKING_URL="http://127.0.0.1:8082" KUBECONFIG="$KUBECONFIG" \
+      "$bin/tripnest-$name"
+    wait_for "svc-$name" "${TRIPNEST_WAIT:-60}" svc_health "$port"
+    ok "$name on http://127.0.0.1:$port"
+  done
+  step "services are up — gateway http://127.0.0.1:8080, logs $LOGS/svc-*.log, internal token in $STATE/internal-token"
+}
+
+cmd_down() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    local name="${SERVICES[i]%%:*}"
+    if running "svc-$name"; then step "stopping $name"; fi
+    stop_bg "svc-$name"
+  done
+}
+
+cmd_status() {
+  for entry in "${SERVICES[@]}"; do
+    local name="${entry%%:*}" port="${entry##*:}" health=down
+    svc_health "$port" && health=ready
+    printf '%-16s %-6s http://127.0.0.1:%s  %s\n' "$name" "$health" "$port" "$LOGS/svc-$name.log"
+  done
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
