@@ -46,6 +46,9 @@ pub enum ApiError {
     /// 401: missing or invalid credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// 401 with a code more specific than `unauthorized` (e.g. `invalid_credentials`).
+    #[error("{message}")]
+    UnauthorizedAs { code: Cow<'static, str>, message: String },
     /// 403: authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
@@ -103,7 +106,7 @@ impl ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) | Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized(_) | Self::UnauthorizedAs { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -118,7 +121,7 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> &str {
         match self {
-            Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } | Self::Conflict { code, .. } => code,
+            Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } | Self::Conflict { code, .. } | Self::UnauthorizedAs { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -185,6 +188,7 @@ mod tests {
             (ApiError::invalid_field("email", "not an email"), 422, "validation_failed"),
             (ApiError::unprocessable("idempotency_key_reused", "x"), 422, "idempotency_key_reused"),
             (ApiError::Unauthorized("no token".into()), 401, "unauthorized"),
+            (ApiError::UnauthorizedAs { code: "invalid_credentials".into(), message: "invalid email or password".into() }, 401, "invalid_credentials"),
             (ApiError::Forbidden("no".into()), 403, "forbidden"),
             (ApiError::not_found("hotel"), 404, "not_found"),
             (ApiError::conflict("sold_out", "no rooms left"), 409, "sold_out"),

@@ -6,7 +6,7 @@ use crate::{
     users::{self, NewUser, Registration, User},
 };
 use axum::{
-    Json, Router,
+    Router,
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -60,10 +60,7 @@ impl IntoResponse for AuthFailure {
             Self::InvalidRefreshToken(why) => ("invalid_refresh_token", why.to_string()),
             Self::Api(e) => return e.into_response(),
         };
-        // The shared 401 body, with a code more specific than `unauthorized`.
-        let mut body = ApiError::Unauthorized(message).body();
-        body["error"]["code"] = code.into();
-        (StatusCode::UNAUTHORIZED, Json(body)).into_response()
+        ApiError::UnauthorizedAs { code: code.into(), message }.into_response()
     }
 }
 
