@@ -129,19 +129,25 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let producer = Producer::new(&state.cfg.common.kafka)?;
     let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone()));
 
-    tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
-    tokio::spawn(saga::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
+    let running = service::start(NAME, &state.cfg.common, router(state.clone()), readiness, shutdown.clone()).await?;
+
+    let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
+    let sweeper = tokio::spawn(saga::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
     let kafka_cfg = state.cfg.common.kafka.clone();
     let group = if kafka_cfg.group_id.is_empty() { NAME.to_owned() } else { kafka_cfg.group_id.clone() };
-    let (consumer_state, stop) = (state.clone(), shutdown.clone());
-    tokio::spawn(async move {
+    let (consumer_state, stop, dlq) = (state.clone(), shutdown.clone(), producer.clone());
+    let consumer = tokio::spawn(async move {
         let settings = ConsumerSettings::new(group, saga::TOPICS);
         let handler = move |d| saga::handle(consumer_state.clone(), d);
-        if let Err(e) = kafka::run_consumer(&kafka_cfg, settings, producer, stop, handler).await {
-            tracing::error!(error = %e, "payment consumer stopped");
+        if let Err(e) = kafka::run_consumer(&kafka_cfg, settings, dlq, stop.clone(), handler).await {
+            tracing::error!(error = %e, "payment consumer failed; shutting down so the service is restarted");
+            stop.cancel();
         }
     });
-    Ok(service::start(NAME, &state.cfg.common, router(state.clone()), readiness, shutdown).await?)
+    Ok(running.with_worker(relay).with_worker(sweeper).with_worker(consumer).with_cleanup(async move {
+        producer.flush(Duration::from_secs(5));
+        pool.close().await;
+    }))
 }
 
 /// Serve until SIGTERM, then drain.

@@ -1,6 +1,7 @@
 //! The skeleton every service binary runs: bind (port 0 allowed, the real port is returned),
 //! serve the service's routes next to the operational ones, and on SIGTERM mark not-ready,
-//! drain in-flight requests and return so `main` can close pools.
+//! drain in-flight requests, wait for background workers (consumers finish their current
+//! message, the outbox relay lets go), then run cleanups (flush the producer, close the pool).
 
 use crate::{
     config::CommonConfig,
@@ -8,18 +9,26 @@ use crate::{
     shutdown, telemetry,
 };
 use axum::Router;
+use futures::future::BoxFuture;
 use std::{net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-/// A started HTTP service.
-#[derive(Debug)]
+/// A started service: its HTTP server, background workers and cleanups.
 pub struct Running {
     /// The address actually bound.
     pub addr: SocketAddr,
     /// Cancel to begin a graceful shutdown.
     pub shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
+    workers: Vec<JoinHandle<()>>,
+    cleanups: Vec<BoxFuture<'static, ()>>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("addr", &self.addr).field("workers", &self.workers.len()).finish_non_exhaustive()
+    }
 }
 
 impl Running {
@@ -27,9 +36,32 @@ impl Running {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
-    /// Wait for the server to stop (after `shutdown` is cancelled).
+
+    /// A background task (consumer, relay, sweeper) that stops on `shutdown` and must finish
+    /// before the process exits.
+    pub fn with_worker(mut self, worker: JoinHandle<()>) -> Self {
+        self.workers.push(worker);
+        self
+    }
+
+    /// Work to do once the server and every worker stopped (flush, close pools), in order.
+    pub fn with_cleanup(mut self, cleanup: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cleanups.push(Box::pin(cleanup));
+        self
+    }
+
+    /// Wait until everything stopped (after `shutdown` is cancelled), then run the cleanups.
     pub async fn stopped(self) -> std::io::Result<()> {
-        self.server.await.map_err(std::io::Error::other)?
+        let served = self.server.await.map_err(std::io::Error::other)?;
+        for worker in self.workers {
+            if let Err(e) = worker.await {
+                tracing::error!(error = %e, "a background task panicked");
+            }
+        }
+        for cleanup in self.cleanups {
+            cleanup.await;
+        }
+        served
     }
 }
 
@@ -59,7 +91,7 @@ pub async fn start(
         });
         http::serve(listener, app, token, grace).await
     });
-    Ok(Running { addr, shutdown, server })
+    Ok(Running { addr, shutdown, server, workers: Vec::new(), cleanups: Vec::new() })
 }
 
 /// `main` for a service: telemetry, serve until SIGTERM/SIGINT, then drain.
@@ -86,8 +118,23 @@ mod tests {
         let mut buf = String::new();
         s.read_to_string(&mut buf).await.expect("read");
         assert!(buf.starts_with("HTTP/1.1 200"), "{buf}");
+        let (worker_done, cleaned) = (
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
+        let (token, w, c, w2) = (running.shutdown.clone(), worker_done.clone(), cleaned.clone(), worker_done.clone());
+        let running = running
+            .with_worker(tokio::spawn(async move {
+                token.cancelled().await;
+                w.store(true, std::sync::atomic::Ordering::SeqCst);
+            }))
+            .with_cleanup(async move {
+                // Cleanups run only after every worker finished.
+                c.store(w2.load(std::sync::atomic::Ordering::SeqCst), std::sync::atomic::Ordering::SeqCst);
+            });
         running.shutdown.cancel();
         tokio::time::timeout(Duration::from_secs(5), running.stopped()).await.expect("stops in time").expect("clean stop");
+        assert!(worker_done.load(std::sync::atomic::Ordering::SeqCst) && cleaned.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]

@@ -57,9 +57,8 @@ pub mod templates;
 pub use config::Config;
 
 use anyhow::Context;
-use sqlx::{PgPool, migrate::Migrator};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tokio::task::JoinHandle;
+use sqlx::migrate::Migrator;
+use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{auth::JwksVerifier, db, http::Readiness, kafka::Producer, outbox, service, shutdown, telemetry};
 
@@ -69,38 +68,8 @@ pub const NAME: &str = "notification";
 /// This service's migrations (numbered from 1000, after the shared ones).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// A started service: HTTP, the outbox relay and the consumer.
-pub struct Running {
-    /// The HTTP address actually bound.
-    pub addr: SocketAddr,
-    /// Cancel to begin a graceful shutdown.
-    pub shutdown: CancellationToken,
-    http: service::Running,
-    workers: Vec<JoinHandle<()>>,
-    producer: Producer,
-    pool: PgPool,
-}
-
-impl Running {
-    /// Base URL, e.g. `http://127.0.0.1:43125`.
-    pub fn url(&self) -> String {
-        self.http.url()
-    }
-
-    /// Wait for everything to stop (after `shutdown` is cancelled), flush and close.
-    pub async fn stopped(self) -> anyhow::Result<()> {
-        self.http.stopped().await?;
-        for worker in self.workers {
-            worker.await.context("a background task panicked")?;
-        }
-        self.producer.flush(Duration::from_secs(5));
-        self.pool.close().await;
-        Ok(())
-    }
-}
-
 /// Connect, migrate, spawn the outbox relay and the consumer, and serve; returns once serving.
-pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<service::Running> {
     let lease = cfg.claim_lease()?;
     let database_url =
         cfg.common.database_url.as_ref().context("the notification service needs its PostgreSQL database: set APP_DATABASE_URL")?;
@@ -132,7 +101,11 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
             return Err(e.into());
         }
     };
-    Ok(Running { addr: http.addr, shutdown, http, workers, producer, pool })
+    let running = workers.into_iter().fold(http, service::Running::with_worker);
+    Ok(running.with_cleanup(async move {
+        producer.flush(Duration::from_secs(5));
+        pool.close().await;
+    }))
 }
 
 /// Serve until SIGTERM, then drain.

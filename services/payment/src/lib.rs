@@ -41,9 +41,8 @@ pub use store::PaymentStatus;
 
 use anyhow::Context;
 use secrecy::SecretString;
-use sqlx::{PgPool, migrate::Migrator};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
-use tokio::task::JoinHandle;
+use sqlx::migrate::Migrator;
+use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     auth::InternalToken,
@@ -58,40 +57,8 @@ pub const NAME: &str = "payment";
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
-/// A started payment service: HTTP server, saga consumer and outbox relay.
-#[derive(Debug)]
-pub struct Running {
-    /// The address the HTTP server bound.
-    pub addr: SocketAddr,
-    /// Cancel to begin a graceful shutdown.
-    pub shutdown: CancellationToken,
-    server: service::Running,
-    workers: Vec<JoinHandle<()>>,
-    producer: Producer,
-    pool: PgPool,
-}
-
-impl Running {
-    /// Base URL, e.g. `http://127.0.0.1:43125`.
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Wait until everything stopped (after `shutdown` is cancelled): the server drained, the
-    /// consumer finished its current message, the relay let go. Then flush and close.
-    pub async fn stopped(self) -> anyhow::Result<()> {
-        let served = self.server.stopped().await;
-        for worker in self.workers {
-            worker.await.context("a background task panicked")?;
-        }
-        self.producer.flush(Duration::from_secs(5));
-        self.pool.close().await;
-        Ok(served?)
-    }
-}
-
 /// Connect, migrate, then start the outbox relay, the saga consumer and the HTTP server.
-pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<service::Running> {
     let url = cfg.common.database_url.as_ref().context("APP_DATABASE_URL is not set: the payment service needs its database")?;
     let pool = db::connect(url, cfg.db_max_connections).await?;
     db::migrate(&pool, &MIGRATOR).await.context("migrating the payment database")?;
@@ -109,7 +76,10 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let saga = Arc::new(consumer::PaymentSaga { pool: pool.clone(), provider, retry: cfg.provider_retry.clone() });
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
     let consume = tokio::spawn(consume(cfg, saga, producer.clone(), shutdown.clone()));
-    Ok(Running { addr: server.addr, shutdown, server, workers: vec![consume, relay], producer, pool })
+    Ok(server.with_worker(consume).with_worker(relay).with_cleanup(async move {
+        producer.flush(Duration::from_secs(5));
+        pool.close().await;
+    }))
 }
 
 async fn consume<P: PaymentProvider>(

@@ -27,7 +27,7 @@ use anyhow::Context;
 use password::Passwords;
 use signing_keys::KeyRing;
 use sqlx::{PgPool, migrate::Migrator};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{auth::InternalToken, db, http::Readiness, service, shutdown, telemetry};
 
@@ -45,34 +45,6 @@ struct AppState {
     cfg: Arc<Config>,
 }
 
-/// A started user service.
-#[derive(Debug)]
-pub struct Running {
-    service: service::Running,
-    pool: PgPool,
-}
-
-impl Running {
-    /// The address actually bound.
-    pub fn addr(&self) -> SocketAddr {
-        self.service.addr
-    }
-    /// Base URL, e.g. `http://127.0.0.1:43125`.
-    pub fn url(&self) -> String {
-        self.service.url()
-    }
-    /// Cancel to begin a graceful shutdown.
-    pub fn shutdown(&self) -> &CancellationToken {
-        &self.service.shutdown
-    }
-    /// Wait for the server to drain (after shutdown began), then close the pool.
-    pub async fn stopped(self) -> anyhow::Result<()> {
-        self.service.stopped().await?;
-        self.pool.close().await;
-        Ok(())
-    }
-}
-
 /// Connect to the service's database and bring its schema up to date.
 pub async fn connect(cfg: &Config) -> anyhow::Result<PgPool> {
     let url = cfg.common.database_url.as_ref().context("APP_DATABASE_URL is not set; the user service needs its PostgreSQL database")?;
@@ -82,7 +54,7 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<PgPool> {
 }
 
 /// Connect and migrate the database, load (or create) the signing key, and serve.
-pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<service::Running> {
     let pool = connect(&cfg).await?;
     let keys = Arc::new(KeyRing::open(pool.clone(), Duration::from_secs(cfg.signing_key_reload_secs)).await?);
     let passwords = Passwords::new(&cfg.password_hashing).await?;
@@ -94,7 +66,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let state = AppState { pool: pool.clone(), keys, passwords, cfg: Arc::new(cfg) };
     let routes = routes::router(state.clone(), internal_token);
     let service = service::start(NAME, &state.cfg.common, routes, readiness, shutdown).await?;
-    Ok(Running { service, pool })
+    Ok(service.with_cleanup(async move { pool.close().await }))
 }
 
 /// Make a new active signing key (the previous one stays published until its tokens expire).

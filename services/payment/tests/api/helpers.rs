@@ -14,6 +14,7 @@ use std::{
     time::Duration,
 };
 use tokio_util::sync::CancellationToken;
+use tripnest_common::service::Running;
 use tripnest_common::{
     Event,
     events::topics,
@@ -21,7 +22,7 @@ use tripnest_common::{
     saga::{BookingCancelled, BookingCreated, CancelReason, Contact, Stay},
 };
 use tripnest_e2e::{Stack, unique, wait_until};
-use tripnest_payment::{Config, Running};
+use tripnest_payment::Config;
 use uuid::Uuid;
 
 /// The service token tests present.

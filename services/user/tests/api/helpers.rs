@@ -5,8 +5,9 @@ use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use tripnest_common::service::Running;
 use tripnest_e2e::{Stack, unique};
-use tripnest_user::{Config, Running};
+use tripnest_user::Config;
 
 /// The internal service token every test app is configured with.
 pub const INTERNAL_TOKEN: &str = "test-internal-token-0123456789";
@@ -63,7 +64,7 @@ pub async fn spawn_app() -> TestApp {
         pool,
         database_url,
         http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client"),
-        shutdown: running.shutdown().clone(),
+        shutdown: running.shutdown.clone(),
     }
 }
 

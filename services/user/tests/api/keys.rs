@@ -106,8 +106,8 @@ async fn two_replicas_starting_at_once_share_one_signing_key() {
             reqwest::get(format!("{}/.well-known/jwks.json", replica.url())).await.expect("jwks").json().await.expect("json");
         assert_eq!(jwks["keys"][0]["kid"], keys[0].as_str());
     }
-    a.shutdown().cancel();
-    b.shutdown().cancel();
+    a.shutdown.cancel();
+    b.shutdown.cancel();
 }
 
 #[tokio::test]
