@@ -121,7 +121,10 @@ impl ApiError {
     /// The machine-readable code.
     pub fn code(&self) -> &str {
         match self {
-            Self::BadRequest { code, .. } | Self::Unprocessable { code, .. } | Self::Conflict { code, .. } | Self::UnauthorizedAs { code, .. } => code,
+            Self::BadRequest { code, .. }
+            | Self::Unprocessable { code, .. }
+            | Self::Conflict { code, .. }
+            | Self::UnauthorizedAs { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -188,7 +191,11 @@ mod tests {
             (ApiError::invalid_field("email", "not an email"), 422, "validation_failed"),
             (ApiError::unprocessable("idempotency_key_reused", "x"), 422, "idempotency_key_reused"),
             (ApiError::Unauthorized("no token".into()), 401, "unauthorized"),
-            (ApiError::UnauthorizedAs { code: "invalid_credentials".into(), message: "invalid email or password".into() }, 401, "invalid_credentials"),
+            (
+                ApiError::UnauthorizedAs { code: "invalid_credentials".into(), message: "invalid email or password".into() },
+                401,
+                "invalid_credentials",
+            ),
             (ApiError::Forbidden("no".into()), 403, "forbidden"),
             (ApiError::not_found("hotel"), 404, "not_found"),
             (ApiError::conflict("sold_out", "no rooms left"), 409, "sold_out"),
