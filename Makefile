@@ -1,5 +1,5 @@
 # The few verbs people type. Everything else lives in dev/.
-.PHONY: up down status test build fmt lint
+.PHONY: up down status test build fmt bench
 SHELL := /usr/bin/env bash
 
 ## up: install what is missing, start the local stack (engines + control plane) and the services
@@ -26,3 +26,7 @@ build:
 
 fmt:
 	@cargo fmt --all
+
+## bench: criterion benchmarks of the hot functions (not part of `make test`)
+bench:
+	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo bench -p tripnest-common -p tripnest-booking --bench hot_paths --bench pricing -- --warm-up-time 1 --measurement-time 3'

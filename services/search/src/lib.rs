@@ -1,23 +1,137 @@
-//! The search service: the MongoDB read model of hotels, prices, ratings and availability, with a Redis cache.
+//! The search service: a MongoDB read model of hotels, room types, prices, ratings, popularity
+//! and per-night availability, kept current from events, queried with filters, sorting and
+//! pagination, and fronted by a Redis cache that events invalidate.
 //!
-//! Today it is the skeleton every service shares — health, readiness, metrics and graceful
-//! shutdown from `tripnest_common::service`; the features arrive with later issues.
+//! - [`consumer`]: the consumer group `search` reads `hotel.upserted`, `hotel.removed`,
+//!   `availability.changed`, `hotel.rating.updated`, `booking.confirmed` and
+//!   `booking.cancelled`, applies each idempotently and invalidates the cached results it
+//!   affects.
+//! - [`availability`]: `availability.changed` names only a room type and a date range; the
+//!   nights themselves (rooms left, price) are read from booking's public availability API and
+//!   stored in one calendar document per room type.
+//! - [`store`]: the collections (`hotels`, `calendars`, `bookings`) and how each event changes them.
+//! - [`query`]: the `GET /hotels` parameters, validated (422 naming each bad field).
+//! - [`results`]: running a query. Plain finds on MongoDB, the per-night availability check
+//!   in Rust, so FerretDB v1 and MongoDB give the same answers.
+//! - [`cache`]: generation-keyed Redis cache; an applied event bumps the generations of the
+//!   cities it touched, so the next search recomputes.
+//! - [`api`]: `GET /hotels` and `GET /hotels/{id}`.
 
-use axum::Router;
-use tripnest_common::{config::CommonConfig, http::Readiness};
+pub mod api;
+pub mod availability;
+pub mod cache;
+pub mod consumer;
+pub mod query;
+pub mod results;
+pub mod store;
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    config::CommonConfig,
+    http::Readiness,
+    kafka::Producer,
+    service::{self, Running},
+};
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "search";
 
-/// Configuration: `APP_…` environment over defaults.
-pub type Config = CommonConfig;
+/// Configuration: `APP_…` environment over these defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Shared settings (http, log, kafka).
+    #[serde(flatten)]
+    pub common: CommonConfig,
+    /// MongoDB (or FerretDB) connection string (`APP_MONGODB_URI`).
+    #[serde(skip_serializing)]
+    pub mongodb_uri: Option<SecretString>,
+    /// Database holding the read model.
+    pub mongodb_database: String,
+    /// Redis for the results cache (`APP_REDIS_URL`); unset disables the cache.
+    #[serde(skip_serializing)]
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every cache key; defaults to `search:<mongodb_database>`.
+    pub cache_namespace: String,
+    /// Seconds a cached result lives at most (invalidation normally replaces it sooner).
+    pub cache_ttl_secs: u64,
+    /// Booking's base URL, for its public availability API.
+    pub booking_url: String,
+    /// Timeout of one availability request to booking, in milliseconds.
+    pub booking_timeout_ms: u64,
+    /// Most hotels a dated search considers (after the hotel filters).
+    pub max_candidates: i64,
+}
 
-/// This service's own routes.
-pub fn router() -> Router {
-    Router::new()
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            common: CommonConfig::default(),
+            mongodb_uri: None,
+            mongodb_database: "search".into(),
+            redis_url: None,
+            cache_namespace: String::new(),
+            cache_ttl_secs: 120,
+            booking_url: "http://127.0.0.1:8082".into(),
+            booking_timeout_ms: 5000,
+            max_candidates: 5000,
+        }
+    }
+}
+
+/// Connect to MongoDB and create the indexes.
+pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
+    let uri = cfg.mongodb_uri.as_ref().context("the search service needs MongoDB: set APP_MONGODB_URI")?;
+    let mut options =
+        mongodb::options::ClientOptions::parse(uri.expose_secret()).await.context("APP_MONGODB_URI is not a valid MongoDB URI")?;
+    options.app_name = Some(NAME.into());
+    options.server_selection_timeout = Some(Duration::from_secs(5));
+    let client = mongodb::Client::with_options(options)?;
+    let store = store::Store::new(client.database(&cfg.mongodb_database));
+    store.create_indexes().await.context("cannot create the search indexes in MongoDB")?;
+    Ok(store)
+}
+
+/// Start the consumer and the HTTP server; returns once serving.
+pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let store = connect(&cfg).await?;
+    let namespace = if cfg.cache_namespace.is_empty() { format!("search:{}", cfg.mongodb_database) } else { cfg.cache_namespace.clone() };
+    let cache = cache::ResultCache::new(cfg.redis_url.as_ref().map(|u| u.expose_secret()), &namespace, cfg.cache_ttl_secs)
+        .context("APP_REDIS_URL is not a valid Redis URL")?;
+    if cfg.redis_url.is_none() {
+        tracing::warn!("APP_REDIS_URL is unset: search results are not cached");
+    }
+    let booking = availability::BookingClient::new(&cfg.booking_url, Duration::from_millis(cfg.booking_timeout_ms))?;
+    let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
+    let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
+
+    let (ping, kafka_check) = (store.clone(), producer.clone());
+    let readiness = Readiness::default()
+        .with_check("mongodb", move || {
+            let store = ping.clone();
+            async move { store.ping().await }
+        })
+        .with_check("kafka", move || {
+            let producer = kafka_check.clone();
+            async move { producer.check().await }
+        });
+    let state = api::AppState { store: store.clone(), cache: cache.clone(), max_candidates: cfg.max_candidates };
+    let running = service::start(NAME, &cfg.common, api::router().with_state(state), readiness, shutdown.clone()).await?;
+
+    let indexer = consumer::Indexer { store, cache, booking };
+    let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), indexer, shutdown));
+    Ok(running.with_worker(consumer).with_cleanup(async move { producer.flush(Duration::from_secs(5)) }))
 }
 
 /// Serve until SIGTERM, then drain.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::service::run(NAME, &cfg, router(), Readiness::default()).await
+    tripnest_common::telemetry::init(NAME, &cfg.common.log);
+    let running = start(cfg, tripnest_common::shutdown::on_signal()).await?;
+    running.stopped().await?;
+    tracing::info!(service = NAME, "stopped");
+    Ok(())
 }

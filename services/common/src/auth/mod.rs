@@ -3,7 +3,8 @@
 //! - [`JwksVerifier`] checks access tokens (EdDSA JWTs issued by the user service) against the
 //!   user service's JWKS. Keys are cached; an unknown `kid` triggers one refresh (at most every
 //!   few seconds), so a key rotation needs no restart.
-//! - [`Caller`] is the extractor handlers take to require a signed-in user.
+//! - [`Caller`] is the extractor handlers take to require a signed-in user; [`OptionalCaller`]
+//!   lets public routes personalise when a token is present.
 //! - [`ServiceToken`] guards internal APIs (operator → booking) with a shared bearer token.
 
 mod signer;

@@ -1,0 +1,209 @@
+//! `GET /recommendations?city&checkIn&checkOut&limit`, signed in or not.
+//!
+//! Signed in with confirmed stays: every hotel on sale (in `city`, when given) is scored against
+//! the guest's [`Profile`] and the best come first, each with its reasons (`basis: personal`,
+//! `score` in points out of 100). Anonymous, or without stays yet: the most booked hotels
+//! (`basis: popular`, `score` = confirmed stays). Either way, with `checkIn`/`checkOut`, hotels
+//! the guest already booked for overlapping dates are left out.
+
+use crate::{
+    profile::{self, Profile, Reason},
+    store::{HotelDoc, Store, match_key},
+};
+use axum::{
+    Json, Router,
+    extract::{FromRef, Query, State, rejection::QueryRejection},
+    routing::get,
+};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+use tripnest_common::{
+    ApiError, ApiResult,
+    auth::{JwksVerifier, OptionalCaller},
+    error::FieldError,
+};
+
+/// Suggestions when no `limit` is given.
+pub const DEFAULT_LIMIT: usize = 10;
+/// Most suggestions per request.
+pub const MAX_LIMIT: usize = 50;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The collections.
+    pub store: Store,
+    /// Checks access tokens.
+    pub verifier: Arc<JwksVerifier>,
+    /// Most hotels scored per request.
+    pub max_candidates: i64,
+}
+
+impl FromRef<AppState> for Arc<JwksVerifier> {
+    fn from_ref(s: &AppState) -> Self {
+        s.verifier.clone()
+    }
+}
+
+/// The public routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/recommendations", get(recommend))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawQuery {
+    city: Option<String>,
+    check_in: Option<String>,
+    check_out: Option<String>,
+    limit: Option<String>,
+}
+
+struct Request {
+    city: Option<String>,
+    stay: Option<(NaiveDate, NaiveDate)>,
+    limit: usize,
+}
+
+fn parse(q: RawQuery) -> ApiResult<Request> {
+    let mut errors = Vec::new();
+    let mut date = |raw: &Option<String>, name: &str| match raw.as_deref().map(|d| d.trim().parse::<NaiveDate>()) {
+        None => None,
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => {
+            errors.push(FieldError::new(name, "must be a date like 2027-05-01"));
+            None
+        }
+    };
+    let (check_in, check_out) = (date(&q.check_in, "checkIn"), date(&q.check_out, "checkOut"));
+    let stay = match (check_in, check_out) {
+        (Some(i), Some(o)) if o > i => Some((i, o)),
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new("checkOut", "must be after checkIn"));
+            None
+        }
+        _ if q.check_in.is_some() != q.check_out.is_some() => {
+            let missing = if q.check_in.is_none() { "checkIn" } else { "checkOut" };
+            errors.push(FieldError::new(missing, "checkIn and checkOut go together"));
+            None
+        }
+        _ => None,
+    };
+    let limit = match q.limit.as_deref().map(|l| l.trim().parse::<usize>()) {
+        None => DEFAULT_LIMIT,
+        Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => {
+            errors.push(FieldError::new("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")));
+            DEFAULT_LIMIT
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    Ok(Request { city: q.city.map(|c| match_key(&c)).filter(|c| !c.is_empty()), stay, limit })
+}
+
+/// The answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Recommendations {
+    basis: &'static str,
+    profile: Option<Profile>,
+    items: Vec<Suggestion>,
+}
+
+/// One suggested hotel.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Suggestion {
+    id: String,
+    name: String,
+    city: String,
+    country: String,
+    stars: i32,
+    rating: f64,
+    review_count: i64,
+    amenities: Vec<String>,
+    currency: String,
+    from_price_cents: i64,
+    score: f64,
+    reasons: Vec<Reason>,
+}
+
+impl Suggestion {
+    fn new(h: HotelDoc, score: f64, reasons: Vec<Reason>) -> Self {
+        Self {
+            id: h.id,
+            name: h.name,
+            city: h.city,
+            country: h.country,
+            stars: h.stars,
+            rating: h.rating,
+            review_count: h.review_count,
+            amenities: h.amenities,
+            currency: h.currency,
+            from_price_cents: h.from_price_cents,
+            score,
+            reasons,
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(signed_in = caller.0.is_some()))]
+async fn recommend(
+    State(s): State<AppState>,
+    caller: OptionalCaller,
+    q: Result<Query<RawQuery>, QueryRejection>,
+) -> ApiResult<Json<Recommendations>> {
+    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let req = parse(q)?;
+    let internal = |e: mongodb::error::Error| ApiError::Internal(e.into());
+    let (profile, excluded) = match &caller.0 {
+        Some(claims) => {
+            let user = claims.sub.to_string();
+            let stays = s.store.stays_of(&user).await.map_err(internal)?;
+            let excluded: HashSet<String> = stays
+                .iter()
+                .filter(|st| req.stay.is_some_and(|(i, o)| st.check_in.is_some_and(|si| si < o) && st.check_out.is_some_and(|so| so > i)))
+                .map(|st| st.hotel_id.clone())
+                .collect();
+            let ids: Vec<String> = stays.iter().map(|st| st.hotel_id.clone()).collect();
+            let hotels: HashMap<String, HotelDoc> =
+                s.store.hotels_by_id(&ids).await.map_err(internal)?.into_iter().map(|h| (h.id.clone(), h)).collect();
+            let ratings: HashMap<String, u8> = s
+                .store
+                .reviews_of(&user)
+                .await
+                .map_err(internal)?
+                .into_iter()
+                .map(|r| (r.booking_id, u8::try_from(r.rating.clamp(1, 5)).unwrap_or(3)))
+                .collect();
+            (Some(profile::build(&stays, &hotels, &ratings)).filter(|p| p.stays > 0), excluded)
+        }
+        None => (None, HashSet::new()),
+    };
+    let candidates = s.store.hotels_on_sale(req.city.as_deref(), s.max_candidates).await.map_err(internal)?;
+    let candidates = candidates.into_iter().filter(|h| !excluded.contains(&h.id));
+    let Some(profile) = profile else {
+        let items = candidates.take(req.limit).map(|h| {
+            let reasons = profile::popular_reasons(&h);
+            let score = h.popularity as f64;
+            Suggestion::new(h, score, reasons)
+        });
+        return Ok(Json(Recommendations { basis: "popular", profile: None, items: items.collect() }));
+    };
+    // Candidates come most popular first; a stable sort keeps that order among equal scores.
+    let mut scored: Vec<(f64, Vec<Reason>, HotelDoc)> = candidates
+        .map(|h| {
+            let (score, reasons) = profile::score(&profile, &h);
+            (score, reasons, h)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let items = scored.into_iter().take(req.limit).map(|(score, reasons, h)| Suggestion::new(h, score, reasons)).collect();
+    Ok(Json(Recommendations { basis: "personal", profile: Some(profile), items }))
+}

@@ -1,0 +1,155 @@
+use chrono::{Days, NaiveDate, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    Event,
+    events::topics,
+    kafka::Producer,
+    saga::{
+        BookingCancelled, BookingConfirmed, CancelReason, Contact, HotelRatingUpdated, HotelUpserted, ReviewCreated, RoomTypeInfo, Stay,
+    },
+};
+use tripnest_e2e::{Stack, TokenIssuer, unique};
+use uuid::Uuid;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct TestApp {
+    pub url: String,
+    pub http: reqwest::Client,
+    pub issuer: TokenIssuer,
+    pub producer: Producer,
+    _shutdown: tokio_util::sync::DropGuard,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let stack = Stack::load();
+    let issuer = TokenIssuer::start().await;
+    let mut cfg = tripnest_recommendation::Config::default();
+    cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
+    cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
+    cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
+    cfg.mongodb_database = unique("reco").replace('-', "_");
+    cfg.jwks_url = issuer.jwks_url.clone();
+    tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
+    let producer = Producer::new(&cfg.common.kafka).expect("producer");
+    let shutdown = CancellationToken::new();
+    let running = tripnest_recommendation::start(cfg, shutdown.clone()).await.expect("recommendation starts");
+    TestApp {
+        url: running.url(),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http"),
+        issuer,
+        producer,
+        _shutdown: shutdown.drop_guard(),
+    }
+}
+
+pub fn day(n: u64) -> NaiveDate {
+    Utc::now().date_naive().checked_add_days(Days::new(n)).expect("date")
+}
+
+pub fn hotel(id: &str, city: &str, amenities: &[&str], nightly_cents: i64) -> Event<HotelUpserted> {
+    let data = HotelUpserted {
+        hotel_id: id.into(),
+        name: format!("Hotel {id}"),
+        city: city.into(),
+        country: "PT".into(),
+        address: String::new(),
+        lat: None,
+        lon: None,
+        stars: 4,
+        amenities: amenities.iter().map(|a| a.to_string()).collect(),
+        currency: "EUR".into(),
+        description: String::new(),
+        room_types: vec![RoomTypeInfo { name: "double".into(), capacity: 2, base_rate_cents: nightly_cents, amenities: vec![] }],
+    };
+    Event::new("booking", topics::HOTEL_UPSERTED, id, data)
+}
+
+pub fn rating(hotel: &str, average: f64, count: i64) -> Event<HotelRatingUpdated> {
+    Event::new("review", topics::HOTEL_RATING_UPDATED, hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
+}
+
+/// A stay of `nights` nights from day `check_in`, paying `nightly_cents` a night for one room.
+pub fn stay(user: Uuid, hotel: &str, check_in: u64, nights: u64, nightly_cents: i64) -> Stay {
+    Stay {
+        booking_id: Uuid::now_v7(),
+        user_id: user,
+        hotel_id: hotel.into(),
+        hotel_name: hotel.into(),
+        room_type: "double".into(),
+        check_in: day(check_in),
+        check_out: day(check_in + nights),
+        guests: 2,
+        rooms: 1,
+        amount_cents: nightly_cents * nights as i64,
+        currency: "EUR".into(),
+        contact: Contact { email: "guest@example.test".into(), phone: None, name: None },
+    }
+}
+
+pub fn confirmed(stay: &Stay) -> Event<BookingConfirmed> {
+    Event::new(
+        "booking",
+        topics::BOOKING_CONFIRMED,
+        stay.booking_id.to_string(),
+        BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() },
+    )
+}
+
+pub fn cancelled(stay: &Stay) -> Event<BookingCancelled> {
+    let data = BookingCancelled { stay: stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
+    Event::new("booking", topics::BOOKING_CANCELLED, stay.booking_id.to_string(), data)
+}
+
+pub fn reviewed(stay: &Stay, rating: u8) -> Event<ReviewCreated> {
+    let data = ReviewCreated {
+        review_id: Uuid::now_v7(),
+        hotel_id: stay.hotel_id.clone(),
+        booking_id: stay.booking_id,
+        user_id: stay.user_id,
+        rating,
+    };
+    Event::new("review", topics::REVIEW_CREATED, &stay.hotel_id, data)
+}
+
+impl TestApp {
+    pub async fn publish<T: serde::Serialize>(&self, event: &Event<T>) {
+        self.producer.publish(event, None).await.expect("publish");
+    }
+
+    /// `GET /recommendations?{query}`, as `token` when given.
+    pub async fn recommend(&self, token: Option<&str>, query: &str) -> (StatusCode, Value) {
+        let mut req = self.http.get(format!("{}/recommendations?{query}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("get");
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The basis and hotel ids of a successful answer.
+    pub async fn ids(&self, token: Option<&str>, query: &str) -> (String, Vec<String>) {
+        let (status, body) = self.recommend(token, query).await;
+        assert_eq!(status, 200, "{body}");
+        let ids = body["items"].as_array().expect("items").iter().map(|h| h["id"].as_str().expect("id").to_owned()).collect();
+        (body["basis"].as_str().expect("basis").to_owned(), ids)
+    }
+
+    /// Wait until the answer is `basis` with exactly `want`, and `settled` holds for it.
+    pub async fn wait_ids(&self, token: Option<&str>, query: &str, basis: &str, want: &[&str], settled: impl Fn(&Value) -> bool) -> Value {
+        tripnest_e2e::wait_until(&format!("recommendations {query} to be {basis} {want:?}"), WAIT, || async {
+            let (status, body) = self.recommend(token, query).await;
+            let ids: Vec<&str> = body["items"].as_array()?.iter().filter_map(|h| h["id"].as_str()).collect();
+            (status == 200 && body["basis"] == basis && ids == want && settled(&body)).then_some(body)
+        })
+        .await
+    }
+}
+
+/// The scores of an answer's items, in order.
+pub fn scores(body: &Value) -> Vec<f64> {
+    body["items"].as_array().map(|items| items.iter().filter_map(|h| h["score"].as_f64()).collect()).unwrap_or_default()
+}

@@ -1,0 +1,72 @@
+//! The consumer group `review`: `booking.confirmed` and `booking.cancelled` become rows in
+//! `stays`, so posting a review checks the stay locally (no service reads another's database).
+//! Each event is applied once (its id goes to `processed_events` in the same transaction), and
+//! a cancellation is final whichever of the two events arrives first.
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    config::KafkaConfig,
+    events::topics,
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    outbox,
+    saga::{BookingCancelled, BookingConfirmed, Stay},
+};
+
+/// The topics review consumes.
+pub const TOPICS: &[&str] = &[topics::BOOKING_CONFIRMED, topics::BOOKING_CANCELLED];
+
+/// The name the processed-events record uses.
+const CONSUMER: &str = "review-stays";
+
+/// Consume until `shutdown`; a failure of the consumer itself stops the process.
+pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, pool: PgPool, shutdown: CancellationToken) {
+    let settings = ConsumerSettings::new(group, TOPICS);
+    let handler = |delivery: Delivery| {
+        let pool = pool.clone();
+        async move { handle(&pool, &delivery).await }
+    };
+    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
+        tracing::error!(error = %e, "consumer failed; shutting down");
+        shutdown.cancel();
+    }
+}
+
+/// Record one booking event.
+#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
+pub async fn handle(pool: &PgPool, delivery: &Delivery) -> Result<(), HandlerError> {
+    let (id, stay, status) = match delivery.topic.as_str() {
+        topics::BOOKING_CONFIRMED => {
+            let e = delivery.event::<BookingConfirmed>()?;
+            (e.id, e.data.stay, "CONFIRMED")
+        }
+        topics::BOOKING_CANCELLED => {
+            let e = delivery.event::<BookingCancelled>()?;
+            (e.id, e.data.stay, "CANCELLED")
+        }
+        other => return Err(HandlerError::Permanent(anyhow::anyhow!("review does not handle topic {other:?}"))),
+    };
+    let mut tx = pool.begin().await?;
+    if outbox::first_delivery(&mut tx, CONSUMER, id).await? {
+        record(&mut tx, &stay, status).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn record(tx: &mut sqlx::PgConnection, stay: &Stay, status: &str) -> sqlx::Result<()> {
+    // A confirmation never overrides a cancellation; a cancellation always wins.
+    sqlx::query(
+        "INSERT INTO stays (booking_id, user_id, hotel_id, check_in, check_out, status) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (booking_id) DO UPDATE SET status = 'CANCELLED', updated_at = now() WHERE EXCLUDED.status = 'CANCELLED'",
+    )
+    .bind(stay.booking_id)
+    .bind(stay.user_id)
+    .bind(&stay.hotel_id)
+    .bind(stay.check_in)
+    .bind(stay.check_out)
+    .bind(status)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

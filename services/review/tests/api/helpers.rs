@@ -1,0 +1,141 @@
+use chrono::{Days, NaiveDate, Utc};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    Event,
+    events::topics,
+    kafka::Producer,
+    saga::{BookingCancelled, BookingConfirmed, CancelReason, Contact, Stay},
+};
+use tripnest_e2e::{EventTap, Stack, TokenIssuer, unique};
+use uuid::Uuid;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct TestApp {
+    pub url: String,
+    pub pool: PgPool,
+    pub http: reqwest::Client,
+    pub issuer: TokenIssuer,
+    pub producer: Producer,
+    pub tap: EventTap,
+    pub hotel: String,
+    _shutdown: tokio_util::sync::DropGuard,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let stack = Stack::load();
+    let (pool, url) = stack.fresh_database().await;
+    let issuer = TokenIssuer::start().await;
+    let mut cfg = tripnest_review::Config::default();
+    cfg.common.database_url = Some(url.into());
+    cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
+    cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
+    cfg.jwks_url = issuer.jwks_url.clone();
+    tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
+    let tap = EventTap::start(
+        &cfg.common.kafka.bootstrap_servers,
+        &cfg.common.kafka.topic_prefix,
+        &[topics::REVIEW_CREATED, topics::HOTEL_RATING_UPDATED],
+    )
+    .await;
+    let producer = Producer::new(&cfg.common.kafka).expect("producer");
+    let shutdown = CancellationToken::new();
+    let running = tripnest_review::start(cfg, shutdown.clone()).await.expect("review starts");
+    TestApp {
+        url: running.url(),
+        pool,
+        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http"),
+        issuer,
+        producer,
+        tap,
+        hotel: unique("hotel"),
+        _shutdown: shutdown.drop_guard(),
+    }
+}
+
+/// `n` days from today (negative: in the past).
+pub fn day(n: i64) -> NaiveDate {
+    let today = Utc::now().date_naive();
+    if n >= 0 { today.checked_add_days(Days::new(n as u64)) } else { today.checked_sub_days(Days::new(n.unsigned_abs())) }.expect("date")
+}
+
+pub fn stay(user: Uuid, hotel: &str, check_in: i64) -> Stay {
+    Stay {
+        booking_id: Uuid::now_v7(),
+        user_id: user,
+        hotel_id: hotel.into(),
+        hotel_name: "Riverside".into(),
+        room_type: "double".into(),
+        check_in: day(check_in),
+        check_out: day(check_in + 2),
+        guests: 2,
+        rooms: 1,
+        amount_cents: 20_000,
+        currency: "EUR".into(),
+        contact: Contact { email: "guest@example.test".into(), phone: None, name: None },
+    }
+}
+
+pub fn confirmed(stay: &Stay) -> Event<BookingConfirmed> {
+    Event::new(
+        "booking",
+        topics::BOOKING_CONFIRMED,
+        stay.booking_id.to_string(),
+        BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() },
+    )
+}
+
+pub fn cancelled(stay: &Stay) -> Event<BookingCancelled> {
+    let data = BookingCancelled { stay: stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
+    Event::new("booking", topics::BOOKING_CANCELLED, stay.booking_id.to_string(), data)
+}
+
+impl TestApp {
+    pub async fn publish<T: serde::Serialize>(&self, event: &Event<T>) {
+        self.producer.publish(event, None).await.expect("publish");
+    }
+
+    /// Wait until the stay of `booking` is known with `status`.
+    pub async fn wait_stay(&self, booking: Uuid, status: &str) {
+        tripnest_e2e::wait_until(&format!("stay {booking} to be {status}"), WAIT, || async {
+            let s: Option<String> =
+                sqlx::query_scalar("SELECT status FROM stays WHERE booking_id = $1").bind(booking).fetch_optional(&self.pool).await.ok()?;
+            (s.as_deref() == Some(status)).then_some(())
+        })
+        .await;
+    }
+
+    /// A confirmed stay of `user` at this app's hotel, known to the service.
+    pub async fn confirmed_stay(&self, user: Uuid, check_in: i64) -> Stay {
+        let s = stay(user, &self.hotel, check_in);
+        self.publish(&confirmed(&s)).await;
+        self.wait_stay(s.booking_id, "CONFIRMED").await;
+        s
+    }
+
+    pub async fn post_review(&self, token: Option<&str>, hotel: &str, body: &Value) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}/hotels/{hotel}/reviews", self.url)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("post");
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Post a review of `stay` as `token`: (status, error code or review).
+    pub async fn review(&self, token: &str, stay: &Stay, rating: Value, text: &str) -> (u16, Value) {
+        let (s, body) =
+            self.post_review(Some(token), &stay.hotel_id, &json!({ "bookingId": stay.booking_id, "rating": rating, "text": text })).await;
+        (s.as_u16(), body)
+    }
+
+    pub async fn list(&self, query: &str) -> Value {
+        let r = self.http.get(format!("{}/hotels/{}/reviews?{query}", self.url, self.hotel)).send().await.expect("get");
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json")
+    }
+}

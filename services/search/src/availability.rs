@@ -1,0 +1,124 @@
+//! Keeping the `calendars` collection true to booking's calendar.
+//!
+//! `availability.changed` says only *which* nights of a room type changed. The consumer asks
+//! booking's public `GET /hotels/{id}/availability` (with `guests=1&rooms=1`, so every room
+//! type is listed) for those nights, in windows of at most [`MAX_NIGHTS`] from today on, and
+//! replaces the stored nights of that room type with the answer. Because it stores what is true
+//! *now* rather than applying a delta, duplicates and reordering cannot corrupt it: a stale
+//! event just re-reads the current state.
+
+use crate::store::{Applied, NightState, Store};
+use chrono::{Days, NaiveDate};
+use serde::Deserialize;
+use std::time::Duration;
+use tripnest_common::{kafka::HandlerError, saga::AvailabilityChanged};
+
+/// Longest window booking answers in one request.
+pub const MAX_NIGHTS: u64 = 30;
+
+/// Booking's public availability API.
+#[derive(Debug, Clone)]
+pub struct BookingClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AvailabilityAnswer {
+    room_types: Vec<RoomTypeAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RoomTypeAnswer {
+    room_type: String,
+    nightly_prices: Vec<NightAnswer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NightAnswer {
+    night: NaiveDate,
+    price_cents: i64,
+    available: i32,
+}
+
+impl BookingClient {
+    /// A client for the booking service at `base` (e.g. `http://booking:8080`).
+    pub fn new(base: &str, timeout: Duration) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder().timeout(timeout).build()?;
+        Ok(Self { http, base: base.trim_end_matches('/').to_owned() })
+    }
+
+    /// The nights `[from, to)` of one room type as booking has them now; `None` when booking
+    /// does not sell the hotel (removed), an empty list when the room type is not on sale.
+    pub async fn nights(&self, hotel: &str, room_type: &str, from: NaiveDate, to: NaiveDate) -> anyhow::Result<Option<Vec<NightState>>> {
+        let url = format!("{}/hotels/{hotel}/availability", self.base);
+        let query = [("checkIn", from.to_string()), ("checkOut", to.to_string()), ("guests", "1".into()), ("rooms", "1".into())];
+        let response = self.http.get(url).query(&query).send().await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let answer: AvailabilityAnswer = response.error_for_status()?.json().await?;
+        let nights = answer
+            .room_types
+            .into_iter()
+            .filter(|r| r.room_type == room_type)
+            .flat_map(|r| r.nightly_prices)
+            .map(|n| NightState { night: n.night, available: n.available, price_cents: n.price_cents })
+            .collect();
+        Ok(Some(nights))
+    }
+}
+
+/// The windows of at most [`MAX_NIGHTS`] covering `[from, to)`, starting no earlier than `today`.
+pub fn windows(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut start = from.max(today);
+    while start < to {
+        let end = start.checked_add_days(Days::new(MAX_NIGHTS)).map_or(to, |e| e.min(to));
+        out.push((start, end));
+        start = end;
+    }
+    out
+}
+
+/// Apply one `availability.changed`: re-read the nights from booking and store them.
+pub async fn sync(store: &Store, booking: &BookingClient, change: &AvailabilityChanged, today: NaiveDate) -> Result<Applied, HandlerError> {
+    let mut applied = Applied::default();
+    for (from, to) in windows(change.from, change.to, today) {
+        let nights = booking
+            .nights(&change.hotel_id, &change.room_type, from, to)
+            .await
+            .map_err(|e| HandlerError::Transient(e.context("reading availability from booking")))?
+            .unwrap_or_default();
+        let step = store
+            .replace_nights(&change.hotel_id, &change.room_type, (from, to), &nights, today)
+            .await
+            .map_err(|e| HandlerError::Transient(e.into()))?;
+        applied.changed |= step.changed;
+        applied.cities.extend(step.cities);
+    }
+    applied.cities.sort();
+    applied.cities.dedup();
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn windows_start_today_and_hold_at_most_thirty_nights() {
+        assert_eq!(windows(d("2027-05-01"), d("2027-05-03"), d("2027-04-01")), [(d("2027-05-01"), d("2027-05-03"))]);
+        assert_eq!(windows(d("2027-04-01"), d("2027-05-03"), d("2027-05-01")), [(d("2027-05-01"), d("2027-05-03"))]);
+        assert!(windows(d("2027-04-01"), d("2027-04-10"), d("2027-05-01")).is_empty(), "all in the past");
+        let long = windows(d("2027-05-01"), d("2027-07-10"), d("2027-05-01"));
+        assert_eq!(long, [(d("2027-05-01"), d("2027-05-31")), (d("2027-05-31"), d("2027-06-30")), (d("2027-06-30"), d("2027-07-10"))]);
+    }
+}

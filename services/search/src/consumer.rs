@@ -1,0 +1,93 @@
+//! The consumer group that keeps the read model current. Each event is applied to MongoDB
+//! idempotently (see [`crate::store`]), then the cached results it affects are invalidated.
+
+use crate::{availability, availability::BookingClient, cache::ResultCache, store::Store};
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    config::KafkaConfig,
+    events::topics,
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted},
+};
+
+/// The topics search consumes.
+pub const TOPICS: &[&str] = &[
+    topics::HOTEL_UPSERTED,
+    topics::HOTEL_REMOVED,
+    topics::AVAILABILITY_CHANGED,
+    topics::HOTEL_RATING_UPDATED,
+    topics::BOOKING_CONFIRMED,
+    topics::BOOKING_CANCELLED,
+];
+
+/// What the handler needs.
+#[derive(Debug, Clone)]
+pub struct Indexer {
+    /// The read model.
+    pub store: Store,
+    /// The results cache.
+    pub cache: ResultCache,
+    /// Booking's availability API.
+    pub booking: BookingClient,
+}
+
+/// Consume until `shutdown`; a failure of the consumer itself stops the process.
+pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, indexer: Indexer, shutdown: CancellationToken) {
+    let settings = ConsumerSettings::new(group, TOPICS);
+    let handler = |delivery: Delivery| {
+        let indexer = indexer.clone();
+        async move { handle(&indexer, &delivery).await }
+    };
+    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
+        tracing::error!(error = %e, "consumer failed; shutting down");
+        shutdown.cancel();
+    }
+}
+
+/// The version an event writes: its time in nanoseconds.
+fn version(time: DateTime<Utc>) -> i64 {
+    time.timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+fn transient(e: mongodb::error::Error) -> HandlerError {
+    HandlerError::Transient(e.into())
+}
+
+/// Apply one event.
+#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
+pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerError> {
+    let applied = match delivery.topic.as_str() {
+        topics::HOTEL_UPSERTED => {
+            let e = delivery.event::<HotelUpserted>()?;
+            ix.store.upsert_hotel(&e.data, version(e.time)).await.map_err(transient)?
+        }
+        topics::HOTEL_REMOVED => {
+            let e = delivery.event::<HotelRemoved>()?;
+            ix.store.remove_hotel(&e.data.hotel_id, version(e.time)).await.map_err(transient)?
+        }
+        topics::HOTEL_RATING_UPDATED => {
+            let e = delivery.event::<HotelRatingUpdated>()?;
+            ix.store.set_rating(&e.data.hotel_id, e.data.average, e.data.count, version(e.time)).await.map_err(transient)?
+        }
+        topics::AVAILABILITY_CHANGED => {
+            let e = delivery.event::<AvailabilityChanged>()?;
+            availability::sync(&ix.store, &ix.booking, &e.data, Utc::now().date_naive()).await?
+        }
+        topics::BOOKING_CONFIRMED => {
+            let e = delivery.event::<BookingConfirmed>()?;
+            let stay = &e.data.stay;
+            ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, true, false).await.map_err(transient)?
+        }
+        topics::BOOKING_CANCELLED => {
+            let e = delivery.event::<BookingCancelled>()?;
+            let stay = &e.data.stay;
+            ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, false, true).await.map_err(transient)?
+        }
+        other => return Err(HandlerError::Permanent(anyhow::anyhow!("search does not handle topic {other:?}"))),
+    };
+    if applied.changed {
+        ix.cache.invalidate(&applied.cities).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! The MongoDB read model. Three collections, written only by the event consumer:
+//!
+//! - `hotels`: one document per hotel, `_id` = hotel id. Each aspect has one source topic and
+//!   its own version (the event time in nanoseconds): the catalog (`hotel.upserted` /
+//!   `hotel.removed`, `catalogVersion`) and the rating (`hotel.rating.updated`,
+//!   `ratingVersion`). An event older than the stored version of its aspect is skipped, so
+//!   redelivery and cross-topic reordering never roll a hotel back. `popularity` is recounted
+//!   from `bookings`, which makes it idempotent too.
+//! - `calendars`: one document per hotel and room type (`_id` = `hotel|roomType`), whose
+//!   `nights` map an ISO date (`2027-05-01`) to `{available, priceCents}`. A window of nights is
+//!   replaced with what booking says is true now, in one update (`$set`/`$unset` of
+//!   `nights.<date>`); nights before today are pruned on the way.
+//!
+//!   One document per room type rather than per night: FerretDB v1 (SQLite) evaluates these
+//!   filters by scanning the collection, so a document per night made a dated search read every
+//!   stored night of every hotel (50–90 ms for 40 hotels × 30 nights); with a calendar per room
+//!   type it reads one document per room type of the candidate hotels, projected to the nights
+//!   of the stay.
+//! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled}`, the facts popularity counts.
+//!
+//! Every document a query can match carries every field it filters or sorts on (no missing
+//! fields, no `null`s), and only plain operators are used (`$in`, `$all`, `$gte`, `$lt`, `$set`,
+//! sort/skip/limit, `count_documents`): FerretDB v1 and MongoDB answer these identically.
+
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+use mongodb::{
+    Collection, Database, IndexModel,
+    bson::{Document, doc, to_bson},
+    error::{ErrorKind, WriteFailure},
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
+
+/// A hotel as the read model stores it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HotelDoc {
+    /// Hotel id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Whether the hotel is on sale (false until its catalog arrives, and after removal).
+    pub on_sale: bool,
+    /// Display name.
+    pub name: String,
+    /// City as written.
+    pub city: String,
+    /// Lowercased city, for matching.
+    pub city_key: String,
+    /// Country code.
+    pub country: String,
+    /// Street address.
+    pub address: String,
+    /// Stars, 1–5.
+    pub stars: i32,
+    /// Hotel amenities as written.
+    pub amenities: Vec<String>,
+    /// Lowercased amenities, for matching.
+    pub amenity_keys: Vec<String>,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// Description.
+    pub description: String,
+    /// Room types on sale.
+    pub room_types: Vec<RoomTypeDoc>,
+    /// Cheapest base nightly rate of any room type, minor units.
+    pub from_price_cents: i64,
+    /// Largest room capacity.
+    pub max_capacity: i32,
+    /// Mean review rating (0 when unreviewed).
+    pub rating: f64,
+    /// Number of reviews.
+    pub review_count: i64,
+    /// Confirmed, not cancelled bookings.
+    pub popularity: i64,
+    /// Event time (ns) of the catalog state stored.
+    pub catalog_version: i64,
+    /// Event time (ns) of the rating stored.
+    pub rating_version: i64,
+}
+
+/// A room type as stored in its hotel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RoomTypeDoc {
+    /// Name.
+    pub name: String,
+    /// Guests per room.
+    pub capacity: i32,
+    /// Base nightly rate, minor units.
+    pub base_rate_cents: i64,
+    /// Room amenities.
+    pub amenities: Vec<String>,
+}
+
+impl From<&RoomTypeInfo> for RoomTypeDoc {
+    fn from(r: &RoomTypeInfo) -> Self {
+        Self { name: r.name.clone(), capacity: r.capacity, base_rate_cents: r.base_rate_cents, amenities: r.amenities.clone() }
+    }
+}
+
+/// One room type's calendar.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CalendarDoc {
+    /// `hotel|roomType`.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Hotel.
+    pub hotel_id: String,
+    /// Room type.
+    pub room_type: String,
+    /// `YYYY-MM-DD` → that night.
+    pub nights: BTreeMap<String, NightCell>,
+}
+
+/// One night in a calendar.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NightCell {
+    /// Rooms left (0 when closed).
+    pub available: i32,
+    /// Price of one room that night, minor units.
+    pub price_cents: i64,
+}
+
+/// A night of a room type with enough rooms left, as a dated search sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenNight {
+    /// Hotel.
+    pub hotel_id: String,
+    /// Room type.
+    pub room_type: String,
+    /// The night.
+    pub night: NaiveDate,
+    /// Rooms left.
+    pub available: i32,
+    /// Price of one room.
+    pub price_cents: i64,
+}
+
+/// Availability and price of one night, as booking reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NightState {
+    /// The night.
+    pub night: NaiveDate,
+    /// Rooms left.
+    pub available: i32,
+    /// Price of one room.
+    pub price_cents: i64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct BookingFact {
+    #[serde(rename = "_id")]
+    id: String,
+    hotel_id: String,
+    confirmed: bool,
+    cancelled: bool,
+}
+
+/// Whether an event changed the read model, and which cities' results it affects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Lowercased cities whose cached results are now stale (empty: nothing changed).
+    pub cities: Vec<String>,
+    /// Whether anything changed at all.
+    pub changed: bool,
+}
+
+impl Applied {
+    fn in_cities(cities: impl IntoIterator<Item = String>) -> Self {
+        let mut cities: Vec<String> = cities.into_iter().filter(|c| !c.is_empty()).collect();
+        cities.sort();
+        cities.dedup();
+        Self { cities, changed: true }
+    }
+}
+
+/// The read model's collections.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// The database.
+    pub db: Database,
+    hotels: Collection<HotelDoc>,
+    calendars: Collection<CalendarDoc>,
+    bookings: Collection<BookingFact>,
+}
+
+/// The lowercased, trimmed form used for matching cities and amenities.
+pub fn match_key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+impl Store {
+    /// The collections of `db`.
+    pub fn new(db: Database) -> Self {
+        Self { hotels: db.collection("hotels"), calendars: db.collection("calendars"), bookings: db.collection("bookings"), db }
+    }
+
+    /// Create the indexes queries use (idempotent).
+    pub async fn create_indexes(&self) -> mongodb::error::Result<()> {
+        self.hotels.create_index(IndexModel::builder().keys(doc! { "onSale": 1, "cityKey": 1 }).build()).await?;
+        self.calendars.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
+        self.bookings.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
+        Ok(())
+    }
+
+    /// A round trip to the server, for readiness.
+    pub async fn ping(&self) -> Result<(), String> {
+        self.db.run_command(doc! { "ping": 1 }).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// The stored hotel, creating an empty (not on sale) one when it is new.
+    async fn ensure_hotel(&self, id: &str) -> mongodb::error::Result<HotelDoc> {
+        if let Some(h) = self.hotels.find_one(doc! { "_id": id }).await? {
+            return Ok(h);
+        }
+        let fresh = HotelDoc { id: id.to_owned(), ..HotelDoc::default() };
+        match self.hotels.insert_one(&fresh).await {
+            Ok(_) => Ok(fresh),
+            Err(e) if is_duplicate_key(&e) => Ok(self.hotels.find_one(doc! { "_id": id }).await?.unwrap_or(fresh)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Apply `hotel.upserted` at `version`.
+    pub async fn upsert_hotel(&self, h: &HotelUpserted, version: i64) -> mongodb::error::Result<Applied> {
+        let stored = self.ensure_hotel(&h.hotel_id).await?;
+        if stored.catalog_version > version {
+            return Ok(Applied::default());
+        }
+        let room_types: Vec<RoomTypeDoc> = h.room_types.iter().map(RoomTypeDoc::from).collect();
+        let set = doc! {
+            "onSale": true,
+            "name": &h.name,
+            "city": &h.city,
+            "cityKey": match_key(&h.city),
+            "country": &h.country,
+            "address": &h.address,
+            "stars": i32::from(h.stars),
+            "amenities": &h.amenities,
+            "amenityKeys": h.amenities.iter().map(|a| match_key(a)).collect::<Vec<_>>(),
+            "currency": &h.currency,
+            "description": &h.description,
+            "roomTypes": to_bson(&room_types)?,
+            "fromPriceCents": room_types.iter().map(|r| r.base_rate_cents).min().unwrap_or(0),
+            "maxCapacity": room_types.iter().map(|r| r.capacity).max().unwrap_or(0),
+            "catalogVersion": version,
+        };
+        self.hotels.update_one(doc! { "_id": &h.hotel_id }, doc! { "$set": set }).await?;
+        Ok(Applied::in_cities([stored.city_key, match_key(&h.city)]))
+    }
+
+    /// Apply `hotel.removed` at `version`.
+    pub async fn remove_hotel(&self, id: &str, version: i64) -> mongodb::error::Result<Applied> {
+        let stored = self.ensure_hotel(id).await?;
+        if stored.catalog_version > version {
+            return Ok(Applied::default());
+        }
+        self.hotels.update_one(doc! { "_id": id }, doc! { "$set": { "onSale": false, "catalogVersion": version } }).await?;
+        Ok(Applied::in_cities([stored.city_key]))
+    }
+
+    /// Apply `hotel.rating.updated` at `version`.
+    pub async fn set_rating(&self, id: &str, average: f64, count: i64, version: i64) -> mongodb::error::Result<Applied> {
+        let stored = self.ensure_hotel(id).await?;
+        if stored.rating_version > version {
+            return Ok(Applied::default());
+        }
+        let set = doc! { "rating": average, "reviewCount": count, "ratingVersion": version };
+        self.hotels.update_one(doc! { "_id": id }, doc! { "$set": set }).await?;
+        Ok(Applied::in_cities([stored.city_key]))
+    }
+
+    /// Record that a booking was confirmed or cancelled and recount its hotel's popularity.
+    pub async fn record_booking(
+        &self,
+        booking_id: &str,
+        hotel_id: &str,
+        confirmed: bool,
+        cancelled: bool,
+    ) -> mongodb::error::Result<Applied> {
+        let old = self.bookings.find_one(doc! { "_id": booking_id }).await?.unwrap_or_default();
+        let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
+        let set = doc! { "hotelId": hotel_id, "confirmed": confirmed, "cancelled": cancelled };
+        self.bookings.update_one(doc! { "_id": booking_id }, doc! { "$set": set }).upsert(true).await?;
+        let popularity = self.bookings.count_documents(doc! { "hotelId": hotel_id, "confirmed": true, "cancelled": false }).await?;
+        let stored = self.ensure_hotel(hotel_id).await?;
+        let popularity = i64::try_from(popularity).unwrap_or(i64::MAX);
+        if stored.popularity == popularity {
+            return Ok(Applied::default());
+        }
+        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": popularity } }).await?;
+        Ok(Applied::in_cities([stored.city_key]))
+    }
+
+    /// Make the nights `[from, to)` of a room type exactly `nights` (nights booking did not
+    /// report are removed: not on sale), and drop nights before `today`. One update, of only
+    /// what differs.
+    pub async fn replace_nights(
+        &self,
+        hotel: &str,
+        room_type: &str,
+        (from, to): (NaiveDate, NaiveDate),
+        nights: &[NightState],
+        today: NaiveDate,
+    ) -> mongodb::error::Result<Applied> {
+        let id = format!("{hotel}|{room_type}");
+        let stored = self.calendars.find_one(doc! { "_id": &id }).await?.unwrap_or_default();
+        let (from_key, to_key, today_key) = (from.to_string(), to.to_string(), today.to_string());
+        let mut set = doc! { "hotelId": hotel, "roomType": room_type };
+        let mut unset = Document::new();
+        let mut changed = false;
+        let mut reported = Vec::new();
+        for n in nights.iter().filter(|n| n.night >= from && n.night < to) {
+            let key = n.night.to_string();
+            let cell = NightCell { available: n.available, price_cents: n.price_cents };
+            if stored.nights.get(&key) != Some(&cell) {
+                set.insert(format!("nights.{key}"), to_bson(&cell)?);
+                changed = true;
+            }
+            reported.push(key);
+        }
+        for key in stored.nights.keys() {
+            let in_window = *key >= from_key && *key < to_key;
+            if (in_window && !reported.contains(key)) || *key < today_key {
+                unset.insert(format!("nights.{key}"), "");
+                changed |= in_window;
+            }
+        }
+        if !changed && unset.is_empty() && stored.hotel_id == hotel {
+            return Ok(Applied::default());
+        }
+        let mut update = doc! { "$set": set };
+        if !unset.is_empty() {
+            update.insert("$unset", unset);
+        }
+        self.calendars.update_one(doc! { "_id": &id }, update).upsert(true).await?;
+        if !changed {
+            return Ok(Applied::default());
+        }
+        let city = self.hotels.find_one(doc! { "_id": hotel }).await?.map(|h| h.city_key);
+        Ok(Applied::in_cities(city))
+    }
+
+    /// Hotels on sale matching `filter` (an extra filter on top of `onSale`), sorted and paged.
+    pub async fn find_hotels(&self, filter: Document, sort: Document, skip: u64, limit: i64) -> mongodb::error::Result<Vec<HotelDoc>> {
+        self.hotels.find(filter).sort(sort).skip(skip).limit(limit).await?.try_collect().await
+    }
+
+    /// How many hotels match `filter`.
+    pub async fn count_hotels(&self, filter: Document) -> mongodb::error::Result<u64> {
+        self.hotels.count_documents(filter).await
+    }
+
+    /// One hotel on sale.
+    pub async fn hotel(&self, id: &str) -> mongodb::error::Result<Option<HotelDoc>> {
+        self.hotels.find_one(doc! { "_id": id, "onSale": true }).await
+    }
+
+    /// The nights of `hotels` in `[from, to)` that have at least `rooms` rooms left.
+    pub async fn open_nights(
+        &self,
+        hotels: &[String],
+        from: NaiveDate,
+        to: NaiveDate,
+        rooms: i32,
+    ) -> mongodb::error::Result<Vec<OpenNight>> {
+        let mut projection = doc! { "hotelId": 1, "roomType": 1 };
+        for night in from.iter_days().take_while(|n| *n < to) {
+            projection.insert(format!("nights.{night}"), 1);
+        }
+        let calendars: Vec<CalendarDoc> =
+            self.calendars.find(doc! { "hotelId": { "$in": hotels } }).projection(projection).await?.try_collect().await?;
+        let mut open = Vec::new();
+        for cal in calendars {
+            for (key, cell) in &cal.nights {
+                let Ok(night) = key.parse::<NaiveDate>() else { continue };
+                if night >= from && night < to && cell.available >= rooms {
+                    let (hotel_id, room_type) = (cal.hotel_id.clone(), cal.room_type.clone());
+                    open.push(OpenNight { hotel_id, room_type, night, available: cell.available, price_cents: cell.price_cents });
+                }
+            }
+        }
+        Ok(open)
+    }
+}
+
+fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
+}

@@ -1,0 +1,81 @@
+use crate::helpers::*;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// The longest a change may take to show in search results.
+const VISIBLE_WITHIN: Duration = Duration::from_secs(1);
+
+/// Poll `query` (every 20 ms) until it returns `want`; returns how long that took.
+async fn time_until(app: &TestApp, query: &str, want: &[&str]) -> Duration {
+    let started = Instant::now();
+    loop {
+        if app.ids(query).await == want {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < WAIT, "search {query} never returned {want:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn taking_the_last_room_hides_the_hotel_and_cancelling_brings_it_back() {
+    let app = spawn_app().await;
+    for id in ["last-room", "plenty"] {
+        app.add_hotel(id, &hotel("Faro", 3, &["wifi"], &[("double", 2, 7_000)])).await;
+    }
+    app.open_rooms("last-room", "double", 1, 10, json!({})).await;
+    app.open_rooms("plenty", "double", 5, 10, json!({})).await;
+    let (ci, co) = (days_from_now(3), days_from_now(6));
+    let query = format!("city=Faro&checkIn={ci}&checkOut={co}&guests=2&sort=price");
+    app.wait_ids(&query, &["last-room", "plenty"]).await;
+    let (_, _, cache) = app.search(&query).await;
+    assert_eq!(cache, "hit", "the same search again comes from Redis");
+
+    // A booking for other dates changes nothing for this stay.
+    let (_, token) = app.issuer.traveller("ada@example.test");
+    let elsewhere = json!({ "hotelId": "last-room", "roomType": "double", "checkIn": days_from_now(7), "checkOut": days_from_now(8),
+                            "guests": 2, "rooms": 1, "paymentMethod": "pm_card_visa" });
+    app.book(&token, &elsewhere).await;
+
+    // The booking that takes the last room for two of the three nights.
+    let body = json!({ "hotelId": "last-room", "roomType": "double", "checkIn": days_from_now(4), "checkOut": days_from_now(6),
+                       "guests": 2, "rooms": 1, "paymentMethod": "pm_card_visa" });
+    let booked_at = Instant::now();
+    let booking = app.book(&token, &body).await;
+    let hidden_after = time_until(&app, &query, &["plenty"]).await;
+    let (_, _, cache) = app.search(&query).await;
+    assert_eq!(cache, "hit", "fresh results are cached again");
+    // Search counts from our request; the booking had committed before its 202 arrived.
+    println!("sold out → hidden from search after {:?} (booking answered in {:?})", hidden_after, booked_at.elapsed() - hidden_after);
+    assert!(hidden_after < VISIBLE_WITHIN, "sell-out took {hidden_after:?} to show");
+    // Other stays still find it.
+    let other_stay = format!("city=Faro&checkIn={}&checkOut={}&sort=price", days_from_now(1), days_from_now(3));
+    assert_eq!(app.ids(&other_stay).await, ["last-room", "plenty"]);
+
+    app.cancel(&token, booking["id"].as_str().expect("id")).await;
+    let back_after = time_until(&app, &query, &["last-room", "plenty"]).await;
+    println!("cancelled → back in search after {back_after:?}");
+    assert!(back_after < VISIBLE_WITHIN, "cancellation took {back_after:?} to show");
+}
+
+#[tokio::test]
+async fn a_removed_hotel_leaves_the_results_and_a_returning_one_comes_back() {
+    let app = spawn_app().await;
+    let spec = hotel("Braga", 4, &["wifi"], &[("double", 2, 7_000)]);
+    app.add_hotel("braga-1", &spec).await;
+    app.open_rooms("braga-1", "double", 2, 5, json!({})).await;
+    let dated = format!("city=Braga&checkIn={}&checkOut={}", days_from_now(1), days_from_now(2));
+    app.wait_ids(&dated, &["braga-1"]).await;
+    app.remove_hotel("braga-1").await;
+    app.wait_ids("city=Braga", &[]).await;
+    assert!(app.ids(&dated).await.is_empty());
+    let r = app.http.get(format!("{}/hotels/braga-1", app.url)).send().await.expect("get");
+    assert_eq!(r.status(), 404);
+    // Back on sale with a new name.
+    let mut renamed = spec.clone();
+    renamed["name"] = json!("Braga Renewed");
+    app.add_hotel("braga-1", &renamed).await;
+    app.wait_ids(&dated, &["braga-1"]).await;
+    let (_, page, _) = app.search("city=Braga").await;
+    assert_eq!(page["items"][0]["name"], "Braga Renewed");
+}

@@ -1,0 +1,56 @@
+use crate::{
+    filters::{confirmed, rating},
+    helpers::*,
+};
+use chrono::Duration as Span;
+use tripnest_common::{
+    Event,
+    events::topics,
+    saga::{BookingCancelled, CancelReason},
+};
+
+fn cancelled(of: &Event<tripnest_common::saga::BookingConfirmed>) -> Event<BookingCancelled> {
+    let data = BookingCancelled { stay: of.data.stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
+    Event::new("booking", topics::BOOKING_CANCELLED, of.subject.clone(), data)
+}
+
+#[tokio::test]
+async fn duplicate_and_stale_events_change_nothing() {
+    let app = spawn_app().await;
+    app.add_hotel("evora-1", &hotel("Evora", 4, &["wifi"], &[("double", 2, 7_000)])).await;
+    app.wait_ids("city=Evora", &["evora-1"]).await;
+
+    // A rating, delivered twice, then an older one that arrives late.
+    let newer = rating("evora-1", 4.2, 7);
+    let mut older = rating("evora-1", 3.0, 6);
+    older.time = newer.time - Span::seconds(10);
+    app.publish(&newer).await;
+    app.publish(&newer).await;
+    app.publish(&older).await;
+    // A booking confirmed twice counts once; a cancelled one stops counting.
+    let stay = confirmed("evora-1");
+    app.publish(&stay).await;
+    app.publish(&stay).await;
+    let other = confirmed("evora-1");
+    app.publish(&other).await;
+    app.publish(&cancelled(&other)).await;
+    // One marker per topic after them (each test topic has one partition, so order holds):
+    // once all three markers are applied, everything before them was consumed.
+    let marker_confirmed = confirmed("marker-c");
+    app.publish(&rating("marker-r", 1.0, 1)).await;
+    app.publish(&marker_confirmed).await;
+    app.publish(&cancelled(&confirmed("marker-x"))).await;
+    let hotels = app.mongo.collection::<mongodb::bson::Document>("hotels");
+    tripnest_e2e::wait_until("the markers to be applied", WAIT, || async {
+        let n = hotels.count_documents(mongodb::bson::doc! { "_id": { "$in": ["marker-r", "marker-c", "marker-x"] } }).await.ok()?;
+        (n == 3).then_some(())
+    })
+    .await;
+
+    let (_, page, _) = app.search("city=Evora").await;
+    let h = &page["items"][0];
+    assert_eq!((h["rating"].as_f64(), h["reviewCount"].as_i64()), (Some(4.2), Some(7)), "the older rating lost: {h}");
+    assert_eq!(h["popularity"], 1, "one confirmed stay, counted once; the cancelled one not at all");
+    // Hotels known only from ratings or bookings are not for sale.
+    assert_eq!(app.ids("sort=price").await, ["evora-1"]);
+}
