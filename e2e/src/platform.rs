@@ -25,14 +25,67 @@ pub struct Platform {
     pub payment: ServiceProcess,
     /// Notification service.
     pub notification: ServiceProcess,
+    /// Search, review, recommendation and the gateway, when started with [`Platform::start_full`].
+    pub edge: Option<Edge>,
     /// Every saga event this platform publishes.
     pub tap: EventTap,
     /// HTTP client.
     pub http: reqwest::Client,
 }
 
+/// The read side and the public entry point.
+#[derive(Debug)]
+pub struct Edge {
+    /// Search service.
+    pub search: ServiceProcess,
+    /// Review service.
+    pub review: ServiceProcess,
+    /// Recommendation service.
+    pub recommendation: ServiceProcess,
+    /// The gateway, in front of everything; `gateway.url` + `/api/...`.
+    pub gateway: ServiceProcess,
+}
+
 impl Platform {
-    /// Start all four services; `booking_env` adds or overrides booking settings.
+    /// The saga services plus search, review, recommendation and the gateway in front.
+    pub async fn start_full() -> Self {
+        let mut p = Self::start(&[]).await;
+        let mongo_db = |s: &str| format!("t_{s}_{}", unique("m").replace('-', "_"));
+        let common = |p: &Platform| -> BTreeMap<String, String> {
+            BTreeMap::from([
+                ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), p.stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
+                ("APP_KAFKA__TOPIC_PREFIX".into(), p.prefix.clone()),
+                ("APP_JWKS_URL".into(), format!("{}/.well-known/jwks.json", p.user.url)),
+                ("APP_MONGODB_URI".into(), p.stack.get("MONGODB_URI").into()),
+                ("APP_REDIS_URL".into(), p.stack.get("REDIS_URL").into()),
+                ("APP_BOOKING_URL".into(), p.booking.url.clone()),
+            ])
+        };
+        let mut search_env = common(&p);
+        search_env.insert("APP_MONGODB_DATABASE".into(), mongo_db("search"));
+        search_env.insert("APP_CACHE_NAMESPACE".into(), unique("cache"));
+        let search = ServiceProcess::spawn("search", search_env);
+        let mut review_env = common(&p);
+        review_env.insert("APP_DATABASE_URL".into(), with_database(p.stack.database_url(), &format!("t_review_{}", unique("db").replace('-', "_"))));
+        let review = ServiceProcess::spawn("review", review_env);
+        let mut reco_env = common(&p);
+        reco_env.insert("APP_MONGODB_DATABASE".into(), mongo_db("reco"));
+        let recommendation = ServiceProcess::spawn("recommendation", reco_env);
+        let mut gateway_env = common(&p);
+        for (name, url) in [("USER", &p.user.url), ("BOOKING", &p.booking.url), ("NOTIFICATION", &p.notification.url), ("SEARCH", &search.url), ("REVIEW", &review.url), ("RECOMMENDATION", &recommendation.url)] {
+            gateway_env.insert(format!("APP_UPSTREAMS__{name}"), url.clone());
+        }
+        let gateway = ServiceProcess::spawn("gateway", gateway_env);
+        p.edge = Some(Edge { search, review, recommendation, gateway });
+        p
+    }
+
+    /// The gateway's base URL (`…/api/...`); panics unless started with [`Platform::start_full`].
+    pub fn api(&self) -> String {
+        format!("{}/api", self.edge.as_ref().expect("started with start_full").gateway.url)
+    }
+
+    /// Start the four saga services; `booking_env` adds or overrides booking settings.
     pub async fn start(booking_env: &[(&str, &str)]) -> Self {
         let stack = Stack::load();
         let prefix = format!("{}.", unique("p"));
@@ -62,7 +115,7 @@ impl Platform {
         notification_settings.insert("APP_SMTP_URL".into(), stack.get("SMTP_URL").into());
         let notification = ServiceProcess::spawn("notification", notification_settings);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http");
-        Self { stack, prefix, internal_token, user, booking, payment, notification, tap, http }
+        Self { stack, prefix, internal_token, user, booking, payment, notification, edge: None, tap, http }
     }
 
     /// Register a traveller and log in; returns the access token.
