@@ -6,15 +6,17 @@ SHELL := /usr/bin/env bash
 up:
 	@bash dev/stack.sh up
 	@bash dev/services.sh up
+	@bash dev/web.sh up
 
 ## down: stop everything `make up` started (data stays in .tripnest/)
 down:
+	@bash dev/web.sh down
 	@bash dev/services.sh down
 	@bash dev/stack.sh down
 
 ## status: show what is up and healthy
 status:
-	@bash dev/stack.sh status; bash dev/services.sh status
+	@bash dev/stack.sh status; bash dev/services.sh status; bash dev/web.sh status
 
 ## test: fmt, clippy and every workspace test against the real stack (starts and stops it if needed)
 test:

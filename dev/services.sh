@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/toolchain.sh"
 
 # name:port — the gateway is the public entry point; the rest are reached through it.
-SERVICES=(user:8081 booking:8082 payment:8083 notification:8084 search:8085 recommendation:8086 review:8087 gateway:8080)
+SERVICES=(user:8081 booking:8082 payment:8083 notification:8084 search:8085 recommendation:8086 review:8087 gateway:8080 operator:8090)
 
 load_stack_env() {
   [[ -f "$STATE/stack.env" ]] || die "services need the local stack" "" "run 'make up' (or dev/stack.sh up) first"
@@ -36,8 +36,12 @@ cmd_up() {
   token="$(internal_token)"
   for entry in "${SERVICES[@]}"; do
     local name="${entry%%:*}" port="${entry##*:}"
-    if running "svc-$name" && svc_health "$port"; then ok "$name already running on $port"; continue; fi
+    # A running service is left alone unless its binary was rebuilt since it started.
+    local stamp="$RUN/svc-$name.binary" built; built="$(stat -c %Y "$bin/tripnest-$name" 2>/dev/null || echo 0)"
+    if running "svc-$name" && svc_health "$port" && [[ "$(cat "$stamp" 2>/dev/null)" == "$built" ]]; then ok "$name already running on $port"; continue; fi
+    running "svc-$name" && step "restarting $name (binary rebuilt)"
     stop_bg "svc-$name"
+    echo "$built" >"$stamp"
     port_free "$port" "$name" "its port in dev/services.sh"
     start_bg "svc-$name" env \
       APP_HTTP__PORT="$port" APP_LOG__FORMAT=json RUST_LOG="${RUST_LOG:-info}" \
@@ -49,7 +53,23 @@ cmd_up() {
     wait_for "svc-$name" "${TRIPNEST_WAIT:-60}" svc_health "$port"
     ok "$name on http://127.0.0.1:$port"
   done
+  apply_catalog
   step "services are up — gateway http://127.0.0.1:8080, logs $LOGS/svc-*.log, internal token in $STATE/internal-token"
+}
+
+# The CRDs, then the example Hotels, Inventories and ServiceDeployments: the operator syncs the
+# hotels into booking's catalog and their inventories into its calendar.
+apply_catalog() {
+  local log="$LOGS/kubectl-apply.log" k=(kubectl --kubeconfig "$KUBECONFIG")
+  step "applying crds/ and crds/examples/ (log: $log)"
+  { "${k[@]}" apply --server-side --force-conflicts -f "$ROOT/crds/" &&
+    "${k[@]}" wait --for condition=established --timeout=60s crd/hotels.tripnest.io crd/inventories.tripnest.io crd/servicedeployments.tripnest.io &&
+    "${k[@]}" apply -f "$ROOT/crds/examples/"; } >>"$log" 2>&1 || die "kubectl apply of the CRDs and examples" "$log"
+  if "${k[@]}" wait --for condition=Ready --timeout=60s hotels --all >>"$log" 2>&1; then
+    ok "example hotels are Ready: kubectl get hotels"
+  else
+    warn "example hotels are not Ready yet; see 'kubectl describe hotels' and $LOGS/svc-operator.log"
+  fi
 }
 
 cmd_down() {

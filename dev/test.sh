@@ -8,7 +8,12 @@ cd "$ROOT"
 started_stack=0
 cleanup() {
   local rc=$?
-  if ((started_stack)); then step "stopping the stack this run started"; bash "$DEV/stack.sh" down || true; fi
+  if ((started_stack)); then
+    step "stopping what this run started"
+    bash "$DEV/web.sh" down || true
+    bash "$DEV/services.sh" down || true
+    bash "$DEV/stack.sh" down || true
+  fi
   if ((rc == 0)); then step "all tests passed in $((SECONDS))s"; else printf '\033[1;31mtests FAILED\033[0m (exit %s) — logs in %s\n' "$rc" "$LOGS" >&2; fi
   exit $rc
 }
@@ -32,3 +37,6 @@ step "cargo build --workspace --bins"
 cargo build --workspace --bins --locked
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
+step "web UI tests (Playwright in Debian's Chromium, against the services)"
+bash "$DEV/services.sh" up
+bash "$DEV/web.sh" test

@@ -1,0 +1,22 @@
+import type { NextConfig } from "next";
+
+// The UI is a plain Node server (`next start`). It never proxies the API: server components
+// call the gateway at GATEWAY_URL, the browser calls it at PUBLIC_GATEWAY_URL (see src/lib/env.ts).
+const config: NextConfig = {
+  poweredByHeader: false,
+  reactStrictMode: true,
+  async headers() {
+    return [
+      {
+        source: "/:path*",
+        headers: [
+          { key: "X-Content-Type-Options", value: "nosniff" },
+          { key: "Referrer-Policy", value: "strict-origin-when-cross-origin" },
+          { key: "X-Frame-Options", value: "DENY" },
+        ],
+      },
+    ];
+  },
+};
+
+export default config;

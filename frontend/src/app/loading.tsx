@@ -1,0 +1,5 @@
+import { PageSkeleton } from "@/components/require-session";
+
+export default function Loading() {
+  return <PageSkeleton />;
+}

@@ -1,0 +1,94 @@
+"use client";
+// Change the dates, guests or rooms on a hotel page; reloads that page's availability.
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { stayQueryString } from "@/lib/search-criteria";
+import { stayProblems } from "@/lib/stay-rules";
+import { TextField } from "./field";
+
+export function StayForm({
+  action,
+  today,
+  initial,
+}: {
+  action: string;
+  today: string;
+  initial: { checkIn?: string; checkOut?: string; guests: number; rooms: number };
+}) {
+  const router = useRouter();
+  const [v, setV] = useState({
+    checkIn: initial.checkIn ?? "",
+    checkOut: initial.checkOut ?? "",
+    guests: String(initial.guests),
+    rooms: String(initial.rooms),
+  });
+  const [problems, setProblems] = useState<Record<string, string>>({});
+  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV((old) => ({ ...old, [k]: e.target.value }));
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const stay = { ...v, guests: Number(v.guests), rooms: Number(v.rooms) };
+    const found = stayProblems(stay, today, true);
+    setProblems(found);
+    const firstBad = Object.keys(found)[0];
+    if (firstBad) {
+      document.getElementById(`stay-${firstBad}`)?.focus();
+      return;
+    }
+    router.push(action + stayQueryString(stay));
+  }
+
+  return (
+    <form action={action} method="get" noValidate onSubmit={submit} aria-label="Your stay" className="grid grid-cols-2 gap-3 sm:grid-cols-5 sm:items-start">
+      <TextField
+        id="stay-checkIn"
+        name="checkIn"
+        type="date"
+        label="Check-in"
+        min={today}
+        value={v.checkIn}
+        onChange={set("checkIn")}
+        error={problems.checkIn}
+      />
+      <TextField
+        id="stay-checkOut"
+        name="checkOut"
+        type="date"
+        label="Check-out"
+        min={v.checkIn || today}
+        value={v.checkOut}
+        onChange={set("checkOut")}
+        error={problems.checkOut}
+      />
+      <TextField
+        id="stay-guests"
+        name="guests"
+        type="number"
+        inputMode="numeric"
+        label="Guests"
+        min={1}
+        max={50}
+        value={v.guests}
+        onChange={set("guests")}
+        error={problems.guests}
+      />
+      <TextField
+        id="stay-rooms"
+        name="rooms"
+        type="number"
+        inputMode="numeric"
+        label="Rooms"
+        min={1}
+        max={9}
+        value={v.rooms}
+        onChange={set("rooms")}
+        error={problems.rooms}
+      />
+      <div className="col-span-2 sm:col-span-1 sm:pt-6">
+        <button type="submit" className="btn-primary w-full py-2.5">
+          Check availability
+        </button>
+      </div>
+    </form>
+  );
+}

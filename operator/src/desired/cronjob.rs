@@ -1,0 +1,92 @@
+//! The CronJob an `Inventory` owns: on `spec.schedule` it runs the booking image's
+//! `roll-inventory --hotel H --room-type R`, which re-applies the stored spec from today so the
+//! sale window keeps rolling forward.
+
+use super::{child_meta, labels};
+use crate::resources::Inventory;
+use k8s_openapi::{api::batch::v1::CronJob, apimachinery::pkg::apis::meta::v1::OwnerReference};
+use kube::ResourceExt;
+
+/// Where the roll job gets booking's settings (`APP_DATABASE_URL`, …) from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollJobSettings {
+    /// The booking image (it has the `roll-inventory` subcommand).
+    pub image: String,
+    /// A Secret in the Inventory's namespace whose keys become the job's environment.
+    pub env_secret: String,
+}
+
+/// The CronJob for `inv`, owned by it.
+pub fn roll_cronjob(inv: &Inventory, owner: &OwnerReference, settings: &RollJobSettings) -> CronJob {
+    let ns = inv.namespace().unwrap_or_default();
+    let mut labels = labels("inventory-roll", &inv.name_any());
+    labels.insert("tripnest.io/hotel".into(), inv.spec.hotel_ref.clone());
+    labels.insert("tripnest.io/room-type".into(), inv.spec.room_type.clone());
+    let spec = serde_json::json!({
+        "schedule": inv.spec.schedule,
+        "concurrencyPolicy": "Forbid",
+        "startingDeadlineSeconds": 600,
+        "successfulJobsHistoryLimit": 1,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": { "spec": {
+            "backoffLimit": 3,
+            "activeDeadlineSeconds": 900,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": { "labels": labels },
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "containers": [{
+                        "name": "roll-inventory",
+                        "image": settings.image,
+                        "args": ["roll-inventory", "--hotel", inv.spec.hotel_ref, "--room-type", inv.spec.room_type],
+                        "envFrom": [{ "secretRef": { "name": settings.env_secret, "optional": true } }],
+                        "resources": { "requests": { "cpu": "50m", "memory": "64Mi" }, "limits": { "memory": "256Mi" } }
+                    }]
+                }
+            }
+        }}
+    });
+    CronJob {
+        metadata: child_meta(&inv.cronjob_name(), &ns, labels, owner),
+        spec: Some(serde_json::from_value(spec).expect("the CronJob spec literal matches the schema")),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::Resource;
+
+    fn inventory() -> Inventory {
+        let mut inv: Inventory = serde_json::from_value(serde_json::json!({
+            "apiVersion": "tripnest.io/v1alpha1", "kind": "Inventory",
+            "metadata": { "name": "riverside-double", "namespace": "hotels", "uid": "u-1" },
+            "spec": { "hotelRef": "riverside", "roomType": "double", "rooms": 10, "schedule": "30 2 * * *" }
+        }))
+        .expect("inventory");
+        inv.meta_mut().generation = Some(1);
+        inv
+    }
+
+    #[test]
+    fn the_cronjob_runs_roll_inventory_for_the_room_type_on_the_schedule() {
+        let inv = inventory();
+        let owner = inv.controller_owner_ref(&()).expect("owner");
+        let settings = RollJobSettings { image: "tripnest/booking:1.2".into(), env_secret: "booking-db".into() };
+        let cj = roll_cronjob(&inv, &owner, &settings);
+        assert_eq!(cj.metadata.name.as_deref(), Some("riverside-double-roll"));
+        assert_eq!(cj.metadata.namespace.as_deref(), Some("hotels"));
+        assert_eq!(cj.metadata.owner_references.as_ref().expect("owners")[0].uid, "u-1");
+        let spec = cj.spec.expect("spec");
+        assert_eq!(spec.schedule, "30 2 * * *");
+        assert_eq!(spec.concurrency_policy.as_deref(), Some("Forbid"));
+        let pod = spec.job_template.spec.expect("job").template.spec.expect("pod");
+        let c = &pod.containers[0];
+        assert_eq!(c.image.as_deref(), Some("tripnest/booking:1.2"));
+        assert_eq!(c.args.as_deref().expect("args"), ["roll-inventory", "--hotel", "riverside", "--room-type", "double"]);
+        let secret = c.env_from.as_ref().expect("envFrom")[0].secret_ref.as_ref().expect("secret");
+        assert_eq!(secret.name, "booking-db");
+    }
+}

@@ -1,0 +1,38 @@
+//! Spec → desired child objects, as pure functions: what the controllers server-side apply.
+//! Each child carries the parent's controller owner reference, so deleting the parent lets the
+//! garbage collector remove it.
+
+pub mod cronjob;
+pub mod workload;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use std::collections::BTreeMap;
+
+/// The value of `app.kubernetes.io/managed-by` on every child.
+pub const MANAGED_BY: &str = "tripnest-operator";
+
+/// Standard labels for a child of `instance` running `component`.
+pub fn labels(component: &str, instance: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_owned(), component.to_owned()),
+        ("app.kubernetes.io/instance".to_owned(), instance.to_owned()),
+        ("app.kubernetes.io/part-of".to_owned(), "tripnest".to_owned()),
+        ("app.kubernetes.io/managed-by".to_owned(), MANAGED_BY.to_owned()),
+    ])
+}
+
+/// Metadata for a child named `name` in `namespace`, owned by `owner`.
+pub fn child_meta(
+    name: &str,
+    namespace: &str,
+    labels: BTreeMap<String, String>,
+    owner: &OwnerReference,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
+        labels: Some(labels),
+        owner_references: Some(vec![owner.clone()]),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,107 @@
+use crate::helpers::{TestEnv, has_condition};
+use k8s_openapi::api::{
+    apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::ConfigMap, core::v1::Service, policy::v1::PodDisruptionBudget,
+};
+use kube::{Resource, api::DeleteParams};
+use rdkafka::{
+    ClientConfig,
+    consumer::{BaseConsumer, Consumer},
+};
+use serde_json::{Value, json};
+use std::{collections::BTreeMap, time::Duration};
+use tripnest_e2e::{Stack, wait_until};
+use tripnest_operator::resources::ServiceDeployment;
+
+/// Partition counts of the topics under `prefix`, read straight from the broker.
+async fn partitions(prefix: &str) -> BTreeMap<String, usize> {
+    let bootstrap = Stack::load().get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
+    let prefix = prefix.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().expect("consumer");
+        let md = consumer.fetch_metadata(None, Duration::from_secs(10)).expect("metadata");
+        md.topics().iter().filter_map(|t| t.name().strip_prefix(&prefix).map(|n| (n.to_owned(), t.partitions().len()))).collect()
+    })
+    .await
+    .expect("join")
+}
+
+fn booking_sd(replicas: i32, created_partitions: i32, extra: Value) -> Value {
+    let mut spec = json!({
+        "service": "booking", "image": "ghcr.io/tripnest/booking:1.0.0", "replicas": replicas,
+        "env": { "APP_HOLD_SECONDS": "900" }, "secretRefs": ["booking-db"],
+        "resources": { "requests": { "cpu": "100m", "memory": "128Mi" } },
+        "topics": [
+            { "name": "booking.created", "partitions": created_partitions, "retentionMs": 604800000 },
+            { "name": "booking.confirmed", "partitions": 2, "config": { "cleanup.policy": "delete" } }
+        ]
+    });
+    spec.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+    json!({ "apiVersion": "tripnest.io/v1alpha1", "kind": "ServiceDeployment", "metadata": { "name": "booking" }, "spec": spec })
+}
+
+fn owned_by(meta: &kube::api::ObjectMeta, uid: &str) -> bool {
+    meta.owner_references.iter().flatten().any(|o| o.uid == uid && o.controller == Some(true))
+}
+
+#[tokio::test]
+async fn a_service_deployment_owns_its_workload_follows_changes_and_creates_topics() {
+    let env = TestEnv::start().await;
+    let sd = env.apply::<ServiceDeployment>(booking_sd(2, 3, json!({}))).await;
+    let uid = sd.meta().uid.clone().expect("uid");
+
+    let d = env.wait_for::<Deployment>("booking", "the Deployment", |d| owned_by(&d.metadata, &uid)).await;
+    assert_eq!(d.spec.as_ref().and_then(|s| s.replicas), Some(2));
+    let svc = env.wait_for::<Service>("booking", "the Service", |s| owned_by(&s.metadata, &uid)).await;
+    assert_eq!(svc.spec.expect("spec").ports.expect("ports")[0].port, 80);
+    let cm = env.wait_for::<ConfigMap>("booking-config", "the ConfigMap", |c| owned_by(&c.metadata, &uid)).await;
+    let data = cm.data.expect("data");
+    assert_eq!(data["APP_HOLD_SECONDS"], "900");
+    assert_eq!(data["APP_KAFKA__TOPIC_PREFIX"], env.topic_prefix);
+
+    let sd = env
+        .wait_for::<ServiceDeployment>("booking", "topics ready", |sd| {
+            sd.status.as_ref().is_some_and(|s| s.topics_ready == "2/2" && has_condition(&s.conditions, "TopicsReady", "True"))
+        })
+        .await;
+    let status = sd.status.expect("status");
+    assert_eq!(status.replicas, 2);
+    assert!(has_condition(&status.conditions, "Applied", "True"));
+    assert!(has_condition(&status.conditions, "Ready", "False"), "no kubelet here, so no pod is ever ready: {status:?}");
+    let topics = partitions(&env.topic_prefix).await;
+    assert_eq!((topics.get("booking.created"), topics.get("booking.confirmed")), (Some(&3), Some(&2)), "{topics:?}");
+
+    // Replicas and partitions follow the spec; autoscaling and a budget add an HPA and a PDB.
+    env.apply::<ServiceDeployment>(booking_sd(4, 6, json!({}))).await;
+    env.wait_for::<Deployment>("booking", "replicas to follow", |d| d.spec.as_ref().and_then(|s| s.replicas) == Some(4)).await;
+    wait_until("partitions to grow", Duration::from_secs(30), || async {
+        (partitions(&env.topic_prefix).await.get("booking.created") == Some(&6)).then_some(())
+    })
+    .await;
+    let scaled = json!({ "autoscaling": { "minReplicas": 2, "maxReplicas": 5, "targetCpuUtilization": 70 },
+        "disruptionBudget": { "maxUnavailable": 1 } });
+    env.apply::<ServiceDeployment>(booking_sd(4, 6, scaled)).await;
+    let hpa = env.wait_for::<HorizontalPodAutoscaler>("booking", "the HPA", |h| owned_by(&h.metadata, &uid)).await;
+    assert_eq!(hpa.spec.expect("spec").max_replicas, 5);
+    env.wait_for::<PodDisruptionBudget>("booking", "the PDB", |p| owned_by(&p.metadata, &uid)).await;
+
+    // Shrinking partitions is refused with a clear condition, not an error loop; dropping
+    // autoscaling removes the HPA.
+    env.apply::<ServiceDeployment>(booking_sd(4, 1, json!({}))).await;
+    let sd = env
+        .wait_for::<ServiceDeployment>("booking", "a PartitionDecreaseRefused condition", |sd| {
+            sd.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.reason == "PartitionDecreaseRefused"))
+        })
+        .await;
+    let c = sd.status.expect("status").conditions.into_iter().find(|c| c.type_ == "TopicsReady").expect("topics");
+    assert!(c.message.contains("booking.created") && c.message.contains("only grow"), "{}", c.message);
+    env.wait_gone::<HorizontalPodAutoscaler>("booking", "the HPA to be removed").await;
+    assert_eq!(partitions(&env.topic_prefix).await.get("booking.created"), Some(&6), "never shrunk");
+
+    // Deleting the ServiceDeployment lets the garbage collector remove its children.
+    env.api::<ServiceDeployment>().delete("booking", &DeleteParams::background()).await.expect("delete");
+    env.wait_gone::<Deployment>("booking", "the Deployment to be collected").await;
+    env.wait_gone::<Service>("booking", "the Service to be collected").await;
+    env.wait_gone::<ConfigMap>("booking-config", "the ConfigMap to be collected").await;
+    env.wait_gone::<PodDisruptionBudget>("booking", "the PDB to be collected").await;
+    env.teardown().await;
+}
