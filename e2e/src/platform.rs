@@ -66,13 +66,23 @@ impl Platform {
         search_env.insert("APP_CACHE_NAMESPACE".into(), unique("cache"));
         let search = ServiceProcess::spawn("search", search_env);
         let mut review_env = common(&p);
-        review_env.insert("APP_DATABASE_URL".into(), with_database(p.stack.database_url(), &format!("t_review_{}", unique("db").replace('-', "_"))));
+        review_env.insert(
+            "APP_DATABASE_URL".into(),
+            with_database(p.stack.database_url(), &format!("t_review_{}", unique("db").replace('-', "_"))),
+        );
         let review = ServiceProcess::spawn("review", review_env);
         let mut reco_env = common(&p);
         reco_env.insert("APP_MONGODB_DATABASE".into(), mongo_db("reco"));
         let recommendation = ServiceProcess::spawn("recommendation", reco_env);
         let mut gateway_env = common(&p);
-        for (name, url) in [("USER", &p.user.url), ("BOOKING", &p.booking.url), ("NOTIFICATION", &p.notification.url), ("SEARCH", &search.url), ("REVIEW", &review.url), ("RECOMMENDATION", &recommendation.url)] {
+        for (name, url) in [
+            ("USER", &p.user.url),
+            ("BOOKING", &p.booking.url),
+            ("NOTIFICATION", &p.notification.url),
+            ("SEARCH", &search.url),
+            ("REVIEW", &review.url),
+            ("RECOMMENDATION", &recommendation.url),
+        ] {
             gateway_env.insert(format!("APP_UPSTREAMS__{name}"), url.clone());
         }
         let gateway = ServiceProcess::spawn("gateway", gateway_env);

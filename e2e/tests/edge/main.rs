@@ -48,7 +48,10 @@ async fn the_last_room_leaves_search_results_and_a_cancellation_brings_it_back()
     let (s, booking) = post(&p, "/bookings", &token, Some("last-room"), &body).await;
     assert_eq!(s, 202, "{booking}");
     let booked_at = Instant::now();
-    wait_until("the sold-out hotel to leave the results", WAIT, || async { (!available_in_lisbon(&p, 6).await.contains(&hotel)).then_some(()) }).await;
+    wait_until("the sold-out hotel to leave the results", WAIT, || async {
+        (!available_in_lisbon(&p, 6).await.contains(&hotel)).then_some(())
+    })
+    .await;
     println!("sold out visible in search after {:?}", booked_at.elapsed());
     assert!(available_in_lisbon(&p, 8).await.contains(&hotel), "other nights are unaffected");
 
