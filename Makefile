@@ -32,3 +32,4 @@ fmt:
 ## bench: criterion benchmarks of the hot functions (not part of `make test`)
 bench:
 	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo bench -p tripnest-common -p tripnest-booking --bench hot_paths --bench pricing -- --warm-up-time 1 --measurement-time 3'
+	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo build --workspace --bins && cargo test -p tripnest-e2e --test edge -- --ignored --nocapture search_latency'

@@ -118,3 +118,55 @@ async fn recommendations_change_after_a_confirmed_stay() {
     assert_eq!((s, anonymous["basis"].as_str()), (200, Some("popular")));
     assert_eq!(anonymous["items"][0]["id"], hotel.as_str());
 }
+
+/// Search through the gateway on a cache hit and a cache miss, against a bare axum handler
+/// serving the same JSON, in the same run. Sequential client; `make bench` runs it.
+#[tokio::test]
+#[ignore = "a measurement, not a test: run with `make bench`"]
+async fn search_latency_through_the_gateway_against_a_bare_handler() {
+    let p = Platform::start_full().await;
+    for i in 0..30 {
+        p.seed_hotel(&format!("{}-{i:02}", unique("h")), 5).await;
+    }
+    let query = |guests: u32| format!("/hotels?city=Lisbon&checkIn={}&checkOut={}&guests={guests}&rooms=1&pageSize=20", day(9), day(11));
+    wait_until("all hotels searchable", WAIT, || async {
+        let (_, b) = get(&p, &query(1), None).await;
+        (b["total"] == 30).then_some(())
+    })
+    .await;
+    let (_, body) = get(&p, &query(1), None).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let bare_url = format!("http://{}/hotels", listener.local_addr().expect("addr"));
+    let served = body.clone();
+    let app = axum::Router::new().route("/hotels", axum::routing::get(move || async move { axum::Json(served) }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    async fn measure(http: &reqwest::Client, urls: impl Iterator<Item = String>) -> (f64, f64, f64) {
+        let mut ms = Vec::new();
+        let started = Instant::now();
+        for url in urls {
+            let t = Instant::now();
+            let r = http.get(url).send().await.expect("get");
+            assert_eq!(r.status(), 200);
+            r.bytes().await.expect("body");
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let rps = ms.len() as f64 / started.elapsed().as_secs_f64();
+        ms.sort_by(f64::total_cmp);
+        let pct = |q: f64| ms[((ms.len() as f64 - 1.0) * q).round() as usize];
+        (pct(0.5), pct(0.99), rps)
+    }
+    let n = 400;
+    let bare = measure(&p.http, (0..n).map(|_| bare_url.clone())).await;
+    let hit = measure(&p.http, (0..n).map(|_| format!("{}{}", p.api(), query(1)))).await;
+    // Every request a different query (pages of 1 item at different offsets and party sizes): all misses.
+    let miss =
+        measure(&p.http, (0..n).map(|i| format!("{}{}&page={}&pageSize=1", p.api(), query(1 + (i / 30) as u32 % 2), 1 + i % 30))).await;
+    println!("| case | p50 ms | p99 ms | req/s | p50 vs bare | req/s vs bare |");
+    println!("|---|---|---|---|---|---|");
+    for (name, (p50, p99, rps)) in
+        [("bare axum, same JSON", bare), ("gateway → search, cache hit", hit), ("gateway → search, cache miss", miss)]
+    {
+        println!("| {name} | {p50:.2} | {p99:.2} | {rps:.0} | {:.1}× | {:.2}× |", p50 / bare.0, rps / bare.2);
+    }
+}

@@ -17,6 +17,9 @@ fn settings(name: &str) -> BTreeMap<String, String> {
         ("APP_KAFKA__TOPIC_PREFIX".into(), format!("{}.", unique("svc"))),
         ("APP_INTERNAL_TOKEN".into(), "services-test-token".into()),
         ("APP_SMTP_URL".into(), stack.get("SMTP_URL").into()),
+        ("APP_REDIS_URL".into(), stack.get("REDIS_URL").into()),
+        ("APP_MONGODB_URI".into(), stack.get("MONGODB_URI").into()),
+        ("APP_MONGODB_DATABASE".into(), format!("t_{name}_{}", unique("m").replace('-', "_"))),
         ("KUBECONFIG".into(), stack.get("KUBECONFIG").into()),
     ])
 }
