@@ -56,8 +56,10 @@ impl ServiceProcess {
                             let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
                         }
                     }
-                    // Keep warnings and errors visible in the test output.
-                    Ok(v) if matches!(v["level"].as_str(), Some("WARN" | "ERROR")) => eprintln!("[{label}] {line}"),
+                    // Keep warnings and errors visible in the test output (everything with TEST_SERVICE_ECHO=1).
+                    Ok(v) if matches!(v["level"].as_str(), Some("WARN" | "ERROR")) || std::env::var_os("TEST_SERVICE_ECHO").is_some() => {
+                        eprintln!("[{label}] {line}")
+                    }
                     _ => {}
                 }
             }

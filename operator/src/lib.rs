@@ -178,6 +178,9 @@ pub async fn start(cfg: Config, client: Client, shutdown: CancellationToken) -> 
 /// Serve until SIGTERM, then stop the controllers and release the Lease.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tripnest_common::telemetry::init(NAME, &cfg.common.log);
+    // kube's rustls needs a process-wide crypto provider; which one cargo's feature unification
+    // would pick depends on what else is built, so choose it explicitly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::try_default().await?;
     start(cfg, client, tripnest_common::shutdown::on_signal()).await?.stopped().await
 }
@@ -193,6 +196,10 @@ async fn supervise(cfg: Arc<Config>, client: Client, topics: topics::TopicAdmin,
     }
     let mut elector = leader::LeaderElector::new(Api::namespaced(client, &cfg.leader.lease_namespace), settings);
     while elector.acquire(&shutdown).await {
+        if shutdown.is_cancelled() {
+            // Won the lease while already shutting down: hand it straight back.
+            break;
+        }
         metrics::gauge!("operator_leader").set(1.0);
         let leading = shutdown.child_token();
         let controllers = tokio::spawn(run_controllers(ctx.clone(), dlq.clone(), leading.clone()));
@@ -224,11 +231,22 @@ async fn run_controllers(ctx: Arc<controller::Context>, dlq: Producer, stop: Can
         }
     };
     let nudges = futures::stream::unfold(nudges, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
-    tokio::join!(
-        controller::hotel::run(hotels, nudges, ctx.clone(), stop.clone()),
-        controller::inventory::run(ctx.clone(), stop.clone()),
-        controller::service_deployment::run(ctx.clone(), stop.clone()),
-        consumer,
-    );
-    tracing::info!("controllers stopped");
+    let all = async {
+        tokio::join!(
+            controller::hotel::run(hotels, nudges, ctx.clone(), stop.clone()),
+            controller::inventory::run(ctx.clone(), stop.clone()),
+            controller::service_deployment::run(ctx.clone(), stop.clone()),
+            consumer,
+        )
+    };
+    // In-flight reconciles get a bounded grace period; a controller that never notices the
+    // stop (it can miss one that fires while it is still starting) must not block shutdown.
+    let grace = async {
+        stop.cancelled().await;
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    };
+    tokio::select! {
+        _ = all => tracing::info!("controllers stopped"),
+        () = grace => tracing::warn!("controllers did not stop within 10s of shutdown; abandoning them"),
+    }
 }

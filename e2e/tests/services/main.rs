@@ -15,12 +15,18 @@ fn settings(name: &str) -> BTreeMap<String, String> {
         ("APP_DATABASE_URL".into(), database),
         ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
         ("APP_KAFKA__TOPIC_PREFIX".into(), format!("{}.", unique("svc"))),
+        // A group of its own: a killed member of a shared group stalls everyone's rebalance.
+        ("APP_KAFKA__GROUP_ID".into(), unique(&format!("svc-{name}"))),
         ("APP_INTERNAL_TOKEN".into(), "services-test-token".into()),
         ("APP_SMTP_URL".into(), stack.get("SMTP_URL").into()),
         ("APP_REDIS_URL".into(), stack.get("REDIS_URL").into()),
         ("APP_MONGODB_URI".into(), stack.get("MONGODB_URI").into()),
         ("APP_MONGODB_DATABASE".into(), format!("t_{name}_{}", unique("m").replace('-', "_"))),
         ("KUBECONFIG".into(), stack.get("KUBECONFIG").into()),
+        // The operator watches a namespace of its own and elects itself on its own Lease, so it
+        // neither touches nor waits for anything else on the cluster.
+        ("APP_WATCH_NAMESPACE".into(), unique("svc-ns")),
+        ("APP_LEADER__LEASE_NAME".into(), unique("svc-lease")),
     ])
 }
 
