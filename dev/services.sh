@@ -49,6 +49,7 @@ cmd_up() {
       APP_INTERNAL_TOKEN="$token" APP_JWKS_URL="http://127.0.0.1:8081/.well-known/jwks.json" \
       APP_SMTP_URL="$SMTP_URL" APP_REDIS_URL="$REDIS_URL" APP_MONGODB_URI="$MONGODB_URI" \
       APP_BOOKING_URL="http://127.0.0.1:8082" KUBECONFIG="$KUBECONFIG" \
+      APP_RATE_LIMITS__AUTH__BURST="${TRIPNEST_AUTH_BURST:-60}" \
       "$bin/tripnest-$name"
     wait_for "svc-$name" "${TRIPNEST_WAIT:-60}" svc_health "$port"
     ok "$name on http://127.0.0.1:$port"
