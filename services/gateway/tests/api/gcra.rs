@@ -90,12 +90,7 @@ async fn the_script_is_loaded_again_after_redis_forgets_it() {
     let client = redis::Client::open(Stack::load().get("REDIS_URL")).expect("client");
     let mut conn = client.get_multiplexed_async_connection().await.expect("connect");
     // What a Redis restart does to loaded scripts; the next EVALSHA gets NOSCRIPT.
+    // (Other tests running in parallel may load it again at once, so its absence is not asserted.)
     let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.expect("flush");
-    let exists: Vec<bool> = redis::cmd("SCRIPT").arg("EXISTS").arg(sha1_of_script()).query_async(&mut conn).await.expect("exists");
-    assert_eq!(exists, [false]);
     assert_eq!(rl.spend(&key, ONE_PER_SECOND_BURST_3, Some(T0)).await, allowed(1, 2 * SECOND), "NOSCRIPT fell back to loading it");
-}
-
-fn sha1_of_script() -> String {
-    redis::Script::new(tripnest_gateway::rate_limit::GCRA_SCRIPT).get_hash().to_owned()
 }
