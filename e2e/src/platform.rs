@@ -49,6 +49,11 @@ pub struct Edge {
 impl Platform {
     /// The saga services plus search, review, recommendation and the gateway in front.
     pub async fn start_full() -> Self {
+        Self::start_full_with(&[]).await
+    }
+
+    /// [`Platform::start_full`] with extra gateway settings (e.g. rate limits).
+    pub async fn start_full_with(gateway_settings: &[(&str, &str)]) -> Self {
         let mut p = Self::start(&[]).await;
         let mongo_db = |s: &str| format!("t_{s}_{}", unique("m").replace('-', "_"));
         let common = |p: &Platform| -> BTreeMap<String, String> {
@@ -84,6 +89,9 @@ impl Platform {
             ("RECOMMENDATION", &recommendation.url),
         ] {
             gateway_env.insert(format!("APP_UPSTREAMS__{name}"), url.clone());
+        }
+        for (k, v) in gateway_settings {
+            gateway_env.insert((*k).into(), (*v).into());
         }
         let gateway = ServiceProcess::spawn("gateway", gateway_env);
         p.edge = Some(Edge { search, review, recommendation, gateway });
