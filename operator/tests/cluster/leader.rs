@@ -82,6 +82,5 @@ async fn with_two_operator_processes_only_the_leader_reconciles_and_the_other_ta
     let lease = leases.get("tripnest-operator").await.expect("lease");
     assert!(lease.spec.and_then(|s| s.lease_transitions).unwrap_or(0) >= 1, "the takeover is counted");
     drop(second);
-    tokio::time::sleep(Duration::ZERO).await;
     drop_namespace(&client, &ns).await;
 }
