@@ -7,7 +7,7 @@ use kube::{
     Api,
     api::{Patch, PatchParams},
 };
-use std::{collections::BTreeMap, time::Duration};
+use std::collections::BTreeMap;
 use tripnest_e2e::{Stack, process::ServiceProcess, unique, wait_until};
 use tripnest_operator::resources::Hotel;
 
