@@ -55,6 +55,7 @@ cmd_up() {
     ok "$name on http://127.0.0.1:$port"
   done
   apply_catalog
+  demo_manager "$token"
   step "services are up — gateway http://127.0.0.1:8080, logs $LOGS/svc-*.log, internal token in $STATE/internal-token"
 }
 
@@ -71,6 +72,19 @@ apply_catalog() {
   else
     warn "example hotels are not Ready yet; see 'kubectl describe hotels' and $LOGS/svc-operator.log"
   fi
+}
+
+# The hotel manager the example hotels list (crds/examples/hotels.yaml `managers`), so the
+# manager page has someone to sign in as. Created once through user's internal API.
+demo_manager() {
+  local email=manager@tripnest.local password="${TRIPNEST_MANAGER_PASSWORD:-manager-demo-pass}" status
+  status="$(curl -sS -m 10 -o "$LOGS/demo-manager.json" -w '%{http_code}' -X POST http://127.0.0.1:8081/internal/users \
+    -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Demo Manager\",\"role\":\"manager\"}")" || status=000
+  case "$status" in
+    201 | 409) ok "demo manager: sign in as $email / $password (TRIPNEST_MANAGER_PASSWORD) and open /manager" ;;
+    *) warn "could not create the demo manager (HTTP $status, see $LOGS/demo-manager.json)" ;;
+  esac
 }
 
 cmd_down() {

@@ -82,14 +82,19 @@ impl TokenIssuer {
 
     /// A valid access token for a new traveller with this email; returns (user id, token).
     pub fn traveller(&self, email: &str) -> (uuid::Uuid, String) {
-        use tripnest_common::auth::{AUDIENCE, Claims, ISSUER, Role};
+        self.user(email, tripnest_common::auth::Role::Traveller)
+    }
+
+    /// A valid access token for a new user with this email and role; returns (user id, token).
+    pub fn user(&self, email: &str, role: tripnest_common::auth::Role) -> (uuid::Uuid, String) {
+        use tripnest_common::auth::{AUDIENCE, Claims, ISSUER};
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: uuid::Uuid::now_v7(),
             email: email.to_owned(),
             name: Some("Test Traveller".into()),
             phone: None,
-            roles: vec![Role::Traveller],
+            roles: vec![role],
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,

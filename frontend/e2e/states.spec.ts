@@ -1,10 +1,8 @@
 // Every state a traveller can meet gets a clear screen: sold out, an expired session, the
-// server unreachable, invalid form input, a manager without occupancy data yet, and a real
-// rate limit from the gateway (last: it spends this machine's sign-in budget).
+// server unreachable, invalid form input, and a real rate limit from the gateway (last: it spends this machine's sign-in budget).
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import { expect, request, test, type Page } from "@playwright/test";
-import { createAccount } from "./support/seed";
 import { stack, unique } from "./support/stack";
 import { newTraveller, signUp } from "./support/ui";
 import { removeWorld, seedWorld, stayQuery, type World } from "./support/world";
@@ -123,18 +121,6 @@ test("forms are usable by keyboard and explain their errors", async ({ page }) =
   await expect(page.getByRole("button", { name: "Sign in", exact: true }).last()).toBeFocused();
   await page.keyboard.press("Enter");
   await expect(problems(page)).toContainText("don't match an account");
-});
-
-test("a manager sees that occupancy is not available yet", async ({ page }) => {
-  const m = newTraveller();
-  await createAccount(m.email, m.password, "manager", "Marta Manager");
-  await page.goto("/signin");
-  await page.getByLabel("Email").fill(m.email);
-  await page.getByLabel("Password").fill(m.password);
-  await page.getByRole("button", { name: "Sign in", exact: true }).last().click();
-  await page.getByRole("link", { name: "Manager" }).click();
-  await expect(page.getByTestId("occupancy-unavailable")).toContainText("Occupancy is not available yet");
-  await page.screenshot({ path: `${SHOTS}/manager.png`, fullPage: true });
 });
 
 test.describe("with the gateway unreachable", () => {

@@ -41,6 +41,8 @@ pub struct CatalogHotel<'a> {
     currency: &'a str,
     description: &'a str,
     room_types: &'a [crate::resources::hotel::RoomType],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    managers: &'a [String],
 }
 
 impl<'a> From<&'a HotelSpec> for CatalogHotel<'a> {
@@ -56,6 +58,7 @@ impl<'a> From<&'a HotelSpec> for CatalogHotel<'a> {
             currency: &s.currency,
             description: &s.description,
             room_types: &s.room_types,
+            managers: &s.managers,
         }
     }
 }

@@ -18,6 +18,8 @@ export interface SeedHotel {
   amenities: string[];
   roomTypes: SeedRoomType[];
   description?: string;
+  /** Emails that see the hotel's occupancy (the Hotel resource's spec.managers). */
+  managers?: string[];
 }
 
 async function internal() {
@@ -39,6 +41,7 @@ export async function seedHotel(h: SeedHotel): Promise<void> {
         amenities: h.amenities,
         description: h.description ?? `${h.name} is a test hotel seeded by the web UI tests.`,
         roomTypes: h.roomTypes.map((r) => ({ name: r.name, capacity: r.capacity, baseRateCents: r.baseRateCents })),
+        managers: h.managers ?? [],
       },
     });
     expect(hotel.status(), `PUT hotel ${h.id}: ${await hotel.text()}`).toBeLessThan(300);

@@ -24,6 +24,15 @@ export async function signUp(page: Page, t: Traveller = newTraveller()): Promise
   return t;
 }
 
+/** Sign in through the sign-in page with an existing account; ends signed in. */
+export async function signIn(page: Page, t: Pick<Traveller, "email" | "password">): Promise<void> {
+  await page.goto("/signin");
+  await page.getByLabel("Email").fill(t.email);
+  await page.getByLabel("Password").fill(t.password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).last().click();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+}
+
 /** The access token the UI keeps for the signed-in user. */
 export async function accessToken(page: Page): Promise<string> {
   const stored = await page.evaluate(() => window.localStorage.getItem("tripnest.session.v1"));

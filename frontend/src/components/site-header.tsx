@@ -3,6 +3,7 @@
 // second, scrollable row; nothing is hidden behind a menu.
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
+import { isManager } from "@/lib/session/store";
 import { useSession } from "./providers";
 
 const LINKS = [
@@ -10,10 +11,6 @@ const LINKS = [
   { href: "/bookings", label: "My bookings", signedIn: true },
   { href: "/notifications", label: "Notifications", signedIn: true },
 ] as const;
-
-function isManager(roles: readonly string[]) {
-  return roles.includes("manager") || roles.includes("admin");
-}
 
 export function SiteHeader() {
   const { session, store } = useSession();

@@ -7,6 +7,7 @@ import { safeNext } from "./safe-next";
 import { parseCriteria, resultsHref, toApiSearch } from "./search-criteria";
 import { stayProblems } from "./stay-rules";
 import { toBookingView } from "./view/bookings";
+import { levelOf, toOccupancyView } from "./view/occupancy";
 import type { Booking } from "./api/schemas";
 
 test("the results URL round-trips, dropping defaults and nonsense", () => {
@@ -83,4 +84,45 @@ test("a declined payment explains itself and offers a retry; a guest cancellatio
   expect([byGuest.statusLabel, byGuest.retryHref, byGuest.canCancel]).toEqual(["Cancelled", undefined, false]);
   const confirmed = toBookingView({ ...base, status: "CONFIRMED", cancelReason: null }, "2027-05-01");
   expect([confirmed.canCancel, confirmed.canReview]).toEqual([false, true]);
+});
+
+test("occupancy cells line up with the window's nights, with levels and labels", () => {
+  const view = toOccupancyView({
+    from: "2027-05-06",
+    to: "2027-05-09",
+    days: 3,
+    hotels: [
+      {
+        id: "h",
+        name: "H",
+        city: "Braga",
+        roomNights: 5,
+        bookedRoomNights: 1,
+        occupancy: 0.2,
+        roomTypes: [
+          {
+            name: "double-deluxe",
+            nights: [
+              { night: "2027-05-07", total: 2, booked: 2, available: 0, closed: false },
+              { night: "2027-05-08", total: 3, booked: 1, available: 2, closed: true },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  expect(view.nights.map((n) => [n.weekday, n.day, n.weekend])).toEqual([
+    ["Thu", "6", false],
+    ["Fri", "7", true],
+    ["Sat", "8", true],
+  ]);
+  const [hotel] = view.hotels;
+  expect([hotel!.percent, hotel!.summary]).toEqual(["20%", "1 of 5 room-nights booked"]);
+  expect(hotel!.rows[0]!.roomType).toBe("Double deluxe");
+  expect(hotel!.rows[0]!.cells.map((c) => [c.text, c.level])).toEqual([
+    ["–", "unopened"],
+    ["2/2", 4],
+    ["×", "closed"],
+  ]);
+  expect([levelOf(0, 4), levelOf(1, 4), levelOf(2, 4), levelOf(7, 8), levelOf(5, 4)]).toEqual([0, 1, 2, 3, 4]);
 });

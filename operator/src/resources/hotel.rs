@@ -62,6 +62,10 @@ pub struct HotelSpec {
     #[schemars(length(min = 1, max = 50))]
     #[x_kube(validation = Rule::new("self.all(r, self.exists_one(o, o.name == r.name))").message("room type names must be unique"))]
     pub room_types: Vec<RoomType>,
+    /// Emails of the people who manage this hotel; they see its occupancy in the web UI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20), inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), length(max = 254)))]
+    pub managers: Vec<String>,
 }
 
 /// Latitude and longitude in degrees.

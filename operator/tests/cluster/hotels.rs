@@ -26,14 +26,18 @@ async fn a_hotel_is_upserted_into_the_catalog_becomes_ready_and_leaves_sale_on_d
     assert_eq!(body["name"], "Riverside Lisbon", "displayName maps to booking's name");
     assert_eq!(body["roomTypes"].as_array().map(Vec::len), Some(2));
 
-    // A spec change is followed.
+    // A spec change is followed, including who manages the hotel.
     let mut changed = hotel("riverside", &["double", "suite"]);
     changed["spec"]["displayName"] = "Riverside Lisbon & Spa".into();
+    changed["spec"]["managers"] = serde_json::json!(["Marta@Example.test"]);
     env.apply::<Hotel>(changed).await;
     wait_until("booking to show the new name", Duration::from_secs(30), || async {
         (env.booking_get("/hotels/riverside").await.1["name"] == "Riverside Lisbon & Spa").then_some(())
     })
     .await;
+    let managers: Vec<String> =
+        sqlx::query_scalar("SELECT managers FROM hotels WHERE id = 'riverside'").fetch_one(&env.booking_db).await.expect("managers");
+    assert_eq!(managers, ["marta@example.test"], "spec.managers reaches the catalog, normalized");
 
     // The operator recorded why it acted.
     let events: Api<Event> = env.api();

@@ -50,6 +50,7 @@ async fn invalid_specs_are_rejected_by_the_api_server_with_field_naming_messages
         ("stars above 5", &hotels, hotel("h1", |s| s["stars"] = json!(6)), &["spec.stars", "less than or equal to 5"]),
         ("stars below 1", &hotels, hotel("h2", |s| s["stars"] = json!(0)), &["spec.stars"]),
         ("country not ISO", &hotels, hotel("h3", |s| s["country"] = json!("Portugal")), &["spec.country"]),
+        ("manager not an email", &hotels, hotel("h5", |s| s["managers"] = json!(["ops@example.test", "Marta"])), &["spec.managers[1]"]),
         (
             "duplicate room types",
             &hotels,

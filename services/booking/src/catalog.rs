@@ -51,6 +51,9 @@ pub struct HotelSpec {
     pub description: String,
     /// Room types.
     pub room_types: Vec<RoomTypeSpec>,
+    /// Emails of the people who manage the hotel (they see its occupancy).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managers: Vec<String>,
 }
 
 /// Latitude and longitude.
@@ -109,7 +112,20 @@ impl HotelSpec {
                 e.push(FieldError::new(format!("roomTypes[{i}].baseRateCents"), "must not be negative"));
             }
         }
+        for (i, m) in self.managers.iter().enumerate() {
+            if !tripnest_common::email::is_plausible(&tripnest_common::email::normalize(m)) {
+                e.push(FieldError::new(format!("managers[{i}]"), "must be an email address"));
+            }
+        }
         if e.is_empty() { Ok(()) } else { Err(ApiError::Validation(e)) }
+    }
+
+    /// Managers' emails as stored and compared: trimmed, lower-cased, sorted, unique.
+    fn normalized_managers(&self) -> Vec<String> {
+        let mut m: Vec<String> = self.managers.iter().map(|m| tripnest_common::email::normalize(m)).collect();
+        m.sort();
+        m.dedup();
+        m
     }
 }
 
@@ -150,10 +166,10 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &HotelSpec) -> anyhow::
     let hash = hex::encode(Sha256::digest(serde_json::to_vec(spec)?));
     let mut tx = pool.begin().await?;
     let changed = sqlx::query(
-        "INSERT INTO hotels (id, name, city, country, address, lat, lon, stars, amenities, currency, description, on_sale, spec_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, $12) \
+        "INSERT INTO hotels (id, name, city, country, address, lat, lon, stars, amenities, currency, description, on_sale, spec_hash, managers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, $12, $13) \
          ON CONFLICT (id) DO UPDATE SET name = $2, city = $3, country = $4, address = $5, lat = $6, lon = $7, stars = $8, \
-           amenities = $9, currency = $10, description = $11, on_sale = true, spec_hash = $12, updated_at = now() \
+           amenities = $9, currency = $10, description = $11, on_sale = true, spec_hash = $12, managers = $13, updated_at = now() \
          WHERE hotels.spec_hash <> $12 OR NOT hotels.on_sale",
     )
     .bind(id)
@@ -168,6 +184,7 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &HotelSpec) -> anyhow::
     .bind(&spec.currency)
     .bind(&spec.description)
     .bind(&hash)
+    .bind(spec.normalized_managers())
     .execute(&mut *tx)
     .await?
     .rows_affected()

@@ -6,6 +6,7 @@
 //! - [`inventory`]: [`inventory::roll_inventory`], reached from the internal API and the
 //!   `roll-inventory` CLI subcommand the operator's CronJob runs.
 //! - [`bookings`]: create (hold rooms atomically), list, read, cancel.
+//! - [`occupancy`]: the manager-scoped, read-only view of the calendar.
 //! - [`saga`]: `payment.success` / `payment.failed` consumers and the hold sweeper.
 //! - [`store`]: the single place a booking changes state, with its events.
 //! - [`domain`]: pure rules — state machine, pricing, validation.
@@ -18,6 +19,7 @@ pub mod bookings;
 pub mod catalog;
 pub mod domain;
 pub mod inventory;
+pub mod occupancy;
 pub mod saga;
 pub mod store;
 
@@ -104,7 +106,7 @@ impl FromRef<AppState> for InternalToken {
 
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(catalog::router()).merge(inventory::router()).merge(bookings::router()).with_state(state)
+    Router::new().merge(catalog::router()).merge(inventory::router()).merge(bookings::router()).merge(occupancy::router()).with_state(state)
 }
 
 /// Connect and migrate the database named in the config.

@@ -111,6 +111,7 @@ pub const PUBLIC_ROUTES: &[PublicRoute] = &[
     route("/api/hotels/{id}/reviews", Service::Review, Access::PublicReads, RouteClass::Default),
     route("/api/recommendations", Service::Recommendation, Access::PublicReads, RouteClass::Default),
     route("/api/notifications", Service::Notification, Access::SignedIn, RouteClass::Default),
+    route("/api/manager/occupancy", Service::Booking, Access::SignedIn, RouteClass::Default),
 ];
 
 /// The path and query to request from the upstream: the public one without `/api`.

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
+use tripnest_common::email::is_plausible as is_plausible_email;
+pub use tripnest_common::email::normalize as normalize_email;
 use tripnest_common::{ApiError, auth::Role, db, error::FieldError};
 use uuid::Uuid;
 
@@ -12,7 +14,6 @@ use uuid::Uuid;
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest password accepted, in characters (bounds the work one request can cause).
 pub const MAX_PASSWORD_CHARS: usize = 256;
-const MAX_EMAIL_CHARS: usize = 254;
 const MAX_NAME_CHARS: usize = 100;
 
 /// A user as the API shows it (never with the password hash).
@@ -99,23 +100,6 @@ impl Registration {
         }
         Ok(NewUser { email, password: self.password, name, phone, role })
     }
-}
-
-/// The form an email is stored and looked up in.
-pub fn normalize_email(email: &str) -> String {
-    email.trim().to_lowercase()
-}
-
-/// One `@`, a non-empty local part, a dotted domain, no spaces. Deliverability is not our
-/// business here; catching typos is.
-fn is_plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
-    email.chars().count() <= MAX_EMAIL_CHARS
-        && !local.is_empty()
-        && !domain.contains('@')
-        && !email.chars().any(char::is_whitespace)
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|label| !label.is_empty())
 }
 
 /// E.164: `+`, a country code that does not start with 0, 8–15 digits in all.

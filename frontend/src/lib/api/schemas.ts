@@ -190,3 +190,27 @@ export type NotificationPage = z.infer<typeof NotificationPage>;
 
 /** For answers whose body we do not read (204, logout). */
 export const Ignored = z.unknown();
+
+/** `GET /api/manager/occupancy`: the hotels a manager manages, night by night. */
+export const Occupancy = z.object({
+  from: z.string(),
+  to: z.string(),
+  days: int,
+  hotels: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      city: z.string(),
+      roomNights: int,
+      bookedRoomNights: int,
+      occupancy: z.number(),
+      roomTypes: z.array(
+        z.object({
+          name: z.string(),
+          nights: z.array(z.object({ night: z.string(), total: int, booked: int, available: int, closed: z.boolean() })),
+        }),
+      ),
+    }),
+  ),
+});
+export type Occupancy = z.infer<typeof Occupancy>;

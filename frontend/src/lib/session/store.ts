@@ -193,3 +193,8 @@ export class SessionStore {
     }, due);
   }
 }
+
+/** Whether these roles may see the manager pages (admins have every role). */
+export function isManager(roles: readonly string[]): boolean {
+  return roles.includes("manager") || roles.includes("admin");
+}

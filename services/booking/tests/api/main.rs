@@ -5,4 +5,5 @@ mod bookings;
 mod catalog;
 mod helpers;
 mod inventory;
+mod occupancy;
 mod saga;
