@@ -129,7 +129,8 @@ cluster_checks() {
   ok "the chart's RBAC rules equal operator/rbac.yaml; its topics equal crds/examples/platform.yaml"
 
   step "helm install $REL into $NS (kafka topic prefix $prefix)"
-  local kafka="${KAFKA_BOOTSTRAP_SERVERS:?}" set=(--set "kafka.topicPrefix=$prefix" --set "connections.kafka.bootstrapServers=$kafka")
+  local kafka="${KAFKA_BOOTSTRAP_SERVERS:?}"
+  local set=(--set "kafka.topicPrefix=$prefix" --set "connections.kafka.bootstrapServers=$kafka")
   "$HELM" install "$REL" "$CHART" -n "$NS" "${set[@]}" >"$WORK/helm-install.log" 2>&1 || die "helm install" "$WORK/helm-install.log"
   local token; token="$("${K[@]}" -n "$NS" get secret booking-env -o jsonpath='{.data.APP_INTERNAL_TOKEN}' | base64 -d)"
   "$HELM" upgrade "$REL" "$CHART" -n "$NS" "${set[@]}" >>"$WORK/helm-install.log" 2>&1 || die "helm upgrade" "$WORK/helm-install.log"
