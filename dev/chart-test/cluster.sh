@@ -6,6 +6,12 @@ NS=""         # the test namespace
 REL=chart-test
 PIDS=()       # processes this run started (booking, operator)
 TEST_DB=""
+# jq: names of Deployments/CronJobs whose pods may run as root or write their root filesystem.
+UNSAFE_PODS='[.items[] | select(.kind == "Deployment" or .kind == "CronJob")
+  | (.spec.template // .spec.jobTemplate.spec.template) as $t
+  | select(($t.spec.securityContext.runAsNonRoot != true)
+      or ([$t.spec.containers[] | .securityContext.readOnlyRootFilesystem == true and .securityContext.allowPrivilegeEscalation == false] | all | not))
+  | .metadata.name] | join(" ")'
 
 cluster_cleanup() {
   local rc=$?
@@ -97,6 +103,8 @@ cluster_checks() {
   source "$DEV/toolchain.sh"; ensure_rust
   step "building tripnest-operator and tripnest-booking (debug)"
   cargo build -q -p tripnest-operator -p tripnest-booking --bins >"$WORK/cargo.log" 2>&1 || die "cargo build" "$WORK/cargo.log"
+  # Copy them at once: other checkouts sharing $CARGO_TARGET_DIR write binaries of the same name.
+  mkdir -p "$WORK/bin" && cp "$CARGO_TARGET_DIR/debug/tripnest-operator" "$CARGO_TARGET_DIR/debug/tripnest-booking" "$WORK/bin/"
 
   NS="tripnest-chart-$(date +%s)-$RANDOM"
   trap cluster_cleanup EXIT
@@ -127,6 +135,7 @@ cluster_checks() {
   [[ "$(jq -cS "$topics" "$WORK/dry-default.json")" == "$(jq -cS "$topics" "$WORK/examples-platform.json")" ]] ||
     die "the chart's ServiceDeployment topics differ from crds/examples/platform.yaml"
   ok "the chart's RBAC rules equal operator/rbac.yaml; its topics equal crds/examples/platform.yaml"
+  [[ -z "$(jq -r "$UNSAFE_PODS" "$WORK/dry-default.json")" ]] || die "chart workloads that may run as root or write their root filesystem: $(jq -r "$UNSAFE_PODS" "$WORK/dry-default.json")"
 
   step "helm install $REL into $NS (kafka topic prefix $prefix)"
   local kafka="${KAFKA_BOOTSTRAP_SERVERS:?}"
@@ -177,7 +186,7 @@ cluster_checks() {
   ok "${#CAN_I[@]} answers as expected: $(printf '%s; ' "${CAN_I[@]:0:3}")…"
 
   step "the operator, as a local process with the chart's settings and its ServiceAccount token"
-  local bin="$CARGO_TARGET_DIR/debug" bport oport identity="$REL-$$"
+  local bin="$WORK/bin" bport oport identity="$REL-$$"
   bport="$(free_port)"; oport="$(free_port)"
   TEST_DB="$(echo "chart_$NS" | tr '-' '_')"
   # Booking (the operator's peer) with the chart's internal token, on a fresh database.
@@ -215,10 +224,13 @@ cluster_checks() {
   local o
   for o in "${want[@]}"; do LOG_HINT="$WORK/operator.log" until_ok "$o in $NS" 90 "${K[@]}" -n "$NS" get "$o"; done
   ok "${#want[@]} objects: $(printf '%s\n' "${want[@]}" | cut -d/ -f1 | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')"
-  # Owned by their parents, and the CronJobs run the chart's booking image.
+  # Owned by their parents, locked down (non-root, read-only root filesystem), and the CronJobs
+  # run the chart's booking image.
   local unowned
   unowned="$("${K[@]}" -n "$NS" get deploy,svc,cm,cronjob -l app.kubernetes.io/managed-by=tripnest-operator -o json | jq -r '[.items[] | select((.metadata.ownerReferences // []) | length == 0) | .metadata.name] | join(" ")')"
   [[ -z "$unowned" ]] || die "children without an owner reference: $unowned"
+  unowned="$("${K[@]}" -n "$NS" get deploy,cronjob -l app.kubernetes.io/managed-by=tripnest-operator -o json | jq -r "$UNSAFE_PODS")"
+  [[ -z "$unowned" ]] || die "pods the operator would run as root or with a writable root filesystem: $unowned"
   "${K[@]}" -n "$NS" get cronjob -o jsonpath='{.items[*].spec.jobTemplate.spec.template.spec.containers[0].image}' | tr ' ' '\n' | sort -u |
     grep -qx "$("${K[@]}" -n "$NS" get deploy "$sa" -o json | jq -r '.spec.template.spec.containers[0].env[] | select(.name == "APP_BOOKING_IMAGE") | .value')" ||
     die "the roll CronJobs do not run the chart's booking image"
