@@ -4,7 +4,8 @@
 #   static   the chart's CRDs are byte-identical to crds/ (crdgen's output); the Rust
 #            Dockerfiles are what dev/docker/rust.Dockerfile.in makes; every Dockerfile passes
 #            dev/dockerfile-lint (BuildKit's parser + our policy; its own tests include bad
-#            fixtures); the scripts parse (bash -n, shellcheck when installed).
+#            fixtures); the build contexts stay under 20 MB with their .dockerignore applied;
+#            the scripts parse (bash -n, shellcheck when installed).
 #   render   `helm lint --strict` and `helm template` of the default values, of every
 #            charts/tripnest/ci/*.yaml and of kind/values.yaml;
 #            every dev/chart-test/bad-values/*.yaml is refused with the message it expects.
@@ -60,8 +61,10 @@ static_checks() {
   mapfile -t files < <(bash "$DEV/dockerfiles.sh" list)
   "$WORK/dockerfile-lint" "${files[@]}" >"$log" 2>&1 || die "Dockerfile lint" "$log" "fix the lines named above"
   ok "${#files[@]} Dockerfiles: syntax, pinned bases, numeric non-root USER, exec-form ENTRYPOINT"
-  for f in .dockerignore frontend/.dockerignore; do
-    grep -Eq '^(\*|\*\*/?node_modules/?|node_modules/?)$' "$f" || die "$f does not keep node_modules and build output out of the context"
+  # What `docker build` would send, with the .dockerignore applied by Docker's own pattern library.
+  for f in "$ROOT" "$ROOT/frontend"; do
+    "$WORK/dockerfile-lint" -context "$f" 20 >"$log" 2>&1 || die "build context of ${f#"$ROOT"/}" "$log"
+    ok "$(sed "s|$ROOT|.|" "$log")"
   done
 
   step "scripts parse"

@@ -13,7 +13,8 @@
 //   - `apt-get install` uses --no-install-recommends.
 //
 // Usage: dockerfile-lint FILE...  — prints one line per problem as FILE:LINE: message, exits 1
-// when there is any.
+// when there is any. `dockerfile-lint -context DIR MAX_MB` sums what `docker build DIR` would
+// send (its .dockerignore applied with Docker's own pattern library) and fails above MAX_MB.
 package main
 
 import (
@@ -218,8 +219,12 @@ func lineOf(err error) int {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "-context" {
+		checkContext(os.Args[2], os.Args[3])
+		return
+	}
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: dockerfile-lint FILE...")
+		fmt.Fprintln(os.Stderr, "usage: dockerfile-lint FILE...  |  dockerfile-lint -context DIR MAX_MB")
 		os.Exit(2)
 	}
 	failed := false
@@ -236,6 +241,26 @@ func main() {
 		}
 	}
 	if failed {
+		os.Exit(1)
+	}
+}
+
+// checkContext prints what `docker build DIR` would send and fails above maxMB.
+func checkContext(dir, maxMB string) {
+	limit, err := strconv.ParseFloat(maxMB, 64)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "MAX_MB %q: %v\n", maxMB, err)
+		os.Exit(2)
+	}
+	files, bytes, err := ContextSize(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mb := float64(bytes) / (1 << 20)
+	fmt.Printf("%s: %d files, %.1f MB in the build context\n", dir, files, mb)
+	if mb > limit {
+		fmt.Printf("%s: the build context is over %.0f MB: exclude more in its .dockerignore\n", dir, limit)
 		os.Exit(1)
 	}
 }
