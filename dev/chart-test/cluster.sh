@@ -34,8 +34,11 @@ cluster_cleanup() {
   KUBECONFIG="$KCFG" "$HELM" uninstall "$REL" -n "$NS" --wait=false >/dev/null 2>&1 || true
   "${K[@]}" delete clusterrole,clusterrolebinding "$NS-$REL-tripnest-operator" --ignore-not-found >/dev/null 2>&1 || true
   "${K[@]}" delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+  if [[ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then
+    java -cp "$CACHE/kafka-$KAFKA_VERSION/libs/*" "$FIX/ListTopics.java" "$KAFKA_BOOTSTRAP_SERVERS" "$NS." --delete >/dev/null 2>&1 || true
+  fi
   if [[ -n "$TEST_DB" ]]; then psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$TEST_DB\" WITH (FORCE)" >/dev/null 2>&1 || true; fi
-  ok "namespace $NS deleted${TEST_DB:+, database $TEST_DB dropped}"
+  ok "namespace $NS deleted, its topics deleted${TEST_DB:+, database $TEST_DB dropped}"
   exit $rc
 }
 
