@@ -36,10 +36,13 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build --workspace --bins"
 cargo build --workspace --bins --locked
-step "cargo test --workspace"
-cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
+# The services before the tests: the operator from `make up` must be the one scoped to the
+# examples' namespace (services.sh restarts an older, cluster-wide one), or it would reconcile
+# the tests' namespaces too.
 step "the services (the operator watches only the examples' namespace)"
 bash "$DEV/services.sh" up
+step "cargo test --workspace"
+cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
 step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)"
 bash "$DEV/chart-test.sh"
 step "web UI tests (Playwright in Debian's Chromium, against the services)"
