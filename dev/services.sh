@@ -8,6 +8,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/toolchain.sh"
 
+# The namespace of the example Hotels, Inventories and ServiceDeployments, and the only one the
+# operator watches.
+CATALOG_NAMESPACE="${TRIPNEST_NAMESPACE:-default}"
 # name:port — the gateway is the public entry point; the rest are reached through it.
 SERVICES=(user:8081 booking:8082 payment:8083 notification:8084 search:8085 recommendation:8086 review:8087 gateway:8080 operator:8090)
 
@@ -36,21 +39,26 @@ cmd_up() {
   token="$(internal_token)"
   for entry in "${SERVICES[@]}"; do
     local name="${entry%%:*}" port="${entry##*:}"
-    # A running service is left alone unless its binary was rebuilt since it started.
-    local stamp="$RUN/svc-$name.binary" built; built="$(stat -c %Y "$bin/tripnest-$name" 2>/dev/null || echo 0)"
+    local settings=(
+      APP_HTTP__PORT="$port" APP_LOG__FORMAT=json RUST_LOG="${RUST_LOG:-info}"
+      APP_DATABASE_URL="$base_db/$name" APP_KAFKA__BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS"
+      APP_INTERNAL_TOKEN="$token" APP_JWKS_URL="http://127.0.0.1:8081/.well-known/jwks.json"
+      APP_SMTP_URL="$SMTP_URL" APP_REDIS_URL="$REDIS_URL" APP_MONGODB_URI="$MONGODB_URI"
+      APP_BOOKING_URL="http://127.0.0.1:8082" KUBECONFIG="$KUBECONFIG"
+      APP_RATE_LIMITS__AUTH__BURST="${TRIPNEST_AUTH_BURST:-60}"
+    )
+    # The operator reconciles only the namespace the examples go to: other namespaces belong to
+    # tests (each runs its own operator there), which an admin-rights operator would disturb.
+    [[ "$name" == operator ]] && settings+=(APP_WATCH_NAMESPACE="$CATALOG_NAMESPACE" APP_LEADER__LEASE_NAMESPACE="$CATALOG_NAMESPACE")
+    # A running service is left alone unless its binary was rebuilt or its settings changed.
+    local stamp="$RUN/svc-$name.binary" built
+    built="$(stat -c %Y "$bin/tripnest-$name" 2>/dev/null || echo 0) $(printf '%s\n' "${settings[@]}" | sha256sum | cut -c1-16)"
     if running "svc-$name" && svc_health "$port" && [[ "$(cat "$stamp" 2>/dev/null)" == "$built" ]]; then ok "$name already running on $port"; continue; fi
-    running "svc-$name" && step "restarting $name (binary rebuilt)"
+    running "svc-$name" && step "restarting $name (binary rebuilt or settings changed)"
     stop_bg "svc-$name"
     echo "$built" >"$stamp"
     port_free "$port" "$name" "its port in dev/services.sh"
-    start_bg "svc-$name" env \
-      APP_HTTP__PORT="$port" APP_LOG__FORMAT=json RUST_LOG="${RUST_LOG:-info}" \
-      APP_DATABASE_URL="$base_db/$name" APP_KAFKA__BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" \
-      APP_INTERNAL_TOKEN="$token" APP_JWKS_URL="http://127.0.0.1:8081/.well-known/jwks.json" \
-      APP_SMTP_URL="$SMTP_URL" APP_REDIS_URL="$REDIS_URL" APP_MONGODB_URI="$MONGODB_URI" \
-      APP_BOOKING_URL="http://127.0.0.1:8082" KUBECONFIG="$KUBECONFIG" \
-      APP_RATE_LIMITS__AUTH__BURST="${TRIPNEST_AUTH_BURST:-60}" \
-      "$bin/tripnest-$name"
+    start_bg "svc-$name" env "${settings[@]}" "$bin/tripnest-$name"
     wait_for "svc-$name" "${TRIPNEST_WAIT:-60}" svc_health "$port"
     ok "$name on http://127.0.0.1:$port"
   done
@@ -62,7 +70,7 @@ cmd_up() {
 # The CRDs, then the example Hotels, Inventories and ServiceDeployments: the operator syncs the
 # hotels into booking's catalog and their inventories into its calendar.
 apply_catalog() {
-  local log="$LOGS/kubectl-apply.log" k=(kubectl --kubeconfig "$KUBECONFIG")
+  local log="$LOGS/kubectl-apply.log" k=(kubectl --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE")
   step "applying crds/ and crds/examples/ (log: $log)"
   { "${k[@]}" apply --server-side --force-conflicts -f "$ROOT/crds/" &&
     "${k[@]}" wait --for condition=established --timeout=60s crd/hotels.tripnest.io crd/inventories.tripnest.io crd/servicedeployments.tripnest.io &&

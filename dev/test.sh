@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test command (`make test`): bring up the local stack if it is not already up,
 # check formatting and lints, build every binary, run every workspace test against the real
-# engines, and stop what this script started — even when a test fails.
+# engines, check the chart, images and kind manifests (dev/chart-test.sh), run the browser tests,
+# and stop what this script started — even when a test fails.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -35,8 +36,14 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build --workspace --bins"
 cargo build --workspace --bins --locked
+# The services before the tests: the operator from `make up` must be the one scoped to the
+# examples' namespace (services.sh restarts an older, cluster-wide one), or it would reconcile
+# the tests' namespaces too.
+step "the services (the operator watches only the examples' namespace)"
+bash "$DEV/services.sh" up
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
+step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)"
+bash "$DEV/chart-test.sh"
 step "web UI tests (Playwright in Debian's Chromium, against the services)"
-bash "$DEV/services.sh" up
 bash "$DEV/web.sh" test

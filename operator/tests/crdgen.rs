@@ -1,20 +1,24 @@
-//! The committed `crds/*.yaml` are exactly what `crdgen` prints: regenerate with
-//! `cargo run -p tripnest-operator --bin crdgen -- --write crds` when the types change.
+//! The committed `crds/*.yaml`, and their copy in the Helm chart (`charts/tripnest/crds/`), are
+//! exactly what `crdgen` prints: regenerate with
+//! `cargo run -p tripnest-operator --bin crdgen -- --write crds` (and `--write charts/tripnest/crds`)
+//! when the types change.
 
 use tripnest_operator::resources::{crd_yaml, crds};
 
 #[test]
 fn committed_crds_match_crdgen_output() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
-    for (file, crd) in crds() {
-        let path = dir.join(file);
-        let committed =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} is missing ({e}); run crdgen --write crds", path.display()));
-        assert!(
-            committed == crd_yaml(&crd),
-            "{} is stale: run `cargo run -p tripnest-operator --bin crdgen -- --write crds` and commit the result",
-            path.display()
-        );
+    for dir in ["crds", "charts/tripnest/crds"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+        for (file, crd) in crds() {
+            let path = path.join(file);
+            let committed =
+                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} is missing ({e}); run crdgen --write {dir}", path.display()));
+            assert!(
+                committed == crd_yaml(&crd),
+                "{} is stale: run `cargo run -p tripnest-operator --bin crdgen -- --write {dir}` and commit the result",
+                path.display()
+            );
+        }
     }
 }
 

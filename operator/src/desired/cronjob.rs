@@ -2,7 +2,7 @@
 //! `roll-inventory --hotel H --room-type R`, which re-applies the stored spec from today so the
 //! sale window keeps rolling forward.
 
-use super::{child_meta, labels};
+use super::{child_meta, container_security, labels, pod_security};
 use crate::resources::Inventory;
 use k8s_openapi::{api::batch::v1::CronJob, apimachinery::pkg::apis::meta::v1::OwnerReference};
 use kube::ResourceExt;
@@ -36,12 +36,14 @@ pub fn roll_cronjob(inv: &Inventory, owner: &OwnerReference, settings: &RollJobS
                 "metadata": { "labels": labels },
                 "spec": {
                     "restartPolicy": "OnFailure",
+                    "securityContext": pod_security(),
                     "containers": [{
                         "name": "roll-inventory",
                         "image": settings.image,
                         "args": ["roll-inventory", "--hotel", inv.spec.hotel_ref, "--room-type", inv.spec.room_type],
                         "envFrom": [{ "secretRef": { "name": settings.env_secret, "optional": true } }],
-                        "resources": { "requests": { "cpu": "50m", "memory": "64Mi" }, "limits": { "memory": "256Mi" } }
+                        "resources": { "requests": { "cpu": "50m", "memory": "64Mi" }, "limits": { "memory": "256Mi" } },
+                        "securityContext": container_security()
                     }]
                 }
             }
@@ -88,5 +90,7 @@ mod tests {
         assert_eq!(c.args.as_deref().expect("args"), ["roll-inventory", "--hotel", "riverside", "--room-type", "double"]);
         let secret = c.env_from.as_ref().expect("envFrom")[0].secret_ref.as_ref().expect("secret");
         assert_eq!(secret.name, "booking-db");
+        assert_eq!(c.security_context.as_ref().and_then(|s| s.read_only_root_filesystem), Some(true));
+        assert_eq!(pod.security_context.as_ref().and_then(|s| s.run_as_non_root), Some(true));
     }
 }

@@ -1,7 +1,7 @@
 //! The workload a `ServiceDeployment` owns: Deployment, Service and ConfigMap, plus a
 //! HorizontalPodAutoscaler (autoscaling/v2) and a PodDisruptionBudget when the spec asks.
 
-use super::{child_meta, labels};
+use super::{child_meta, container_security, labels, pod_security};
 use crate::resources::ServiceDeployment;
 use k8s_openapi::{
     api::{
@@ -69,6 +69,7 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
         "envFrom": env_from,
         "readinessProbe": probe("/readyz", 2),
         "livenessProbe": probe("/healthz", 10),
+        "securityContext": container_security(),
     });
     if let Some(resources) = &spec.resources {
         container["resources"] = serde_json::to_value(resources).expect("resources serialise");
@@ -77,7 +78,7 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
         "selector": { "matchLabels": selector(sd) },
         "template": {
             "metadata": { "labels": labels, "annotations": { CONFIG_HASH: config_hash } },
-            "spec": { "containers": [container], "terminationGracePeriodSeconds": 30 }
+            "spec": { "containers": [container], "securityContext": pod_security(), "terminationGracePeriodSeconds": 30 }
         }
     });
     // With an autoscaler the HPA owns the replica count; leaving the field out of the apply
@@ -160,6 +161,10 @@ mod tests {
         assert!(selector.iter().all(|(k, v)| pod_labels.get(k) == Some(v)), "the selector matches the pods");
         let c = &spec.template.spec.as_ref().expect("pod").containers[0];
         assert_eq!(c.image.as_deref(), Some("tripnest/booking:1.0"));
+        let sc = c.security_context.as_ref().expect("container security");
+        assert_eq!((sc.read_only_root_filesystem, sc.allow_privilege_escalation), (Some(true), Some(false)));
+        let pod = spec.template.spec.as_ref().and_then(|p| p.security_context.as_ref()).expect("pod security");
+        assert_eq!(pod.run_as_non_root, Some(true));
         let sources: Vec<_> = c
             .env_from
             .iter()

@@ -1,0 +1,145 @@
+{{/* Names: the operator's objects are "<fullname>-operator"; cluster-scoped ones also carry
+the namespace, so two releases in two namespaces never collide. */}}
+{{- define "tripnest.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}{{ .Release.Name | trunc 40 | trimSuffix "-" }}
+{{- else -}}{{ printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" }}{{- end -}}
+{{- end -}}
+
+{{- define "tripnest.operator" -}}{{ include "tripnest.fullname" . }}-operator{{- end -}}
+{{- define "tripnest.clusterName" -}}{{ printf "%s-%s" .Release.Namespace (include "tripnest.operator" .) | trunc 63 | trimSuffix "-" }}{{- end -}}
+
+{{- define "tripnest.labels" -}}
+app.kubernetes.io/part-of: tripnest
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{- define "tripnest.operatorSelector" -}}
+app.kubernetes.io/name: tripnest-operator
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* tripnest.image: (dict "root" $ "name" "booking") → <registry>/<name>:<tag>. */}}
+{{- define "tripnest.image" -}}
+{{- $tag := .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s/%s:%s" (.root.Values.image.registry | trimSuffix "/") .name $tag -}}
+{{- end -}}
+
+{{/* What each service connects to: the keys of its "<service>-env" Secret come from these. */}}
+{{- define "tripnest.needs" -}}
+gateway: [redis]
+user: [postgres, kafka, internal]
+booking: [postgres, kafka, internal]
+payment: [postgres, kafka, internal]
+notification: [postgres, kafka, smtp, sms]
+search: [kafka, mongodb, redis]
+recommendation: [kafka, mongodb]
+review: [postgres, kafka]
+{{- end -}}
+
+{{/* Plain settings of each service (its ServiceDeployment's env, i.e. its ConfigMap):
+the in-cluster addresses of its peers, reached through their Services on port 80. Topics are
+the operator's job, so consumers do not create missing ones. */}}
+{{- define "tripnest.serviceEnv" -}}
+{{- $name := .name -}}
+APP_LOG__FORMAT: json
+APP_KAFKA__CREATE_MISSING_TOPICS: "false"
+{{- if eq $name "gateway" }}
+{{- range $peer := list "user" "booking" "notification" "search" "recommendation" "review" }}
+APP_UPSTREAMS__{{ upper $peer }}: http://{{ $peer }}
+{{- end }}
+APP_CORS__ALLOWED_ORIGINS: {{ printf "[%s]" (join ", " .root.Values.gateway.corsAllowedOrigins) | quote }}
+{{- end }}
+{{- if has $name (list "booking" "notification" "recommendation" "review") }}
+APP_JWKS_URL: http://user/.well-known/jwks.json
+{{- end }}
+{{- if eq $name "search" }}
+APP_BOOKING_URL: http://booking
+{{- end }}
+{{- end -}}
+
+{{/* The data of "<service>-env": (dict "root" $ "name" "booking" "token" $token). */}}
+{{- define "tripnest.serviceSecret" -}}
+{{- $c := .root.Values.connections -}}
+{{- $needs := index (include "tripnest.needs" . | fromYaml) .name -}}
+{{- if has "postgres" $needs }}
+{{- $opts := ternary (printf "?%s" $c.postgres.options) "" (ne $c.postgres.options "") }}
+APP_DATABASE_URL: {{ printf "postgres://%s:%s@%s:%v/%s%s" (urlquery $c.postgres.username) (urlquery $c.postgres.password) $c.postgres.host $c.postgres.port .name $opts | quote }}
+{{- end }}
+{{- if has "kafka" $needs }}
+APP_KAFKA__BOOTSTRAP_SERVERS: {{ $c.kafka.bootstrapServers | quote }}
+{{- end }}
+{{- if has "internal" $needs }}
+APP_INTERNAL_TOKEN: {{ .token | quote }}
+{{- end }}
+{{- if has "redis" $needs }}
+APP_REDIS_URL: {{ $c.redis.url | quote }}
+{{- end }}
+{{- if has "mongodb" $needs }}
+APP_MONGODB_URI: {{ $c.mongodb.uri | quote }}
+{{- end }}
+{{- if has "smtp" $needs }}
+APP_SMTP_URL: {{ $c.smtp.url | quote }}
+APP_MAIL_FROM: {{ $c.smtp.from | quote }}
+{{- with $c.smtp.username }}
+APP_SMTP_USERNAME: {{ . | quote }}
+{{- end }}
+{{- with $c.smtp.password }}
+APP_SMTP_PASSWORD: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if and (has "sms" $needs) $c.sms.url }}
+APP_SMS_URL: {{ $c.sms.url | quote }}
+{{- with $c.sms.token }}
+APP_SMS_TOKEN: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The internal token: the value given, else the one already installed, else a new one. */}}
+{{- define "tripnest.internalToken" -}}
+{{- if .Values.connections.internalToken -}}
+{{- .Values.connections.internalToken -}}
+{{- else -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace "booking-env" -}}
+{{- if and $existing $existing.data (hasKey $existing.data "APP_INTERNAL_TOKEN") -}}
+{{- index $existing.data "APP_INTERNAL_TOKEN" | b64dec -}}
+{{- else -}}
+{{- randAlphaNum 40 -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* What the operator may do to the resources it reconciles and their children (no
+wildcards, no Secrets, no deletes except the optional HPA/PDB it removes when a spec drops
+them). The same rules as operator/rbac.yaml. */}}
+{{- define "tripnest.operatorRules" -}}
+- apiGroups: [tripnest.io]
+  resources: [hotels]
+  verbs: [get, list, watch, patch]
+- apiGroups: [tripnest.io]
+  resources: [inventories, servicedeployments]
+  verbs: [get, list, watch]
+- apiGroups: [tripnest.io]
+  resources: [hotels/status, inventories/status, servicedeployments/status]
+  verbs: [patch]
+- apiGroups: [batch]
+  resources: [cronjobs]
+  verbs: [get, list, watch, create, patch]
+- apiGroups: [apps]
+  resources: [deployments]
+  verbs: [get, list, watch, create, patch]
+- apiGroups: [""]
+  resources: [services, configmaps]
+  verbs: [get, list, watch, create, patch]
+- apiGroups: [autoscaling]
+  resources: [horizontalpodautoscalers]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}

@@ -1,0 +1,3 @@
+FROM node:22
+USER node
+ENTRYPOINT ["node", "server.js"]
