@@ -75,7 +75,7 @@ apply_catalog() {
   { "${k[@]}" apply --server-side --force-conflicts -f "$ROOT/crds/" &&
     "${k[@]}" wait --for condition=established --timeout=60s crd/hotels.tripnest.io crd/inventories.tripnest.io crd/servicedeployments.tripnest.io &&
     "${k[@]}" apply -f "$ROOT/crds/examples/"; } >>"$log" 2>&1 || die "kubectl apply of the CRDs and examples" "$log"
-  if "${k[@]}" wait --for condition=Ready --timeout=60s hotels --all >>"$log" 2>&1; then
+  if "${k[@]}" wait --for condition=Ready --timeout=60s hotels.tripnest.io --all >>"$log" 2>&1; then
     ok "example hotels are Ready: kubectl get hotels"
   else
     warn "example hotels are not Ready yet; see 'kubectl describe hotels' and $LOGS/svc-operator.log"

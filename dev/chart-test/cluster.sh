@@ -18,9 +18,9 @@ cluster_cleanup() {
   [[ -n "$NS" ]] || exit $rc
   step "cleaning up namespace $NS"
   # Let our operator take the example Hotels off sale in our booking while it still runs.
-  "${K[@]}" -n "$NS" delete hotels --all --wait=false >/dev/null 2>&1 || true
+  "${K[@]}" -n "$NS" delete hotels.tripnest.io --all --wait=false >/dev/null 2>&1 || true
   local deadline=$((SECONDS + 20))
-  while ((SECONDS < deadline)) && [[ -n "$("${K[@]}" -n "$NS" get hotels -o name 2>/dev/null)" ]]; do sleep 0.5; done
+  while ((SECONDS < deadline)) && [[ -n "$("${K[@]}" -n "$NS" get hotels.tripnest.io -o name 2>/dev/null)" ]]; do sleep 0.5; done
   local pid
   for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
@@ -28,7 +28,7 @@ cluster_cleanup() {
     kill -KILL -- "-$pid" 2>/dev/null || true
   done
   # Whatever still carries the finalizer would keep the namespace Terminating forever.
-  for h in $("${K[@]}" -n "$NS" get hotels -o name 2>/dev/null); do
+  for h in $("${K[@]}" -n "$NS" get hotels.tripnest.io -o name 2>/dev/null); do
     "${K[@]}" -n "$NS" patch "$h" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
   done
   KUBECONFIG="$KCFG" "$HELM" uninstall "$REL" -n "$NS" --wait=false >/dev/null 2>&1 || true
@@ -218,12 +218,12 @@ cluster_checks() {
   step "the example Hotels and Inventories, then everything they and the ServiceDeployments ask for"
   "${K[@]}" apply -n "$NS" -f "$ROOT/crds/examples/hotels.yaml" -f "$ROOT/crds/examples/inventories.yaml" >/dev/null || die "applying crds/examples"
   local want=() sd inv
-  for sd in $("${K[@]}" -n "$NS" get servicedeployments -o jsonpath='{.items[*].metadata.name}'); do
+  for sd in $("${K[@]}" -n "$NS" get servicedeployments.tripnest.io -o jsonpath='{.items[*].metadata.name}'); do
     want+=("deployment/$sd" "service/$sd" "configmap/$sd-config")
   done
-  while read -r sd; do [[ -n "$sd" ]] && want+=("hpa/$sd"); done < <("${K[@]}" -n "$NS" get servicedeployments -o json | jq -r '.items[] | select(.spec.autoscaling) | .metadata.name')
-  while read -r sd; do [[ -n "$sd" ]] && want+=("pdb/$sd"); done < <("${K[@]}" -n "$NS" get servicedeployments -o json | jq -r '.items[] | select(.spec.disruptionBudget) | .metadata.name')
-  for inv in $("${K[@]}" -n "$NS" get inventories -o jsonpath='{.items[*].metadata.name}'); do want+=("cronjob/$inv-roll"); done
+  while read -r sd; do [[ -n "$sd" ]] && want+=("hpa/$sd"); done < <("${K[@]}" -n "$NS" get servicedeployments.tripnest.io -o json | jq -r '.items[] | select(.spec.autoscaling) | .metadata.name')
+  while read -r sd; do [[ -n "$sd" ]] && want+=("pdb/$sd"); done < <("${K[@]}" -n "$NS" get servicedeployments.tripnest.io -o json | jq -r '.items[] | select(.spec.disruptionBudget) | .metadata.name')
+  for inv in $("${K[@]}" -n "$NS" get inventories.tripnest.io -o jsonpath='{.items[*].metadata.name}'); do want+=("cronjob/$inv-roll"); done
   local o
   for o in "${want[@]}"; do LOG_HINT="$WORK/operator.log" until_ok "$o in $NS" 90 "${K[@]}" -n "$NS" get "$o"; done
   ok "${#want[@]} objects: $(printf '%s\n' "${want[@]}" | cut -d/ -f1 | sort | uniq -c | awk '{printf "%s %s, ", $1, $2}' | sed 's/, $//')"
@@ -240,16 +240,16 @@ cluster_checks() {
 
   step "Kafka topics (listed with Kafka's own admin client)"
   local expected listed
-  expected="$("${K[@]}" -n "$NS" get servicedeployments -o json | jq -r --arg p "$prefix" '.items[].spec.topics[]? | "\($p)\(.name) \(.partitions // 1)"' | sort)"
+  expected="$("${K[@]}" -n "$NS" get servicedeployments.tripnest.io -o json | jq -r --arg p "$prefix" '.items[].spec.topics[]? | "\($p)\(.name) \(.partitions // 1)"' | sort)"
   list_topics() { java -cp "$CACHE/kafka-$KAFKA_VERSION/libs/*" "$FIX/ListTopics.java" "$kafka" "$prefix" 2>/dev/null | sort >"$WORK/topics.txt"; [[ "$(cat "$WORK/topics.txt")" == "$expected" ]]; }
   LOG_HINT="$WORK/operator.log" until_ok "the topics $(echo "$expected" | wc -l) ServiceDeployments ask for (got: $WORK/topics.txt)" 90 list_topics
   ok "$(echo "$expected" | wc -l) topics with prefix $prefix, partitions as asked"
 
   step "every ServiceDeployment, Hotel and Inventory reports Ready, from this operator alone"
   LOG_HINT="$WORK/operator.log" until_ok "all ServiceDeployments to report Applied with all topics ready" 60 bash -c \
-    "kubectl --kubeconfig '$KCFG' -n '$NS' get servicedeployments -o json | jq -e '[.items[].status | select(.topicsReady != null and (.topicsReady | split(\"/\") | .[0] == .[1])) ] | length == $("${K[@]}" -n "$NS" get servicedeployments -o name | wc -l)'"
-  "${K[@]}" -n "$NS" wait --for condition=Ready --timeout=60s hotels --all >/dev/null || die "example Hotels never became Ready" "$WORK/operator.log"
-  "${K[@]}" -n "$NS" wait --for condition=Ready --timeout=60s inventories --all >/dev/null || die "example Inventories never became Ready" "$WORK/operator.log"
+    "kubectl --kubeconfig '$KCFG' -n '$NS' get servicedeployments.tripnest.io -o json | jq -e '[.items[].status | select(.topicsReady != null and (.topicsReady | split(\"/\") | .[0] == .[1])) ] | length == $("${K[@]}" -n "$NS" get servicedeployments.tripnest.io -o name | wc -l)'"
+  "${K[@]}" -n "$NS" wait --for condition=Ready --timeout=60s hotels.tripnest.io --all >/dev/null || die "example Hotels never became Ready" "$WORK/operator.log"
+  "${K[@]}" -n "$NS" wait --for condition=Ready --timeout=60s inventories.tripnest.io --all >/dev/null || die "example Inventories never became Ready" "$WORK/operator.log"
   local reporters
   reporters="$("${K[@]}" -n "$NS" get events.events.k8s.io -o json | jq -r '[.items[] | select(.reportingController == "tripnest-operator") | .reportingInstance] | unique | join(" ")')"
   [[ "$reporters" == "$identity" ]] || die "Events in $NS come from operator(s) '$reporters', want only '$identity'"
