@@ -1,0 +1,115 @@
+//! An in-process copy of one city's part of the read model (its hotels on sale and their
+//! calendars), so a search the Redis cache misses is computed in memory instead of from two
+//! collection scans in FerretDB.
+//!
+//! MongoDB stays the data of record: a snapshot is only ever *loaded* from it, never written
+//! by events, so every replica and every restart sees the same thing. A snapshot is tagged with
+//! the cache generation of its city (see [`crate::cache`]), read *before* the load, and is used
+//! only while that generation is still current: the consumer bumps it after every change it
+//! writes, so the first search after a change reloads the city, exactly when the cached
+//! results would have been recomputed. Without a generation (no Redis, or Redis failing) every
+//! search loads afresh. A snapshot also ages out after the cache TTL, the same staleness bound
+//! as a cached result whose generation bump was lost.
+
+use crate::{
+    calendar::Nights,
+    store::{HotelDoc, Store},
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// Most cities kept at once; the least recently loaded goes first.
+pub const MAX_CITIES: usize = 256;
+
+/// One city's hotels on sale and their nights.
+#[derive(Debug, Default)]
+pub struct CitySnapshot {
+    /// Hotels on sale, by id.
+    pub hotels: Vec<HotelDoc>,
+    /// Hotel → room type → nights.
+    pub calendars: HashMap<String, HashMap<String, Nights>>,
+}
+
+impl CitySnapshot {
+    /// Load the hotels of `city` (or everywhere) and their calendars: two queries.
+    pub async fn load(store: &Store, city: Option<&str>, max_hotels: i64) -> mongodb::error::Result<Self> {
+        let hotels = store.hotels_in(city, max_hotels).await?;
+        let ids: Vec<String> = hotels.iter().map(|h| h.id.clone()).collect();
+        let mut calendars: HashMap<String, HashMap<String, Nights>> = HashMap::new();
+        for cal in store.calendars_of(&ids).await? {
+            calendars.entry(cal.hotel_id).or_default().insert(cal.room_type, cal.nights);
+        }
+        Ok(Self { hotels, calendars })
+    }
+}
+
+struct Entry {
+    generation: u64,
+    loaded_at: Instant,
+    snapshot: Arc<CitySnapshot>,
+}
+
+/// The snapshots of the cities searched lately.
+#[derive(Clone)]
+pub struct Snapshots {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    max_age: Duration,
+    max_hotels: i64,
+}
+
+impl std::fmt::Debug for Snapshots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshots").field("max_age", &self.max_age).field("max_hotels", &self.max_hotels).finish()
+    }
+}
+
+impl Snapshots {
+    /// Snapshots that live at most `max_age` and hold at most `max_hotels` hotels each.
+    pub fn new(max_age: Duration, max_hotels: i64) -> Self {
+        Self { entries: Arc::default(), max_age, max_hotels }
+    }
+
+    /// The snapshot of `city` (or everywhere) as of `generation`, loading it when the one held
+    /// is older or absent. `None` for the generation means it is unknown: load, keep nothing.
+    pub async fn get(&self, store: &Store, city: Option<&str>, generation: Option<u64>) -> mongodb::error::Result<Arc<CitySnapshot>> {
+        let key = city.unwrap_or("*");
+        if let Some(generation) = generation
+            && let Some(held) = self.held(key, generation)
+        {
+            metrics::counter!("search_snapshot_total", "outcome" => "reused").increment(1);
+            return Ok(held);
+        }
+        let started = Instant::now();
+        let snapshot = Arc::new(CitySnapshot::load(store, city, self.max_hotels).await?);
+        metrics::counter!("search_snapshot_total", "outcome" => "loaded").increment(1);
+        tracing::debug!(city = key, hotels = snapshot.hotels.len(), ms = started.elapsed().as_millis() as u64, "loaded a city snapshot");
+        if let Some(generation) = generation {
+            self.keep(key, generation, snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+
+    fn held(&self, key: &str, generation: u64) -> Option<Arc<CitySnapshot>> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(key)?;
+        (entry.generation == generation && entry.loaded_at.elapsed() < self.max_age).then(|| entry.snapshot.clone())
+    }
+
+    fn keep(&self, key: &str, generation: u64, snapshot: Arc<CitySnapshot>) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // A slower load of an older generation must not replace a newer one (while it is fresh).
+        if entries.get(key).is_some_and(|e| e.generation > generation && e.loaded_at.elapsed() < self.max_age) {
+            return;
+        }
+        if entries.len() >= MAX_CITIES
+            && !entries.contains_key(key)
+            && let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.loaded_at).map(|(k, _)| k.clone())
+        {
+            entries.remove(&oldest);
+        }
+        entries.insert(key.to_owned(), Entry { generation, loaded_at: Instant::now(), snapshot });
+    }
+}
