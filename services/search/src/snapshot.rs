@@ -56,6 +56,8 @@ struct Entry {
 #[derive(Clone)]
 pub struct Snapshots {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// One load at a time per city: concurrent misses after a change wait for it and share it.
+    loading: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
     max_age: Duration,
     max_hotels: i64,
 }
@@ -69,25 +71,33 @@ impl std::fmt::Debug for Snapshots {
 impl Snapshots {
     /// Snapshots that live at most `max_age` and hold at most `max_hotels` hotels each.
     pub fn new(max_age: Duration, max_hotels: i64) -> Self {
-        Self { entries: Arc::default(), max_age, max_hotels }
+        Self { entries: Arc::default(), loading: Arc::default(), max_age, max_hotels }
     }
 
     /// The snapshot of `city` (or everywhere) as of `generation`, loading it when the one held
     /// is older or absent. `None` for the generation means it is unknown: load, keep nothing.
     pub async fn get(&self, store: &Store, city: Option<&str>, generation: Option<u64>) -> mongodb::error::Result<Arc<CitySnapshot>> {
         let key = city.unwrap_or("*");
-        if let Some(generation) = generation
-            && let Some(held) = self.held(key, generation)
-        {
+        let Some(generation) = generation else { return Ok(Arc::new(CitySnapshot::load(store, city, self.max_hotels).await?)) };
+        if let Some(held) = self.held(key, generation) {
             metrics::counter!("search_snapshot_total", "outcome" => "reused").increment(1);
+            return Ok(held);
+        }
+        let lock = self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(key.to_owned()).or_default().clone();
+        let _loading = lock.lock().await;
+        if let Some(held) = self.held(key, generation) {
+            metrics::counter!("search_snapshot_total", "outcome" => "shared").increment(1);
             return Ok(held);
         }
         let started = Instant::now();
         let snapshot = Arc::new(CitySnapshot::load(store, city, self.max_hotels).await?);
         metrics::counter!("search_snapshot_total", "outcome" => "loaded").increment(1);
         tracing::debug!(city = key, hotels = snapshot.hotels.len(), ms = started.elapsed().as_millis() as u64, "loaded a city snapshot");
-        if let Some(generation) = generation {
-            self.keep(key, generation, snapshot.clone());
+        self.keep(key, generation, snapshot.clone());
+        // Forget the city's lock when nobody else waits on it, so the map stays small.
+        let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
+        if Arc::strong_count(&lock) <= 2 {
+            loading.remove(key);
         }
         Ok(snapshot)
     }
@@ -111,5 +121,44 @@ impl Snapshots {
             entries.remove(&oldest);
         }
         entries.insert(key.to_owned(), Entry { generation, loaded_at: Instant::now(), snapshot });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held_generation(s: &Snapshots, key: &str, generation: u64) -> bool {
+        s.held(key, generation).is_some()
+    }
+
+    #[test]
+    fn a_snapshot_serves_only_its_own_generation_while_fresh() {
+        let s = Snapshots::new(Duration::from_secs(60), 10);
+        s.keep("lisbon", 3, Arc::default());
+        assert!(held_generation(&s, "lisbon", 3));
+        assert!(!held_generation(&s, "lisbon", 4), "a change since the load: reload");
+        assert!(!held_generation(&s, "porto", 3));
+        s.keep("lisbon", 2, Arc::default());
+        assert!(held_generation(&s, "lisbon", 3), "a slower load of an older generation does not replace a newer one");
+        s.keep("lisbon", 5, Arc::default());
+        assert!(held_generation(&s, "lisbon", 5) && !held_generation(&s, "lisbon", 3));
+
+        let expired = Snapshots::new(Duration::ZERO, 10);
+        expired.keep("lisbon", 1, Arc::default());
+        assert!(!held_generation(&expired, "lisbon", 1), "older than the cache TTL: reload");
+        expired.keep("lisbon", 0, Arc::default());
+        assert!(expired.entries.lock().expect("lock")["lisbon"].generation == 0, "a reset generation replaces an expired one");
+    }
+
+    #[test]
+    fn at_most_max_cities_are_kept() {
+        let s = Snapshots::new(Duration::from_secs(60), 10);
+        for i in 0..MAX_CITIES + 5 {
+            s.keep(&format!("city-{i}"), 1, Arc::default());
+        }
+        let entries = s.entries.lock().expect("lock");
+        assert_eq!(entries.len(), MAX_CITIES);
+        assert!(entries.contains_key(&format!("city-{}", MAX_CITIES + 4)), "the newest stays");
     }
 }
