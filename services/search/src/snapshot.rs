@@ -23,6 +23,8 @@ use std::{
 
 /// Most cities kept at once; the least recently loaded goes first.
 pub const MAX_CITIES: usize = 256;
+/// Most hotels kept over all cities (memory bound); the least recently loaded city goes first.
+pub const MAX_HOTELS_HELD: usize = 50_000;
 
 /// One city's hotels on sale and their nights.
 #[derive(Debug, Default)]
@@ -90,16 +92,23 @@ impl Snapshots {
             return Ok(held);
         }
         let started = Instant::now();
-        let snapshot = Arc::new(CitySnapshot::load(store, city, self.max_hotels).await?);
-        metrics::counter!("search_snapshot_total", "outcome" => "loaded").increment(1);
-        tracing::debug!(city = key, hotels = snapshot.hotels.len(), ms = started.elapsed().as_millis() as u64, "loaded a city snapshot");
-        self.keep(key, generation, snapshot.clone());
+        let loaded = CitySnapshot::load(store, city, self.max_hotels).await.map(Arc::new);
+        if let Ok(snapshot) = &loaded {
+            metrics::counter!("search_snapshot_total", "outcome" => "loaded").increment(1);
+            tracing::debug!(
+                city = key,
+                hotels = snapshot.hotels.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "loaded a city snapshot"
+            );
+            self.keep(key, generation, snapshot.clone());
+        }
         // Forget the city's lock when nobody else waits on it, so the map stays small.
         let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
         if Arc::strong_count(&lock) <= 2 {
             loading.remove(key);
         }
-        Ok(snapshot)
+        loaded
     }
 
     fn held(&self, key: &str, generation: u64) -> Option<Arc<CitySnapshot>> {
@@ -114,11 +123,11 @@ impl Snapshots {
         if entries.get(key).is_some_and(|e| e.generation > generation && e.loaded_at.elapsed() < self.max_age) {
             return;
         }
-        if entries.len() >= MAX_CITIES
-            && !entries.contains_key(key)
-            && let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.loaded_at).map(|(k, _)| k.clone())
-        {
-            entries.remove(&oldest);
+        entries.remove(key);
+        let mut held: usize = entries.values().map(|e| e.snapshot.hotels.len()).sum();
+        while entries.len() >= MAX_CITIES || held + snapshot.hotels.len() > MAX_HOTELS_HELD {
+            let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.loaded_at).map(|(k, _)| k.clone()) else { break };
+            held -= entries.remove(&oldest).map_or(0, |e| e.snapshot.hotels.len());
         }
         entries.insert(key.to_owned(), Entry { generation, loaded_at: Instant::now(), snapshot });
     }
@@ -160,5 +169,16 @@ mod tests {
         let entries = s.entries.lock().expect("lock");
         assert_eq!(entries.len(), MAX_CITIES);
         assert!(entries.contains_key(&format!("city-{}", MAX_CITIES + 4)), "the newest stays");
+        drop(entries);
+
+        let big = |n: usize| Arc::new(CitySnapshot { hotels: vec![HotelDoc::default(); n], calendars: HashMap::new() });
+        s.keep("big-1", 1, big(MAX_HOTELS_HELD / 2));
+        s.keep("big-2", 1, big(MAX_HOTELS_HELD / 2));
+        s.keep("big-3", 1, big(MAX_HOTELS_HELD / 2));
+        let entries = s.entries.lock().expect("lock");
+        assert!(
+            !entries.contains_key("big-1") && entries.contains_key("big-2") && entries.contains_key("big-3"),
+            "hotels held stay bounded"
+        );
     }
 }
