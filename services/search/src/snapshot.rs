@@ -79,7 +79,8 @@ impl Snapshots {
     /// The snapshot of `city` (or everywhere) as of `generation`, loading it when the one held
     /// is older or absent. `None` for the generation means it is unknown: load, keep nothing.
     pub async fn get(&self, store: &Store, city: Option<&str>, generation: Option<u64>) -> mongodb::error::Result<Arc<CitySnapshot>> {
-        let key = city.unwrap_or("*");
+        // Distinct from every city key, whatever a city is called.
+        let key = &city.map_or_else(|| "everywhere".to_owned(), |c| format!("city:{c}"));
         let Some(generation) = generation else { return Ok(Arc::new(CitySnapshot::load(store, city, self.max_hotels).await?)) };
         if let Some(held) = self.held(key, generation) {
             metrics::counter!("search_snapshot_total", "outcome" => "reused").increment(1);
