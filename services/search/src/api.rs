@@ -4,6 +4,7 @@ use crate::{
     cache::ResultCache,
     query::{RawSearch, SearchQuery},
     results::{self, RoomOffer},
+    snapshot::Snapshots,
     store::Store,
 };
 use axum::{
@@ -23,8 +24,8 @@ pub struct AppState {
     pub store: Store,
     /// The results cache.
     pub cache: ResultCache,
-    /// Upper bound of hotels a dated search considers.
-    pub max_candidates: i64,
+    /// The in-process city snapshots searches run on.
+    pub snapshots: Snapshots,
 }
 
 /// The public routes.
@@ -44,7 +45,8 @@ async fn search(State(s): State<AppState>, raw: Result<Query<RawSearch>, QueryRe
     if let Some(json) = hit {
         return Ok(json_bytes(json, "hit"));
     }
-    let page = results::search(&s.store, &q, s.max_candidates).await.map_err(anyhow::Error::from)?;
+    let city = s.snapshots.get(&s.store, q.city.as_deref(), slot.generation()).await.map_err(anyhow::Error::from)?;
+    let page = results::search(&city, &q);
     let json = serde_json::to_vec(&page).map_err(anyhow::Error::from)?;
     s.cache.store(slot, &json).await;
     Ok(json_bytes(json, "miss"))

@@ -7,7 +7,8 @@
 //! as the event is applied, with no scan or delete of old keys (they expire after the TTL).
 //!
 //! A search reads the generation *before* it reads MongoDB, so a result computed from older
-//! data can only be stored under an older generation, which nobody reads any more.
+//! data can only be stored under an older generation, which nobody reads any more. The same
+//! generation tags the in-process city snapshot a miss is computed from ([`crate::snapshot`]).
 //!
 //! Redis is an optimisation: when it is unreachable, searches go to MongoDB and the failure is
 //! logged and counted (`search_cache_total{outcome="error"}`), never returned. If a generation
@@ -32,9 +33,20 @@ impl std::fmt::Debug for ResultCache {
     }
 }
 
-/// Where a result was found under a generation, so it can be stored there after a miss.
-#[derive(Debug, Clone)]
-pub struct Slot(Option<String>);
+/// Where a result was looked up: the key to store fresh results under after a miss, and the
+/// generation that was current (both `None` when Redis is off or failing).
+#[derive(Debug, Clone, Default)]
+pub struct Slot {
+    key: Option<String>,
+    generation: Option<u64>,
+}
+
+impl Slot {
+    /// The generation of the searched city when the lookup began.
+    pub fn generation(&self) -> Option<u64> {
+        self.generation
+    }
+}
 
 impl ResultCache {
     /// A cache on `url` (connecting lazily), with keys under `namespace`.
@@ -62,29 +74,29 @@ impl ResultCache {
     /// Look up the results of `canonical` (a query in `city`, if any): the cached JSON on a
     /// hit, and the slot to store fresh results in on a miss.
     pub async fn lookup(&self, city: Option<&str>, canonical: &str) -> (Option<Vec<u8>>, Slot) {
-        let Some(mut conn) = self.conn.clone() else { return (None, Slot(None)) };
-        let generation: Option<u64> = match conn.get(self.generation_key(city)).await {
-            Ok(g) => g,
-            Err(e) => return (None, Slot(failed("read generation", &e))),
+        let Some(mut conn) = self.conn.clone() else { return (None, Slot::default()) };
+        let generation: u64 = match conn.get::<_, Option<u64>>(self.generation_key(city)).await {
+            Ok(g) => g.unwrap_or(0),
+            Err(e) => return (None, failed("read generation", &e)),
         };
         let digest = hex::encode(Sha256::digest(canonical.as_bytes()));
-        let key = format!("{}:q:{}:{}:{digest}", self.namespace, city.unwrap_or("*"), generation.unwrap_or(0));
+        let key = format!("{}:q:{}:{generation}:{digest}", self.namespace, city.unwrap_or("*"));
         match conn.get::<_, Option<Vec<u8>>>(&key).await {
             Ok(Some(hit)) => {
                 metrics::counter!("search_cache_total", "outcome" => "hit").increment(1);
-                (Some(hit), Slot(None))
+                (Some(hit), Slot::default())
             }
             Ok(None) => {
                 metrics::counter!("search_cache_total", "outcome" => "miss").increment(1);
-                (None, Slot(Some(key)))
+                (None, Slot { key: Some(key), generation: Some(generation) })
             }
-            Err(e) => (None, Slot(failed("read entry", &e))),
+            Err(e) => (None, failed("read entry", &e)),
         }
     }
 
     /// Store fresh results in the slot a miss returned.
     pub async fn store(&self, slot: Slot, json: &[u8]) {
-        let (Some(mut conn), Some(key)) = (self.conn.clone(), slot.0) else { return };
+        let (Some(mut conn), Some(key)) = (self.conn.clone(), slot.key) else { return };
         if let Err(e) = conn.set_ex::<_, _, ()>(&key, json, self.ttl_secs).await {
             failed("store entry", &e);
         }
@@ -109,8 +121,8 @@ impl ResultCache {
     }
 }
 
-fn failed(what: &str, e: &redis::RedisError) -> Option<String> {
+fn failed(what: &str, e: &redis::RedisError) -> Slot {
     metrics::counter!("search_cache_total", "outcome" => "error").increment(1);
     tracing::warn!(error = %e, what, "search cache unavailable; answering from MongoDB");
-    None
+    Slot::default()
 }

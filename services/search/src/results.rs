@@ -1,19 +1,17 @@
-//! Running a [`SearchQuery`] against the read model.
+//! Running a [`SearchQuery`] over a city's [`CitySnapshot`], in memory.
 //!
-//! Without dates, MongoDB does everything: filter, sort, skip/limit and the count.
-//!
-//! With dates, MongoDB filters the hotels (city, stars, rating, amenities) and returns their
-//! calendars projected to the nights of the stay; Rust then keeps the room types that are big
-//! enough and have enough rooms left on *every* night, prices the stay, applies the price
-//! range, sorts and pages. Doing that per-night aggregation in Rust (instead of `$group` /
-//! `$lookup` pipelines) keeps the queries to plain finds that FerretDB v1 and MongoDB answer
-//! identically; the candidate set is bounded by `max_candidates`.
+//! The hotel filters (amenities, rating, stars, party size), the per-night availability check
+//! (every night of the stay open with enough rooms, for a room type big enough), pricing, the
+//! price range, sorting and paging are all done here in Rust, on the hotels and calendars the
+//! snapshot loaded with two plain finds. So FerretDB v1 and MongoDB give the same answers, and
+//! a query the Redis cache misses costs no database round trip while its city is unchanged.
 
 use crate::{
+    calendar::Nights,
     query::{SearchQuery, SortKey, Stay},
-    store::{HotelDoc, OpenNight, RoomTypeDoc, Store},
+    snapshot::CitySnapshot,
+    store::{HotelDoc, RoomTypeDoc},
 };
-use mongodb::bson::{Document, doc};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -126,103 +124,56 @@ impl HotelHit {
     }
 }
 
-/// The filter on hotel fields shared by both paths.
-pub fn hotel_filter(q: &SearchQuery) -> Document {
-    let mut f = doc! { "onSale": true };
-    if let Some(city) = &q.city {
-        f.insert("cityKey", city);
-    }
-    if !q.amenities.is_empty() {
-        f.insert("amenityKeys", doc! { "$all": &q.amenities });
-    }
-    if let Some(r) = q.min_rating {
-        f.insert("rating", doc! { "$gte": r });
-    }
-    if !q.stars.is_empty() {
-        f.insert("stars", doc! { "$in": &q.stars });
-    }
-    if q.guests > 1 {
-        f.insert("maxCapacity", doc! { "$gte": q.capacity_needed() });
-    }
-    f
+/// Whether `h` passes the hotel filters of `q` (city, amenities, rating, stars, party size).
+pub fn hotel_matches(h: &HotelDoc, q: &SearchQuery) -> bool {
+    h.on_sale
+        && q.city.as_ref().is_none_or(|c| *c == h.city_key)
+        && q.amenities.iter().all(|a| h.amenity_keys.contains(a))
+        && q.min_rating.is_none_or(|r| h.rating >= r)
+        && (q.stars.is_empty() || q.stars.contains(&h.stars))
+        && (q.guests <= 1 || h.max_capacity >= q.capacity_needed())
 }
 
-/// Run `q`. `max_candidates` bounds how many hotels a dated search considers.
-pub async fn search(store: &Store, q: &SearchQuery, max_candidates: i64) -> mongodb::error::Result<SearchPage> {
-    let skip = (q.page - 1).saturating_mul(q.page_size);
-    let Some(stay) = q.stay else {
-        let mut filter = hotel_filter(q);
-        let mut price = Document::new();
-        if let Some(lo) = q.min_price {
-            price.insert("$gte", lo);
-        }
-        if let Some(hi) = q.max_price {
-            price.insert("$lte", hi);
-        }
-        if !price.is_empty() {
-            filter.insert("fromPriceCents", price);
-        }
-        let dir = if q.descending { -1 } else { 1 };
-        let field = match q.sort {
-            SortKey::Price => "fromPriceCents",
-            SortKey::Rating => "rating",
-            SortKey::Popularity => "popularity",
-        };
-        let sort = doc! { field: dir, "_id": 1 };
-        let limit = i64::try_from(q.page_size).unwrap_or(i64::MAX);
-        let hotels = store.find_hotels(filter.clone(), sort, skip, limit).await?;
-        let total = store.count_hotels(filter).await?;
-        let items = hotels.into_iter().map(|h| HotelHit::new(h, None)).collect();
-        return Ok(SearchPage { items, total, page: q.page, page_size: q.page_size });
+/// Run `q` over the snapshot of its city.
+pub fn search(city: &CitySnapshot, q: &SearchQuery) -> SearchPage {
+    let candidates = city.hotels.iter().filter(|h| hotel_matches(h, q));
+    let mut hits: Vec<HotelHit> = match q.stay {
+        None => candidates.filter(|h| q.price_ok(h.from_price_cents)).map(|h| HotelHit::new(h.clone(), None)).collect(),
+        Some(stay) => candidates
+            .filter_map(|h| {
+                let offers = offers_for(h, city.calendars.get(&h.id), stay, q);
+                let best = offers.first()?.total_cents?;
+                q.price_ok(best).then(|| HotelHit::new(h.clone(), Some((stay, offers))))
+            })
+            .collect(),
     };
-    let candidates = store.find_hotels(hotel_filter(q), doc! { "_id": 1 }, 0, max_candidates).await?;
-    let ids: Vec<String> = candidates.iter().map(|h| h.id.clone()).collect();
-    let rooms = i32::try_from(q.rooms).unwrap_or(i32::MAX);
-    let nights = if ids.is_empty() { Vec::new() } else { store.open_nights(&ids, stay.check_in, stay.check_out, rooms).await? };
-    let mut open = group_nights(nights);
-    let mut hits: Vec<HotelHit> = candidates
-        .into_iter()
-        .filter_map(|h| {
-            let offers = offers_for(&h, open.remove(&h.id).unwrap_or_default(), stay, q);
-            let best = offers.first()?.total_cents?;
-            q.price_ok(best).then(|| HotelHit::new(h, Some((stay, offers))))
-        })
-        .collect();
     sort_hits(&mut hits, q.sort, q.descending);
     let total = hits.len() as u64;
-    let items =
-        hits.into_iter().skip(usize::try_from(skip).unwrap_or(usize::MAX)).take(usize::try_from(q.page_size).unwrap_or(0)).collect();
-    Ok(SearchPage { items, total, page: q.page, page_size: q.page_size })
+    let skip = usize::try_from((q.page - 1).saturating_mul(q.page_size)).unwrap_or(usize::MAX);
+    let items = hits.into_iter().skip(skip).take(usize::try_from(q.page_size).unwrap_or(0)).collect();
+    SearchPage { items, total, page: q.page, page_size: q.page_size }
 }
 
-/// Open nights by hotel, then by room type.
-fn group_nights(nights: Vec<OpenNight>) -> HashMap<String, HashMap<String, Vec<OpenNight>>> {
-    let mut by_hotel: HashMap<String, HashMap<String, Vec<OpenNight>>> = HashMap::new();
-    for n in nights {
-        by_hotel.entry(n.hotel_id.clone()).or_default().entry(n.room_type.clone()).or_default().push(n);
-    }
-    by_hotel
-}
-
-/// The room types of `h` that fit the party and are open on every night of `stay`, cheapest
-/// first. `open` holds the nights (per room type) that have enough rooms left.
-pub fn offers_for(h: &HotelDoc, mut open: HashMap<String, Vec<OpenNight>>, stay: Stay, q: &SearchQuery) -> Vec<RoomOffer> {
-    let needed = usize::try_from(stay.nights()).unwrap_or(0);
+/// The room types of `h` that fit the party and have enough rooms left on every night of
+/// `stay` (per `calendars`: room type → nights), cheapest first.
+pub fn offers_for(h: &HotelDoc, calendars: Option<&HashMap<String, Nights>>, stay: Stay, q: &SearchQuery) -> Vec<RoomOffer> {
+    let Some(calendars) = calendars else { return Vec::new() };
+    let rooms = i32::try_from(q.rooms).unwrap_or(i32::MAX);
     let mut offers: Vec<RoomOffer> = h
         .room_types
         .iter()
         .filter(|r| r.capacity >= q.capacity_needed())
         .filter_map(|r| {
-            let mut nights = open.remove(&r.name)?;
-            nights.sort_by_key(|n| n.night);
-            nights.dedup_by_key(|n| n.night);
-            if nights.len() != needed {
-                return None;
+            let nights = calendars.get(&r.name)?;
+            let (mut per_room, mut fewest) = (0_i64, i32::MAX);
+            for night in stay.check_in.iter_days().take_while(|n| *n < stay.check_out) {
+                let cell = nights.get(&night).filter(|c| c.available >= rooms)?;
+                per_room = per_room.saturating_add(cell.price_cents);
+                fewest = fewest.min(cell.available);
             }
-            let per_room: i64 = nights.iter().map(|n| n.price_cents).sum();
             Some(RoomOffer {
                 total_cents: Some(per_room.saturating_mul(i64::from(q.rooms))),
-                available: nights.iter().map(|n| n.available).min(),
+                available: Some(fewest),
                 ..RoomOffer::catalog(r)
             })
         })
@@ -231,11 +182,13 @@ pub fn offers_for(h: &HotelDoc, mut open: HashMap<String, Vec<OpenNight>>, stay:
     offers
 }
 
-/// Order hits by `key` (ties by id, ascending, so pages are stable).
+/// Order hits by `key` (ties by id, ascending, so pages are stable). Price is the total for
+/// the stay when dates were given, else the cheapest base rate.
 pub fn sort_hits(hits: &mut [HotelHit], key: SortKey, descending: bool) {
+    let price = |h: &HotelHit| h.total_cents.unwrap_or(h.from_price_cents);
     hits.sort_by(|a, b| {
         let primary = match key {
-            SortKey::Price => a.total_cents.cmp(&b.total_cents),
+            SortKey::Price => price(a).cmp(&price(b)),
             SortKey::Rating => a.rating.total_cmp(&b.rating),
             SortKey::Popularity => a.popularity.cmp(&b.popularity),
         };
@@ -247,15 +200,15 @@ pub fn sort_hits(hits: &mut [HotelHit], key: SortKey, descending: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::RawSearch;
+    use crate::{query::RawSearch, store::NightCell};
     use chrono::NaiveDate;
 
     fn d(s: &str) -> NaiveDate {
         s.parse().expect("date")
     }
 
-    fn night(room: &str, n: &str, available: i32, price: i64) -> OpenNight {
-        OpenNight { hotel_id: "h".into(), room_type: room.into(), night: d(n), available, price_cents: price }
+    fn nights(cells: &[(&str, i32, i64)]) -> Nights {
+        cells.iter().map(|(n, available, price_cents)| (d(n), NightCell { available: *available, price_cents: *price_cents })).collect()
     }
 
     fn hotel() -> HotelDoc {
@@ -275,24 +228,21 @@ mod tests {
         let q = query("3", "1");
         let stay = q.stay.expect("dates");
         let mut open = HashMap::new();
-        open.insert(
-            "double".into(),
-            vec![night("double", "2027-05-01", 3, 100), night("double", "2027-05-02", 3, 100), night("double", "2027-05-03", 3, 100)],
-        );
-        open.insert("suite".into(), vec![night("suite", "2027-05-01", 1, 300), night("suite", "2027-05-03", 1, 300)]);
-        assert!(offers_for(&hotel(), open.clone(), stay, &q).is_empty(), "double too small for 3, suite missing a night");
+        open.insert("double".to_owned(), nights(&[("2027-05-01", 3, 100), ("2027-05-02", 3, 100), ("2027-05-03", 3, 100)]));
+        // The suite's 2027-05-02 is missing; the night after the stay does not count.
+        open.insert("suite".to_owned(), nights(&[("2027-05-01", 1, 300), ("2027-05-03", 1, 300), ("2027-05-04", 0, 300)]));
+        assert!(offers_for(&hotel(), Some(&open), stay, &q).is_empty(), "double too small for 3, suite missing a night");
+        assert!(offers_for(&hotel(), None, stay, &q).is_empty(), "no calendars at all");
 
-        open.get_mut("suite").expect("suite").push(night("suite", "2027-05-02", 2, 400));
-        let offers = offers_for(&hotel(), open.clone(), stay, &q);
+        open.get_mut("suite").expect("suite").insert(d("2027-05-02"), NightCell { available: 2, price_cents: 400 });
+        let offers = offers_for(&hotel(), Some(&open), stay, &q);
         assert_eq!(offers.len(), 1);
         assert_eq!((offers[0].name.as_str(), offers[0].total_cents, offers[0].available), ("suite", Some(1000), Some(1)));
 
+        // Two rooms: doubles fit (2 guests each) and 3 are left; the suite has 1 left on two nights.
         let two_rooms = query("3", "2");
-        let offers = offers_for(&hotel(), open, stay, &two_rooms);
-        assert_eq!(
-            offers.iter().map(|o| (o.name.as_str(), o.total_cents)).collect::<Vec<_>>(),
-            [("double", Some(600)), ("suite", Some(2000))]
-        );
+        let offers = offers_for(&hotel(), Some(&open), stay, &two_rooms);
+        assert_eq!(offers.iter().map(|o| (o.name.as_str(), o.total_cents)).collect::<Vec<_>>(), [("double", Some(600))]);
     }
 
     #[test]

@@ -6,32 +6,32 @@
 //!   `ratingVersion`). An event older than the stored version of its aspect is skipped, so
 //!   redelivery and cross-topic reordering never roll a hotel back. `popularity` is recounted
 //!   from `bookings`, which makes it idempotent too.
-//! - `calendars`: one document per hotel and room type (`_id` = `hotel|roomType`), whose
-//!   `nights` map an ISO date (`2027-05-01`) to `{available, priceCents}`. A window of nights is
-//!   replaced with what booking says is true now, in one update (`$set`/`$unset` of
-//!   `nights.<date>`); nights before today are pruned on the way.
+//! - `calendars`: one document per hotel and room type (`_id` = `hotel|roomType`) holding its
+//!   nights (rooms left and price) packed in one string, see [`crate::calendar`]. A window of
+//!   nights is replaced with what booking says is true now (read, merged, written back when it
+//!   differs); nights before today are pruned on the way.
 //!
-//!   One document per room type rather than per night: FerretDB v1 (SQLite) evaluates these
-//!   filters by scanning the collection, so a document per night made a dated search read every
-//!   stored night of every hotel (50–90 ms for 40 hotels × 30 nights); with a calendar per room
-//!   type it reads one document per room type of the candidate hotels, projected to the nights
-//!   of the stay.
+//!   FerretDB v1 answers only `{_id: …}` from an index: any other filter reads and decodes
+//!   every document of the collection. So the calendars are kept cheap to decode (one string,
+//!   not a document per night), and searches read a city's hotels and calendars once per
+//!   change, into [`crate::snapshot`], instead of once per query.
 //! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled}`, the facts popularity counts.
 //!
 //! Every document a query can match carries every field it filters or sorts on (no missing
-//! fields, no `null`s), and only plain operators are used (`$in`, `$all`, `$gte`, `$lt`, `$set`,
-//! sort/skip/limit, `count_documents`): FerretDB v1 and MongoDB answer these identically.
+//! fields, no `null`s), and only plain operators are used (equality, `$in`, `$set`, sort/limit,
+//! `count_documents`): FerretDB v1 and MongoDB answer these identically.
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use mongodb::{
     Collection, Database, IndexModel,
-    bson::{Document, doc, to_bson},
+    bson::{doc, to_bson},
     error::{ErrorKind, WriteFailure},
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
+
+pub use crate::calendar::{CalendarDoc, NightCell};
 
 /// A hotel as the read model stores it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -98,46 +98,6 @@ impl From<&RoomTypeInfo> for RoomTypeDoc {
     fn from(r: &RoomTypeInfo) -> Self {
         Self { name: r.name.clone(), capacity: r.capacity, base_rate_cents: r.base_rate_cents, amenities: r.amenities.clone() }
     }
-}
-
-/// One room type's calendar.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct CalendarDoc {
-    /// `hotel|roomType`.
-    #[serde(rename = "_id")]
-    pub id: String,
-    /// Hotel.
-    pub hotel_id: String,
-    /// Room type.
-    pub room_type: String,
-    /// `YYYY-MM-DD` → that night.
-    pub nights: BTreeMap<String, NightCell>,
-}
-
-/// One night in a calendar.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct NightCell {
-    /// Rooms left (0 when closed).
-    pub available: i32,
-    /// Price of one room that night, minor units.
-    pub price_cents: i64,
-}
-
-/// A night of a room type with enough rooms left, as a dated search sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenNight {
-    /// Hotel.
-    pub hotel_id: String,
-    /// Room type.
-    pub room_type: String,
-    /// The night.
-    pub night: NaiveDate,
-    /// Rooms left.
-    pub available: i32,
-    /// Price of one room.
-    pub price_cents: i64,
 }
 
 /// Availability and price of one night, as booking reports it.
@@ -298,8 +258,11 @@ impl Store {
     }
 
     /// Make the nights `[from, to)` of a room type exactly `nights` (nights booking did not
-    /// report are removed: not on sale), and drop nights before `today`. One update, of only
-    /// what differs.
+    /// report are removed: not on sale), and drop nights before `today`. The calendar is read,
+    /// changed in memory and written back whole (it is one packed string, see [`crate::calendar`]),
+    /// only when it differs. The consumer handles one event at a time and `availability.changed`
+    /// is keyed by hotel, so two writers of one calendar overlap only during a partition
+    /// handover; each then writes what booking says now for its window.
     pub async fn replace_nights(
         &self,
         hotel: &str,
@@ -309,36 +272,22 @@ impl Store {
         today: NaiveDate,
     ) -> mongodb::error::Result<Applied> {
         let id = format!("{hotel}|{room_type}");
-        let stored = self.calendars.find_one(doc! { "_id": &id }).await?.unwrap_or_default();
-        let (from_key, to_key, today_key) = (from.to_string(), to.to_string(), today.to_string());
-        let mut set = doc! { "hotelId": hotel, "roomType": room_type };
-        let mut unset = Document::new();
-        let mut changed = false;
-        let mut reported = Vec::new();
-        for n in nights.iter().filter(|n| n.night >= from && n.night < to) {
-            let key = n.night.to_string();
-            let cell = NightCell { available: n.available, price_cents: n.price_cents };
-            if stored.nights.get(&key) != Some(&cell) {
-                set.insert(format!("nights.{key}"), to_bson(&cell)?);
-                changed = true;
-            }
-            reported.push(key);
+        let stored = self.calendars.find_one(doc! { "_id": &id }).await?;
+        let mut next =
+            CalendarDoc { id: id.clone(), hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), nights: Default::default() };
+        if let Some(stored) = &stored {
+            next.nights =
+                stored.nights.range(today..).filter(|(night, _)| **night < from || **night >= to).map(|(n, c)| (*n, *c)).collect();
         }
-        for key in stored.nights.keys() {
-            let in_window = *key >= from_key && *key < to_key;
-            if (in_window && !reported.contains(key)) || *key < today_key {
-                unset.insert(format!("nights.{key}"), "");
-                changed |= in_window;
-            }
+        for n in nights.iter().filter(|n| n.night >= from && n.night < to && n.night >= today) {
+            next.nights.insert(n.night, NightCell { available: n.available, price_cents: n.price_cents });
         }
-        if !changed && unset.is_empty() && stored.hotel_id == hotel {
+        let window_of = |c: &CalendarDoc| c.nights.range(from..to).map(|(n, c)| (*n, *c)).collect::<Vec<_>>();
+        let changed = stored.as_ref().map(window_of).unwrap_or_default() != window_of(&next);
+        if stored.as_ref() == Some(&next) {
             return Ok(Applied::default());
         }
-        let mut update = doc! { "$set": set };
-        if !unset.is_empty() {
-            update.insert("$unset", unset);
-        }
-        self.calendars.update_one(doc! { "_id": &id }, update).upsert(true).await?;
+        self.calendars.replace_one(doc! { "_id": &id }, &next).upsert(true).await?;
         if !changed {
             return Ok(Applied::default());
         }
@@ -346,49 +295,28 @@ impl Store {
         Ok(Applied::in_cities(city))
     }
 
-    /// Hotels on sale matching `filter` (an extra filter on top of `onSale`), sorted and paged.
-    pub async fn find_hotels(&self, filter: Document, sort: Document, skip: u64, limit: i64) -> mongodb::error::Result<Vec<HotelDoc>> {
-        self.hotels.find(filter).sort(sort).skip(skip).limit(limit).await?.try_collect().await
+    /// The hotels on sale in `city` (or everywhere), at most `limit`, by id.
+    pub async fn hotels_in(&self, city: Option<&str>, limit: i64) -> mongodb::error::Result<Vec<HotelDoc>> {
+        let mut filter = doc! { "onSale": true };
+        if let Some(city) = city {
+            filter.insert("cityKey", city);
+        }
+        self.hotels.find(filter).sort(doc! { "_id": 1 }).limit(limit).await?.try_collect().await
     }
 
-    /// How many hotels match `filter`.
-    pub async fn count_hotels(&self, filter: Document) -> mongodb::error::Result<u64> {
-        self.hotels.count_documents(filter).await
+    /// The calendars of every room type of `hotels`.
+    pub async fn calendars_of(&self, hotels: &[String]) -> mongodb::error::Result<Vec<CalendarDoc>> {
+        if hotels.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.calendars.find(doc! { "hotelId": { "$in": hotels } }).await?.try_collect().await
     }
 
-    /// One hotel on sale.
+    /// One hotel on sale (looked up by `_id` alone, which FerretDB answers from its index).
     pub async fn hotel(&self, id: &str) -> mongodb::error::Result<Option<HotelDoc>> {
-        self.hotels.find_one(doc! { "_id": id, "onSale": true }).await
-    }
-
-    /// The nights of `hotels` in `[from, to)` that have at least `rooms` rooms left.
-    pub async fn open_nights(
-        &self,
-        hotels: &[String],
-        from: NaiveDate,
-        to: NaiveDate,
-        rooms: i32,
-    ) -> mongodb::error::Result<Vec<OpenNight>> {
-        let mut projection = doc! { "hotelId": 1, "roomType": 1 };
-        for night in from.iter_days().take_while(|n| *n < to) {
-            projection.insert(format!("nights.{night}"), 1);
-        }
-        let calendars: Vec<CalendarDoc> =
-            self.calendars.find(doc! { "hotelId": { "$in": hotels } }).projection(projection).await?.try_collect().await?;
-        let mut open = Vec::new();
-        for cal in calendars {
-            for (key, cell) in &cal.nights {
-                let Ok(night) = key.parse::<NaiveDate>() else { continue };
-                if night >= from && night < to && cell.available >= rooms {
-                    let (hotel_id, room_type) = (cal.hotel_id.clone(), cal.room_type.clone());
-                    open.push(OpenNight { hotel_id, room_type, night, available: cell.available, price_cents: cell.price_cents });
-                }
-            }
-        }
-        Ok(open)
+        Ok(self.hotels.find_one(doc! { "_id": id }).await?.filter(|h| h.on_sale))
     }
 }
-
 fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
     matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
 }

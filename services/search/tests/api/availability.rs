@@ -79,3 +79,18 @@ async fn a_removed_hotel_leaves_the_results_and_a_returning_one_comes_back() {
     let (_, page, _) = app.search("city=Braga").await;
     assert_eq!(page["items"][0]["name"], "Braga Renewed");
 }
+
+#[tokio::test]
+async fn calendars_stored_by_earlier_versions_are_still_searched() {
+    let app = spawn_app().await;
+    // A calendar as earlier versions stored it: a document per night under `nights`.
+    let (night, next) = (days_from_now(2), days_from_now(3));
+    let legacy = mongodb::bson::doc! { "_id": "legacy-1|double", "hotelId": "legacy-1", "roomType": "double",
+    "nights": { night.to_string(): { "available": 2, "priceCents": 7_000_i64 } } };
+    app.mongo.collection::<mongodb::bson::Document>("calendars").insert_one(legacy).await.expect("insert");
+    app.add_hotel("legacy-1", &hotel("Evora", 3, &["wifi"], &[("double", 2, 7_000)])).await;
+    let dated = format!("city=Evora&checkIn={night}&checkOut={next}");
+    app.wait_ids(&dated, &["legacy-1"]).await;
+    let (_, page, _) = app.search(&dated).await;
+    assert_eq!(page["items"][0]["totalCents"], 7_000, "{page}");
+}
