@@ -44,8 +44,11 @@ test("a sold-out room says so on the hotel page and on the booking page", async 
 test("a session that can no longer be renewed shows 'session expired' and a way back", async ({ page }) => {
   // A stored session whose access token has expired and whose refresh token the user service
   // does not know (as after a long absence, or a revoked session).
-  await page.goto("/");
-  await page.evaluate(() =>
+  // Stored before the first page runs (once): set on a loaded page instead, a still-hydrating
+  // page could find it first and end the session before /bookings opens.
+  await page.addInitScript(() => {
+    if (window.sessionStorage.getItem("seeded")) return;
+    window.sessionStorage.setItem("seeded", "1");
     window.localStorage.setItem(
       "tripnest.session.v1",
       JSON.stringify({
@@ -54,8 +57,8 @@ test("a session that can no longer be renewed shows 'session expired' and a way 
         accessExpiresAt: Date.now() - 60_000,
         refreshToken: "no-longer-valid",
       }),
-    ),
-  );
+    );
+  });
   await page.goto("/bookings");
   await expect(page.getByRole("heading", { name: "Your session has expired" })).toBeVisible();
   await expect(page.getByText("Your session has expired, so you were signed out.")).toBeVisible();
