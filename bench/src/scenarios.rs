@@ -1,0 +1,278 @@
+//! The five scenarios in order, each turned into report rows next to its ceiling. Sizes and
+//! durations come from [`Sizes`]: the full run stays under 15 minutes, `--quick` under 2.
+
+use crate::{
+    Args, baselines,
+    booking::{self, p50_p99},
+    load::{self, Load, Step, doubling, ladder, max_rate_under},
+    operator,
+    report::{Report, Row},
+    roll,
+    site::{self, Site, expect},
+};
+use std::{sync::Arc, time::Duration};
+use tripnest_e2e::Stack;
+
+/// The criterion benchmarks reported with the run (from `make bench`).
+pub const CRITERION: [&str; 7] = [
+    "nightly_price",
+    "inventory_plan_365_nights",
+    "jwt_verify_cached_key",
+    "jwt_sign",
+    "event_serialize_booking_created",
+    "event_parse_booking_created",
+    "rate_limit_gcra_redis",
+];
+
+/// The latency objective of the mix.
+const P99_OBJECTIVE_MS: f64 = 100.0;
+/// Requests outstanding before the generator drops new ones.
+const MAX_IN_FLIGHT: usize = 512;
+
+/// How big and how long each scenario is.
+#[derive(Debug, Clone)]
+pub struct Sizes {
+    hotels: usize,
+    travellers: usize,
+    step: Duration,
+    mix_rates: Vec<f64>,
+    bare_rates: Vec<f64>,
+    search_rate: f64,
+    contention: Load,
+    contention_nights: u64,
+    contention_rooms: i32,
+    saga: Load,
+    operator_n: Vec<usize>,
+    roll_room_types: usize,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        let load = |rate: f64, secs: u64| Load { rate, duration: Duration::from_secs(secs), max_in_flight: MAX_IN_FLIGHT };
+        if quick {
+            Self {
+                hotels: 25,
+                travellers: 8,
+                step: Duration::from_secs(3),
+                mix_rates: doubling(50.0, 400.0),
+                bare_rates: doubling(100.0, 1600.0),
+                search_rate: 50.0,
+                contention: load(200.0, 3),
+                contention_nights: 10,
+                contention_rooms: 3,
+                saga: load(5.0, 4),
+                operator_n: vec![20],
+                roll_room_types: 100,
+            }
+        } else {
+            Self {
+                hotels: 100,
+                travellers: 40,
+                step: Duration::from_secs(8),
+                mix_rates: doubling(50.0, 3200.0),
+                bare_rates: doubling(100.0, 12800.0),
+                search_rate: 100.0,
+                contention: load(400.0, 8),
+                contention_nights: 20,
+                contention_rooms: 5,
+                saga: load(10.0, 15),
+                operator_n: vec![100, 500, 1000],
+                roll_room_types: 1000,
+            }
+        }
+    }
+}
+
+/// Run every selected scenario and fill `report`.
+pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
+    let sizes = Sizes::new(args.quick);
+    let stack = Stack::load();
+    report.setup.push(format!(
+        "services: every TripNest binary as its own process ({} profile) on loopback, behind the gateway, on the shared local stack \
+         (PostgreSQL, Redis, Kafka, FerretDB, kube-apiserver); other work on this 2-core machine adds noise, which is why each figure has a same-run ceiling",
+        report.machine.profile
+    ));
+    report.setup.push(
+        "gateway rate limits raised to 60,000,000/min (burst 1,000,000) for every class: the GCRA call to Redis stays on every request, 429s never happen, so the mix measures the services, not the limiter".into(),
+    );
+    report.setup.push(format!(
+        "generator: open loop, one pooled reqwest client, each request its own task, at most {MAX_IN_FLIGHT} in flight (a request due beyond that is dropped and counted as an error); latency from the intended start (HdrHistogram, coordinated omission corrected); p99 objective {P99_OBJECTIVE_MS} ms with < 1% errors; steps of {} s, rates doubling until the objective is missed, then one step at the geometric midpoint",
+        sizes.step.as_secs()
+    ));
+    if ["mix", "search", "contention", "saga"].iter().any(|s| args.runs(s)) {
+        eprintln!("starting the platform and seeding {} hotels, {} travellers", sizes.hotels, sizes.travellers);
+        let site = Arc::new(Site::start(sizes.hotels, sizes.travellers).await?);
+        report.setup.push(format!(
+            "seed: {} hotels in {} cities (20 rooms of `double`, 60 nights each), {} registered travellers; the mix spreads requests over them, 1–3-night stays over 50 dates",
+            sizes.hotels,
+            site::CITIES.len(),
+            sizes.travellers
+        ));
+        let (search_url, search_body) = site.search_sample().await?;
+        let bare_url = baselines::bare_handler(search_body);
+        if args.runs("mix") {
+            mix(&site, &bare_url, &sizes, report).await;
+        }
+        if args.runs("search") {
+            search_cache(&site, &search_url, &bare_url, &sizes, report).await;
+        }
+        if args.runs("contention") {
+            contention(&site, &stack, &sizes, report).await?;
+        }
+        if args.runs("saga") {
+            saga(&site, &stack, &sizes, report).await?;
+        }
+    }
+    if args.runs("operator") {
+        operator_scale(&stack, &sizes, report).await?;
+    }
+    if args.runs("roll") {
+        eprintln!("[5] inventory roll: 365 nights × {} room types", sizes.roll_room_types);
+        let r = roll::roll(&stack, sizes.roll_room_types).await?;
+        report.rows.push(
+            Row::new("5 inventory roll", format!("365 nights × {} room types", sizes.roll_room_types), "rows/s", Some(r.roll_rows_per_s), "INSERT … SELECT generate_series, same rows", Some(r.insert_rows_per_s))
+                .note(format!("{} rows; roll_inventory one room type at a time, as the CronJob does", r.rows)),
+        );
+    }
+    Ok(())
+}
+
+fn bare_request(http: &reqwest::Client, url: &str) -> impl Fn(u64) -> futures::future::BoxFuture<'static, load::Outcome> + Clone {
+    let (http, url) = (http.clone(), url.to_owned());
+    move |_| {
+        let (http, url) = (http.clone(), url.clone());
+        Box::pin(async move { expect(http.get(url).send().await, &[200]).await })
+    }
+}
+
+fn at_rate(steps: &[Step], rate: f64) -> Option<&Step> {
+    steps.iter().find(|s| (s.offered_rps - rate).abs() < 0.5)
+}
+
+async fn mix(site: &Arc<Site>, bare_url: &str, sizes: &Sizes, report: &mut Report) {
+    eprintln!("[1] hotel-site mix through the gateway");
+    let tripnest = ladder(&sizes.mix_rates, sizes.step, MAX_IN_FLIGHT, P99_OBJECTIVE_MS, {
+        let site = site.clone();
+        move |i| site.clone().mix_request(i)
+    })
+    .await;
+    eprintln!("[1] bare axum handler, same JSON");
+    let bare = ladder(&sizes.bare_rates, sizes.step, MAX_IN_FLIGHT, P99_OBJECTIVE_MS, bare_request(&site.http, bare_url)).await;
+    let (max_t, max_b) = (max_rate_under(&tripnest, P99_OBJECTIVE_MS), max_rate_under(&bare, P99_OBJECTIVE_MS));
+    let bare_never_missed = bare.iter().all(|s| s.meets(P99_OBJECTIVE_MS));
+    let s = "1 hotel-site mix";
+    report.rows.push(
+        Row::new(s, "highest offered rate with p99 < 100 ms", "req/s", max_t, "bare axum handler, same JSON", max_b).note(if bare_never_missed {
+            "the bare handler met the objective at every rate offered: its ceiling is at least this".to_owned()
+        } else {
+            String::new()
+        }),
+    );
+    let rate = max_t.or_else(|| tripnest.first().map(|s| s.offered_rps)).unwrap_or(0.0);
+    if let Some(t) = at_rate(&tripnest, rate) {
+        let b = at_rate(&bare, rate);
+        for (name, value, base) in [("p50", t.p50_ms, b.map(|b| b.p50_ms)), ("p99", t.p99_ms, b.map(|b| b.p99_ms)), ("p99.9", t.p999_ms, b.map(|b| b.p999_ms))] {
+            report.rows.push(Row::new(s, format!("{name} at {rate:.0} req/s"), "ms", Some(value), "bare axum handler, same rate", base));
+        }
+        report.rows.push(
+            Row::new(s, format!("errors at {rate:.0} req/s"), "% of requests", Some(100.0 * t.error_rate()), "bare axum handler, same rate", b.map(|b| 100.0 * b.error_rate()))
+                .note(format!("{:?}", t.error_kinds)),
+        );
+    }
+    report.steps.insert("1 mix: TripNest (gateway)".into(), tripnest);
+    report.steps.insert("1 mix: bare axum".into(), bare);
+}
+
+async fn search_cache(site: &Arc<Site>, url: &str, bare_url: &str, sizes: &Sizes, report: &mut Report) {
+    eprintln!("[1b] search through the gateway: cache hit, cache miss, bare handler at {} req/s", sizes.search_rate);
+    let load = Load { rate: sizes.search_rate, duration: sizes.step, max_in_flight: MAX_IN_FLIGHT };
+    let http = site.http.clone();
+    let get = |url: String| {
+        let http = http.clone();
+        async move { expect(http.get(url).send().await, &[200]).await }
+    };
+    let hit = load::open_loop(load, |_| get(url.to_owned())).await;
+    // Every request another query (a minimum price below every hotel's): all misses, same results.
+    let miss = load::open_loop(load, |i| get(format!("{url}&minPrice={}", i + 1))).await;
+    let bare = load::open_loop(load, bare_request(&site.http, bare_url)).await;
+    let s = "1b search cache";
+    for (case, step) in [("cache hit", &hit), ("cache miss", &miss)] {
+        for (q, value, base) in [("p50", step.p50_ms, bare.p50_ms), ("p99", step.p99_ms, bare.p99_ms)] {
+            report.rows.push(
+                Row::new(s, format!("{case} {q} at {:.0} req/s", sizes.search_rate), "ms", Some(value), "bare axum handler, same JSON", Some(base))
+                    .note(if step.errors > 0 { format!("{} errors", step.errors) } else { String::new() }),
+            );
+        }
+    }
+    report.steps.insert("1b search: cache hit".into(), vec![hit]);
+    report.steps.insert("1b search: cache miss".into(), vec![miss]);
+    report.steps.insert("1b search: bare axum".into(), vec![bare]);
+}
+
+async fn contention(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
+    let (nights, rooms) = (sizes.contention_nights, sizes.contention_rooms);
+    eprintln!("[2] contention: {} req/s racing for {nights} nights × {rooms} rooms", sizes.contention.rate);
+    let c = booking::contention(site.clone(), sizes.contention, nights, rooms).await?;
+    let transactions = c.step.due as u32;
+    let pg = booking::pgbench_holds(stack, nights, rooms, transactions).await?;
+    let s = "2 contention";
+    report.rows.push(
+        Row::new(s, format!("bookings answered (held or sold out) at {:.0} req/s offered", sizes.contention.rate), "bookings/s", Some(c.step.achieved_rps), "pgbench: booking's hold transaction, same calendar, 16 connections", Some(pg.tps))
+            .note(format!("{} requests, {} errors", c.step.due, c.step.errors)),
+    );
+    report.rows.push(Row::new(s, "p99", "ms", Some(c.step.p99_ms), "pgbench mean latency per transaction", Some(pg.latency_ms)));
+    report.rows.push(
+        Row::new(s, "confirmed bookings ≤ rooms", "bookings", Some(c.confirmed as f64), "rooms for sale", Some(c.rooms as f64)).note(format!(
+            "{} held; check {}",
+            c.held,
+            if c.never_oversold && c.confirmed <= c.rooms { "passed: never more held or confirmed than rooms, on every night" } else { "FAILED: oversold" }
+        )),
+    );
+    report.steps.insert("2 contention: TripNest (gateway)".into(), vec![c.step]);
+    Ok(())
+}
+
+async fn saga(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
+    eprintln!("[3] saga at {} bookings/s", sizes.saga.rate);
+    let (step, hist, unconfirmed) = booking::saga(site.clone(), sizes.saga).await;
+    eprintln!("[3] bare Kafka produce→consume at the same rate");
+    let kafka = baselines::kafka_round_trip(stack.get("KAFKA_BOOTSTRAP_SERVERS"), sizes.saga).await?;
+    let (p50, p99) = p50_p99(&hist);
+    let s = "3 saga";
+    let note = format!(
+        "{} bookings, {unconfirmed} not confirmed within 60 s; the saga is two hops (booking.created → payment → payment.success → booking) plus outbox relays",
+        hist.len()
+    );
+    report.rows.push(Row::new(s, format!("booking.created → booking.confirmed p50 at {:.0}/s", sizes.saga.rate), "ms", Some(p50), "bare Kafka produce→consume p50", Some(kafka.p50_ms)).note(note));
+    report.rows.push(Row::new(s, "booking.created → booking.confirmed p99", "ms", Some(p99), "bare Kafka produce→consume p99", Some(kafka.p99_ms)));
+    report.steps.insert("3 saga: POST /api/bookings".into(), vec![step]);
+    report.steps.insert("3 saga: bare Kafka round trip".into(), vec![kafka]);
+    Ok(())
+}
+
+async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
+    let client = operator::client(stack).await?;
+    operator::install_crds(&client).await?;
+    let s = "4 operator";
+    let foreign = operator::foreign_operator(&client).await?;
+    if foreign && std::env::var_os("TRIPNEST_BENCH_SHARE_OPERATOR").is_none() {
+        eprintln!("[4] skipped: another operator reconciles Hotels in every namespace");
+        report.rows.push(Row::new(s, "N Hotels + N Inventories Ready", "s", None, "kubectl apply, no operator", None).note(
+            "skipped: an operator outside the bench (the `make up` one) reconciles Hotels in every namespace, so it would race ours and sync the bench's hotels into the shared catalog; scope it with APP_WATCH_NAMESPACE (or set TRIPNEST_BENCH_SHARE_OPERATOR=1 to measure anyway)",
+        ));
+        return Ok(());
+    }
+    for &n in &sizes.operator_n {
+        eprintln!("[4] operator: {n} Hotels + {n} Inventories to Ready");
+        let m = operator::scale(stack, &client, n).await?;
+        let apply_note = "same manifests under a copy of the CRDs (group bench.tripnest.io) that no operator watches; both by `kubectl apply --server-side`";
+        report.rows.push(Row::new(s, format!("{n} Hotels + {n} Inventories applied → all Ready"), "s", Some(m.ready_s), "kubectl apply of the same objects, no operator", Some(m.baseline_apply_s)).note(apply_note));
+        report.rows.push(
+            Row::new(s, format!("operator memory with {n} + {n} objects"), "MiB", Some(m.rss_mib), "–", None).note(format!("peak RSS {:.1} MiB (VmHWM)", m.peak_rss_mib)),
+        );
+    }
+    if foreign {
+        report.setup.push("operator: another operator also watched every namespace during this run (TRIPNEST_BENCH_SHARE_OPERATOR)".into());
+    }
+    Ok(())
+}
