@@ -169,6 +169,18 @@ where
         steps.push(step);
         if failed {
             let passed = steps.iter().rev().skip(1).find(|s| s.meets(p99_ms)).map(|s| s.offered_rps);
+            if passed.is_none() {
+                // Even the first rate was too much: go down (by 4× each time, three times at most).
+                for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
+                    let step = open_loop(Load { rate: lower, duration, max_in_flight }, request.clone()).await;
+                    eprintln!("    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
+                    let met = step.meets(p99_ms);
+                    steps.insert(0, step);
+                    if met {
+                        break;
+                    }
+                }
+            }
             if let Some(lo) = passed {
                 let mid = (lo * rate).sqrt().round();
                 let step = open_loop(Load { rate: mid, duration, max_in_flight }, request.clone()).await;

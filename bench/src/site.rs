@@ -7,7 +7,8 @@ use chrono::{Days, Utc};
 use futures::{StreamExt, stream};
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
-use tripnest_e2e::{platform::Platform, unique, wait_until};
+use tripnest_common::events::topics;
+use tripnest_e2e::{platform::Platform, unique};
 
 /// Cities the seeded hotels are in.
 pub const CITIES: [&str; 5] = ["Lisbon", "Porto", "Madrid", "Paris", "Rome"];
@@ -80,9 +81,16 @@ impl Site {
         let run = unique("run");
         let hotels: Vec<(String, &'static str)> = (0..hotels).map(|i| (format!("{run}-h{i:03}"), CITIES[i % CITIES.len()])).collect();
         let site = Self { platform, http: client(), api, hotels, travellers: Vec::new(), run };
+        // Hotels first, inventories once search knows every hotel: search drops an
+        // availability.changed that arrives before its hotel.upserted (seen at 25 hotels).
         let seeded: Vec<anyhow::Result<()>> =
-            stream::iter(site.hotels.iter().enumerate()).map(|(i, (id, city))| site.seed_hotel(i, id, city, 20)).buffer_unordered(8).collect().await;
+            stream::iter(site.hotels.iter().enumerate()).map(|(i, (id, city))| site.upsert_hotel(i, id, city)).buffer_unordered(8).collect().await;
         seeded.into_iter().collect::<anyhow::Result<()>>()?;
+        site.wait_listed(None).await?;
+        let opened: Vec<anyhow::Result<()>> =
+            stream::iter(site.hotels.iter()).map(|(id, _)| site.open_rooms(id, 20)).buffer_unordered(8).collect().await;
+        opened.into_iter().collect::<anyhow::Result<()>>()?;
+        site.wait_listed(Some(2)).await?;
         let run = site.run.clone();
         let travellers: Vec<Traveller> = stream::iter(0..travellers)
             .map(|i| {
@@ -93,26 +101,54 @@ impl Site {
             .buffer_unordered(4)
             .collect()
             .await;
-        for city in CITIES {
-            let expected = site.hotels.iter().filter(|(_, c)| *c == city).count();
-            let url = format!("{}/hotels?city={city}&checkIn={}&checkOut={}&pageSize=1", site.api, day(2), day(3));
-            wait_until(&format!("search to list the {expected} hotels in {city}"), Duration::from_secs(180), || async {
-                let body: Value = site.http.get(&url).send().await.ok()?.json().await.ok()?;
-                (body["total"].as_u64() == Some(expected as u64)).then_some(())
-            })
-            .await;
-        }
         Ok(Self { travellers, ..site })
+    }
+
+    /// Wait until search lists every seeded hotel in every city (with rooms on night
+    /// `day(night)` when given), reading past the cache.
+    async fn wait_listed(&self, night: Option<u64>) -> anyhow::Result<()> {
+        let dates = night.map(|n| format!("&checkIn={}&checkOut={}", day(n), day(n + 1))).unwrap_or_default();
+        for city in CITIES {
+            let expected = self.hotels.iter().filter(|(_, c)| *c == city).count() as u64;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+            for attempt in 0.. {
+                // A new minimum price each time: a cache miss, so this reads the read model itself.
+                let url = format!("{}/hotels?city={city}{dates}&pageSize=1&minPrice={attempt}", self.api);
+                let body: Value = self.http.get(&url).send().await?.json().await?;
+                if body["total"].as_u64() == Some(expected) {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    let published = self.hotels.iter().filter(|(id, c)| *c == city && !self.platform.tap.about(topics::HOTEL_UPSERTED, id).is_empty()).count();
+                    let listed: Value = self.http.get(format!("{}/hotels?city={city}&pageSize=100&minPrice=99999{attempt}", self.api)).send().await?.json().await?;
+                    anyhow::bail!("search lists {} of {expected} hotels in {city}{dates} after 120 s ({published} hotel.upserted published): {listed}", body["total"]);
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        Ok(())
     }
 
     /// Upsert one hotel into booking's catalog and open `rooms` rooms of `double`.
     pub async fn seed_hotel(&self, i: usize, id: &str, city: &str, rooms: i32) -> anyhow::Result<()> {
+        self.upsert_hotel(i, id, city).await?;
+        self.open_rooms(id, rooms).await
+    }
+
+    /// Upsert one hotel (one room type, `double`) into booking's catalog.
+    async fn upsert_hotel(&self, i: usize, id: &str, city: &str) -> anyhow::Result<()> {
         let p = &self.platform;
         let spec = json!({ "name": format!("Hotel {i} {city}"), "city": city, "country": "EU", "stars": 1 + i % 5, "currency": "EUR",
                            "amenities": if i % 2 == 0 { json!(["wifi", "pool"]) } else { json!(["wifi"]) },
                            "roomTypes": [{ "name": "double", "capacity": 2, "baseRateCents": 8000 + 500 * (i % 20) as i64 }] });
         let r = p.http.put(format!("{}/internal/hotels/{id}", p.booking.url)).bearer_auth(&p.internal_token).json(&spec).send().await?;
         anyhow::ensure!(r.status() == 200, "hotel {id}: {}", r.text().await?);
+        Ok(())
+    }
+
+    /// Open `rooms` rooms of `double` for the next 60 nights.
+    async fn open_rooms(&self, id: &str, rooms: i32) -> anyhow::Result<()> {
+        let p = &self.platform;
         let inventory = json!({ "rooms": rooms, "horizonDays": HORIZON_DAYS, "pricing": { "weekendMultiplier": 1.25 } });
         let url = format!("{}/internal/inventory/{id}/double", p.booking.url);
         let r = p.http.put(url).bearer_auth(&p.internal_token).json(&inventory).send().await?;
