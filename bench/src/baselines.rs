@@ -117,8 +117,14 @@ pub async fn kafka_round_trip(bootstrap: &str, load: Load) -> anyhow::Result<Ste
         async move {
             let (tx, rx) = oneshot::channel();
             waiting.lock().expect("waiting").insert(i, tx);
-            producer.send("roundtrip", i.to_string().as_bytes(), i.to_string().as_bytes(), &[]).await.map_err(|_| "produce failed".to_owned())?;
-            tokio::time::timeout(std::time::Duration::from_secs(10), rx).await.map_err(|_| "not consumed in 10 s".to_owned())?.map_err(|_| "lost".to_owned())
+            producer
+                .send("roundtrip", i.to_string().as_bytes(), i.to_string().as_bytes(), &[])
+                .await
+                .map_err(|_| "produce failed".to_owned())?;
+            tokio::time::timeout(std::time::Duration::from_secs(10), rx)
+                .await
+                .map_err(|_| "not consumed in 10 s".to_owned())?
+                .map_err(|_| "lost".to_owned())
         }
     })
     .await;

@@ -149,7 +149,9 @@ pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions:
     sqlx::query("INSERT INTO hotels (id, name, city, country, stars, currency, spec_hash) VALUES ('hot', 'Hot', 'Contention', 'EU', 3, 'EUR', 'bench')")
         .execute(&pool)
         .await?;
-    sqlx::query("INSERT INTO room_types (hotel_id, name, capacity, base_rate_cents) VALUES ('hot', 'double', 2, 8000)").execute(&pool).await?;
+    sqlx::query("INSERT INTO room_types (hotel_id, name, capacity, base_rate_cents) VALUES ('hot', 'double', 2, 8000)")
+        .execute(&pool)
+        .await?;
     let spec = tripnest_booking::inventory::InventorySpec {
         rooms,
         horizon_days: (FIRST_NIGHT + nights) as i32,
@@ -170,22 +172,22 @@ fn hold_script(nights: u64) -> String {
     format!(
         "\\set night random(0, {last})
 \\set k random(1, 1000000000000)
-INSERT INTO idempotency_keys (user_id, key, request_hash, status) VALUES ({user}, 'pg' || :k, 'hash', 'in_flight') ON CONFLICT DO NOTHING;
+INSERT INTO idempotency_keys (user_id, key, request_hash, status) VALUES ({user}, 'pg' || :k::text, 'hash', 'in_flight') ON CONFLICT DO NOTHING;
 BEGIN;
 SELECT rt.capacity, h.currency::text FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id WHERE rt.hotel_id = 'hot' AND rt.name = 'double' AND rt.on_sale AND h.on_sale;
-WITH held AS (UPDATE availability SET available = available - 1, booked = booked + 1 WHERE hotel_id = 'hot' AND room_type = 'double' AND night >= CURRENT_DATE + {FIRST_NIGHT} + :night AND night < CURRENT_DATE + {FIRST_NIGHT} + :night + 1 AND NOT closed AND available >= 1 RETURNING price_cents) SELECT count(*) AS held FROM held \\gset
+WITH held AS (UPDATE availability SET available = available - 1, booked = booked + 1 WHERE hotel_id = 'hot' AND room_type = 'double' AND night >= CURRENT_DATE + {FIRST_NIGHT} + :night::int AND night < CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1 AND NOT closed AND available >= 1 RETURNING price_cents) SELECT count(*) AS held FROM held \\gset
 \\if :held = 1
-INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) VALUES (gen_random_uuid(), {user}, 'hot', 'double', CURRENT_DATE + {FIRST_NIGHT} + :night, CURRENT_DATE + {FIRST_NIGHT} + :night + 1, 1, 1, 8000, 'EUR', 'PENDING', 'pm_card_visa', '{{\"email\": \"a@example.test\"}}', now() + interval '15 minutes') RETURNING id AS bid \\gset
+INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) VALUES (gen_random_uuid(), {user}, 'hot', 'double', CURRENT_DATE + {FIRST_NIGHT} + :night::int, CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1, 1, 1, 8000, 'EUR', 'PENDING', 'pm_card_visa', '{{\"email\": \"a@example.test\"}}', now() + interval '15 minutes') RETURNING id AS bid \\gset
 {select_booking} WHERE b.id = :bid;
 INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'booking.created', 'bk', '{{\"type\": \"booking.created\", \"data\": {{\"amountCents\": 8000}}}}');
 SELECT pg_notify('outbox', '');
 INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'availability.changed', 'hot', '{{\"type\": \"availability.changed\"}}');
 SELECT pg_notify('outbox', '');
-UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = '{{}}' WHERE user_id = {user} AND key = 'pg' || :k;
+UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = '{{}}' WHERE user_id = {user} AND key = 'pg' || :k::text;
 COMMIT;
 \\else
 ROLLBACK;
-DELETE FROM idempotency_keys WHERE user_id = {user} AND key = 'pg' || :k;
+DELETE FROM idempotency_keys WHERE user_id = {user} AND key = 'pg' || :k::text;
 \\endif
 ",
         last = nights.saturating_sub(1),

@@ -114,11 +114,8 @@ where
         while tasks.try_join_next().is_some() {}
     }
     let last_due = t0 + Duration::from_secs_f64(due.saturating_sub(1) as f64 / load.rate);
-    let unfinished = tokio::time::timeout_at(last_due + Duration::from_secs(30), async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await
-    .is_err();
+    let unfinished =
+        tokio::time::timeout_at(last_due + Duration::from_secs(30), async { while tasks.join_next().await.is_some() {} }).await.is_err();
     let finished = Instant::now();
     if unfinished {
         let left = tasks.len() as u64;
@@ -173,7 +170,10 @@ where
                 // Even the first rate was too much: go down (by 4× each time, three times at most).
                 for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
                     let step = open_loop(Load { rate: lower, duration, max_in_flight }, request.clone()).await;
-                    eprintln!("    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
+                    eprintln!(
+                        "    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors",
+                        step.p50_ms, step.p99_ms, step.errors
+                    );
                     let met = step.meets(p99_ms);
                     steps.insert(0, step);
                     if met {

@@ -64,8 +64,10 @@ async fn main() -> anyhow::Result<()> {
     };
     scenarios::run(&args, &mut report).await?;
     if let Some(target) = exe.parent().and_then(|d| d.parent()) {
-        report.criterion_ns =
-            report::criterion_means(&target.join("criterion")).into_iter().filter(|(name, _)| scenarios::CRITERION.contains(&name.as_str())).collect();
+        report.criterion_ns = report::criterion_means(&target.join("criterion"))
+            .into_iter()
+            .filter(|(name, _)| scenarios::CRITERION.contains(&name.as_str()))
+            .collect();
     }
     report.seconds = started.elapsed().as_secs_f64();
     let out = args.out.clone().unwrap_or_else(|| tripnest_e2e::repo_root().join("bench"));

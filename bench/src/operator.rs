@@ -8,9 +8,7 @@
 //! A copy is needed because an operator started by `make up` may watch every namespace.
 
 use futures::{StreamExt, stream};
-use k8s_openapi::{
-    api::core::v1::Namespace, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-};
+use k8s_openapi::{api::core::v1::Namespace, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition};
 use kube::{
     Api, Client, Resource,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
@@ -76,8 +74,14 @@ async fn namespace(client: &Client) -> anyhow::Result<String> {
 /// Strip Hotel finalizers (their operator is gone) and delete the namespace.
 async fn drop_namespace(client: &Client, ns: &str) {
     let hotels: Api<Hotel> = Api::namespaced(client.clone(), ns);
-    let names: Vec<String> =
-        hotels.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default().iter().filter_map(|h| h.meta().name.clone()).collect();
+    let names: Vec<String> = hotels
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| h.meta().name.clone())
+        .collect();
     stream::iter(names)
         .for_each_concurrent(16, |name| {
             let hotels = hotels.clone();
@@ -99,7 +103,9 @@ pub async fn foreign_operator(client: &Client) -> anyhow::Result<bool> {
     hotels.patch("probe", &PatchParams::apply("tripnest-bench"), &Patch::Apply(&probe)).await?;
     let touched = tokio::time::timeout(
         Duration::from_secs(10),
-        await_condition(hotels.clone(), "probe", |h: Option<&Hotel>| h.is_some_and(|h| h.status.is_some() || h.meta().finalizers.is_some())),
+        await_condition(hotels.clone(), "probe", |h: Option<&Hotel>| {
+            h.is_some_and(|h| h.status.is_some() || h.meta().finalizers.is_some())
+        }),
     )
     .await
     .is_ok();
@@ -157,7 +163,8 @@ fn ready(c: &[Condition]) -> bool {
 fn memory_mib(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |key: &str| -> f64 {
-        status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+        status.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok()).unwrap_or(0.0)
+            / 1024.0
     };
     (field("VmRSS:"), field("VmHWM:"))
 }
@@ -183,7 +190,12 @@ async fn measure(stack: &Stack, client: &Client, ns: &str, n: usize) -> anyhow::
     let bootstrap = stack.get("KAFKA_BOOTSTRAP_SERVERS");
     let booking = ServiceProcess::spawn(
         "booking",
-        settings(&[("APP_DATABASE_URL", &db), ("APP_KAFKA__BOOTSTRAP_SERVERS", bootstrap), ("APP_KAFKA__TOPIC_PREFIX", &prefix), ("APP_INTERNAL_TOKEN", &token)]),
+        settings(&[
+            ("APP_DATABASE_URL", &db),
+            ("APP_KAFKA__BOOTSTRAP_SERVERS", bootstrap),
+            ("APP_KAFKA__TOPIC_PREFIX", &prefix),
+            ("APP_INTERNAL_TOKEN", &token),
+        ]),
     );
     let operator = ServiceProcess::spawn(
         "operator",

@@ -26,7 +26,14 @@ pub struct Row {
 
 impl Row {
     /// A figure with its ceiling.
-    pub fn new(scenario: &str, figure: impl Into<String>, unit: &str, tripnest: Option<f64>, baseline: &str, baseline_value: Option<f64>) -> Self {
+    pub fn new(
+        scenario: &str,
+        figure: impl Into<String>,
+        unit: &str,
+        tripnest: Option<f64>,
+        baseline: &str,
+        baseline_value: Option<f64>,
+    ) -> Self {
         Self {
             scenario: scenario.into(),
             figure: figure.into(),
@@ -78,7 +85,11 @@ impl Machine {
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned());
         let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-        let mem_kb: f64 = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0.0);
+        let mem_kb: f64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
         let git = Command::new("git").args(["describe", "--always", "--dirty"]).current_dir(tripnest_e2e::repo_root()).output();
         Self {
             date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -144,7 +155,9 @@ impl Report {
             ));
         }
         out.push_str("\n## Load steps\n\nOpen loop at a fixed offered rate; latency from each request's intended start (coordinated omission corrected), successful requests only.\n\n");
-        out.push_str("| series | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | errors / due |\n|---|---|---|---|---|---|---|\n");
+        out.push_str(
+            "| series | offered req/s | achieved req/s | p50 ms | p99 ms | p99.9 ms | errors / due |\n|---|---|---|---|---|---|---|\n",
+        );
         for (series, steps) in &self.steps {
             for s in steps {
                 out.push_str(&format!(
@@ -156,7 +169,13 @@ impl Report {
         if !self.criterion_ns.is_empty() {
             out.push_str("\n## Criterion (hot functions, mean per call)\n\n| benchmark | time |\n|---|---|\n");
             for (name, ns) in &self.criterion_ns {
-                let t = if *ns >= 1e6 { format!("{:.2} ms", ns / 1e6) } else if *ns >= 1e3 { format!("{:.2} µs", ns / 1e3) } else { format!("{ns:.0} ns") };
+                let t = if *ns >= 1e6 {
+                    format!("{:.2} ms", ns / 1e6)
+                } else if *ns >= 1e3 {
+                    format!("{:.2} µs", ns / 1e3)
+                } else {
+                    format!("{ns:.0} ns")
+                };
                 out.push_str(&format!("| {name} | {t} |\n"));
             }
         }

@@ -52,7 +52,10 @@ pub async fn roll(stack: &Stack, room_types: usize) -> anyhow::Result<Roll> {
     let spec = InventorySpec {
         rooms: 20,
         horizon_days: 365,
-        pricing: Pricing { weekend_multiplier: Some(1.25), seasons: vec![season("summer", 150, 240, 1.4), season("winter", 300, 320, 1.8)] },
+        pricing: Pricing {
+            weekend_multiplier: Some(1.25),
+            seasons: vec![season("summer", 150, 240, 1.4), season("winter", 300, 320, 1.8)],
+        },
         closed_dates: vec![],
         overrides: vec![],
     };

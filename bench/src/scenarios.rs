@@ -130,8 +130,15 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         eprintln!("[5] inventory roll: 365 nights × {} room types", sizes.roll_room_types);
         let r = roll::roll(&stack, sizes.roll_room_types).await?;
         report.rows.push(
-            Row::new("5 inventory roll", format!("365 nights × {} room types", sizes.roll_room_types), "rows/s", Some(r.roll_rows_per_s), "INSERT … SELECT generate_series, same rows", Some(r.insert_rows_per_s))
-                .note(format!("{} rows; roll_inventory one room type at a time, as the CronJob does", r.rows)),
+            Row::new(
+                "5 inventory roll",
+                format!("365 nights × {} room types", sizes.roll_room_types),
+                "rows/s",
+                Some(r.roll_rows_per_s),
+                "INSERT … SELECT generate_series, same rows",
+                Some(r.insert_rows_per_s),
+            )
+            .note(format!("{} rows; roll_inventory one room type at a time, as the CronJob does", r.rows)),
         );
     }
     Ok(())
@@ -161,22 +168,31 @@ async fn mix(site: &Arc<Site>, bare_url: &str, sizes: &Sizes, report: &mut Repor
     let (max_t, max_b) = (max_rate_under(&tripnest, P99_OBJECTIVE_MS), max_rate_under(&bare, P99_OBJECTIVE_MS));
     let bare_never_missed = bare.iter().all(|s| s.meets(P99_OBJECTIVE_MS));
     let s = "1 hotel-site mix";
-    report.rows.push(
-        Row::new(s, "highest offered rate with p99 < 100 ms", "req/s", max_t, "bare axum handler, same JSON", max_b).note(if bare_never_missed {
+    report.rows.push(Row::new(s, "highest offered rate with p99 < 100 ms", "req/s", max_t, "bare axum handler, same JSON", max_b).note(
+        if bare_never_missed {
             "the bare handler met the objective at every rate offered: its ceiling is at least this".to_owned()
         } else {
             String::new()
-        }),
-    );
+        },
+    ));
     let rate = max_t.or_else(|| tripnest.first().map(|s| s.offered_rps)).unwrap_or(0.0);
     if let Some(t) = at_rate(&tripnest, rate) {
         let b = at_rate(&bare, rate);
-        for (name, value, base) in [("p50", t.p50_ms, b.map(|b| b.p50_ms)), ("p99", t.p99_ms, b.map(|b| b.p99_ms)), ("p99.9", t.p999_ms, b.map(|b| b.p999_ms))] {
+        for (name, value, base) in
+            [("p50", t.p50_ms, b.map(|b| b.p50_ms)), ("p99", t.p99_ms, b.map(|b| b.p99_ms)), ("p99.9", t.p999_ms, b.map(|b| b.p999_ms))]
+        {
             report.rows.push(Row::new(s, format!("{name} at {rate:.0} req/s"), "ms", Some(value), "bare axum handler, same rate", base));
         }
         report.rows.push(
-            Row::new(s, format!("errors at {rate:.0} req/s"), "% of requests", Some(100.0 * t.error_rate()), "bare axum handler, same rate", b.map(|b| 100.0 * b.error_rate()))
-                .note(format!("{:?}", t.error_kinds)),
+            Row::new(
+                s,
+                format!("errors at {rate:.0} req/s"),
+                "% of requests",
+                Some(100.0 * t.error_rate()),
+                "bare axum handler, same rate",
+                b.map(|b| 100.0 * b.error_rate()),
+            )
+            .note(format!("{:?}", t.error_kinds)),
         );
     }
     report.steps.insert("1 mix: TripNest (gateway)".into(), tripnest);
@@ -199,8 +215,15 @@ async fn search_cache(site: &Arc<Site>, url: &str, bare_url: &str, sizes: &Sizes
     for (case, step) in [("cache hit", &hit), ("cache miss", &miss)] {
         for (q, value, base) in [("p50", step.p50_ms, bare.p50_ms), ("p99", step.p99_ms, bare.p99_ms)] {
             report.rows.push(
-                Row::new(s, format!("{case} {q} at {:.0} req/s", sizes.search_rate), "ms", Some(value), "bare axum handler, same JSON", Some(base))
-                    .note(if step.errors > 0 { format!("{} errors", step.errors) } else { String::new() }),
+                Row::new(
+                    s,
+                    format!("{case} {q} at {:.0} req/s", sizes.search_rate),
+                    "ms",
+                    Some(value),
+                    "bare axum handler, same JSON",
+                    Some(base),
+                )
+                .note(if step.errors > 0 { format!("{} errors", step.errors) } else { String::new() }),
             );
         }
     }
@@ -217,16 +240,29 @@ async fn contention(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut
     let pg = booking::pgbench_holds(stack, nights, rooms, transactions).await?;
     let s = "2 contention";
     report.rows.push(
-        Row::new(s, format!("bookings answered (held or sold out) at {:.0} req/s offered", sizes.contention.rate), "bookings/s", Some(c.step.achieved_rps), "pgbench: booking's hold transaction, same calendar, 16 connections", Some(pg.tps))
-            .note(format!("{} requests, {} errors", c.step.due, c.step.errors)),
+        Row::new(
+            s,
+            format!("bookings answered (held or sold out) at {:.0} req/s offered", sizes.contention.rate),
+            "bookings/s",
+            Some(c.step.achieved_rps),
+            "pgbench: booking's hold transaction, same calendar, 16 connections",
+            Some(pg.tps),
+        )
+        .note(format!("{} requests, {} errors", c.step.due, c.step.errors)),
     );
     report.rows.push(Row::new(s, "p99", "ms", Some(c.step.p99_ms), "pgbench mean latency per transaction", Some(pg.latency_ms)));
     report.rows.push(
-        Row::new(s, "confirmed bookings ≤ rooms", "bookings", Some(c.confirmed as f64), "rooms for sale", Some(c.rooms as f64)).note(format!(
-            "{} held; check {}",
-            c.held,
-            if c.never_oversold && c.confirmed <= c.rooms { "passed: never more held or confirmed than rooms, on every night" } else { "FAILED: oversold" }
-        )),
+        Row::new(s, "confirmed bookings ≤ rooms", "bookings", Some(c.confirmed as f64), "rooms for sale", Some(c.rooms as f64)).note(
+            format!(
+                "{} held; check {}",
+                c.held,
+                if c.never_oversold && c.confirmed <= c.rooms {
+                    "passed: never more held or confirmed than rooms, on every night"
+                } else {
+                    "FAILED: oversold"
+                }
+            ),
+        ),
     );
     report.steps.insert("2 contention: TripNest (gateway)".into(), vec![c.step]);
     Ok(())
@@ -243,8 +279,25 @@ async fn saga(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Repor
         "{} bookings, {unconfirmed} not confirmed within 60 s; the saga is two hops (booking.created → payment → payment.success → booking) plus outbox relays",
         hist.len()
     );
-    report.rows.push(Row::new(s, format!("booking.created → booking.confirmed p50 at {:.0}/s", sizes.saga.rate), "ms", Some(p50), "bare Kafka produce→consume p50", Some(kafka.p50_ms)).note(note));
-    report.rows.push(Row::new(s, "booking.created → booking.confirmed p99", "ms", Some(p99), "bare Kafka produce→consume p99", Some(kafka.p99_ms)));
+    report.rows.push(
+        Row::new(
+            s,
+            format!("booking.created → booking.confirmed p50 at {:.0}/s", sizes.saga.rate),
+            "ms",
+            Some(p50),
+            "bare Kafka produce→consume p50",
+            Some(kafka.p50_ms),
+        )
+        .note(note),
+    );
+    report.rows.push(Row::new(
+        s,
+        "booking.created → booking.confirmed p99",
+        "ms",
+        Some(p99),
+        "bare Kafka produce→consume p99",
+        Some(kafka.p99_ms),
+    ));
     report.steps.insert("3 saga: POST /api/bookings".into(), vec![step]);
     report.steps.insert("3 saga: bare Kafka round trip".into(), vec![kafka]);
     Ok(())
@@ -266,9 +319,20 @@ async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> an
         eprintln!("[4] operator: {n} Hotels + {n} Inventories to Ready");
         let m = operator::scale(stack, &client, n).await?;
         let apply_note = "same manifests under a copy of the CRDs (group bench.tripnest.io) that no operator watches; both by `kubectl apply --server-side`";
-        report.rows.push(Row::new(s, format!("{n} Hotels + {n} Inventories applied → all Ready"), "s", Some(m.ready_s), "kubectl apply of the same objects, no operator", Some(m.baseline_apply_s)).note(apply_note));
         report.rows.push(
-            Row::new(s, format!("operator memory with {n} + {n} objects"), "MiB", Some(m.rss_mib), "–", None).note(format!("peak RSS {:.1} MiB (VmHWM)", m.peak_rss_mib)),
+            Row::new(
+                s,
+                format!("{n} Hotels + {n} Inventories applied → all Ready"),
+                "s",
+                Some(m.ready_s),
+                "kubectl apply of the same objects, no operator",
+                Some(m.baseline_apply_s),
+            )
+            .note(apply_note),
+        );
+        report.rows.push(
+            Row::new(s, format!("operator memory with {n} + {n} objects"), "MiB", Some(m.rss_mib), "–", None)
+                .note(format!("peak RSS {:.1} MiB (VmHWM)", m.peak_rss_mib)),
         );
     }
     if foreign {

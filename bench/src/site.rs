@@ -83,8 +83,11 @@ impl Site {
         let site = Self { platform, http: client(), api, hotels, travellers: Vec::new(), run };
         // Hotels first, inventories once search knows every hotel: search drops an
         // availability.changed that arrives before its hotel.upserted (seen at 25 hotels).
-        let seeded: Vec<anyhow::Result<()>> =
-            stream::iter(site.hotels.iter().enumerate()).map(|(i, (id, city))| site.upsert_hotel(i, id, city)).buffer_unordered(8).collect().await;
+        let seeded: Vec<anyhow::Result<()>> = stream::iter(site.hotels.iter().enumerate())
+            .map(|(i, (id, city))| site.upsert_hotel(i, id, city))
+            .buffer_unordered(8)
+            .collect()
+            .await;
         seeded.into_iter().collect::<anyhow::Result<()>>()?;
         site.wait_listed(None).await?;
         let opened: Vec<anyhow::Result<()>> =
@@ -119,9 +122,22 @@ impl Site {
                     break;
                 }
                 if tokio::time::Instant::now() >= deadline {
-                    let published = self.hotels.iter().filter(|(id, c)| *c == city && !self.platform.tap.about(topics::HOTEL_UPSERTED, id).is_empty()).count();
-                    let listed: Value = self.http.get(format!("{}/hotels?city={city}&pageSize=100&minPrice=99999{attempt}", self.api)).send().await?.json().await?;
-                    anyhow::bail!("search lists {} of {expected} hotels in {city}{dates} after 120 s ({published} hotel.upserted published): {listed}", body["total"]);
+                    let published = self
+                        .hotels
+                        .iter()
+                        .filter(|(id, c)| *c == city && !self.platform.tap.about(topics::HOTEL_UPSERTED, id).is_empty())
+                        .count();
+                    let listed: Value = self
+                        .http
+                        .get(format!("{}/hotels?city={city}&pageSize=100&minPrice=99999{attempt}", self.api))
+                        .send()
+                        .await?
+                        .json()
+                        .await?;
+                    anyhow::bail!(
+                        "search lists {} of {expected} hotels in {city}{dates} after 120 s ({published} hotel.upserted published): {listed}",
+                        body["total"]
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
@@ -139,7 +155,7 @@ impl Site {
     async fn upsert_hotel(&self, i: usize, id: &str, city: &str) -> anyhow::Result<()> {
         let p = &self.platform;
         let spec = json!({ "name": format!("Hotel {i} {city}"), "city": city, "country": "EU", "stars": 1 + i % 5, "currency": "EUR",
-                           "amenities": if i % 2 == 0 { json!(["wifi", "pool"]) } else { json!(["wifi"]) },
+                           "amenities": if i.is_multiple_of(2) { json!(["wifi", "pool"]) } else { json!(["wifi"]) },
                            "roomTypes": [{ "name": "double", "capacity": 2, "baseRateCents": 8000 + 500 * (i % 20) as i64 }] });
         let r = p.http.put(format!("{}/internal/hotels/{id}", p.booking.url)).bearer_auth(&p.internal_token).json(&spec).send().await?;
         anyhow::ensure!(r.status() == 200, "hotel {id}: {}", r.text().await?);
@@ -165,8 +181,13 @@ impl Site {
         match spread(i, 0) % 1000 {
             0..600 => {
                 let nights = 1 + spread(i, 4) % 3;
-                let url =
-                    format!("{}/hotels?city={city}&checkIn={}&checkOut={}&guests={}&rooms=1", self.api, day(from), day(from + nights), 1 + i % 2);
+                let url = format!(
+                    "{}/hotels?city={city}&checkIn={}&checkOut={}&guests={}&rooms=1",
+                    self.api,
+                    day(from),
+                    day(from + nights),
+                    1 + i % 2
+                );
                 expect(self.http.get(url).bearer_auth(&who.token).send().await, &[200]).await
             }
             600..990 => {
@@ -189,7 +210,8 @@ impl Site {
     pub async fn book(&self, token: &str, key: &str, hotel: &str, from: u64, nights: u64) -> Result<(u16, Option<String>), String> {
         let body = json!({ "hotelId": hotel, "roomType": "double", "checkIn": day(from), "checkOut": day(from + nights),
                            "guests": 1, "rooms": 1, "paymentMethod": "pm_card_visa" });
-        let sent = self.http.post(format!("{}/bookings", self.api)).bearer_auth(token).header("Idempotency-Key", key).json(&body).send().await;
+        let sent =
+            self.http.post(format!("{}/bookings", self.api)).bearer_auth(token).header("Idempotency-Key", key).json(&body).send().await;
         let r = sent.map_err(|e| if e.is_timeout() { "timeout".to_owned() } else { "connection error".to_owned() })?;
         let status = r.status().as_u16();
         let body: Value = r.json().await.unwrap_or(Value::Null);
