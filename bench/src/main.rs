@@ -62,7 +62,11 @@ async fn main() -> anyhow::Result<()> {
         seconds: 0.0,
         setup: Vec::new(),
     };
-    scenarios::run(&args, &mut report).await?;
+    // On Ctrl-C or SIGTERM the scenarios are dropped, and with them every process they started.
+    tokio::select! {
+        outcome = scenarios::run(&args, &mut report) => outcome?,
+        () = interrupted() => anyhow::bail!("interrupted; every process the bench started is stopped"),
+    }
     if let Some(target) = exe.parent().and_then(|d| d.parent()) {
         report.criterion_ns = report::criterion_means(&target.join("criterion"))
             .into_iter()
@@ -75,4 +79,12 @@ async fn main() -> anyhow::Result<()> {
     println!("{}", report.markdown());
     eprintln!("wrote {} and {} in {:.0} s", out.join("RESULTS.md").display(), out.join("results.json").display(), report.seconds);
     Ok(())
+}
+
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

@@ -100,7 +100,10 @@ pub async fn foreign_operator(client: &Client) -> anyhow::Result<bool> {
     let hotels: Api<Hotel> = Api::namespaced(client.clone(), &ns);
     let mut probe = manifests(1, "tripnest.io").swap_remove(0);
     probe["metadata"]["name"] = "probe".into();
-    hotels.patch("probe", &PatchParams::apply("tripnest-bench"), &Patch::Apply(&probe)).await?;
+    if let Err(e) = hotels.patch("probe", &PatchParams::apply("tripnest-bench"), &Patch::Apply(&probe)).await {
+        drop_namespace(client, &ns).await;
+        return Err(e.into());
+    }
     let touched = tokio::time::timeout(
         Duration::from_secs(10),
         await_condition(hotels.clone(), "probe", |h: Option<&Hotel>| {
@@ -171,9 +174,19 @@ fn memory_mib(pid: u32) -> (f64, f64) {
 
 /// Measure one size: a booking and an operator of our own, the apply, Ready; then the
 /// baseline apply of the same objects under the unwatched group.
-pub async fn scale(stack: &Stack, client: &Client, n: usize) -> anyhow::Result<Scale> {
+/// With `foreign` (another operator watches this namespace too), the Hotels are deleted
+/// while only that operator still runs, so its finalizer takes them off its catalog again.
+pub async fn scale(stack: &Stack, client: &Client, n: usize, foreign: bool) -> anyhow::Result<Scale> {
     let ns = namespace(client).await?;
     let outcome = measure(stack, client, &ns, n).await;
+    if foreign {
+        let hotels: Api<Hotel> = Api::namespaced(client.clone(), &ns);
+        let _ = hotels.delete_collection(&DeleteParams::default(), &ListParams::default()).await;
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while Instant::now() < deadline && hotels.list(&ListParams::default()).await.is_ok_and(|l| !l.items.is_empty()) {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     drop_namespace(client, &ns).await;
     let (ready_s, rss_mib, peak_rss_mib) = outcome?;
     let baseline_ns = namespace(client).await?;
@@ -208,8 +221,9 @@ async fn measure(stack: &Stack, client: &Client, ns: &str, n: usize) -> anyhow::
             ("APP_INTERNAL_TOKEN", &token),
             ("APP_WATCH_NAMESPACE", ns),
             ("APP_LEADER__LEASE_NAMESPACE", ns),
-            // Retries while an Inventory waits for its Hotel are expected here; keep errors only.
-            ("RUST_LOG", "error"),
+            // Retries while an Inventory waits for its Hotel are expected here; keep errors only
+            // (and the `listening` line the harness reads).
+            ("RUST_LOG", "error,tripnest_common::service=info"),
         ]),
     );
     let started = Instant::now();

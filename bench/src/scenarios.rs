@@ -308,6 +308,7 @@ async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> an
     operator::install_crds(&client).await?;
     let s = "4 operator";
     let foreign = operator::foreign_operator(&client).await?;
+    eprintln!("[4] another operator reconciles Hotels in every namespace: {foreign}");
     if foreign && std::env::var_os("TRIPNEST_BENCH_SHARE_OPERATOR").is_none() {
         eprintln!("[4] skipped: another operator reconciles Hotels in every namespace");
         report.rows.push(Row::new(s, "N Hotels + N Inventories Ready", "s", None, "kubectl apply, no operator", None).note(
@@ -317,7 +318,7 @@ async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> an
     }
     for &n in &sizes.operator_n {
         eprintln!("[4] operator: {n} Hotels + {n} Inventories to Ready");
-        let m = operator::scale(stack, &client, n).await?;
+        let m = operator::scale(stack, &client, n, foreign).await?;
         let apply_note = "same manifests under a copy of the CRDs (group bench.tripnest.io) that no operator watches; both by `kubectl apply --server-side`";
         report.rows.push(
             Row::new(
@@ -335,8 +336,15 @@ async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> an
                 .note(format!("peak RSS {:.1} MiB (VmHWM)", m.peak_rss_mib)),
         );
     }
+    report.setup.push(format!(
+        "operator: the bench's own operator and booking (fresh database, own topic prefix), watching only a fresh namespace, its Lease there;          objects applied with `kubectl apply --server-side` ({}); the ceiling applies the same manifests under a copy of the CRDs in the group          bench.tripnest.io (same schema and CEL rules), which no operator watches; memory is the operator's VmRSS/VmHWM from /proc",
+        sizes.operator_n.iter().map(|n| format!("{n} Hotels + {n} Inventories")).collect::<Vec<_>>().join(", ")
+    ));
     if foreign {
-        report.setup.push("operator: another operator also watched every namespace during this run (TRIPNEST_BENCH_SHARE_OPERATOR)".into());
+        report.setup.push(
+            "operator caveat: the `make up` operator watched every namespace during this run (TRIPNEST_BENCH_SHARE_OPERATOR=1), so it reconciled the              bench's objects too (into its own catalog, city Benchville, taken off sale again by its finalizer at the end); Ready may have been              written by either operator, and both competed for the 2 cores: read the operator figures as indicative"
+                .into(),
+        );
     }
     Ok(())
 }
