@@ -99,6 +99,17 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         "generator: open loop, one pooled reqwest client, each request its own task, at most {MAX_IN_FLIGHT} in flight (a request due beyond that is dropped and counted as an error); latency from the intended start (HdrHistogram, coordinated omission corrected); p99 objective {P99_OBJECTIVE_MS} ms with < 1% errors; steps of {} s, rates doubling until the objective is missed, then one step at the geometric midpoint",
         sizes.step.as_secs()
     ));
+    report.setup.push(
+        "ceilings: bare axum = an in-process axum server on its own 2-thread runtime answering the same search JSON, driven by the same generator at the same rates; \
+         pgbench = booking's create transaction (key claim, room-type read, the conditional UPDATE hold, booking and two outbox inserts, read-back, key completion; \
+         rollback and key release when sold out) on a scratch database with the same calendar, `-M prepared`, 16 connections, as many transactions as the scenario sent; \
+         Kafka = produce (the services' producer settings) → consume on a fresh one-partition topic at the saga's rate; \
+         roll = `INSERT … SELECT generate_series` of the same rows into a copy of the calendar table"
+            .into(),
+    );
+    report
+        .setup
+        .push("criterion: means read from target/criterion, written by the `cargo bench` step of `make bench` just before this run".into());
     if ["mix", "search", "contention", "saga"].iter().any(|s| args.runs(s)) {
         eprintln!("starting the platform and seeding {} hotels, {} travellers", sizes.hotels, sizes.travellers);
         let site = Arc::new(Site::start(sizes.hotels, sizes.travellers).await?);
@@ -192,7 +203,7 @@ async fn mix(site: &Arc<Site>, bare_url: &str, sizes: &Sizes, report: &mut Repor
                 "bare axum handler, same rate",
                 b.map(|b| 100.0 * b.error_rate()),
             )
-            .note(format!("{:?}", t.error_kinds)),
+            .note(t.error_kinds.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ")),
         );
     }
     report.steps.insert("1 mix: TripNest (gateway)".into(), tripnest);
@@ -250,7 +261,10 @@ async fn contention(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut
         )
         .note(format!("{} requests, {} errors", c.step.due, c.step.errors)),
     );
-    report.rows.push(Row::new(s, "p99", "ms", Some(c.step.p99_ms), "pgbench mean latency per transaction", Some(pg.latency_ms)));
+    report.rows.push(
+        Row::new(s, "p99", "ms", Some(c.step.p99_ms), "–", None)
+            .note(format!("p50 {:.1} ms; pgbench reports only a mean: {:.1} ms per transaction", c.step.p50_ms, pg.latency_ms)),
+    );
     report.rows.push(
         Row::new(s, "confirmed bookings ≤ rooms", "bookings", Some(c.confirmed as f64), "rooms for sale", Some(c.rooms as f64)).note(
             format!(
