@@ -157,6 +157,7 @@ where
 {
     let mut steps: Vec<Step> = Vec::new();
     for &rate in rates {
+        settle(&steps).await;
         let step = open_loop(Load { rate, duration, max_in_flight }, request.clone()).await;
         eprintln!(
             "    {rate:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, {} errors of {}",
@@ -169,6 +170,7 @@ where
             if passed.is_none() {
                 // Even the first rate was too much: go down (by 4× each time, three times at most).
                 for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
+                    settle(&steps).await;
                     let step = open_loop(Load { rate: lower, duration, max_in_flight }, request.clone()).await;
                     eprintln!(
                         "    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors",
@@ -183,6 +185,7 @@ where
             }
             if let Some(lo) = passed {
                 let mid = (lo * rate).sqrt().round();
+                settle(&steps).await;
                 let step = open_loop(Load { rate: mid, duration, max_in_flight }, request.clone()).await;
                 eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
                 steps.push(step);
@@ -191,6 +194,18 @@ where
         }
     }
     steps
+}
+
+/// A pause before the next step, so work a server still has queued from the last one (its
+/// clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a step
+/// with errors.
+async fn settle(steps: &[Step]) {
+    let pause = match steps.last() {
+        None => return,
+        Some(s) if s.errors > 0 => 5,
+        Some(_) => 2,
+    };
+    tokio::time::sleep(Duration::from_secs(pause)).await;
 }
 
 /// The highest offered rate whose step met `p99_ms`.
