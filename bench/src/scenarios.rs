@@ -62,7 +62,7 @@ impl Sizes {
                 step: Duration::from_secs(2),
                 mix_rates: vec![5.0, 20.0, 80.0, 320.0],
                 bare_rates: vec![5.0, 20.0, 80.0, 320.0, 1280.0],
-                search_rate: 10.0,
+                search_rate: 5.0,
                 contention: load(200.0, 2),
                 contention_nights: 10,
                 contention_rooms: 3,
@@ -77,7 +77,7 @@ impl Sizes {
                 step: Duration::from_secs(8),
                 mix_rates: doubling(5.0, 2560.0),
                 bare_rates: doubling(5.0, 10240.0),
-                search_rate: 20.0,
+                search_rate: 5.0,
                 contention: load(400.0, 8),
                 contention_nights: 20,
                 contention_rooms: 5,
@@ -238,6 +238,8 @@ async fn search_cache(site: &Arc<Site>, url: &str, bare_url: &str, sizes: &Sizes
         let (get, url) = (get.clone(), url.to_owned());
         move |_| get(format!("{url}&minPrice={}", misses.fetch_add(1, Ordering::Relaxed)))
     };
+    // Let whatever the last ladder left queued drain first.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let hit = load::open_loop(load, |_| get(url.to_owned())).await;
     let miss = load::open_loop(load, miss_request.clone()).await;
     let bare = load::open_loop(load, bare_request(&site.http, bare_url)).await;
