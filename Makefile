@@ -1,5 +1,5 @@
 # The few verbs people type. Everything else lives in dev/.
-.PHONY: up down status test build fmt bench
+.PHONY: up down status test build fmt bench bench-quick
 SHELL := /usr/bin/env bash
 
 ## up: install what is missing, start the local stack (engines + control plane) and the services
@@ -29,7 +29,13 @@ build:
 fmt:
 	@cargo fmt --all
 
-## bench: criterion benchmarks of the hot functions (not part of `make test`)
+## bench: criterion benchmarks of the hot functions, then the load generator against the real stack
+##        on release binaries (bench/RESULTS.md, bench/results.json); `make bench ARGS=--quick` or
+##        `make bench-quick` for the two-minute run. Not part of `make test`.
+CRITERION ?= --warm-up-time 1 --measurement-time 3
 bench:
-	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo bench -p tripnest-common -p tripnest-booking --bench hot_paths --bench pricing -- --warm-up-time 1 --measurement-time 3'
-	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo build --workspace --bins && cargo test -p tripnest-e2e --test edge -- --ignored --nocapture search_latency'
+	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo bench -p tripnest-common -p tripnest-booking -p tripnest-gateway --bench hot_paths --bench pricing --bench rate_limit -- $(CRITERION)'
+	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo build --release --workspace --bins && "$${CARGO_TARGET_DIR:-target}/release/tripnest-bench" $(ARGS)'
+
+bench-quick:
+	@$(MAKE) --no-print-directory bench ARGS="--quick $(ARGS)" CRITERION="--warm-up-time 1 --measurement-time 1"

@@ -11,11 +11,15 @@ use std::{
     time::Duration,
 };
 
-/// The built binary `tripnest-<name>` next to the running test executable.
+/// The built binary `tripnest-<name>` in the running executable's profile directory (next to
+/// a binary such as `tripnest-bench`, or one up from a test in `deps/`).
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test exe");
-    // target/<profile>/deps/<test>-<hash> → target/<profile>/tripnest-<name>
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile dir");
+    // target/<profile>/deps/<test>-<hash> or target/<profile>/<bin> → target/<profile>/tripnest-<name>
+    let mut dir = exe.parent().expect("target profile dir");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir = dir.parent().expect("target profile dir");
+    }
     let bin = dir.join(format!("tripnest-{name}"));
     assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
     bin

@@ -6,6 +6,5 @@ mod hotels;
 mod inventories;
 mod leader;
 mod rbac;
-mod scale;
 mod service_deployments;
 mod validation;

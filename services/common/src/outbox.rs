@@ -108,10 +108,12 @@ pub async fn publish_batch(pool: &PgPool, producer: &Producer) -> anyhow::Result
     });
     let results = futures::future::join_all(sends).await;
     // Delete the acknowledged prefix; anything after the first failure is retried in order.
+    // By the rows' own seqs, never a range: a transaction that took a lower seq can commit
+    // after this batch was read, and a range would delete its row unpublished.
     let acked = results.iter().take_while(|r| r.is_ok()).count();
     if acked > 0 {
-        let last = rows[acked - 1].seq;
-        sqlx::query("DELETE FROM outbox WHERE seq <= $1").bind(last).execute(pool).await?;
+        let published: Vec<i64> = rows[..acked].iter().map(|r| r.seq).collect();
+        sqlx::query("DELETE FROM outbox WHERE seq = ANY($1)").bind(&published).execute(pool).await?;
         metrics::counter!("outbox_published_total").increment(acked as u64);
     }
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {

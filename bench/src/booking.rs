@@ -1,0 +1,195 @@
+//! Booking under load: many clients racing for the last rooms (with the check that confirmed
+//! bookings never exceed rooms), the saga's `booking.created` → `booking.confirmed` latency at
+//! a steady rate, and the database ceiling for both: booking's own hold transaction run
+//! directly by pgbench on the same calendar.
+
+use crate::{
+    baselines::{Pgbench, pgbench},
+    load::{Load, Step, histogram, ms, open_loop, spread},
+    site::Site,
+};
+use chrono::Utc;
+use serde_json::Value;
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tripnest_common::events::topics;
+use tripnest_e2e::Stack;
+
+/// The first night of the contended stays, in days from today.
+const FIRST_NIGHT: u64 = 30;
+
+/// What the race for the last rooms produced.
+#[derive(Debug)]
+pub struct Contention {
+    /// The load step (every answer, held or sold out).
+    pub step: Step,
+    /// Bookings that held rooms.
+    pub held: usize,
+    /// Bookings confirmed once the saga settled.
+    pub confirmed: usize,
+    /// Rooms for sale over all contended nights.
+    pub rooms: usize,
+    /// Whether confirmed ≤ rooms held on every night (and held ≤ rooms).
+    pub never_oversold: bool,
+}
+
+/// `nights` one-night stays at one hotel with `rooms` rooms each, offered at `load` by many
+/// travellers; then wait for every held booking to settle and count.
+pub async fn contention(site: Arc<Site>, load: Load, nights: u64, rooms: i32) -> anyhow::Result<Contention> {
+    let hotel = format!("{}-last-rooms", site.run);
+    site.seed_hotel(7, &hotel, "Contention", rooms).await?;
+    let held: Arc<Mutex<Vec<(u64, usize, String)>>> = Arc::default();
+    let step = open_loop(load, |i| {
+        let (site, held, hotel) = (site.clone(), held.clone(), hotel.clone());
+        async move {
+            let who = (spread(i, 11) % site.travellers.len() as u64) as usize;
+            let night = FIRST_NIGHT + spread(i, 12) % nights;
+            let key = format!("{}-race-{i}", site.run);
+            let (status, id) = site.book(&site.travellers[who].token, &key, &hotel, night, 1).await?;
+            if let (202, Some(id)) = (status, id) {
+                held.lock().expect("held").push((night, who, id));
+            }
+            Ok(())
+        }
+    })
+    .await;
+    let held = held.lock().expect("held").clone();
+    let mut confirmed_per_night: BTreeMap<u64, i32> = BTreeMap::new();
+    let mut held_per_night: BTreeMap<u64, i32> = BTreeMap::new();
+    for (night, who, id) in &held {
+        *held_per_night.entry(*night).or_default() += 1;
+        if settle(&site, &site.travellers[*who].token, id).await.as_deref() == Some("CONFIRMED") {
+            *confirmed_per_night.entry(*night).or_default() += 1;
+        }
+    }
+    let within = |m: &BTreeMap<u64, i32>| m.values().all(|n| *n <= rooms);
+    Ok(Contention {
+        step,
+        held: held.len(),
+        confirmed: confirmed_per_night.values().sum::<i32>() as usize,
+        rooms: (rooms as u64 * nights) as usize,
+        never_oversold: within(&held_per_night) && within(&confirmed_per_night),
+    })
+}
+
+/// The booking's status once it is no longer PENDING (None if it stays PENDING for 60 s).
+async fn settle(site: &Site, token: &str, id: &str) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        let r = site.http.get(format!("{}/bookings/{id}", site.api)).bearer_auth(token).send().await.ok()?;
+        let b: Value = r.json().await.ok()?;
+        match b["status"].as_str() {
+            Some("PENDING") | None => tokio::time::sleep(Duration::from_millis(200)).await,
+            Some(s) => return Some(s.to_owned()),
+        }
+    }
+    None
+}
+
+/// The saga at a steady booking rate: the `POST /bookings` step, and the latency from each
+/// booking's `booking.created` to its `booking.confirmed` (event times) in a histogram (µs),
+/// plus how many never confirmed within 60 s.
+pub async fn saga(site: Arc<Site>, load: Load) -> (Step, hdrhistogram::Histogram<u64>, usize) {
+    let ids: Arc<Mutex<Vec<String>>> = Arc::default();
+    let step = open_loop(load, |i| {
+        let (site, ids) = (site.clone(), ids.clone());
+        async move {
+            let who = &site.travellers[(spread(i, 21) % site.travellers.len() as u64) as usize];
+            let (hotel, _) = &site.hotels[(spread(i, 22) % site.hotels.len() as u64) as usize];
+            let from = 40 + spread(i, 23) % 15;
+            match site.book(&who.token, &format!("{}-saga-{i}", site.run), hotel, from, 2).await? {
+                (202, Some(id)) => {
+                    ids.lock().expect("ids").push(id);
+                    Ok(())
+                }
+                (status, _) => Err(format!("status {status}")),
+            }
+        }
+    })
+    .await;
+    let ids = ids.lock().expect("ids").clone();
+    let tap = &site.platform.tap;
+    let time = |e: &Value| e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let mut hist = histogram();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut pending: Vec<String> = ids;
+    while !pending.is_empty() && tokio::time::Instant::now() < deadline {
+        pending.retain(|id| {
+            let created = tap.about(topics::BOOKING_CREATED, id).first().and_then(time);
+            let confirmed = tap.about(topics::BOOKING_CONFIRMED, id).first().and_then(time);
+            match (created, confirmed) {
+                (Some(c), Some(d)) => {
+                    hist.saturating_record((d - c).num_microseconds().unwrap_or(0).max(1) as u64);
+                    false
+                }
+                _ => true,
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (step, hist, pending.len())
+}
+
+/// p50 and p99 of a µs histogram, in ms.
+pub fn p50_p99(h: &hdrhistogram::Histogram<u64>) -> (f64, f64) {
+    (ms(h, 0.5), ms(h, 0.99))
+}
+
+/// pgbench running booking's create transaction (claim the Idempotency-Key, read the room
+/// type, hold the night with the conditional UPDATE, insert the booking and its two outbox
+/// events, read it back, complete the key — or roll back and release the key when sold
+/// out) on a scratch database with the contention scenario's calendar: `nights` nights of
+/// `rooms` rooms, `transactions` in all over 16 connections.
+pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions: u32) -> anyhow::Result<Pgbench> {
+    let (pool, url) = stack.fresh_database().await;
+    tripnest_common::db::migrate(&pool, &tripnest_booking::MIGRATOR).await?;
+    sqlx::query("INSERT INTO hotels (id, name, city, country, stars, currency, spec_hash) VALUES ('hot', 'Hot', 'Contention', 'EU', 3, 'EUR', 'bench')")
+        .execute(&pool)
+        .await?;
+    sqlx::query("INSERT INTO room_types (hotel_id, name, capacity, base_rate_cents) VALUES ('hot', 'double', 2, 8000)")
+        .execute(&pool)
+        .await?;
+    let spec = tripnest_booking::inventory::InventorySpec {
+        rooms,
+        horizon_days: (FIRST_NIGHT + nights) as i32,
+        pricing: Default::default(),
+        closed_dates: vec![],
+        overrides: vec![],
+    };
+    tripnest_booking::inventory::roll_inventory(&pool, "hot", "double", &spec, Utc::now().date_naive()).await?;
+    pool.close().await;
+    let script = hold_script(nights);
+    let clients = 16;
+    tokio::task::spawn_blocking(move || pgbench(&url, &script, clients, transactions.div_ceil(clients))).await?
+}
+
+fn hold_script(nights: u64) -> String {
+    let user = "'00000000-0000-7000-8000-000000000001'";
+    let select_booking = tripnest_booking::store::SELECT_BOOKING;
+    format!(
+        "\\set night random(0, {last})
+\\set k random(1, 1000000000000)
+INSERT INTO idempotency_keys (user_id, key, request_hash, status) VALUES ({user}, 'pg' || :k::text, 'hash', 'in_flight') ON CONFLICT DO NOTHING;
+BEGIN;
+SELECT rt.capacity, h.currency::text FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id WHERE rt.hotel_id = 'hot' AND rt.name = 'double' AND rt.on_sale AND h.on_sale;
+WITH held AS (UPDATE availability SET available = available - 1, booked = booked + 1 WHERE hotel_id = 'hot' AND room_type = 'double' AND night >= CURRENT_DATE + {FIRST_NIGHT} + :night::int AND night < CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1 AND NOT closed AND available >= 1 RETURNING price_cents) SELECT count(*) AS held FROM held \\gset
+\\if :held = 1
+INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) VALUES (gen_random_uuid(), {user}, 'hot', 'double', CURRENT_DATE + {FIRST_NIGHT} + :night::int, CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1, 1, 1, 8000, 'EUR', 'PENDING', 'pm_card_visa', '{{\"email\": \"a@example.test\"}}', now() + interval '15 minutes') RETURNING id AS bid \\gset
+{select_booking} WHERE b.id = :bid;
+INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'booking.created', 'bk', '{{\"type\": \"booking.created\", \"data\": {{\"amountCents\": 8000}}}}');
+SELECT pg_notify('outbox', '');
+INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'availability.changed', 'hot', '{{\"type\": \"availability.changed\"}}');
+SELECT pg_notify('outbox', '');
+UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = '{{}}' WHERE user_id = {user} AND key = 'pg' || :k::text;
+COMMIT;
+\\else
+ROLLBACK;
+DELETE FROM idempotency_keys WHERE user_id = {user} AND key = 'pg' || :k::text;
+\\endif
+",
+        last = nights.saturating_sub(1),
+    )
+}

@@ -1,0 +1,257 @@
+//! The open-loop load generator. Request `i` of a step is due at `t0 + i / rate`, whatever
+//! happened to the requests before it, and its latency is measured from that intended start
+//! (not from when it was actually sent), so a stalled server is charged for the requests it
+//! delayed: latency corrected for coordinated omission, recorded in an HdrHistogram.
+//!
+//! Each request runs as its own task. At most `max_in_flight` run at once; a request due while
+//! that many are outstanding is not sent and counts as an error (`dropped`), so a slow server
+//! never slows the schedule down.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::{sync::Semaphore, task::JoinSet, time::Instant};
+
+/// What one request ended with: `Err(kind)` names the failure (`"status 500"`, `"timeout"`).
+pub type Outcome = Result<(), String>;
+
+/// One fixed-rate step of load.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    /// Offered requests per second.
+    pub rate: f64,
+    /// How long requests are offered.
+    pub duration: Duration,
+    /// Requests outstanding at once before new ones are dropped.
+    pub max_in_flight: usize,
+}
+
+/// The result of one step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// Offered requests per second.
+    pub offered_rps: f64,
+    /// Requests due in the step.
+    pub due: u64,
+    /// Answered as expected.
+    pub ok: u64,
+    /// Failed, timed out, or dropped at the in-flight cap.
+    pub errors: u64,
+    /// Of the errors, requests never sent because `max_in_flight` were outstanding.
+    pub dropped: u64,
+    /// Successful answers per second, first due time to last completion.
+    pub achieved_rps: f64,
+    /// Latency percentiles of successful requests, from the intended start, in ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// 99.9th percentile, ms.
+    pub p999_ms: f64,
+    /// Slowest, ms.
+    pub max_ms: f64,
+    /// Errors by kind.
+    pub error_kinds: BTreeMap<String, u64>,
+}
+
+impl Step {
+    /// Share of due requests that failed.
+    pub fn error_rate(&self) -> f64 {
+        if self.due == 0 { 0.0 } else { self.errors as f64 / self.due as f64 }
+    }
+
+    /// Whether the step meets a latency objective: p99 under `p99_ms` and under 1% errors.
+    pub fn meets(&self, p99_ms: f64) -> bool {
+        self.ok > 0 && self.p99_ms < p99_ms && self.error_rate() < 0.01
+    }
+}
+
+/// A latency histogram in microseconds (1 µs to 10 min, 3 significant digits).
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds")
+}
+
+/// Percentile of a µs histogram, in ms.
+pub fn ms(h: &Histogram<u64>, quantile: f64) -> f64 {
+    if h.is_empty() { 0.0 } else { h.value_at_quantile(quantile) as f64 / 1000.0 }
+}
+
+/// Offer `request(i)` for i = 0, 1, … at `load.rate` for `load.duration`; wait (at most 30 s
+/// after the last one is due) for the outstanding ones and summarise.
+pub async fn open_loop<F, Fut>(load: Load, request: F) -> Step
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    let due = (load.rate * load.duration.as_secs_f64()).round().max(1.0) as u64;
+    let hist = Arc::new(Mutex::new(histogram()));
+    let kinds = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let permits = Arc::new(Semaphore::new(load.max_in_flight));
+    let t0 = Instant::now() + Duration::from_millis(5);
+    let mut tasks = JoinSet::new();
+    let mut dropped = 0;
+    for i in 0..due {
+        let intended = t0 + Duration::from_secs_f64(i as f64 / load.rate);
+        tokio::time::sleep_until(intended).await;
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            dropped += 1;
+            continue;
+        };
+        let (fut, hist, kinds) = (request(i), hist.clone(), kinds.clone());
+        tasks.spawn(async move {
+            let outcome = fut.await;
+            let took = intended.elapsed();
+            drop(permit);
+            match outcome {
+                Ok(()) => hist.lock().expect("hist").saturating_record(took.as_micros().max(1) as u64),
+                Err(kind) => *kinds.lock().expect("kinds").entry(kind).or_default() += 1,
+            }
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    let last_due = t0 + Duration::from_secs_f64(due.saturating_sub(1) as f64 / load.rate);
+    let unfinished =
+        tokio::time::timeout_at(last_due + Duration::from_secs(30), async { while tasks.join_next().await.is_some() {} }).await.is_err();
+    let finished = Instant::now();
+    if unfinished {
+        let left = tasks.len() as u64;
+        tasks.abort_all();
+        *kinds.lock().expect("kinds").entry("unfinished after 30 s".into()).or_default() += left;
+    }
+    let mut error_kinds = kinds.lock().expect("kinds").clone();
+    if dropped > 0 {
+        error_kinds.insert(format!("dropped at {} in flight", load.max_in_flight), dropped);
+    }
+    let h = hist.lock().expect("hist").clone();
+    let ok = h.len();
+    Step {
+        offered_rps: load.rate,
+        due,
+        ok,
+        errors: error_kinds.values().sum(),
+        dropped,
+        achieved_rps: ok as f64 / (finished - t0).as_secs_f64().max(1e-3),
+        p50_ms: ms(&h, 0.5),
+        p99_ms: ms(&h, 0.99),
+        p999_ms: ms(&h, 0.999),
+        max_ms: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
+        error_kinds,
+    }
+}
+
+/// Rates to offer: `start`, doubling, up to `max`.
+pub fn doubling(start: f64, max: f64) -> Vec<f64> {
+    std::iter::successors(Some(start), |r| Some(r * 2.0)).take_while(|r| *r <= max).collect()
+}
+
+/// Offer rising rates until one misses `p99_ms` (then one step halfway, in log scale, between
+/// the last rate that met it and the first that did not). Returns every step, in order.
+pub async fn ladder<F, Fut>(rates: &[f64], duration: Duration, max_in_flight: usize, p99_ms: f64, request: F) -> Vec<Step>
+where
+    F: Fn(u64) -> Fut + Clone,
+    Fut: Future<Output = Outcome> + Send + 'static,
+{
+    let mut steps: Vec<Step> = Vec::new();
+    for &rate in rates {
+        settle(&steps).await;
+        let step = open_loop(Load { rate, duration, max_in_flight }, request.clone()).await;
+        eprintln!(
+            "    {rate:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, {} errors of {}",
+            step.p50_ms, step.p99_ms, step.p999_ms, step.errors, step.due
+        );
+        let failed = !step.meets(p99_ms);
+        steps.push(step);
+        if failed {
+            let passed = steps.iter().rev().skip(1).find(|s| s.meets(p99_ms)).map(|s| s.offered_rps);
+            if passed.is_none() {
+                // Even the first rate was too much: go down (by 4× each time, three times at most).
+                for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
+                    settle(&steps).await;
+                    let step = open_loop(Load { rate: lower, duration, max_in_flight }, request.clone()).await;
+                    eprintln!(
+                        "    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors",
+                        step.p50_ms, step.p99_ms, step.errors
+                    );
+                    let met = step.meets(p99_ms);
+                    steps.insert(0, step);
+                    if met {
+                        break;
+                    }
+                }
+            }
+            if let Some(lo) = passed {
+                let mid = (lo * rate).sqrt().round();
+                settle(&steps).await;
+                let step = open_loop(Load { rate: mid, duration, max_in_flight }, request.clone()).await;
+                eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
+                steps.push(step);
+            }
+            break;
+        }
+    }
+    steps
+}
+
+/// A pause before the next step, so work a server still has queued from the last one (its
+/// clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a step
+/// with errors.
+async fn settle(steps: &[Step]) {
+    let pause = match steps.last() {
+        None => return,
+        Some(s) if s.errors > 0 => 5,
+        Some(_) => 2,
+    };
+    tokio::time::sleep(Duration::from_secs(pause)).await;
+}
+
+/// The highest offered rate whose step met `p99_ms`.
+pub fn max_rate_under(steps: &[Step], p99_ms: f64) -> Option<f64> {
+    steps.iter().filter(|s| s.meets(p99_ms)).map(|s| s.offered_rps).reduce(f64::max)
+}
+
+/// A deterministic pseudo-random number for request `i` (splitmix64), so a run's requests
+/// spread over users, hotels and dates the same way every time.
+pub fn spread(i: u64, salt: u64) -> u64 {
+    let mut z = i.wrapping_add(salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn latency_counts_from_the_intended_start_and_the_cap_drops() {
+        // Every request takes 50 ms and only 2 may be in flight: at 100/s most are dropped,
+        // and the ones sent are charged from when they were due.
+        let load = Load { rate: 100.0, duration: Duration::from_millis(500), max_in_flight: 2 };
+        let step = open_loop(load, |_| async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(())
+        })
+        .await;
+        assert_eq!(step.due, 50);
+        assert!(step.dropped > 30, "{step:?}");
+        assert_eq!(step.ok + step.errors, step.due);
+        assert!(step.p50_ms >= 50.0, "{step:?}");
+    }
+
+    #[tokio::test]
+    async fn errors_are_counted_by_kind() {
+        let load = Load { rate: 200.0, duration: Duration::from_millis(100), max_in_flight: 100 };
+        let step = open_loop(load, |i| async move { if i % 2 == 0 { Ok(()) } else { Err("status 500".into()) } }).await;
+        assert_eq!((step.ok, step.errors, step.error_kinds.get("status 500").copied()), (10, 10, Some(10)));
+        assert!(!step.meets(100.0));
+    }
+
+    #[test]
+    fn rates_double_up_to_the_cap() {
+        assert_eq!(doubling(50.0, 400.0), vec![50.0, 100.0, 200.0, 400.0]);
+    }
+}
