@@ -64,6 +64,17 @@ pub async fn install_crds(client: &Client) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Delete the unwatched copies [`install_crds`] made (their objects go with them).
+pub async fn remove_baseline_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for (_, crd) in tripnest_operator::resources::crds() {
+        let name = format!("{}.{BASELINE_GROUP}", crd.spec.names.plural);
+        if let Err(e) = api.delete(&name, &DeleteParams::background()).await {
+            eprintln!("[4] could not delete the baseline CRD {name}: {e}");
+        }
+    }
+}
+
 async fn namespace(client: &Client) -> anyhow::Result<String> {
     let name = unique("bench-op");
     let ns: Namespace = serde_json::from_value(json!({ "metadata": { "name": name, "labels": { "tripnest.io/bench": "operator" } } }))?;

@@ -353,8 +353,15 @@ async fn saga(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Repor
 async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     let client = operator::client(stack).await?;
     operator::install_crds(&client).await?;
+    let result = operator_scale_measured(stack, &client, sizes, report).await;
+    // The copies' `hotels`, `inventories`… would otherwise shadow ours in `kubectl get hotels`.
+    operator::remove_baseline_crds(&client).await;
+    result
+}
+
+async fn operator_scale_measured(stack: &Stack, client: &kube::Client, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     let s = "4 operator";
-    let foreign = operator::foreign_operator(&client).await?;
+    let foreign = operator::foreign_operator(client).await?;
     eprintln!("[4] another operator reconciles Hotels in every namespace: {foreign}");
     if foreign && std::env::var_os("TRIPNEST_BENCH_SHARE_OPERATOR").is_none() {
         eprintln!("[4] skipped: another operator reconciles Hotels in every namespace");
@@ -365,7 +372,7 @@ async fn operator_scale(stack: &Stack, sizes: &Sizes, report: &mut Report) -> an
     }
     for &n in &sizes.operator_n {
         eprintln!("[4] operator: {n} Hotels + {n} Inventories to Ready");
-        let m = operator::scale(stack, &client, n, foreign).await?;
+        let m = operator::scale(stack, client, n, foreign).await?;
         let apply_note = "same manifests under a copy of the CRDs (group bench.tripnest.io) that no operator watches; both by `kubectl apply --server-side`";
         report.rows.push(
             Row::new(

@@ -40,10 +40,12 @@ pub struct Gcra {
 }
 
 impl Gcra {
-    /// The GCRA parameters of a configured limit; `None` when the limit is disabled.
+    /// The GCRA parameters of a configured limit; `None` when the limit is disabled. The script
+    /// counts in microseconds, so limits above 60,000,000 per minute are held at one per µs
+    /// (an interval of 0 would make Redis refuse the key's expiry and the limiter fail open).
     pub fn of(limit: RateLimit) -> Option<Self> {
         (limit.per_minute > 0 && limit.burst > 0)
-            .then(|| Self { emission_interval_us: 60_000_000 / u64::from(limit.per_minute), burst: limit.burst })
+            .then(|| Self { emission_interval_us: (60_000_000 / u64::from(limit.per_minute)).max(1), burst: limit.burst })
     }
 }
 
@@ -207,6 +209,7 @@ mod tests {
         assert_eq!(Gcra::of(RateLimit { per_minute: 600, burst: 1 }).map(|g| g.emission_interval_us), Some(100_000));
         assert_eq!(Gcra::of(RateLimit { per_minute: 0, burst: 5 }), None, "0 per minute disables the limit");
         assert_eq!(Gcra::of(RateLimit { per_minute: 60, burst: 0 }), None);
+        assert_eq!(Gcra::of(RateLimit { per_minute: u32::MAX, burst: 1 }).map(|g| g.emission_interval_us), Some(1), "never 0 µs");
     }
 
     #[test]
