@@ -1,5 +1,5 @@
 # The few verbs people type. Everything else lives in dev/.
-.PHONY: up down status test build fmt bench bench-quick
+.PHONY: up down status test build fmt bench bench-quick clean-tests
 SHELL := /usr/bin/env bash
 
 ## up: install what is missing, start the local stack (engines + control plane) and the services
@@ -17,6 +17,10 @@ down:
 ## status: show what is up and healthy
 status:
 	@bash dev/stack.sh status; bash dev/services.sh status; bash dev/web.sh status
+
+## clean-tests: drop the databases and namespaces test runs left in the local stack
+clean-tests:
+	@bash dev/clean.sh
 
 ## test: fmt, clippy and every workspace test against the real stack (starts and stops it if needed)
 test:

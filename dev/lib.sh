@@ -120,3 +120,9 @@ go_build() {
     die "build of $name" "$log" "check the Go module proxy is reachable (go env GOPROXY) and that 'go version' is ≥ 1.23"
   fi
 }
+
+# Export the running stack's addresses (.tripnest/stack.env), or stop with how to start it.
+require_stack_env() {
+  [[ -f "$STATE/stack.env" ]] || die "$1 need the local stack" "" "run 'make up' (or dev/stack.sh up) first"
+  set -a; source "$STATE/stack.env"; set +a
+}

@@ -14,10 +14,6 @@ CATALOG_NAMESPACE="${TRIPNEST_NAMESPACE:-default}"
 # name:port — the gateway is the public entry point; the rest are reached through it.
 SERVICES=(user:8081 booking:8082 payment:8083 notification:8084 search:8085 recommendation:8086 review:8087 gateway:8080 operator:8090)
 
-load_stack_env() {
-  [[ -f "$STATE/stack.env" ]] || die "services need the local stack" "" "run 'make up' (or dev/stack.sh up) first"
-  set -a; source "$STATE/stack.env"; set +a
-}
 
 # One shared secret for the internal APIs (operator → booking), made once per checkout.
 internal_token() {
@@ -30,7 +26,7 @@ svc_health() { curl -fsS -m 2 "http://127.0.0.1:$1/readyz" >/dev/null; }
 
 cmd_up() {
   ensure_rust
-  load_stack_env
+  require_stack_env services
   local log="$LOGS/build-services.log"
   step "building the service binaries (log: $log)"
   cargo build --workspace --bins --manifest-path "$ROOT/Cargo.toml" >>"$log" 2>&1 ||
