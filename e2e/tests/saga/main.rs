@@ -151,12 +151,13 @@ async fn saga_latency_from_created_to_confirmed() {
     let (_, first) = p.book(&token, "warm-up", &stay(&hotel, 40, 1, "pm_card_visa")).await;
     p.wait_status(&token, first["id"].as_str().expect("id"), "CONFIRMED").await;
     let mut ids = Vec::new();
+    // A steady rate of 10 bookings per second, paced by the clock rather than by sleeps.
+    let mut pace = tokio::time::interval(Duration::from_millis(100));
     for i in 0..40u64 {
+        pace.tick().await;
         let (s, b) = p.book(&token, &format!("k{i}"), &stay(&hotel, 1 + i % 30, 1, "pm_card_visa")).await;
         assert_eq!(s, 202);
         ids.push(b["id"].as_str().expect("id").to_owned());
-        // A steady rate of about 10 bookings per second.
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut latencies = Vec::new();
     for id in &ids {

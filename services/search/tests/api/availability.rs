@@ -5,16 +5,14 @@ use std::time::{Duration, Instant};
 /// The longest a change may take to show in search results.
 const VISIBLE_WITHIN: Duration = Duration::from_secs(1);
 
-/// Poll `query` (every 20 ms) until it returns `want`; returns how long that took.
+/// Wait until `query` returns `want`; returns how long that took.
 async fn time_until(app: &TestApp, query: &str, want: &[&str]) -> Duration {
     let started = Instant::now();
-    loop {
-        if app.ids(query).await == want {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < WAIT, "search {query} never returned {want:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    tripnest_e2e::wait_until(&format!("search {query} to return {want:?}"), WAIT, || async {
+        (app.ids(query).await == want).then_some(())
+    })
+    .await;
+    started.elapsed()
 }
 
 #[tokio::test]
