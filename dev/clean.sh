@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make clean-tests`: remove what test runs leave in the local stack. Every test makes its own
+# `make clean-tests`, also the last step of `make test`: remove what test runs leave in the
+# local stack. Every test makes its own
 # database (`t_*`) and namespace (`op-*`, `bench-op-*`, `tripnest-chart-*`) and nothing drops
 # them, so a long-lived checkout slowly fills its disk. Databases someone is connected to and
 # namespaces younger than 30 minutes are left alone, so a running test keeps what it uses.

@@ -47,3 +47,5 @@ step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)
 bash "$DEV/chart-test.sh"
 step "web UI tests (Playwright in Debian's Chromium, against the services)"
 bash "$DEV/web.sh" test
+step "make clean-tests: drop what this run's tests left in the stack"
+bash "$DEV/clean.sh"
