@@ -7,6 +7,7 @@ import { useState, type FormEvent } from "react";
 import { resultsHref, type SearchCriteria } from "@/lib/search-criteria";
 import { stayProblems } from "@/lib/stay-rules";
 import { ErrorSummary, TextField } from "./field";
+import { StayFields } from "./stay-fields";
 
 export interface SearchFormProps {
   /** Current criteria (results page) or the suggested stay (home). */
@@ -73,55 +74,15 @@ export function SearchForm({ criteria, today, variant = "hero" }: SearchFormProp
           onChange={set("city")}
           className="col-span-2 md:col-span-4"
         />
-        <TextField
-          id="search-checkIn"
-          name="checkIn"
-          type="date"
-          label="Check-in"
-          min={today}
-          required
-          value={values.checkIn}
-          onChange={set("checkIn")}
-          error={problems.checkIn}
-          className="md:col-span-2"
-        />
-        <TextField
-          id="search-checkOut"
-          name="checkOut"
-          type="date"
-          label="Check-out"
-          min={values.checkIn || today}
-          required
-          value={values.checkOut}
-          onChange={set("checkOut")}
-          error={problems.checkOut}
-          className="md:col-span-2"
-        />
-        <TextField
-          id="search-guests"
-          name="guests"
-          type="number"
-          inputMode="numeric"
-          label="Guests"
-          min={1}
-          max={50}
-          value={values.guests}
-          onChange={set("guests")}
-          error={problems.guests}
-          className="md:col-span-1"
-        />
-        <TextField
-          id="search-rooms"
-          name="rooms"
-          type="number"
-          inputMode="numeric"
-          label="Rooms"
-          min={1}
-          max={9}
-          value={values.rooms}
-          onChange={set("rooms")}
-          error={problems.rooms}
-          className="md:col-span-1"
+        <StayFields
+          idPrefix="search"
+          values={values}
+          problems={problems}
+          today={today}
+          onChange={set}
+          datesRequired
+          dateClassName="md:col-span-2"
+          countClassName="md:col-span-1"
         />
         <div className="col-span-2 md:col-span-2 md:pt-6">
           <button type="submit" className="btn-primary w-full py-2.5">

@@ -4,7 +4,7 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { stayQueryString } from "@/lib/search-criteria";
 import { stayProblems } from "@/lib/stay-rules";
-import { TextField } from "./field";
+import { StayFields } from "./stay-fields";
 
 export function StayForm({
   action,
@@ -40,50 +40,7 @@ export function StayForm({
 
   return (
     <form action={action} method="get" noValidate onSubmit={submit} aria-label="Your stay" className="grid grid-cols-2 gap-3 sm:grid-cols-5 sm:items-start">
-      <TextField
-        id="stay-checkIn"
-        name="checkIn"
-        type="date"
-        label="Check-in"
-        min={today}
-        value={v.checkIn}
-        onChange={set("checkIn")}
-        error={problems.checkIn}
-      />
-      <TextField
-        id="stay-checkOut"
-        name="checkOut"
-        type="date"
-        label="Check-out"
-        min={v.checkIn || today}
-        value={v.checkOut}
-        onChange={set("checkOut")}
-        error={problems.checkOut}
-      />
-      <TextField
-        id="stay-guests"
-        name="guests"
-        type="number"
-        inputMode="numeric"
-        label="Guests"
-        min={1}
-        max={50}
-        value={v.guests}
-        onChange={set("guests")}
-        error={problems.guests}
-      />
-      <TextField
-        id="stay-rooms"
-        name="rooms"
-        type="number"
-        inputMode="numeric"
-        label="Rooms"
-        min={1}
-        max={9}
-        value={v.rooms}
-        onChange={set("rooms")}
-        error={problems.rooms}
-      />
+      <StayFields idPrefix="stay" values={v} problems={problems} today={today} onChange={set} />
       <div className="col-span-2 sm:col-span-1 sm:pt-6">
         <button type="submit" className="btn-primary w-full py-2.5">
           Check availability

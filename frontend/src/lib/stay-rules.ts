@@ -3,6 +3,10 @@ import { nightsBetween } from "./format";
 import { isIsoDate } from "./dates";
 
 export const MAX_NIGHTS = 30;
+/** Guests one booking may be for. */
+export const MAX_GUESTS = 50;
+/** Rooms one booking may hold. */
+export const MAX_ROOMS = 9;
 
 export interface StayInput {
   checkIn: string;
@@ -26,8 +30,8 @@ export function stayProblems(s: StayInput, today: string, datesRequired: boolean
       else if (nights > MAX_NIGHTS) problems.checkOut = `A stay can be at most ${MAX_NIGHTS} nights.`;
     }
   }
-  if (!Number.isInteger(s.guests) || s.guests < 1 || s.guests > 50) problems.guests = "Guests must be between 1 and 50.";
-  if (!Number.isInteger(s.rooms) || s.rooms < 1 || s.rooms > 9) problems.rooms = "Rooms must be between 1 and 9.";
+  if (!Number.isInteger(s.guests) || s.guests < 1 || s.guests > MAX_GUESTS) problems.guests = `Guests must be between 1 and ${MAX_GUESTS}.`;
+  if (!Number.isInteger(s.rooms) || s.rooms < 1 || s.rooms > MAX_ROOMS) problems.rooms = `Rooms must be between 1 and ${MAX_ROOMS}.`;
   else if (!problems.guests && s.rooms > s.guests) problems.rooms = "You need at least one guest per room.";
   return problems;
 }
