@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver and kube-controller-manager from the Kubernetes Go modules,
-# once per version, into $CACHE/k8s-<version>/bin. k8s.io/kubernetes cannot be `go install`ed
+# Builds etcd and the Kubernetes binaries (control plane: kube-apiserver, kube-controller-manager;
+# node: kubelet, kube-scheduler, kube-proxy) from the Kubernetes Go modules, once per version,
+# into $CACHE/k8s-<version>/bin. k8s.io/kubernetes cannot be `go install`ed
 # because its go.mod points the k8s.io staging modules at ./staging; a wrapper module that
 # replaces each of them with its published v0.Y.Z twin builds cleanly.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -9,12 +10,16 @@ source "$DEV/versions.env"
 K8S_BIN="$CACHE/k8s-$K8S_VERSION/bin"
 ETCD_BIN="$CACHE/etcd-$ETCD_VERSION/bin"
 
+K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+
 build_k8s() {
-  [[ -x "$K8S_BIN/kube-apiserver" && -x "$K8S_BIN/kube-controller-manager" ]] && return 0
+  local c missing=()
+  for c in "${K8S_CMDS[@]}"; do [[ -x "$K8S_BIN/$c" ]] || missing+=("$c"); done
+  ((${#missing[@]})) || return 0
   need_cmd go || die "kubernetes build" "" "install Go ≥ 1.23 and put it on PATH"
   local mod="$CACHE/k8s-$K8S_VERSION/src" log="$LOGS/build-kubernetes.log"
   mkdir -p "$mod"
-  step "building kube-apiserver + kube-controller-manager v$K8S_VERSION (first time only, ~15 min; log: $log)"
+  step "building ${missing[*]} v$K8S_VERSION (first time only, ~20 min on empty caches; log: $log)"
   local gomod
   gomod="$(cd "$mod" && go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" 2>>"$log" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
   [[ -f "$gomod" ]] || die "download of k8s.io/kubernetes v$K8S_VERSION" "$log" "check the Go module proxy is reachable"
@@ -37,12 +42,15 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
   local ld="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*} -X k8s.io/component-base/version.gitTreeState=clean"
   mkdir -p "$K8S_BIN"
-  if ! (cd "$mod" && go mod tidy -e && go build -trimpath -ldflags "$ld" -o "$K8S_BIN/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager) >>"$log" 2>&1; then
-    die "build of kube-apiserver/kube-controller-manager" "$log" "check the Go module proxy is reachable; delete $mod to retry from scratch"
+  if ! (cd "$mod" && go mod tidy -e && go build -trimpath -ldflags "$ld" -o "$K8S_BIN/" "${missing[@]/#/k8s.io/kubernetes/cmd/}") >>"$log" 2>&1; then
+    die "build of ${missing[*]}" "$log" "check the Go module proxy is reachable; delete $mod to retry from scratch"
   fi
   ok "kubernetes v$K8S_VERSION built"
 }
