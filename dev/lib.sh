@@ -82,6 +82,18 @@ stop_bg() {
   rm -f "$pf"
 }
 
+# restart_if_changed NAME CMD...: stop NAME when it runs with another command line than CMD
+# (a changed flag or binary), so the caller's start path starts it afresh.
+restart_if_changed() {
+  local name="$1"; shift
+  local want; want="$(printf '%s\n' "$@" | sha256sum | cut -c1-16)"
+  if running "$name" && [[ "$(cat "$RUN/$name.cmd" 2>/dev/null)" != "$want" ]]; then
+    step "restarting $name (its command line changed)"
+    stop_bg "$name"
+  fi
+  echo "$want" >"$RUN/$name.cmd"
+}
+
 # adopt_running NAME TIMEOUT HEALTH: when the process we started for NAME is still alive, wait
 # (it may still be booting) until HEALTH passes and return 0; return 1 when it is gone (or a
 # zombie), so the caller starts afresh; fail with its log if it stays alive but never answers.

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# The TripNest services as local processes on fixed loopback ports, wired to the local stack
-# (the engines from dev/stack.sh). `make up` runs this after the stack is up.
+# The TripNest platform on the local stack (the engines from dev/stack.sh). `make up` runs this
+# after the stack is up. Two runtimes, chosen by the stack (TRIPNEST_RUNTIME in stack.env):
+#   cluster    the default where a node runs (dev/components/node.sh): the images are built and
+#              loaded (dev/images.sh), charts/tripnest is installed with helm, and the operator
+#              (a Pod) turns each ServiceDeployment into Pods; gateway and web UI answer on
+#              127.0.0.1:8080 and :3000 through NodePorts.
+#   processes  no node (not Linux, not root, no cgroups, or asked): each service is a host
+#              process on a fixed loopback port, the operator too.
 #
-#   dev/services.sh up       build the binaries (cached in $CACHE) and start every service
-#   dev/services.sh down     stop them
+#   dev/services.sh up       build the binaries (cached in $CACHE) and start the platform
+#   dev/services.sh down     stop the processes (a cluster's Pods stop with the node)
 #   dev/services.sh status   show them
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/toolchain.sh"
@@ -24,6 +30,8 @@ internal_token() {
 
 svc_health() { curl -fsS -m 2 "http://127.0.0.1:$1/readyz" >/dev/null; }
 
+k() { kubectl --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE" "$@"; }
+
 cmd_up() {
   ensure_rust
   require_stack_env services
@@ -31,6 +39,43 @@ cmd_up() {
   step "building the service binaries (log: $log)"
   cargo build --workspace --bins --manifest-path "$ROOT/Cargo.toml" >>"$log" 2>&1 ||
     die "cargo build of the services" "$log" "run 'cargo build --workspace --bins' to see the error"
+  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then cluster_up; else processes_up; fi
+  demo_manager "$(internal_token)"
+}
+
+# The platform as Pods: images loaded, the chart installed, every ServiceDeployment Ready.
+cluster_up() {
+  local log="$LOGS/platform.log" changed
+  changed="$(bash "$DEV/images.sh" up)" || die "building and loading the images" "$LOGS/images.log"
+  source "$DEV/components/helm.sh"
+  ensure_helm
+  step "helm upgrade --install tripnest charts/tripnest (namespace $CATALOG_NAMESPACE; log: $log)"
+  local t0=$SECONDS
+  "$HELM" upgrade --install tripnest "$ROOT/charts/tripnest" --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE" \
+    -f "$DEV/node/values.yaml" --set-string connections.internalToken="$(internal_token)" >>"$log" 2>&1 ||
+    die "helm install of charts/tripnest" "$log"
+  # Same tag, new content: restart what runs a rebuilt image.
+  local name
+  for name in $changed; do
+    case "$name" in
+      operator) k rollout restart deployment/tripnest-operator ;;
+      web) k rollout restart deployment/web ;;
+      *) k get deployment "$name" >/dev/null 2>&1 && k rollout restart "deployment/$name" ;;
+    esac >>"$log" 2>&1 || true
+  done
+  k rollout status deployment/tripnest-operator --timeout=120s >>"$log" 2>&1 || die "the operator did not become Ready" "$log" "kubectl describe pods -l app.kubernetes.io/name=tripnest-operator"
+  if ! k wait --for=condition=Ready servicedeployments.tripnest.io --all --timeout="${TRIPNEST_WAIT:-240}s" >>"$log" 2>&1; then
+    k get servicedeployments.tripnest.io >>"$log" 2>&1
+    die "not every ServiceDeployment became Ready" "$log" "kubectl get servicedeployments; kubectl describe servicedeployment <name>"
+  fi
+  k rollout status deployment/web --timeout=120s >>"$log" 2>&1 || die "the web UI did not become Ready" "$log" "kubectl describe pods -l app.kubernetes.io/name=web"
+  ok "every ServiceDeployment Ready $((SECONDS - t0))s after helm install: kubectl get servicedeployments"
+  apply_catalog "$ROOT/crds/examples/hotels.yaml" "$ROOT/crds/examples/inventories.yaml"
+  step "platform is up as Pods — gateway http://127.0.0.1:8080, web UI http://127.0.0.1:3000, kubectl logs deploy/<service>"
+}
+
+# The platform as host processes, one per service on its own loopback port.
+processes_up() {
   local bin="$CARGO_TARGET_DIR/debug" token base_db="${DATABASE_URL%/*}"
   token="$(internal_token)"
   for entry in "${SERVICES[@]}"; do
@@ -58,23 +103,35 @@ cmd_up() {
     wait_for "svc-$name" "${TRIPNEST_WAIT:-60}" svc_health "$port"
     ok "$name on http://127.0.0.1:$port"
   done
-  apply_catalog
-  demo_manager "$token"
+  apply_catalog "$ROOT/crds/examples/"
   step "services are up — gateway http://127.0.0.1:8080, logs $LOGS/svc-*.log, internal token in $STATE/internal-token"
 }
 
-# The CRDs, then the example Hotels, Inventories and ServiceDeployments: the operator syncs the
-# hotels into booking's catalog and their inventories into its calendar.
+# apply_catalog EXAMPLES...: the CRDs (kept current even where the chart installed them), then
+# the example Hotels and Inventories (and, for processes, the ServiceDeployments the chart renders on a
+# cluster): the operator syncs the hotels into booking's catalog and their inventories into
+# its calendar.
 apply_catalog() {
-  local log="$LOGS/kubectl-apply.log" k=(kubectl --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE")
-  step "applying crds/ and crds/examples/ (log: $log)"
-  { "${k[@]}" apply --server-side --force-conflicts -f "$ROOT/crds/" &&
-    "${k[@]}" wait --for condition=established --timeout=60s crd/hotels.tripnest.io crd/inventories.tripnest.io crd/servicedeployments.tripnest.io &&
-    "${k[@]}" apply -f "$ROOT/crds/examples/"; } >>"$log" 2>&1 || die "kubectl apply of the CRDs and examples" "$log"
-  if "${k[@]}" wait --for condition=Ready --timeout=60s hotels.tripnest.io --all >>"$log" 2>&1; then
+  local log="$LOGS/kubectl-apply.log" f
+  step "applying the CRDs and the examples (log: $log)"
+  { k apply --server-side --force-conflicts -f "$ROOT/crds/" &&
+    k wait --for condition=established --timeout=60s crd/hotels.tripnest.io crd/inventories.tripnest.io crd/servicedeployments.tripnest.io; } >>"$log" 2>&1 ||
+    die "kubectl apply of the CRDs" "$log"
+  for f in "$@"; do k apply -f "$f" >>"$log" 2>&1 || die "kubectl apply -f $f" "$log"; done
+  if k wait --for condition=Ready --timeout=60s hotels.tripnest.io --all >>"$log" 2>&1; then
     ok "example hotels are Ready: kubectl get hotels"
   else
-    warn "example hotels are not Ready yet; see 'kubectl describe hotels' and $LOGS/svc-operator.log"
+    warn "example hotels are not Ready yet; see 'kubectl describe hotels' and the operator's log"
+  fi
+}
+
+# The user service's internal API: a loopback port for processes, its Service's cluster IP
+# (which the host reaches through kube-proxy) on a cluster.
+user_internal_url() {
+  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then
+    echo "http://$(k get service user -o jsonpath='{.spec.clusterIP}')"
+  else
+    echo http://127.0.0.1:8081
   fi
 }
 
@@ -82,7 +139,7 @@ apply_catalog() {
 # manager page has someone to sign in as. Created once through user's internal API.
 demo_manager() {
   local email=manager@tripnest.local password="${TRIPNEST_MANAGER_PASSWORD:-manager-demo-pass}" status
-  status="$(curl -sS -m 10 -o "$LOGS/demo-manager.json" -w '%{http_code}' -X POST http://127.0.0.1:8081/internal/users \
+  status="$(curl -sS -m 10 -o "$LOGS/demo-manager.json" -w '%{http_code}' -X POST "$(user_internal_url)/internal/users" \
     -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
     -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Demo Manager\",\"role\":\"manager\"}")" || status=000
   case "$status" in
@@ -101,6 +158,11 @@ cmd_down() {
 }
 
 cmd_status() {
+  [[ -f "$STATE/stack.env" ]] && { set -a; source "$STATE/stack.env"; set +a; }
+  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then
+    k get servicedeployments.tripnest.io 2>/dev/null || echo "platform: not installed (make up)"
+    return 0
+  fi
   for entry in "${SERVICES[@]}"; do
     local name="${entry%%:*}" port="${entry##*:}" health=down
     svc_health "$port" && health=ready

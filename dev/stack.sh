@@ -15,10 +15,11 @@
 #   <name>_env       print the KEY=value lines it contributes to stack.env
 #   <name>_procs     the pidfile names it owns, in stop order
 #   <name>_stop      (optional) a gentler stop run before the processes are TERMed
+#   <name>_cleanup   (optional) undo host changes after its processes stopped
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/versions.env"
 
-COMPONENTS=(postgres redis kafka ferretdb smtp kubernetes)
+COMPONENTS=(postgres redis kafka ferretdb smtp kubernetes node)
 for c in "${COMPONENTS[@]}"; do source "$DEV/components/$c.sh"; done
 
 write_env() {
@@ -56,6 +57,7 @@ cmd_down() {
       if running "$p"; then step "stopping $p"; fi
       stop_bg "$p"
     done
+    if declare -F "${c}_cleanup" >/dev/null; then "${c}_cleanup"; fi
   done
   ok "stopped"
 }

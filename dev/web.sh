@@ -67,8 +67,14 @@ ensure_build() {
 }
 
 cmd_up() {
-  ensure_node
   load_stack_env
+  # On the local node the web UI is a Pod the chart runs (dev/services.sh), behind a NodePort.
+  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then
+    web_health || die "the web UI Pod does not answer on $WEB_URL" "$LOGS/platform.log" "kubectl describe pods -l app.kubernetes.io/name=web; make up"
+    ok "web UI (a Pod) on $WEB_URL"
+    return 0
+  fi
+  ensure_node
   ensure_deps
   local built; built="$(ensure_build)"
   if [[ "$built" == 0 ]] && adopt_running web "${TRIPNEST_WAIT:-60}" web_health; then

@@ -3,6 +3,7 @@
 # the broker runs as plain `java -cp libs/* kafka.Kafka server.properties`.
 KAFKA_PORT="${KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+KAFKA_POD_PORT="${KAFKA_POD_PORT:-19094}"
 KAFKA_HEAP="${KAFKA_HEAP:--Xmx512m -Xms128m}"
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 KAFKA_STATE="$STATE/kafka"
@@ -41,11 +42,13 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+# PODS: the listener Pods of the local node use, through a relay on the node's bridge address
+# (dev/components/node.sh), which it advertises.
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,PODS://127.0.0.1:$KAFKA_POD_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,PODS://${NODE_IP:-10.244.0.1}:$KAFKA_POD_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,PODS:PLAINTEXT
 log.dirs=$KAFKA_STATE/data
 num.partitions=1
 default.replication.factor=1
@@ -89,6 +92,7 @@ kafka_start() {
   fi
   port_free "$KAFKA_PORT" kafka KAFKA_PORT
   port_free "$KAFKA_CONTROLLER_PORT" "kafka controller" KAFKA_CONTROLLER_PORT
+  port_free "$KAFKA_POD_PORT" "kafka (Pods' listener)" KAFKA_POD_PORT
   kafka_write_config
   kafka_java_cmd
   if [[ ! -f "$KAFKA_STATE/data/meta.properties" ]]; then

@@ -16,25 +16,42 @@ kubernetes_install() {
 }
 
 # A CA, a serving cert with SAN 127.0.0.1/localhost (rustls rejects the apiserver's own
-# self-signed cert), a service-account key and a static admin token. Made once, kept in $STATE.
+# self-signed cert), a service-account key, a static admin token, the apiserver's client cert
+# for kubelets, and a front-proxy CA and client for aggregated APIs (metrics-server). Each is
+# made once, when missing, and kept in $STATE.
 k8s_pki() {
   local p="$K8S_STATE/pki" log="$LOGS/kubernetes-pki.log"
-  [[ -f "$p/admin.token" ]] && return 0
   mkdir -p "$p"
   {
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tripnest-local-ca" \
+    [[ -f "$p/ca.crt" ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tripnest-local-ca" \
       -keyout "$p/ca.key" -out "$p/ca.crt"
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$p/apiserver.key" -out "$p/apiserver.csr"
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1\nextendedKeyUsage=serverAuth\n' >"$p/ext.cnf"
-    openssl x509 -req -in "$p/apiserver.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 \
-      -extfile "$p/ext.cnf" -out "$p/apiserver.crt"
-    openssl genrsa -out "$p/sa.key" 2048
-    openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub"
+    if [[ ! -f "$p/apiserver.crt" ]]; then
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$p/apiserver.key" -out "$p/apiserver.csr"
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1,IP:10.244.0.1\nextendedKeyUsage=serverAuth\n' >"$p/ext.cnf"
+      openssl x509 -req -in "$p/apiserver.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 \
+        -extfile "$p/ext.cnf" -out "$p/apiserver.crt"
+    fi
+    [[ -f "$p/sa.key" ]] || { openssl genrsa -out "$p/sa.key" 2048 && openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub"; }
+    [[ -f "$p/kubelet-client.crt" ]] || k8s_client_cert "$p" ca kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+    [[ -f "$p/front-proxy-ca.crt" ]] || openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=tripnest-front-proxy-ca" \
+      -keyout "$p/front-proxy-ca.key" -out "$p/front-proxy-ca.crt"
+    [[ -f "$p/front-proxy-client.crt" ]] || k8s_client_cert "$p" front-proxy-ca front-proxy-client "/CN=front-proxy-client"
   } >>"$log" 2>&1 || die "kubernetes certificates (openssl)" "$log"
-  local tok; tok="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-  echo "$tok,tripnest-admin,tripnest-admin,\"system:masters\"" >"$p/tokens.csv"
-  echo "$tok" >"$p/admin.token"
+  if [[ ! -f "$p/admin.token" ]]; then
+    local tok; tok="$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    echo "$tok,tripnest-admin,tripnest-admin,\"system:masters\"" >"$p/tokens.csv"
+    echo "$tok" >"$p/admin.token"
+  fi
   chmod 600 "$p"/*.key "$p/tokens.csv" "$p/admin.token"
+}
+
+# k8s_client_cert DIR CA NAME SUBJECT: a client certificate signed by DIR/CA.
+k8s_client_cert() {
+  local p="$1" ca="$2" name="$3"
+  openssl req -newkey rsa:2048 -nodes -subj "$4" -keyout "$p/$name.key" -out "$p/$name.csr" &&
+    printf 'extendedKeyUsage=clientAuth\n' >"$p/client-ext.cnf" &&
+    openssl x509 -req -in "$p/$name.csr" -CA "$p/$ca.crt" -CAkey "$p/$ca.key" -CAcreateserial -days 3650 \
+      -extfile "$p/client-ext.cnf" -out "$p/$name.crt"
 }
 
 k8s_kubeconfig() {
@@ -80,17 +97,28 @@ kubernetes_start() {
     wait_for etcd "${TRIPNEST_WAIT:-60}" etcd_health
     ok "etcd on 127.0.0.1:$ETCD_PORT"
   fi
+  # With a node, the apiserver advertises the node's bridge address (a loopback endpoint of the
+  # `kubernetes` Service is invalid), which a relay forwards to the loopback listener.
+  local advertise=127.0.0.1
+  node_supported >/dev/null && advertise="$NODE_IP"
+  local apiserver=("$K8S_BIN/kube-apiserver"
+      --etcd-servers "http://127.0.0.1:$ETCD_PORT"
+      --bind-address 127.0.0.1 --advertise-address "$advertise" --secure-port "$APISERVER_PORT"
+      --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" --client-ca-file "$p/ca.crt"
+      --service-cluster-ip-range 10.96.0.0/16
+      --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key"
+      --service-account-issuer https://kubernetes.default.svc.cluster.local
+      --token-auth-file "$p/tokens.csv" --authorization-mode RBAC --allow-privileged=true
+      --kubelet-client-certificate "$p/kubelet-client.crt" --kubelet-client-key "$p/kubelet-client.key"
+      --requestheader-client-ca-file "$p/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client
+      --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group
+      --requestheader-extra-headers-prefix X-Remote-Extra-
+      --proxy-client-cert-file "$p/front-proxy-client.crt" --proxy-client-key-file "$p/front-proxy-client.key"
+      --enable-aggregator-routing=true --profiling=false --v=1)
+  restart_if_changed kube-apiserver "${apiserver[@]}"
   if adopt_running kube-apiserver "${TRIPNEST_WAIT:-120}" apiserver_health; then ok "kube-apiserver already running on $APISERVER_PORT"; else
     port_free "$APISERVER_PORT" kube-apiserver APISERVER_PORT
-    start_bg kube-apiserver "$K8S_BIN/kube-apiserver" \
-      --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-      --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
-      --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" --client-ca-file "$p/ca.crt" \
-      --service-cluster-ip-range 10.96.0.0/16 \
-      --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
-      --service-account-issuer https://kubernetes.default.svc.cluster.local \
-      --token-auth-file "$p/tokens.csv" --authorization-mode RBAC --allow-privileged=true \
-      --profiling=false --v=1
+    start_bg kube-apiserver "${apiserver[@]}"
     wait_for kube-apiserver "${TRIPNEST_WAIT:-120}" apiserver_health
     ok "kube-apiserver on https://127.0.0.1:$APISERVER_PORT"
   fi

@@ -5,6 +5,7 @@
 //! test its own isolated resources (a fresh database, a unique topic, namespace or key), and
 //! [`wait_until`] polls a condition with a deadline — tests never sleep and hope.
 
+pub mod cluster;
 pub mod platform;
 pub mod process;
 
@@ -39,6 +40,11 @@ impl Stack {
     /// A required setting.
     pub fn get(&self, key: &str) -> &str {
         self.vars.get(key).unwrap_or_else(|| panic!("{key} missing from stack.env; re-run `make up`"))
+    }
+
+    /// An optional setting, or `default`.
+    pub fn get_or<'a>(&'a self, key: &str, default: &'a str) -> &'a str {
+        self.vars.get(key).map_or(default, String::as_str)
     }
 
     /// Superuser URL of the PostgreSQL server.

@@ -1,6 +1,7 @@
 //! The Inventory controller: checks that the Hotel and its room type exist and are in the
 //! catalog, applies the spec to booking at once, and owns the CronJob that keeps the window
-//! rolling. A missing Hotel or room type is a `Ready=False` condition and a Warning Event,
+//! rolling. A roll Job's end (scheduled, or `kubectl create job --from=cronjob/…`) wakes the
+//! Inventory, so `lastRun` and `generatedThrough` follow at once. A missing Hotel or room type is a `Ready=False` condition and a Warning Event,
 //! retried with backoff (and at once when the Hotel changes) — never a crash.
 
 use super::{Context, Error, Result, error_policy, namespace, observe, resync};
@@ -8,7 +9,7 @@ use crate::{
     booking::{BookingError, InventoryState, RollReport},
     desired::{
         MANAGED_BY,
-        cronjob::{RollJobSettings, roll_cronjob},
+        cronjob::{ROLL_COMPONENT, RollJobSettings, roll_cronjob},
     },
     resources::{
         Hotel, Inventory, InventoryStatus,
@@ -16,7 +17,7 @@ use crate::{
     },
 };
 use futures::StreamExt;
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::{
     Api, Resource, ResourceExt,
     api::Patch,
@@ -39,6 +40,11 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
     let store = controller.store();
     controller
         .owns(ctx.watched::<CronJob>(), owned)
+        // Jobs belong to the CronJob, not to us; their template's labels name the Inventory.
+        .watches(ctx.watched::<Job>(), roll_jobs(), |job| {
+            let ns = namespace(&job);
+            job.labels().get("app.kubernetes.io/instance").map(|name| ObjectRef::new(name).within(&ns))
+        })
         .watches(ctx.watched::<Hotel>(), watcher::Config::default().any_semantic(), move |hotel| {
             let (name, ns) = (hotel.name_any(), namespace(&hotel));
             store
@@ -53,6 +59,11 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
         .run(reconcile, |i, e, ctx| error_policy(CONTROLLER, i.as_ref(), e, &ctx), ctx)
         .for_each(|_| futures::future::ready(()))
         .await;
+}
+
+/// The roll Jobs of every Inventory (labelled by `roll_cronjob`'s job template).
+fn roll_jobs() -> watcher::Config {
+    watcher::Config::default().labels(&format!("app.kubernetes.io/name={ROLL_COMPONENT},app.kubernetes.io/managed-by={MANAGED_BY}")).any_semantic()
 }
 
 /// Why an Inventory cannot be applied yet, from its Hotel as it stands (pure).

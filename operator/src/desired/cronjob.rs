@@ -7,6 +7,9 @@ use crate::resources::Inventory;
 use k8s_openapi::{api::batch::v1::CronJob, apimachinery::pkg::apis::meta::v1::OwnerReference};
 use kube::ResourceExt;
 
+/// `app.kubernetes.io/name` of the CronJob, its Jobs and their Pods.
+pub const ROLL_COMPONENT: &str = "inventory-roll";
+
 /// Where the roll job gets booking's settings (`APP_DATABASE_URL`, …) from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollJobSettings {
@@ -19,7 +22,7 @@ pub struct RollJobSettings {
 /// The CronJob for `inv`, owned by it.
 pub fn roll_cronjob(inv: &Inventory, owner: &OwnerReference, settings: &RollJobSettings) -> CronJob {
     let ns = inv.namespace().unwrap_or_default();
-    let mut labels = labels("inventory-roll", &inv.name_any());
+    let mut labels = labels(ROLL_COMPONENT, &inv.name_any());
     labels.insert("tripnest.io/hotel".into(), inv.spec.hotel_ref.clone());
     labels.insert("tripnest.io/room-type".into(), inv.spec.room_type.clone());
     let spec = serde_json::json!({
@@ -28,7 +31,7 @@ pub fn roll_cronjob(inv: &Inventory, owner: &OwnerReference, settings: &RollJobS
         "startingDeadlineSeconds": 600,
         "successfulJobsHistoryLimit": 1,
         "failedJobsHistoryLimit": 3,
-        "jobTemplate": { "spec": {
+        "jobTemplate": { "metadata": { "labels": labels }, "spec": {
             "backoffLimit": 3,
             "activeDeadlineSeconds": 900,
             "ttlSecondsAfterFinished": 86400,
