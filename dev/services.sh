@@ -160,6 +160,7 @@ cmd_down() {
 cmd_status() {
   [[ -f "$STATE/stack.env" ]] && { set -a; source "$STATE/stack.env"; set +a; }
   if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then
+    k get nodes -o wide 2>/dev/null || echo "node: not registered"
     k get servicedeployments.tripnest.io 2>/dev/null || echo "platform: not installed (make up)"
     return 0
   fi

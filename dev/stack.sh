@@ -7,6 +7,7 @@
 #   dev/stack.sh down [component...]   stop what `up` started (data is kept in .tripnest/)
 #   dev/stack.sh status                show what is up
 #   dev/stack.sh env                   print stack.env
+#   dev/stack.sh leftovers             what a stopped node left on the host (empty: nothing)
 #
 # Each component lives in dev/components/<name>.sh and defines:
 #   <name>_install   idempotent install/build into $CACHE (keyed by version)
@@ -84,5 +85,6 @@ case "${1:-}" in
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cat "$STATE/stack.env" ;;
-  *) echo "usage: $0 up|down|status|env [component...]" >&2; exit 2 ;;
+  leftovers) node_leftovers ;;
+  *) echo "usage: $0 up|down|status|env|leftovers [component...]" >&2; exit 2 ;;
 esac

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test command (`make test`): bring up the local stack if it is not already up,
-# check formatting and lints, build every binary, run every workspace test against the real
-# engines, check the chart, images and kind manifests (dev/chart-test.sh), run the browser tests,
-# and stop what this script started — even when a test fails.
+# check formatting and lints, build every binary, install the platform (as Pods on the local
+# node, or as processes where no node runs), run every workspace test against the real engines
+# (the cluster tests install the chart into namespaces of their own), check the chart, images
+# and kind manifests (dev/chart-test.sh), run the browser tests, and stop what this script
+# started — even when a test fails — then check that the node left nothing on the host.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
@@ -14,6 +16,11 @@ cleanup() {
     bash "$DEV/web.sh" down || true
     bash "$DEV/services.sh" down || true
     bash "$DEV/stack.sh" down || true
+    local left; left="$(bash "$DEV/stack.sh" leftovers 2>&1)"
+    if [[ -n "$left" ]]; then
+      printf '\033[1;31mmake down left this on the host:\033[0m\n%s\n' "$left" >&2
+      ((rc == 0)) && rc=1
+    fi
   fi
   if ((rc == 0)); then step "all tests passed in $((SECONDS))s"; else printf '\033[1;31mtests FAILED\033[0m (exit %s) — logs in %s\n' "$rc" "$LOGS" >&2; fi
   exit $rc
@@ -41,6 +48,10 @@ cargo build --workspace --bins --locked
 # the tests' namespaces too.
 step "the services (the operator watches only the examples' namespace)"
 bash "$DEV/services.sh" up
+# The cluster tests install the chart with helm.
+source "$DEV/components/helm.sh"
+ensure_helm
+export HELM
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
 step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)"

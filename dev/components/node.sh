@@ -109,7 +109,7 @@ node_image() {
   local name="$1" ref="$2" uid="$3" dir="$NODE_STATE/images" sum log="$LOGS/images.log"
   mkdir -p "$dir"
   sum="$(sha256sum "$ADDONS_BIN/$name" | cut -c1-16)"
-  [[ "$(cat "$dir/$name.loaded" 2>/dev/null)" == "$sum" ]] && ctr_node images ls -q | grep -qx "$ref" && return 0
+  [[ "$(cat "$dir/$name.loaded" 2>/dev/null)" == "$sum" ]] && ctr_node images ls -q 2>/dev/null | grep -qx "$ref" && return 0
   local b=(buildah --root "$CACHE/buildah" --runroot "$NODE_STATE/buildah-run" --storage-driver vfs) c
   {
     c="$("${b[@]}" from scratch)" &&
@@ -156,10 +156,18 @@ node_bridge() {
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
 }
 
+# write_if_changed FILE: stdin into FILE unless it holds that already (kube-proxy exits when
+# its configuration file changes, even to the same content).
+write_if_changed() {
+  local tmp; tmp="$(mktemp)"
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 node_write_config() {
   local p="$K8S_STATE/pki" d="$NODE_STATE"
   mkdir -p "$d/cni/net.d" "$d/cni/ipam" "$d/containerd" "$d/kubelet" "$d/pod-logs"
-  cat >"$d/cni/net.d/10-tripnest.conflist" <<EOF
+  write_if_changed "$d/cni/net.d/10-tripnest.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "tripnest",
@@ -172,7 +180,7 @@ node_write_config() {
   ]
 }
 EOF
-  cat >"$d/containerd/config.toml" <<EOF
+  write_if_changed "$d/containerd/config.toml" <<EOF
 # Written by dev/components/node.sh on every start.
 version = 3
 root = "$d/containerd/root"
@@ -198,7 +206,7 @@ state = "$d/containerd/state"
     conf_dir = "$d/cni/net.d"
 EOF
   # kubelet and kube-proxy use the admin token, like every other local control-plane part.
-  cat >"$d/kubelet/config.yaml" <<EOF
+  write_if_changed "$d/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $NODE_IP
@@ -227,7 +235,7 @@ evictionHard: {memory.available: 200Mi, nodefs.available: "1%", imagefs.availabl
 serializeImagePulls: false
 maxPods: 110
 EOF
-  cat >"$d/kube-proxy.yaml" <<EOF
+  write_if_changed "$d/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -268,8 +276,10 @@ node_start() {
   for r in "${NODE_RELAYS[@]}"; do relay "${r%%:*}" "$NODE_IP:${r##*:}" "127.0.0.1:${r##*:}"; done
   for r in "${NODE_PUBLIC_PORTS[@]}"; do relay "public-${r%%:*}" "127.0.0.1:${r%%:*}" "127.0.0.1:${r##*:}"; done
 
+  restart_if_changed containerd "$CONTAINERD_BIN/containerd" "$CONTAINERD_BIN:$PATH"
   if adopt_running containerd 60 containerd_health; then ok "containerd already running"; else
-    start_bg containerd "$CONTAINERD_BIN/containerd" --config "$NODE_STATE/containerd/config.toml"
+    # Its shim must be the one built with it (a Debian containerd may have put an older one on PATH).
+    start_bg containerd env PATH="$CONTAINERD_BIN:$PATH" "$CONTAINERD_BIN/containerd" --config "$NODE_STATE/containerd/config.toml"
     wait_for containerd 60 containerd_health
     ok "containerd v$CONTAINERD_VERSION ($CONTAINERD_ADDRESS)"
   fi
