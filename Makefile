@@ -1,5 +1,5 @@
 # The few verbs people type. Everything else lives in dev/.
-.PHONY: up down status test build fmt bench bench-quick clean-tests
+.PHONY: up down status test build images fmt bench bench-quick clean-tests
 SHELL := /usr/bin/env bash
 
 ## up: install what is missing, start the local stack (engines + control plane) and the services
@@ -25,6 +25,10 @@ clean-tests:
 ## test: fmt, clippy and every workspace test against the real stack (starts and stops it if needed)
 test:
 	@bash dev/test.sh
+
+## images: after a code change, rebuild the images that changed and restart the Pods running them
+images:
+	@bash dev/services.sh images
 
 ## build: build every binary
 build:

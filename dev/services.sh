@@ -9,6 +9,7 @@
 #              process on a fixed loopback port, the operator too.
 #
 #   dev/services.sh up       build the binaries (cached in $CACHE) and start the platform
+#   dev/services.sh images   (cluster) rebuild the images that changed and roll what runs them
 #   dev/services.sh down     stop the processes (a cluster's Pods stop with the node)
 #   dev/services.sh status   show them
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -54,15 +55,7 @@ cluster_up() {
   "$HELM" upgrade --install tripnest "$ROOT/charts/tripnest" --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE" \
     -f "$DEV/node/values.yaml" --set-string connections.internalToken="$(internal_token)" >>"$log" 2>&1 ||
     die "helm install of charts/tripnest" "$log"
-  # Same tag, new content: restart what runs a rebuilt image.
-  local name
-  for name in $changed; do
-    case "$name" in
-      operator) k rollout restart deployment/tripnest-operator ;;
-      web) k rollout restart deployment/web ;;
-      *) k get deployment "$name" >/dev/null 2>&1 && k rollout restart "deployment/$name" ;;
-    esac >>"$log" 2>&1 || true
-  done
+  restart_rebuilt $changed
   k rollout status deployment/tripnest-operator --timeout=120s >>"$log" 2>&1 || die "the operator did not become Ready" "$log" "kubectl describe pods -l app.kubernetes.io/name=tripnest-operator"
   if ! k wait --for=condition=Ready servicedeployments.tripnest.io --all --timeout="${TRIPNEST_WAIT:-240}s" >>"$log" 2>&1; then
     k get servicedeployments.tripnest.io >>"$log" 2>&1
@@ -72,6 +65,32 @@ cluster_up() {
   ok "every ServiceDeployment Ready $((SECONDS - t0))s after helm install: kubectl get servicedeployments"
   apply_catalog "$ROOT/crds/examples/hotels.yaml" "$ROOT/crds/examples/inventories.yaml"
   step "platform is up as Pods — gateway http://127.0.0.1:8080, web UI http://127.0.0.1:3000, kubectl logs deploy/<service>"
+}
+
+# restart_rebuilt NAME...: same tag, new content — roll the Deployments that run these images.
+restart_rebuilt() {
+  local name
+  for name in "$@"; do
+    case "$name" in
+      operator) k rollout restart deployment/tripnest-operator ;;
+      web) k rollout restart deployment/web ;;
+      pause) continue ;;
+      *) k get deployment "$name" >/dev/null 2>&1 && k rollout restart "deployment/$name" ;;
+    esac >>"$LOGS/platform.log" 2>&1 && ok "restarted $name (image rebuilt)"
+  done
+  return 0
+}
+
+# `make images`: after a code change, rebuild what changed and roll what runs it.
+cmd_images() {
+  ensure_rust
+  require_stack_env images
+  [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]] || die "images are for the cluster runtime" "" "in the processes runtime 'make up' restarts rebuilt services"
+  local log="$LOGS/build-services.log" changed
+  cargo build --workspace --bins --manifest-path "$ROOT/Cargo.toml" >>"$log" 2>&1 || die "cargo build of the services" "$log"
+  changed="$(bash "$DEV/images.sh" up)" || die "building and loading the images" "$LOGS/images.log"
+  restart_rebuilt $changed
+  [[ -n "$changed" ]] || ok "every image is current"
 }
 
 # The platform as host processes, one per service on its own loopback port.
@@ -173,7 +192,8 @@ cmd_status() {
 
 case "${1:-}" in
   up) cmd_up ;;
+  images) cmd_images ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|images|down|status" >&2; exit 2 ;;
 esac

@@ -110,7 +110,7 @@ async fn force_deleting_the_booking_pod_mid_flight_loses_and_doubles_nothing() {
         }
     });
     let killer = {
-        let (p, answered) = (p.clone(), answered.clone());
+        let (p, answered, victim) = (p.clone(), answered.clone(), victim.clone());
         async move {
             wait_until("the first bookings answered", SAGA_DEADLINE, || async { (answered.load(Ordering::SeqCst) >= 5).then_some(()) }).await;
             kill_pod(&p.client, &p.ns, &victim).await;
@@ -184,7 +184,8 @@ async fn three_booking_replicas_sell_three_rooms_to_forty_racers() {
     }))
     .await;
     let body = ClusterPlatform::stay_body("last-rooms", 20);
-    let results = join_all(tokens.iter().map(|t| book_with_retries(&p, t, &unique("race"), &body))).await;
+    let keys: Vec<String> = tokens.iter().map(|_| unique("race")).collect();
+    let results = join_all(tokens.iter().zip(&keys).map(|(t, k)| book_with_retries(&p, t, k, &body))).await;
     let held = results.iter().filter(|(s, _)| *s == 202).count();
     let sold_out = results.iter().filter(|(s, b)| *s == 409 && b["error"]["code"].is_string()).count();
     assert_eq!((held, sold_out), (3, 37), "{results:?}");
