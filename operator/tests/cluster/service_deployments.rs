@@ -1,8 +1,15 @@
-use crate::helpers::{TestEnv, has_condition};
+use crate::helpers::{TIMEOUT, TestEnv, has_condition};
 use k8s_openapi::api::{
-    apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::ConfigMap, core::v1::Service, policy::v1::PodDisruptionBudget,
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    core::v1::{ConfigMap, Pod, Service},
+    events::v1::Event,
+    policy::v1::PodDisruptionBudget,
 };
-use kube::{Resource, api::DeleteParams};
+use kube::{
+    Resource, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams},
+};
 use rdkafka::{
     ClientConfig,
     consumer::{BaseConsumer, Consumer},
@@ -103,5 +110,61 @@ async fn a_service_deployment_owns_its_workload_follows_changes_and_creates_topi
     env.wait_gone::<Service>("booking", "the Service to be collected").await;
     env.wait_gone::<ConfigMap>("booking-config", "the ConfigMap to be collected").await;
     env.wait_gone::<PodDisruptionBudget>("booking", "the PDB to be collected").await;
+    env.teardown().await;
+}
+
+/// Warning Events about the ServiceDeployment `name` with `reason`.
+async fn warnings(env: &TestEnv, name: &str, reason: &str) -> usize {
+    let events = env.api::<Event>().list(&ListParams::default()).await.expect("events").items;
+    events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some(reason) && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .count()
+}
+
+#[tokio::test]
+async fn a_pod_stuck_on_its_image_turns_ready_false_with_one_warning() {
+    let env = TestEnv::start().await;
+    let image = "registry.test/tripnest/review:not-loaded";
+    env.apply::<ServiceDeployment>(json!({ "apiVersion": "tripnest.io/v1alpha1", "kind": "ServiceDeployment",
+        "metadata": { "name": "review" }, "spec": { "service": "review", "image": image, "imagePullPolicy": "Never" } }))
+        .await;
+    // kube-controller-manager creates the ReplicaSet's Pod; no kubelet runs here, so the test
+    // writes the status a kubelet would.
+    let pods = env.api::<Pod>();
+    let pod = wait_until("the Deployment's Pod", TIMEOUT, || async {
+        pods.list(&ListParams::default().labels("tripnest.io/service-deployment=review")).await.ok()?.items.into_iter().next()
+    })
+    .await;
+    let (pod_name, container) = (pod.name_any(), pod.spec.as_ref().expect("spec").containers[0].name.clone());
+    assert_eq!(pod.spec.as_ref().and_then(|s| s.containers[0].image_pull_policy.as_deref()), Some("Never"));
+    let never_pull = |message: &str| {
+        json!({ "status": { "phase": "Pending", "containerStatuses": [{ "name": container, "image": image, "imageID": "", "ready": false,
+            "restartCount": 0, "started": false, "state": { "waiting": { "reason": "ErrImageNeverPull", "message": message } } }] } })
+    };
+    let first = format!("Container image \"{image}\" is not present with pull policy of Never");
+    pods.patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(never_pull(&first))).await.expect("pod status");
+
+    let sd = env
+        .wait_for::<ServiceDeployment>("review", "Ready=False with ErrImageNeverPull", |sd| {
+            sd.status
+                .as_ref()
+                .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+                .is_some_and(|c| c.reason == "ErrImageNeverPull")
+        })
+        .await;
+    let ready = sd.status.expect("status").conditions.into_iter().find(|c| c.type_ == "Ready").expect("ready");
+    assert_eq!(ready.status, "False");
+    assert_eq!(ready.message, format!("container \"review\" of pod {pod_name}: ErrImageNeverPull: {first}"));
+    wait_until("the Warning Event", TIMEOUT, || async { (warnings(&env, "review", "ErrImageNeverPull").await == 1).then_some(()) }).await;
+
+    // The same cause observed again is no new Event.
+    let again = format!("{first} (again)");
+    pods.patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(never_pull(&again))).await.expect("pod status");
+    env.wait_for::<ServiceDeployment>("review", "the newer message", |sd| {
+        sd.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.message.ends_with("(again)")))
+    })
+    .await;
+    assert_eq!(warnings(&env, "review", "ErrImageNeverPull").await, 1, "one Warning per cause, not per reconcile");
     env.teardown().await;
 }
