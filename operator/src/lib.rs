@@ -227,7 +227,8 @@ async fn run_controllers(ctx: Arc<controller::Context>, dlq: Producer, stop: Can
     let hotels = controller::hotel::controller(&ctx);
     let (nudge, nudges) = tokio::sync::mpsc::channel(256);
     let (store, ratings, kafka_cfg) = (hotels.store(), ctx.ratings.clone(), ctx.cfg.common.kafka.clone());
-    let group = if kafka_cfg.group_id.is_empty() { NAME.to_owned() } else { kafka_cfg.group_id.clone() };
+    // Like the services' groups (see desired::workload): apart per topic prefix.
+    let group = if kafka_cfg.group_id.is_empty() { format!("{}{NAME}", kafka_cfg.topic_prefix) } else { kafka_cfg.group_id.clone() };
     let consumer_stop = stop.clone();
     let consumer = async move {
         let settings = ConsumerSettings::new(group, ratings::TOPICS);

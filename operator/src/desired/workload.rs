@@ -82,6 +82,11 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
         ("APP_HTTP__PORT".to_owned(), spec.port.to_string()),
         ("APP_KAFKA__TOPIC_PREFIX".to_owned(), topic_prefix.to_owned()),
     ]);
+    // Environments sharing one Kafka keep their consumer groups apart as well as their topics
+    // (without a prefix the services' default, their own name, is the same group).
+    if !topic_prefix.is_empty() {
+        data.insert("APP_KAFKA__GROUP_ID".to_owned(), format!("{topic_prefix}{}", spec.service.as_str()));
+    }
     data.extend(spec.env.clone());
     let config_hash = hex::encode(Sha256::digest(serde_json::to_vec(&data).expect("strings serialise")));
     let config = ConfigMap { metadata: meta(&config_name(sd)), data: Some(data), ..Default::default() };
@@ -224,6 +229,7 @@ mod tests {
         let data = w.config.data.as_ref().expect("data");
         assert_eq!(data["APP_HOLD_SECONDS"], "900");
         assert_eq!(data["APP_KAFKA__TOPIC_PREFIX"], "prod.");
+        assert_eq!(data["APP_KAFKA__GROUP_ID"], "prod.booking", "the consumer group carries the prefix too");
         assert_eq!(w.service.spec.as_ref().expect("svc").selector.as_ref(), Some(selector));
         assert!(w.autoscaler.is_none() && w.disruption_budget.is_none());
     }
@@ -275,6 +281,15 @@ mod tests {
         assert_eq!(c.termination_message_policy.as_deref(), Some("FallbackToLogsOnError"));
         assert_eq!(c.image_pull_policy, None, "Kubernetes' default unless the spec says");
         assert_eq!(pod.automount_service_account_token, Some(false));
+    }
+
+    #[test]
+    fn without_a_prefix_the_group_is_the_services_default_and_the_spec_may_name_one() {
+        let sd = sd(json!({}));
+        let w = workload(&sd, &sd.controller_owner_ref(&()).expect("owner"), "");
+        assert!(!w.config.data.as_ref().expect("data").contains_key("APP_KAFKA__GROUP_ID"));
+        let w = build(&self::sd(json!({ "env": { "APP_KAFKA__GROUP_ID": "booking-blue" } })));
+        assert_eq!(w.config.data.as_ref().expect("data")["APP_KAFKA__GROUP_ID"], "booking-blue");
     }
 
     #[test]
