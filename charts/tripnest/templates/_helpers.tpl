@@ -81,14 +81,25 @@ review: [postgres, kafka]
 {{/* Plain settings of each service (its ServiceDeployment's env, i.e. its ConfigMap):
 the in-cluster addresses of its peers, reached through their Services on port 80. Topics are
 the operator's job, so consumers do not create missing ones. With a topic prefix, the consumer
-group is prefixed too, so releases sharing one Kafka never split each other's partitions. */}}
+group is prefixed too, so releases sharing one Kafka never split each other's partitions; the
+MongoDB database and Redis key prefixes keep them apart on shared MongoDB and Redis. */}}
 {{- define "tripnest.serviceEnv" -}}
 {{- $name := .name -}}
 {{- $needs := index (include "tripnest.needs" . | fromYaml) $name -}}
 APP_LOG__FORMAT: json
 APP_KAFKA__CREATE_MISSING_TOPICS: "false"
+{{- $c := .root.Values.connections }}
 {{- if and (has "kafka" $needs) .root.Values.kafka.topicPrefix }}
 APP_KAFKA__GROUP_ID: {{ printf "%s%s" .root.Values.kafka.topicPrefix $name | quote }}
+{{- end }}
+{{- if and (has "mongodb" $needs) $c.mongodb.databasePrefix }}
+APP_MONGODB_DATABASE: {{ printf "%s%s" $c.mongodb.databasePrefix $name | quote }}
+{{- end }}
+{{- if and (eq $name "gateway") $c.redis.keyPrefix }}
+APP_REDIS_KEY_PREFIX: {{ printf "%sgateway:" $c.redis.keyPrefix | quote }}
+{{- end }}
+{{- if and (eq $name "search") $c.redis.keyPrefix }}
+APP_CACHE_NAMESPACE: {{ printf "%ssearch:%ssearch" $c.redis.keyPrefix ($c.mongodb.databasePrefix | default "") | quote }}
 {{- end }}
 {{- if eq $name "gateway" }}
 {{- range $peer := list "user" "booking" "notification" "search" "recommendation" "review" }}
