@@ -9,9 +9,11 @@
 #            the scripts parse (bash -n, shellcheck when installed).
 #   render   `helm lint --strict` and `helm template` of the default values, of every
 #            charts/tripnest/ci/*.yaml and of kind/values.yaml;
-#            every dev/chart-test/bad-values/*.yaml is refused with the message it expects.
+#            every dev/chart-test/bad-values/*.yaml is refused with the message it expects
+#            (by values.schema.json, or by the templates' own checks that a schema cannot say).
 #   cluster  against the local control plane, in a fresh namespace deleted afterwards:
-#            server-side dry runs of every rendering (and kind/deps.yaml, the examples);
+#            server-side dry runs of every rendering (and kind/deps.yaml, the examples),
+#            including external Services with their EndpointSlices and NodePorts;
 #            `helm install`; `kubectl auth can-i` with the operator's real ServiceAccount
 #            token (yes to its work, no to Secrets, other namespaces, RBAC, ...); then the
 #            operator binary runs as a local process with that token, and the test waits until
@@ -26,7 +28,7 @@
 # prove nothing, and deleting the example Hotels would take them off sale in the dev stack.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/components/helm.sh"
-cd "$ROOT" || exit
+cd "$ROOT" || exit 1
 
 CHART="$ROOT/charts/tripnest"
 FIX="$DEV/chart-test"
@@ -97,7 +99,7 @@ render_checks() {
     ok "$(basename "$f" .yaml): $n objects ($(grep '^kind:' "$f" | sort | uniq -c | awk '{printf "%s %s, ", $1, $3}' | sed 's/, $//'))"
   done
 
-  step "bad values are refused by values.schema.json with a message naming the field"
+  step "bad values are refused (values.schema.json, the templates' checks) with a message naming the field"
   for f in "$FIX"/bad-values/*.yaml; do
     local want out
     want="$(sed -n 's/^# expect: //p' "$f")"

@@ -122,8 +122,12 @@ cluster_checks() {
   render dry-default "$REL" "$CHART" -n "$NS"
   render dry-namespaced "$REL" "$CHART" -n "$NS" -f "$CHART/ci/ha-namespaced-values.yaml" --set operator.watchNamespace="$NS"
   render dry-existing "$REL" "$CHART" -n "$NS" -f "$CHART/ci/existing-secrets-values.yaml"
+  # External Services with their EndpointSlices, and NodePorts (left to the API server to pick,
+  # so a cluster already serving the fixed ones does not refuse the dry run).
+  render dry-local-node "$REL" "$CHART" -n "$NS" -f "$CHART/ci/local-node-values.yaml" --set operator.watchNamespace="$NS" \
+    --set gateway.service.nodePort=null --set web.service.nodePort=null
   local r
-  for r in dry-default dry-namespaced dry-existing; do dry_run "$r" "$WORK/$r.yaml"; done
+  for r in dry-default dry-namespaced dry-existing dry-local-node; do dry_run "$r" "$WORK/$r.yaml"; done
   dry_run kind-deps "$ROOT/kind/deps.yaml"
   dry_run examples-platform "$ROOT/crds/examples/platform.yaml"
   sed "s/namespace: tripnest-system/namespace: $NS/" "$ROOT/operator/rbac.yaml" >"$WORK/rbac-reference.yaml"
@@ -160,6 +164,8 @@ cluster_checks() {
   can_i yes delete horizontalpodautoscalers.autoscaling -n "$NS"
   can_i yes create events.events.k8s.io -n "$NS"
   can_i yes watch configmaps --all-namespaces
+  can_i yes list pods -n "$NS"
+  can_i yes watch pods --all-namespaces
   can_i yes create leases.coordination.k8s.io -n "$NS"
   can_i yes update leases.coordination.k8s.io/tripnest-operator -n "$NS"
   can_i no update leases.coordination.k8s.io/kube-controller-manager -n "$NS"
@@ -169,6 +175,7 @@ cluster_checks() {
   can_i no list secrets --all-namespaces
   can_i no delete deployments.apps -n "$NS"
   can_i no create pods -n "$NS"
+  can_i no delete pods -n "$NS"
   can_i no create pods/exec -n "$NS"
   can_i no delete namespaces
   can_i no create clusterroles.rbac.authorization.k8s.io
@@ -183,6 +190,7 @@ cluster_checks() {
   local full="$SA_KCFG"; SA_KCFG="$WORK/scoped.kubeconfig"
   can_i yes patch deployments.apps -n "$NS"
   can_i no patch deployments.apps -n default
+  can_i no list pods -n default
   can_i no list hotels.tripnest.io --all-namespaces
   can_i no get secrets -n "$NS"
   SA_KCFG="$full"

@@ -53,6 +53,10 @@ pub struct Config {
     pub booking_image: String,
     /// Secret (in each Inventory's namespace) with booking's settings for the roll job.
     pub roll_job_secret: String,
+    /// When the kubelet pulls `booking_image` for the roll job (Kubernetes' default when unset).
+    pub roll_job_pull_policy: Option<resources::service_deployment::PullPolicy>,
+    /// Registry credentials (Secrets in each Inventory's namespace) for the roll job's image.
+    pub roll_job_pull_secrets: Vec<String>,
     /// Watch only this namespace (all namespaces when unset).
     pub watch_namespace: Option<String>,
     /// Reconciles at once, per controller.
@@ -75,6 +79,8 @@ impl Default for Config {
             internal_token: None,
             booking_image: "ghcr.io/tripnest/booking:latest".into(),
             roll_job_secret: "booking-env".into(),
+            roll_job_pull_policy: None,
+            roll_job_pull_secrets: Vec::new(),
             watch_namespace: None,
             concurrency: 8,
             default_replication_factor: 1,
@@ -221,7 +227,8 @@ async fn run_controllers(ctx: Arc<controller::Context>, dlq: Producer, stop: Can
     let hotels = controller::hotel::controller(&ctx);
     let (nudge, nudges) = tokio::sync::mpsc::channel(256);
     let (store, ratings, kafka_cfg) = (hotels.store(), ctx.ratings.clone(), ctx.cfg.common.kafka.clone());
-    let group = if kafka_cfg.group_id.is_empty() { NAME.to_owned() } else { kafka_cfg.group_id.clone() };
+    // Like the services' groups (see desired::workload): apart per topic prefix.
+    let group = if kafka_cfg.group_id.is_empty() { format!("{}{NAME}", kafka_cfg.topic_prefix) } else { kafka_cfg.group_id.clone() };
     let consumer_stop = stop.clone();
     let consumer = async move {
         let settings = ConsumerSettings::new(group, ratings::TOPICS);

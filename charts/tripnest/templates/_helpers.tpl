@@ -26,6 +26,46 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s/%s:%s" (.root.Values.image.registry | trimSuffix "/") .name $tag -}}
 {{- end -}}
 
+{{/* Names of the Services this release has in its namespace (the operator's, one per enabled
+service, and the chart's own), as a YAML list: an externalServices entry must not take one. */}}
+{{- define "tripnest.serviceNames" -}}
+{{- range $name, $svc := .Values.services }}
+{{- if ne (toString $svc.enabled) "false" }}
+- {{ $name }}
+{{- end }}
+{{- end }}
+{{- if .Values.web.enabled }}
+- web
+{{- end }}
+{{- if eq .Values.gateway.service.type "NodePort" }}
+- gateway-public
+{{- end }}
+{{- end -}}
+
+{{/* A public Service's type and port 80 → the pods' "http" port: (dict "at" "web.service"
+"service" .Values.web.service). A nodePort only means something on a NodePort Service. */}}
+{{- define "tripnest.publicSpec" -}}
+{{- if and .service.nodePort (ne .service.type "NodePort") }}
+{{- fail (printf "%s.nodePort is set but %s.type is %s; set type NodePort, or drop nodePort" .at .at .service.type) }}
+{{- end -}}
+type: {{ .service.type }}
+ports:
+  - name: http
+    port: 80
+    targetPort: http
+    protocol: TCP
+    {{- with .service.nodePort }}
+    nodePort: {{ . }}
+    {{- end }}
+{{- end -}}
+
+{{/* image.pullSecrets as "a, b" (for the ServiceDeployments and the roll jobs). */}}
+{{- define "tripnest.pullSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.image.pullSecrets }}{{ $names = append $names .name }}{{ end -}}
+{{- join ", " $names -}}
+{{- end -}}
+
 {{/* What each service connects to: the keys of its "<service>-env" Secret come from these. */}}
 {{- define "tripnest.needs" -}}
 gateway: [redis]
@@ -40,11 +80,27 @@ review: [postgres, kafka]
 
 {{/* Plain settings of each service (its ServiceDeployment's env, i.e. its ConfigMap):
 the in-cluster addresses of its peers, reached through their Services on port 80. Topics are
-the operator's job, so consumers do not create missing ones. */}}
+the operator's job, so consumers do not create missing ones. With a topic prefix, the consumer
+group is prefixed too, so releases sharing one Kafka never split each other's partitions; the
+MongoDB database and Redis key prefixes keep them apart on shared MongoDB and Redis. */}}
 {{- define "tripnest.serviceEnv" -}}
 {{- $name := .name -}}
+{{- $needs := index (include "tripnest.needs" . | fromYaml) $name -}}
 APP_LOG__FORMAT: json
 APP_KAFKA__CREATE_MISSING_TOPICS: "false"
+{{- $c := .root.Values.connections }}
+{{- if and (has "kafka" $needs) .root.Values.kafka.topicPrefix }}
+APP_KAFKA__GROUP_ID: {{ printf "%s%s" .root.Values.kafka.topicPrefix $name | quote }}
+{{- end }}
+{{- if and (has "mongodb" $needs) $c.mongodb.databasePrefix }}
+APP_MONGODB_DATABASE: {{ printf "%s%s" $c.mongodb.databasePrefix $name | quote }}
+{{- end }}
+{{- if and (eq $name "gateway") $c.redis.keyPrefix }}
+APP_REDIS_KEY_PREFIX: {{ printf "%sgateway:" $c.redis.keyPrefix | quote }}
+{{- end }}
+{{- if and (eq $name "search") $c.redis.keyPrefix }}
+APP_CACHE_NAMESPACE: {{ printf "%ssearch:%ssearch" $c.redis.keyPrefix ($c.mongodb.databasePrefix | default "") | quote }}
+{{- end }}
 {{- if eq $name "gateway" }}
 {{- range $peer := list "user" "booking" "notification" "search" "recommendation" "review" }}
 APP_UPSTREAMS__{{ upper $peer }}: http://{{ $peer }}
@@ -65,7 +121,7 @@ APP_BOOKING_URL: http://booking
 {{- $needs := index (include "tripnest.needs" . | fromYaml) .name -}}
 {{- if has "postgres" $needs }}
 {{- $opts := ternary (printf "?%s" $c.postgres.options) "" (ne $c.postgres.options "") }}
-APP_DATABASE_URL: {{ printf "postgres://%s:%s@%s:%v/%s%s" (urlquery $c.postgres.username) (urlquery $c.postgres.password) $c.postgres.host $c.postgres.port .name $opts | quote }}
+APP_DATABASE_URL: {{ printf "postgres://%s:%s@%s:%v/%s%s%s" (urlquery $c.postgres.username) (urlquery $c.postgres.password) $c.postgres.host $c.postgres.port ($c.postgres.databasePrefix | default "") .name $opts | quote }}
 {{- end }}
 {{- if has "kafka" $needs }}
 APP_KAFKA__BOOTSTRAP_SERVERS: {{ $c.kafka.bootstrapServers | quote }}
@@ -113,7 +169,7 @@ APP_SMS_TOKEN: {{ . | quote }}
 
 {{/* What the operator may do to the resources it reconciles and their children (no
 wildcards, no Secrets, no deletes except the optional HPA/PDB it removes when a spec drops
-them). The same rules as operator/rbac.yaml. */}}
+them; Pods only read, to report stuck containers). The same rules as operator/rbac.yaml. */}}
 {{- define "tripnest.operatorRules" -}}
 - apiGroups: [tripnest.io]
   resources: [hotels]
@@ -136,6 +192,9 @@ them). The same rules as operator/rbac.yaml. */}}
 - apiGroups: [""]
   resources: [services, configmaps]
   verbs: [get, list, watch, create, patch]
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [get, list, watch]
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [get, list, watch, create, patch, delete]

@@ -117,7 +117,12 @@ async fn sync(inv: &Inventory, ctx: &Context) -> Result<Action> {
     } else {
         None
     };
-    let settings = RollJobSettings { image: ctx.cfg.booking_image.clone(), env_secret: ctx.cfg.roll_job_secret.clone() };
+    let settings = RollJobSettings {
+        image: ctx.cfg.booking_image.clone(),
+        env_secret: ctx.cfg.roll_job_secret.clone(),
+        pull_policy: ctx.cfg.roll_job_pull_policy,
+        pull_secrets: ctx.cfg.roll_job_pull_secrets.clone(),
+    };
     let owner = inv.controller_owner_ref(&()).expect("an Inventory from the API server has a uid");
     let cronjob = roll_cronjob(inv, &owner, &settings);
     Api::<CronJob>::namespaced(ctx.client.clone(), &ns).patch(&inv.cronjob_name(), &Context::apply(), &Patch::Apply(&cronjob)).await?;

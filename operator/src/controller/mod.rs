@@ -4,6 +4,7 @@
 
 pub mod hotel;
 pub mod inventory;
+pub mod pods;
 pub mod service_deployment;
 
 use crate::{Config, booking::BookingClient, ratings::Ratings, topics::TopicAdmin};
@@ -105,6 +106,8 @@ pub struct Context {
     pub ratings: Ratings,
     /// Operator settings.
     pub cfg: Arc<Config>,
+    /// The pod problem last reported per ServiceDeployment (one Event per cause).
+    pub pod_causes: pods::CauseLog,
     recorder: Recorder,
     failures: Mutex<HashMap<String, u32>>,
 }
@@ -121,6 +124,7 @@ impl Context {
             topics,
             ratings,
             cfg,
+            pod_causes: pods::CauseLog::default(),
             failures: Mutex::default(),
         }
     }
@@ -146,7 +150,7 @@ impl Context {
         let event = Event {
             type_: if warning { EventType::Warning } else { EventType::Normal },
             reason: reason.into(),
-            note: Some(note),
+            note: Some(clip(note, EVENT_NOTE_BYTES)),
             action: action.into(),
             secondary: None,
         };
@@ -166,6 +170,23 @@ impl Context {
     fn succeeded(&self, key: &str) {
         self.failures.lock().expect("failures lock").remove(key);
     }
+}
+
+/// The API server refuses an Event whose note is longer than this.
+const EVENT_NOTE_BYTES: usize = 1024;
+
+/// `text` cut to at most `max` bytes on a character boundary, marked with `…` when cut.
+fn clip(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push('…');
+    text
 }
 
 fn key<K: Resource<DynamicType = ()>>(obj: &K) -> String {
@@ -214,4 +235,16 @@ pub fn resync(ctx: &Context) -> Action {
 /// The object's generation.
 pub fn generation<K: Resource>(obj: &K) -> Option<i64> {
     obj.meta().generation
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_event_note_is_clipped_to_what_the_api_server_takes() {
+        assert_eq!(clip("short".into(), EVENT_NOTE_BYTES), "short");
+        let clipped = clip("é".repeat(1000), EVENT_NOTE_BYTES);
+        assert!(clipped.len() <= EVENT_NOTE_BYTES && clipped.ends_with('…'), "{}", clipped.len());
+    }
 }

@@ -2,10 +2,18 @@
 //! ConfigMap, and an HPA/PDB when asked; deletes those two when the spec drops them), then
 //! brings the Kafka topics in line. A partition decrease or replication change is reported as
 //! `TopicsReady=False` and left alone — not retried as an error.
+//!
+//! It also reads the Deployment's pods (one label-selected list per reconcile; pod changes
+//! trigger a reconcile through a label-selected watch): a container stuck on its image, its
+//! configuration or a crash loop, or a pod no node takes, makes `Ready=False` with the
+//! kubelet's reason, and one Warning Event per distinct cause.
 
-use super::{Context, Error, Result, error_policy, namespace, observe, resync};
+use super::{Context, Error, Result, error_policy, key, namespace, observe, pods, resync};
 use crate::{
-    desired::{MANAGED_BY, workload::workload},
+    desired::{
+        MANAGED_BY,
+        workload::{POD_LABEL, pod_selector, workload},
+    },
     resources::{
         ServiceDeployment, ServiceDeploymentStatus,
         conditions::{self, Condition},
@@ -14,14 +22,18 @@ use crate::{
 };
 use futures::StreamExt;
 use k8s_openapi::api::{
-    apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::ConfigMap, core::v1::Service, policy::v1::PodDisruptionBudget,
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    core::v1::{ConfigMap, Pod, Service},
+    policy::v1::PodDisruptionBudget,
 };
 use kube::{
     Api, Resource, ResourceExt,
-    api::{DeleteParams, Patch},
+    api::{DeleteParams, ListParams, Patch},
     runtime::{
         Controller,
         controller::{Action, Config as ControllerConfig},
+        reflector::ObjectRef,
         watcher,
     },
 };
@@ -33,13 +45,19 @@ const CONTROLLER: &str = "servicedeployment";
 
 /// Run the controller until `stop` fires.
 pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
-    let owned = || watcher::Config::default().labels(&format!("app.kubernetes.io/managed-by={MANAGED_BY}")).any_semantic();
+    let managed = format!("app.kubernetes.io/managed-by={MANAGED_BY}");
+    let owned = || watcher::Config::default().labels(&managed).any_semantic();
     Controller::new(ctx.watched::<ServiceDeployment>(), watcher::Config::default().any_semantic())
         .owns(ctx.watched::<Deployment>(), owned())
         .owns(ctx.watched::<Service>(), owned())
         .owns(ctx.watched::<ConfigMap>(), owned())
         .owns(ctx.watched::<HorizontalPodAutoscaler>(), owned())
         .owns(ctx.watched::<PodDisruptionBudget>(), owned())
+        // Pods belong to ReplicaSets, not to us: map them back by the label the template sets.
+        .watches(ctx.watched::<Pod>(), watcher::Config::default().labels(&format!("{POD_LABEL},{managed}")).any_semantic(), |pod| {
+            let name = pod.labels().get(POD_LABEL)?.clone();
+            Some(ObjectRef::<ServiceDeployment>::new(&name).within(&pod.namespace()?))
+        })
         .with_config(ControllerConfig::default().concurrency(ctx.cfg.concurrency))
         .graceful_shutdown_on(stop.cancelled_owned())
         .run(reconcile, |sd, e, ctx| error_policy(CONTROLLER, sd.as_ref(), e, &ctx), ctx)
@@ -110,8 +128,27 @@ async fn sync_topics(sd: &ServiceDeployment, ctx: &Context) -> TopicOutcome {
     outcome
 }
 
-/// The status after a reconcile (pure).
-pub fn status_after(sd: &ServiceDeployment, deployment: &Deployment, topics: &TopicOutcome) -> ServiceDeploymentStatus {
+/// The pods of `sd`'s Deployment. A failure to list is logged and reads as "no pods known":
+/// the rest of the reconcile (and its status) must not depend on it.
+async fn list_pods(sd: &ServiceDeployment, ctx: &Context, ns: &str) -> Vec<Pod> {
+    let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+    match api.list(&ListParams::default().labels(&pod_selector(sd))).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            tracing::warn!(error = %e, namespace = ns, name = sd.name_any(), "could not list pods; their state is not reported");
+            Vec::new()
+        }
+    }
+}
+
+/// The status after a reconcile (pure). A stuck pod decides `Ready` first (it is what a
+/// person must fix), then the topics, then the Deployment's availability.
+pub fn status_after(
+    sd: &ServiceDeployment,
+    deployment: &Deployment,
+    topics: &TopicOutcome,
+    pods: Option<&pods::PodProblem>,
+) -> ServiceDeploymentStatus {
     let previous = sd.status.clone().unwrap_or_default();
     let generation = sd.meta().generation;
     let desired = deployment.spec.as_ref().and_then(|s| s.replicas).unwrap_or(sd.spec.replicas);
@@ -130,13 +167,12 @@ pub fn status_after(sd: &ServiceDeployment, deployment: &Deployment, topics: &To
         (None, None) => (true, "TopicsInPlace", format!("{wanted} topics match the spec")),
     };
     let avail_message = format!("{ready_replicas}/{desired} replicas ready");
-    let ready = topics_ok && available;
-    let ready_reason = if !topics_ok {
-        topics_reason
-    } else if available {
-        "Ready"
-    } else {
-        "Unavailable"
+    let ready = topics_ok && available && pods.is_none();
+    let (ready_reason, ready_message) = match pods {
+        Some(p) => (p.reason.as_str(), p.message.clone()),
+        None if !topics_ok => (topics_reason, avail_message.clone()),
+        None if available => ("Ready", avail_message.clone()),
+        None => ("Unavailable", avail_message.clone()),
     };
     let fresh = vec![
         Condition::new("Applied", true, "ChildrenApplied", "Deployment, Service and ConfigMap applied", generation),
@@ -148,7 +184,7 @@ pub fn status_after(sd: &ServiceDeployment, deployment: &Deployment, topics: &To
             avail_message.clone(),
             generation,
         ),
-        Condition::new("Ready", ready, ready_reason, avail_message, generation),
+        Condition::new("Ready", ready, ready_reason, ready_message, generation),
     ];
     ServiceDeploymentStatus {
         observed_generation: generation,
@@ -175,7 +211,8 @@ async fn sync(sd: &ServiceDeployment, ctx: &Context) -> Result<Action> {
         None => remove_leftover::<PodDisruptionBudget>(ctx, &ns, &name, &owner.uid).await?,
     }
     let topics = sync_topics(sd, ctx).await;
-    let status = status_after(sd, &deployment, &topics);
+    let problem = pods::problem(&list_pods(sd, ctx, &ns).await);
+    let status = status_after(sd, &deployment, &topics, problem.as_ref());
     let changed_generation = sd.status.as_ref().and_then(|s| s.observed_generation) != sd.meta().generation;
     if sd.status.as_ref() != Some(&status) {
         let api: Api<ServiceDeployment> = Api::namespaced(ctx.client.clone(), &ns);
@@ -190,11 +227,28 @@ async fn sync(sd: &ServiceDeployment, ctx: &Context) -> Result<Action> {
             ctx.event(sd, true, "TopicChangeRefused", "ApplyTopics", format!("topic {topic:?} {problem}")).await;
         }
     }
+    report_pods(sd, ctx, problem.as_ref(), &status).await;
     if let Some(e) = topics.failure {
         ctx.event(sd, true, "KafkaUnavailable", "ApplyTopics", e.clone()).await;
         return Err(Error::Kafka(e));
     }
     Ok(resync(ctx))
+}
+
+/// One Warning Event per distinct pod problem; forgotten once the ServiceDeployment is Ready.
+async fn report_pods(sd: &ServiceDeployment, ctx: &Context, problem: Option<&pods::PodProblem>, status: &ServiceDeploymentStatus) {
+    let Some(p) = problem else {
+        if conditions::find(&status.conditions, "Ready").is_some_and(Condition::is_true) {
+            ctx.pod_causes.forget(&key(sd));
+        }
+        return;
+    };
+    // After an operator restart the log is empty; the status shows what was already reported.
+    let previous = sd.status.as_ref().and_then(|s| conditions::find(&s.conditions, "Ready"));
+    let reported_before = previous.is_some_and(|c| !c.is_true() && pods::family(&c.reason) == pods::family(&p.reason));
+    if ctx.pod_causes.is_new(&key(sd), &p.cause, reported_before) {
+        ctx.event(sd, true, &p.reason, "CheckPods", p.message.clone()).await;
+    }
 }
 
 #[cfg(test)]
@@ -221,7 +275,7 @@ mod tests {
 
     #[test]
     fn status_counts_replicas_and_topics() {
-        let s = status_after(&sd(), &deployment(2, true), &TopicOutcome { ready: 2, ..Default::default() });
+        let s = status_after(&sd(), &deployment(2, true), &TopicOutcome { ready: 2, ..Default::default() }, None);
         assert_eq!((s.replicas, s.ready_replicas, s.topics_ready.as_str()), (2, 2, "2/2"));
         assert!(conditions::find(&s.conditions, "Ready").expect("ready").is_true());
     }
@@ -230,11 +284,40 @@ mod tests {
     fn a_partition_decrease_is_a_clear_condition() {
         let topics =
             TopicOutcome { ready: 1, problems: vec![("a".into(), Problem::PartitionDecrease { have: 6, want: 3 })], failure: None };
-        let s = status_after(&sd(), &deployment(0, false), &topics);
+        let s = status_after(&sd(), &deployment(0, false), &topics, None);
         let c = conditions::find(&s.conditions, "TopicsReady").expect("topics");
         assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "PartitionDecreaseRefused"));
         assert!(c.message.contains("\"a\"") && c.message.contains("only grow"), "{}", c.message);
         assert_eq!(s.topics_ready, "1/2");
         assert_eq!(conditions::find(&s.conditions, "Ready").expect("ready").reason, "PartitionDecreaseRefused");
+    }
+
+    fn pull_back_off() -> Vec<Pod> {
+        vec![
+            serde_json::from_value(json!({ "metadata": { "name": "booking-5d8-x" }, "status": { "phase": "Pending",
+            "containerStatuses": [{ "name": "booking", "image": "b:2", "imageID": "", "ready": false, "restartCount": 0,
+                "state": { "waiting": { "reason": "ImagePullBackOff", "message": "Back-off pulling image \"b:2\"" } } }] } }))
+            .expect("pod"),
+        ]
+    }
+
+    #[test]
+    fn a_stuck_pod_makes_ready_false_with_the_kubelet_reason() {
+        let problem = pods::problem(&pull_back_off());
+        let s = status_after(&sd(), &deployment(2, true), &TopicOutcome { ready: 2, ..Default::default() }, problem.as_ref());
+        let ready = conditions::find(&s.conditions, "Ready").expect("ready");
+        assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "ImagePullBackOff"));
+        assert_eq!(ready.message, "container \"booking\" of pod booking-5d8-x: ImagePullBackOff: Back-off pulling image \"b:2\"");
+        assert!(conditions::find(&s.conditions, "Available").expect("available").is_true(), "the old pods still serve");
+        assert_eq!(s.ready_replicas, 2, "readyReplicas is the Deployment's");
+    }
+
+    #[test]
+    fn a_stuck_pod_outranks_a_topic_problem() {
+        let topics = TopicOutcome { ready: 0, problems: vec![], failure: Some("broker down".into()) };
+        let problem = pods::problem(&pull_back_off());
+        let s = status_after(&sd(), &deployment(0, false), &topics, problem.as_ref());
+        assert_eq!(conditions::find(&s.conditions, "Ready").expect("ready").reason, "ImagePullBackOff");
+        assert_eq!(conditions::find(&s.conditions, "TopicsReady").expect("topics").reason, "KafkaUnavailable");
     }
 }

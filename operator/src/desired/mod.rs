@@ -21,10 +21,14 @@ pub fn labels(component: &str, instance: &str) -> BTreeMap<String, String> {
     ])
 }
 
-/// Pod-level security of every pod the operator creates: never root (the images run as uid
-/// 10001) and the runtime's default seccomp profile.
+/// The uid and gid TripNest's images run as (`USER 10001:10001` in their Dockerfiles).
+pub const RUN_AS: i64 = 10001;
+
+/// Pod-level security of every pod the operator creates: never root, as uid/gid [`RUN_AS`]
+/// (stated, so a foreign image cannot pick another user), and the runtime's default seccomp
+/// profile.
 pub fn pod_security() -> serde_json::Value {
-    serde_json::json!({ "runAsNonRoot": true, "seccompProfile": { "type": "RuntimeDefault" } })
+    serde_json::json!({ "runAsNonRoot": true, "runAsUser": RUN_AS, "runAsGroup": RUN_AS, "seccompProfile": { "type": "RuntimeDefault" } })
 }
 
 /// Container-level security: no privilege escalation, no capabilities, a read-only root

@@ -1,5 +1,10 @@
 //! The workload a `ServiceDeployment` owns: Deployment, Service and ConfigMap, plus a
 //! HorizontalPodAutoscaler (autoscaling/v2) and a PodDisruptionBudget when the spec asks.
+//!
+//! Rollouts drop nothing: a new pod must pass `/readyz` before an old one goes (surge 1,
+//! unavailable 0), and a stopping pod first sleeps [`PRE_STOP_SECS`] in `preStop` so the
+//! endpoints controller and kube-proxy take it out of the Service before SIGTERM makes it stop
+//! accepting connections; then it drains for up to its `APP_SHUTDOWN_GRACE_SECS`.
 
 use super::{child_meta, container_security, labels, pod_security};
 use crate::resources::ServiceDeployment;
@@ -17,6 +22,16 @@ use std::collections::BTreeMap;
 
 /// Pod template annotation holding a hash of the ConfigMap, so a config change rolls the pods.
 pub const CONFIG_HASH: &str = "tripnest.io/config-hash";
+
+/// Pod label naming the `ServiceDeployment` a pod runs for (the operator watches pods by it).
+pub const POD_LABEL: &str = "tripnest.io/service-deployment";
+
+/// Seconds a stopping pod waits in `preStop` before it gets SIGTERM, so it has left the
+/// Service's endpoints (and every node's kube-proxy rules) by the time it stops accepting.
+pub const PRE_STOP_SECS: i64 = 5;
+
+/// Slack on top of `preStop` plus the service's drain time before the kubelet kills the pod.
+const KILL_SLACK_SECS: i64 = 5;
 
 /// Everything a `ServiceDeployment` turns into.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +58,19 @@ fn selector(sd: &ServiceDeployment) -> BTreeMap<String, String> {
     labels(sd.spec.service.as_str(), &sd.name_any()).into_iter().filter(|(k, _)| k.ends_with("/name") || k.ends_with("/instance")).collect()
 }
 
+/// The Deployment's pod selector as a label selector string (`k=v,k=v`), to list its pods.
+pub fn pod_selector(sd: &ServiceDeployment) -> String {
+    selector(sd).iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// `terminationGracePeriodSeconds`: `preStop`, then the service's drain time
+/// (`APP_SHUTDOWN_GRACE_SECS` from the spec's env, else the services' default), then slack.
+pub fn termination_grace_secs(sd: &ServiceDeployment) -> i64 {
+    let default = i64::try_from(tripnest_common::config::CommonConfig::default().shutdown_grace_secs).unwrap_or(20);
+    let drain = sd.spec.env.get("APP_SHUTDOWN_GRACE_SECS").and_then(|v| v.trim().parse::<i64>().ok()).unwrap_or(default);
+    PRE_STOP_SECS + drain.clamp(0, 3600) + KILL_SLACK_SECS
+}
+
 /// The desired children of `sd`; `topic_prefix` is the environment's Kafka topic prefix.
 pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &str) -> Workload {
     let (name, ns, spec) = (sd.name_any(), sd.namespace().unwrap_or_default(), &sd.spec);
@@ -54,31 +82,57 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
         ("APP_HTTP__PORT".to_owned(), spec.port.to_string()),
         ("APP_KAFKA__TOPIC_PREFIX".to_owned(), topic_prefix.to_owned()),
     ]);
+    // Environments sharing one Kafka keep their consumer groups apart as well as their topics
+    // (without a prefix the services' default, their own name, is the same group).
+    if !topic_prefix.is_empty() {
+        data.insert("APP_KAFKA__GROUP_ID".to_owned(), format!("{topic_prefix}{}", spec.service.as_str()));
+    }
     data.extend(spec.env.clone());
     let config_hash = hex::encode(Sha256::digest(serde_json::to_vec(&data).expect("strings serialise")));
     let config = ConfigMap { metadata: meta(&config_name(sd)), data: Some(data), ..Default::default() };
 
     let mut env_from = vec![json!({ "configMapRef": { "name": config_name(sd) } })];
     env_from.extend(spec.secret_refs.iter().map(|s| json!({ "secretRef": { "name": s } })));
-    let probe =
-        |path: &str, delay: i32| json!({ "httpGet": { "path": path, "port": "http" }, "initialDelaySeconds": delay, "periodSeconds": 10 });
+    let probe = |path: &str, period: i32, failures: i32| json!({ "httpGet": { "path": path, "port": "http" }, "periodSeconds": period, "timeoutSeconds": 2, "failureThreshold": failures });
     let mut container = json!({
         "name": spec.service.as_str(),
         "image": spec.image,
         "ports": [{ "name": "http", "containerPort": spec.port, "protocol": "TCP" }],
         "envFrom": env_from,
-        "readinessProbe": probe("/readyz", 2),
-        "livenessProbe": probe("/healthz", 10),
+        // Up to two minutes to start (migrations run first); liveness only counts after that.
+        "startupProbe": probe("/healthz", 2, 60),
+        "readinessProbe": probe("/readyz", 5, 2),
+        "livenessProbe": probe("/healthz", 10, 3),
+        // The images have no shell: the kubelet's own sleep, not `sh -c sleep`.
+        "lifecycle": { "preStop": { "sleep": { "seconds": PRE_STOP_SECS } } },
+        // A crash's last log lines become the termination message (and the operator's report).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "securityContext": container_security(),
     });
+    if let Some(policy) = spec.image_pull_policy {
+        container["imagePullPolicy"] = json!(policy.as_str());
+    }
     if let Some(resources) = &spec.resources {
         container["resources"] = serde_json::to_value(resources).expect("resources serialise");
     }
+    let mut pod_labels = labels.clone();
+    pod_labels.insert(POD_LABEL.to_owned(), name.clone());
+    let mut pod_spec = json!({
+        "containers": [container],
+        "securityContext": pod_security(),
+        "terminationGracePeriodSeconds": termination_grace_secs(sd),
+        // The services never call the Kubernetes API.
+        "automountServiceAccountToken": false,
+    });
+    if !spec.image_pull_secrets.is_empty() {
+        pod_spec["imagePullSecrets"] = spec.image_pull_secrets.iter().map(|n| json!({ "name": n })).collect();
+    }
     let mut deployment_spec = json!({
         "selector": { "matchLabels": selector(sd) },
+        "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
         "template": {
-            "metadata": { "labels": labels, "annotations": { CONFIG_HASH: config_hash } },
-            "spec": { "containers": [container], "securityContext": pod_security(), "terminationGracePeriodSeconds": 30 }
+            "metadata": { "labels": pod_labels, "annotations": { CONFIG_HASH: config_hash } },
+            "spec": pod_spec
         }
     });
     // With an autoscaler the HPA owns the replica count; leaving the field out of the apply
@@ -175,6 +229,7 @@ mod tests {
         let data = w.config.data.as_ref().expect("data");
         assert_eq!(data["APP_HOLD_SECONDS"], "900");
         assert_eq!(data["APP_KAFKA__TOPIC_PREFIX"], "prod.");
+        assert_eq!(data["APP_KAFKA__GROUP_ID"], "prod.booking", "the consumer group carries the prefix too");
         assert_eq!(w.service.spec.as_ref().expect("svc").selector.as_ref(), Some(selector));
         assert!(w.autoscaler.is_none() && w.disruption_budget.is_none());
     }
@@ -203,5 +258,64 @@ mod tests {
         let b = build(&sd(json!({ "env": { "APP_HOLD_SECONDS": "600" } })));
         assert_ne!(hash(&a), hash(&b));
         assert_eq!(hash(&a), hash(&build(&sd(json!({})))), "stable for the same config");
+    }
+
+    #[test]
+    fn rollouts_surge_one_pod_and_stopping_pods_leave_the_service_before_sigterm() {
+        let w = build(&sd(json!({})));
+        let spec = w.deployment.spec.as_ref().expect("spec");
+        let strategy = spec.strategy.as_ref().expect("strategy");
+        let rolling = strategy.rolling_update.as_ref().expect("rolling update");
+        assert_eq!(strategy.type_.as_deref(), Some("RollingUpdate"));
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int;
+        assert_eq!((rolling.max_surge.clone(), rolling.max_unavailable.clone()), (Some(Int(1)), Some(Int(0))));
+        let pod = spec.template.spec.as_ref().expect("pod");
+        let c = &pod.containers[0];
+        let path = |p: Option<&k8s_openapi::api::core::v1::Probe>| p.and_then(|p| p.http_get.as_ref()).map(|h| h.path.clone());
+        assert_eq!(path(c.readiness_probe.as_ref()), Some(Some("/readyz".into())));
+        assert_eq!(path(c.liveness_probe.as_ref()), Some(Some("/healthz".into())));
+        assert_eq!(path(c.startup_probe.as_ref()), Some(Some("/healthz".into())));
+        let sleep = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref()).and_then(|h| h.sleep.as_ref()).expect("preStop sleep");
+        assert_eq!(sleep.seconds, PRE_STOP_SECS);
+        assert_eq!(pod.termination_grace_period_seconds, Some(PRE_STOP_SECS + 20 + 5), "preStop, the default 20 s drain, slack");
+        assert_eq!(c.termination_message_policy.as_deref(), Some("FallbackToLogsOnError"));
+        assert_eq!(c.image_pull_policy, None, "Kubernetes' default unless the spec says");
+        assert_eq!(pod.automount_service_account_token, Some(false));
+    }
+
+    #[test]
+    fn without_a_prefix_the_group_is_the_services_default_and_the_spec_may_name_one() {
+        let sd = sd(json!({}));
+        let w = workload(&sd, &sd.controller_owner_ref(&()).expect("owner"), "");
+        assert!(!w.config.data.as_ref().expect("data").contains_key("APP_KAFKA__GROUP_ID"));
+        let w = build(&self::sd(json!({ "env": { "APP_KAFKA__GROUP_ID": "booking-blue" } })));
+        assert_eq!(w.config.data.as_ref().expect("data")["APP_KAFKA__GROUP_ID"], "booking-blue");
+    }
+
+    #[test]
+    fn the_grace_period_follows_the_services_drain_time() {
+        let w = build(&sd(json!({ "env": { "APP_SHUTDOWN_GRACE_SECS": "45" } })));
+        let pod = w.deployment.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("pod");
+        assert_eq!(pod.termination_grace_period_seconds, Some(PRE_STOP_SECS + 45 + 5));
+    }
+
+    #[test]
+    fn pods_run_as_10001_locked_down_pull_as_asked_and_are_labelled_for_the_pod_watch() {
+        let w = build(&sd(json!({ "imagePullPolicy": "Never", "imagePullSecrets": ["registry"] })));
+        let spec = w.deployment.spec.as_ref().expect("spec");
+        let pod = spec.template.spec.as_ref().expect("pod");
+        let security = pod.security_context.as_ref().expect("pod security");
+        assert_eq!((security.run_as_non_root, security.run_as_user, security.run_as_group), (Some(true), Some(10001), Some(10001)));
+        assert_eq!(security.seccomp_profile.as_ref().map(|p| p.type_.as_str()), Some("RuntimeDefault"));
+        let c = &pod.containers[0];
+        let sc = c.security_context.as_ref().expect("container security");
+        assert_eq!(sc.capabilities.as_ref().and_then(|c| c.drop.as_deref()), Some(&["ALL".to_owned()][..]));
+        assert_eq!(sc.read_only_root_filesystem, Some(true));
+        assert_eq!(c.image_pull_policy.as_deref(), Some("Never"));
+        assert_eq!(pod.image_pull_secrets.as_ref().expect("pull secrets")[0].name, "registry");
+        let labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).expect("labels");
+        assert_eq!(labels.get(POD_LABEL).map(String::as_str), Some("booking"));
+        assert!(!spec.selector.match_labels.as_ref().expect("selector").contains_key(POD_LABEL), "the selector is unchanged");
+        assert_eq!(pod_selector(&sd(json!({}))), "app.kubernetes.io/instance=booking,app.kubernetes.io/name=booking");
     }
 }

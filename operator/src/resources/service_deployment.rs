@@ -47,6 +47,28 @@ impl ServiceName {
     }
 }
 
+/// When the kubelet pulls an image (`imagePullPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PullPolicy {
+    /// On every container start.
+    Always,
+    /// Only when the node does not have it.
+    IfNotPresent,
+    /// Never: the image must already be on the node (images loaded into a local cluster).
+    Never,
+}
+
+impl PullPolicy {
+    /// The value as Kubernetes writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Always => "Always",
+            Self::IfNotPresent => "IfNotPresent",
+            Self::Never => "Never",
+        }
+    }
+}
+
 fn one() -> i32 {
     1
 }
@@ -73,6 +95,7 @@ fn http_port() -> i32 {
     printcolumn = r#"{"name": "Desired", "type": "integer", "jsonPath": ".status.replicas"}"#,
     printcolumn = r#"{"name": "Topics", "type": "string", "jsonPath": ".status.topicsReady"}"#,
     printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 #[serde(rename_all = "camelCase")]
@@ -83,6 +106,14 @@ pub struct ServiceDeploymentSpec {
     /// Container image, e.g. `ghcr.io/tripnest/booking:1.4.0`.
     #[schemars(length(min = 1, max = 512))]
     pub image: String,
+    /// When the kubelet pulls `image`; Kubernetes' default when absent (`Always` for
+    /// `:latest`, else `IfNotPresent`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<PullPolicy>,
+    /// Secrets (in this namespace) holding registry credentials for `image`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10), inner(length(min = 1, max = 253)))]
+    pub image_pull_secrets: Vec<String>,
     /// Pods to run (ignored while `autoscaling` is set).
     #[serde(default = "one")]
     #[schemars(range(min = 0, max = 100))]
@@ -183,7 +214,7 @@ pub struct ServiceDeploymentStatus {
     /// Pods wanted.
     #[serde(default)]
     pub replicas: i32,
-    /// Pods ready.
+    /// Pods ready (the Deployment's `readyReplicas`).
     #[serde(default)]
     pub ready_replicas: i32,
     /// Topics in place, as `ready/wanted`.

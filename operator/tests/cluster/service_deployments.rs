@@ -1,8 +1,15 @@
-use crate::helpers::{TestEnv, has_condition};
+use crate::helpers::{TIMEOUT, TestEnv, has_condition};
 use k8s_openapi::api::{
-    apps::v1::Deployment, autoscaling::v2::HorizontalPodAutoscaler, core::v1::ConfigMap, core::v1::Service, policy::v1::PodDisruptionBudget,
+    apps::v1::Deployment,
+    autoscaling::v2::HorizontalPodAutoscaler,
+    core::v1::{ConfigMap, Pod, Service},
+    events::v1::Event,
+    policy::v1::PodDisruptionBudget,
 };
-use kube::{Resource, api::DeleteParams};
+use kube::{
+    Resource, ResourceExt,
+    api::{DeleteParams, ListParams, Patch, PatchParams},
+};
 use rdkafka::{
     ClientConfig,
     consumer::{BaseConsumer, Consumer},
@@ -103,5 +110,68 @@ async fn a_service_deployment_owns_its_workload_follows_changes_and_creates_topi
     env.wait_gone::<Service>("booking", "the Service to be collected").await;
     env.wait_gone::<ConfigMap>("booking-config", "the ConfigMap to be collected").await;
     env.wait_gone::<PodDisruptionBudget>("booking", "the PDB to be collected").await;
+    env.teardown().await;
+}
+
+/// Warning Events about the ServiceDeployment `name` with `reason`.
+async fn warnings(env: &TestEnv, name: &str, reason: &str) -> usize {
+    let events = env.api::<Event>().list(&ListParams::default()).await.expect("events").items;
+    events
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some(reason) && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+        .count()
+}
+
+#[tokio::test]
+async fn a_pod_stuck_on_its_image_turns_ready_false_with_one_warning() {
+    let env = TestEnv::start().await;
+    let image = "registry.test/tripnest/review:not-loaded";
+    let sd = |replicas: i32| {
+        json!({ "apiVersion": "tripnest.io/v1alpha1", "kind": "ServiceDeployment", "metadata": { "name": "review" },
+            "spec": { "service": "review", "image": image, "imagePullPolicy": "Never", "replicas": replicas } })
+    };
+    env.apply::<ServiceDeployment>(sd(1)).await;
+    // kube-controller-manager creates the ReplicaSet's Pod. Where no kubelet runs, the test
+    // writes the status a kubelet writes for an image that is not on the node (a real kubelet
+    // writes the same reason).
+    let pods = env.api::<Pod>();
+    let pod = wait_until("the Deployment's Pod", TIMEOUT, || async {
+        pods.list(&ListParams::default().labels("tripnest.io/service-deployment=review")).await.ok()?.items.into_iter().next()
+    })
+    .await;
+    let pod_name = pod.name_any();
+    assert_eq!(pod.spec.as_ref().and_then(|s| s.containers[0].image_pull_policy.as_deref()), Some("Never"));
+    let status = json!({ "status": { "phase": "Pending", "containerStatuses": [{ "name": "review", "image": image, "imageID": "",
+        "ready": false, "restartCount": 0, "started": false, "state": { "waiting": { "reason": "ErrImageNeverPull",
+            "message": format!("Container image \"{image}\" is not present with pull policy of Never") } } }] } });
+    pods.patch_status(&pod_name, &PatchParams::default(), &Patch::Merge(status)).await.expect("pod status");
+
+    let sd_now = env
+        .wait_for::<ServiceDeployment>("review", "Ready=False with ErrImageNeverPull", |sd| {
+            sd.status
+                .as_ref()
+                .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+                .is_some_and(|c| c.reason == "ErrImageNeverPull")
+        })
+        .await;
+    let ready = sd_now.status.expect("status").conditions.into_iter().find(|c| c.type_ == "Ready").expect("ready");
+    assert_eq!(ready.status, "False");
+    assert!(
+        ready.message.starts_with(&format!("container \"review\" of pod {pod_name}: ErrImageNeverPull: Container image")),
+        "{}",
+        ready.message
+    );
+    wait_until("the Warning Event", TIMEOUT, || async { (warnings(&env, "review", "ErrImageNeverPull").await == 1).then_some(()) }).await;
+
+    // More reconciles with the same cause record no more Events. Reconciles of one object never
+    // overlap, so once generation 3 is in status, the whole reconcile of generation 2 is done.
+    for replicas in [2, 3] {
+        let generation = env.apply::<ServiceDeployment>(sd(replicas)).await.meta().generation;
+        env.wait_for::<ServiceDeployment>("review", "the new generation reconciled", |sd| {
+            sd.status.as_ref().is_some_and(|s| s.observed_generation == generation)
+        })
+        .await;
+    }
+    assert_eq!(warnings(&env, "review", "ErrImageNeverPull").await, 1, "one Warning per cause, not per reconcile");
     env.teardown().await;
 }
