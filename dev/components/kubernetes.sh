@@ -110,6 +110,7 @@ kubernetes_start() {
       --service-account-issuer https://kubernetes.default.svc.cluster.local
       --token-auth-file "$p/tokens.csv" --authorization-mode RBAC --allow-privileged=true
       --kubelet-client-certificate "$p/kubelet-client.crt" --kubelet-client-key "$p/kubelet-client.key"
+      --kubelet-preferred-address-types InternalIP,Hostname
       --requestheader-client-ca-file "$p/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client
       --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group
       --requestheader-extra-headers-prefix X-Remote-Extra-

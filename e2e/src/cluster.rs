@@ -70,7 +70,7 @@ impl ClusterPlatform {
 kafka: {{ topicPrefix: "{ns}." }}
 operator: {{ replicas: 1, watchNamespace: "{ns}" }}
 connections: {{ postgres: {{ databasePrefix: "{db_prefix}" }} }}
-gateway: {{ service: {{ type: ClusterIP }} }}
+gateway: {{ service: {{ type: ClusterIP, nodePort: null }} }}
 web: {{ enabled: false }}
 services:
   search: {{ enabled: false }}
@@ -279,6 +279,10 @@ pub fn helm() -> String {
 
 impl Drop for ClusterPlatform {
     fn drop(&mut self) {
+        if std::env::var_os("TRIPNEST_KEEP_NAMESPACES").is_some() {
+            eprintln!("TRIPNEST_KEEP_NAMESPACES: namespace {} kept", self.ns);
+            return;
+        }
         // The Hotels' finalizer needs the operator that the namespace deletion is about to stop.
         let kubeconfig = self.stack.get("KUBECONFIG").to_owned();
         let k = |args: &[&str]| {

@@ -248,7 +248,7 @@ async fn load_on_the_gateway_makes_its_autoscaler_add_a_replica_that_takes_traff
     }
     let p = Arc::new(
         ClusterPlatform::install(
-            "services:\n  gateway:\n    resources: { requests: { cpu: 10m, memory: 48Mi }, limits: { memory: 256Mi } }\n    autoscaling: { minReplicas: 1, maxReplicas: 2, targetCPUUtilization: 50 }\n",
+            "services:\n  gateway:\n    resources: { requests: { cpu: 10m, memory: 48Mi }, limits: { memory: 256Mi } }\n    autoscaling: { minReplicas: 1, maxReplicas: 2, targetCpuUtilization: 50 }\n",
         )
         .await,
     );

@@ -1,5 +1,8 @@
-//! Password hashing with argon2id. Hashing is CPU- and memory-heavy, so it runs on the
-//! blocking pool behind a semaphore that bounds how many hashes run at once.
+//! Password hashing with argon2id. Hashing is CPU- and memory-heavy, so it runs on a fixed set
+//! of hashing threads, which bounds how many hashes run at once. Fixed threads also bound the
+//! memory: each hash allocates `memory_kib` (19 MiB by default), and glibc keeps what a thread
+//! freed in that thread's arena, so hashes spread over the blocking pool's many threads grew a
+//! Pod past its 512 MiB limit under 40 concurrent sign-ups (OOMKilled on the local node).
 
 use crate::config::PasswordHashingConfig;
 use anyhow::Context;
@@ -8,14 +11,19 @@ use argon2::{
     password_hash::{self, SaltString},
 };
 use secrecy::{ExposeSecret, SecretString};
-use std::{sync::Arc, time::Instant};
-use tokio::sync::Semaphore;
+use std::{
+    sync::{Arc, Mutex, mpsc},
+    time::Instant,
+};
+
+/// A unit of hashing work for one of the hashing threads.
+type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
 
 /// Hashes and verifies passwords; cheap to clone.
 #[derive(Clone)]
 pub struct Passwords {
     argon: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
     /// A hash of a random password, verified against when the email is unknown so a failed
     /// login takes as long whether or not the account exists.
     decoy_hash: Arc<str>,
@@ -33,11 +41,25 @@ impl Passwords {
         let params = Params::new(cfg.memory_kib, cfg.iterations, cfg.parallelism, None)
             .map_err(|e| anyhow::anyhow!("invalid password_hashing settings: {e}"))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let permits = match cfg.max_concurrent {
+        let threads = match cfg.max_concurrent {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
         };
-        let mut passwords = Self { argon, permits: Arc::new(Semaphore::new(permits)), decoy_hash: Arc::from("") };
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for i in 0..threads {
+            let (queue, argon) = (queue.clone(), argon.clone());
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    // Ends when every Passwords (every sender) is dropped.
+                    while let Ok(job) = { queue.lock().map_err(|_| mpsc::RecvError).and_then(|q| q.recv()) } {
+                        job(&argon);
+                    }
+                })
+                .context("start a password hashing thread")?;
+        }
+        let mut passwords = Self { argon, jobs, decoy_hash: Arc::from("") };
         let decoy = SecretString::from(uuid::Uuid::new_v4().to_string());
         passwords.decoy_hash = passwords.hash(&decoy).await?.into();
         Ok(passwords)
@@ -78,15 +100,13 @@ impl Passwords {
         op: &'static str,
         work: impl FnOnce(&Argon2<'static>) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let permit = self.permits.clone().acquire_owned().await.context("password hasher closed")?;
-        let argon = self.argon.clone();
+        let (done, result) = tokio::sync::oneshot::channel();
         let started = Instant::now();
-        let result = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work(&argon)
-        })
-        .await
-        .context("password hashing task panicked")?;
+        let job: Job = Box::new(move |argon| {
+            let _ = done.send(work(argon));
+        });
+        self.jobs.send(job).map_err(|_| anyhow::anyhow!("password hashing threads stopped"))?;
+        let result = result.await.context("password hashing failed (a hashing thread panicked)")?;
         metrics::histogram!("user_password_hash_duration_seconds", "op" => op).record(started.elapsed().as_secs_f64());
         result
     }
