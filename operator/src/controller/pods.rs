@@ -3,7 +3,10 @@
 //! a pod no node will take, as the reason and message of `Ready=False`. [`CauseLog`] makes that
 //! one Warning Event per distinct cause rather than one per reconcile.
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use k8s_openapi::{
+    api::core::v1::{ContainerStatus, Pod},
+    jiff::{SignedDuration, Timestamp},
+};
 use std::{collections::HashMap, sync::Mutex};
 
 /// Container waiting reasons that are reported, most fundamental first (the first one found,
@@ -21,6 +24,13 @@ pub const STUCK_REASONS: [&str; 8] = [
 
 /// The reason reported for a pod the scheduler cannot place.
 pub const UNSCHEDULABLE: &str = "Unschedulable";
+
+const CRASH_LOOP: &str = "CrashLoopBackOff";
+
+/// Between two crashes a crash-looping container runs (not ready) for a moment; a restarted,
+/// not-ready container whose last exit is this recent still counts as crash-looping, so the
+/// report does not flap (the kubelet's back-off is at most five minutes).
+const RECENT_CRASH: SignedDuration = SignedDuration::from_secs(600);
 
 /// How much of a crashed container's termination message (its last log lines) is kept, in
 /// bytes: with the rest of the message it stays within an Event note's 1 kB.
@@ -48,9 +58,10 @@ pub fn family(reason: &str) -> &str {
     }
 }
 
-/// The problem to report for these pods, if any: terminating and finished pods are ignored;
-/// otherwise the most fundamental stuck container wins, ties going to the first pod by name.
-pub fn problem(pods: &[Pod]) -> Option<PodProblem> {
+/// The problem to report at `now` for these pods, if any: terminating and finished pods are
+/// ignored; otherwise the most fundamental stuck container wins, ties going to the first pod
+/// by name.
+pub fn problem(now: Timestamp, pods: &[Pod]) -> Option<PodProblem> {
     let mut live: Vec<&Pod> = pods
         .iter()
         .filter(|p| p.metadata.deletion_timestamp.is_none())
@@ -58,14 +69,24 @@ pub fn problem(pods: &[Pod]) -> Option<PodProblem> {
         .collect();
     live.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let stuck = live.iter().flat_map(|pod| containers(pod).map(move |c| (*pod, c))).filter_map(|(pod, c)| {
-        let reason = c.state.as_ref()?.waiting.as_ref()?.reason.as_deref()?;
+        let reason = stuck_reason(c, now)?;
         let rank = STUCK_REASONS.iter().position(|r| *r == reason)?;
-        Some((rank, pod, c))
+        Some((rank, pod, c, reason))
     });
-    if let Some((_, pod, c)) = stuck.min_by_key(|(rank, _, _)| *rank) {
-        return Some(stuck_container(pod, c));
+    if let Some((_, pod, c, reason)) = stuck.min_by_key(|(rank, ..)| *rank) {
+        return Some(stuck_container(pod, c, reason));
     }
     live.iter().find_map(|pod| unschedulable(pod))
+}
+
+/// The container's waiting reason, or [`CRASH_LOOP`] for one running between two crashes.
+fn stuck_reason(c: &ContainerStatus, now: Timestamp) -> Option<&str> {
+    let state = c.state.as_ref()?;
+    if let Some(reason) = state.waiting.as_ref().and_then(|w| w.reason.as_deref()) {
+        return Some(reason);
+    }
+    let finished = c.last_state.as_ref()?.terminated.as_ref()?.finished_at.as_ref()?;
+    (state.running.is_some() && !c.ready && c.restart_count > 0 && now.duration_since(finished.0) < RECENT_CRASH).then_some(CRASH_LOOP)
 }
 
 fn containers(pod: &Pod) -> impl Iterator<Item = &ContainerStatus> {
@@ -75,13 +96,12 @@ fn containers(pod: &Pod) -> impl Iterator<Item = &ContainerStatus> {
     init.iter().chain(main)
 }
 
-fn stuck_container(pod: &Pod, c: &ContainerStatus) -> PodProblem {
+fn stuck_container(pod: &Pod, c: &ContainerStatus, reason: &str) -> PodProblem {
     let pod_name = pod.metadata.name.as_deref().unwrap_or("?");
     let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
-    let reason = waiting.and_then(|w| w.reason.clone()).unwrap_or_default();
     let kubelet = waiting.and_then(|w| w.message.as_deref()).map(str::trim).filter(|m| !m.is_empty());
     let mut message = format!("container {:?} of pod {pod_name}: {reason}", c.name);
-    if reason == "CrashLoopBackOff" {
+    if reason == CRASH_LOOP {
         match c.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
             Some(t) => {
                 message.push_str(&format!("; it last exited with code {}", t.exit_code));
@@ -98,7 +118,7 @@ fn stuck_container(pod: &Pod, c: &ContainerStatus) -> PodProblem {
     } else if let Some(kubelet) = kubelet {
         message.push_str(&format!(": {kubelet}"));
     }
-    PodProblem { cause: format!("{}/{}/{}", family(&reason), c.name, c.image), reason, message }
+    PodProblem { cause: format!("{}/{}/{}", family(reason), c.name, c.image), reason: reason.to_owned(), message }
 }
 
 fn unschedulable(pod: &Pod) -> Option<PodProblem> {
@@ -152,6 +172,10 @@ mod tests {
     use super::*;
     use serde_json::{Value, json};
 
+    fn now() -> Timestamp {
+        "2025-01-01T12:00:00Z".parse().expect("timestamp")
+    }
+
     fn pod(name: &str, status: Value) -> Pod {
         serde_json::from_value(json!({ "metadata": { "name": name }, "status": status })).expect("pod")
     }
@@ -174,14 +198,14 @@ mod tests {
 
     #[test]
     fn healthy_or_starting_pods_are_no_problem() {
-        assert_eq!(problem(&[]), None);
-        assert_eq!(problem(&[running("b-1"), waiting("b-2", "booking", "ContainerCreating", "")]), None);
+        assert_eq!(problem(now(), &[]), None);
+        assert_eq!(problem(now(), &[running("b-1"), waiting("b-2", "booking", "ContainerCreating", "")]), None);
     }
 
     #[test]
     fn a_bad_image_names_the_container_pod_and_kubelet_message() {
         for reason in ["ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"] {
-            let p = problem(&[running("b-1"), waiting("b-2", "booking", reason, "Back-off pulling image \"x\"")]).expect(reason);
+            let p = problem(now(), &[running("b-1"), waiting("b-2", "booking", reason, "Back-off pulling image \"x\"")]).expect(reason);
             assert_eq!(p.reason, reason);
             assert_eq!(p.message, format!("container \"booking\" of pod b-2: {reason}: Back-off pulling image \"x\""));
             assert_eq!(p.cause, format!("{}/booking/ghcr.io/tripnest/booking:1.0", family(reason)));
@@ -190,7 +214,8 @@ mod tests {
 
     #[test]
     fn a_missing_secret_is_reported() {
-        let p = problem(&[waiting("b-1", "booking", "CreateContainerConfigError", "secret \"booking-env\" not found")]).expect("problem");
+        let p = problem(now(), &[waiting("b-1", "booking", "CreateContainerConfigError", "secret \"booking-env\" not found")])
+            .expect("problem");
         assert_eq!(p.reason, "CreateContainerConfigError");
         assert!(p.message.ends_with("secret \"booking-env\" not found"), "{}", p.message);
     }
@@ -205,13 +230,31 @@ mod tests {
                 "lastState": { "terminated": { "exitCode": 1, "reason": "Error",
                     "message": "{\"level\":\"ERROR\",\"msg\":\"cannot connect to PostgreSQL\"}\n" } } }] }),
         );
-        let p = problem(&[crashing]).expect("problem");
+        let p = problem(now(), &[crashing]).expect("problem");
         assert_eq!(p.reason, "CrashLoopBackOff");
         assert_eq!(
             p.message,
             "container \"booking\" of pod b-1: CrashLoopBackOff; it last exited with code 1 (Error): \
              {\"level\":\"ERROR\",\"msg\":\"cannot connect to PostgreSQL\"}"
         );
+    }
+
+    fn restarted(finished_at: &str, ready: bool) -> Pod {
+        pod(
+            "b-1",
+            json!({ "phase": "Running", "containerStatuses": [{ "name": "booking", "image": "b:1", "imageID": "x", "ready": ready,
+                "restartCount": 3, "state": { "running": { "startedAt": "2025-01-01T11:59:58Z" } },
+                "lastState": { "terminated": { "exitCode": 2, "reason": "Error", "message": "panicked", "finishedAt": finished_at } } }] }),
+        )
+    }
+
+    #[test]
+    fn a_container_running_between_two_crashes_is_still_crash_looping() {
+        let p = problem(now(), &[restarted("2025-01-01T11:59:57Z", false)]).expect("problem");
+        assert_eq!(p.reason, "CrashLoopBackOff");
+        assert_eq!(p.message, "container \"booking\" of pod b-1: CrashLoopBackOff; it last exited with code 2 (Error): panicked");
+        assert_eq!(problem(now(), &[restarted("2025-01-01T11:59:57Z", true)]), None, "ready again: recovered");
+        assert_eq!(problem(now(), &[restarted("2025-01-01T10:00:00Z", false)]), None, "an old crash is history");
     }
 
     #[test]
@@ -223,7 +266,7 @@ mod tests {
                 "state": { "waiting": { "reason": "CrashLoopBackOff" } },
                 "lastState": { "terminated": { "exitCode": 101, "message": log } } }] }),
         );
-        let p = problem(&[crashing]).expect("problem");
+        let p = problem(now(), &[crashing]).expect("problem");
         assert!(p.message.ends_with("THE END") && p.message.contains("code 101: "), "{}", p.message);
         let kept = p.message.split_once("code 101: ").expect("message").1;
         assert!(kept.len() <= TERMINATION_MESSAGE_BYTES && kept.len() >= TERMINATION_MESSAGE_BYTES - 1, "{}", kept.len());
@@ -236,7 +279,7 @@ mod tests {
             waiting("b-2", "booking", "ImagePullBackOff", "two"),
             waiting("b-1", "booking", "ImagePullBackOff", "one"),
         ];
-        let p = problem(&pods).expect("problem");
+        let p = problem(now(), &pods).expect("problem");
         assert_eq!((p.reason.as_str(), p.message.ends_with("one")), ("ImagePullBackOff", true), "{}", p.message);
     }
 
@@ -246,7 +289,7 @@ mod tests {
         going.metadata.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now()));
         let mut failed = waiting("b-2", "booking", "CrashLoopBackOff", "");
         failed.status.as_mut().expect("status").phase = Some("Failed".into());
-        assert_eq!(problem(&[going, failed, running("b-3")]), None);
+        assert_eq!(problem(now(), &[going, failed, running("b-3")]), None);
     }
 
     #[test]
@@ -256,14 +299,14 @@ mod tests {
             json!({ "phase": "Pending", "conditions": [{ "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                 "message": "0/1 nodes are available: 1 Insufficient memory." }] }),
         );
-        let p = problem(&[pending]).expect("problem");
+        let p = problem(now(), &[pending]).expect("problem");
         assert_eq!(p.reason, UNSCHEDULABLE);
         assert_eq!(p.message, "pod b-1 cannot be scheduled: 0/1 nodes are available: 1 Insufficient memory.");
     }
 
     #[test]
     fn a_pull_that_alternates_between_two_reasons_is_one_cause() {
-        let cause = |reason| problem(&[waiting("b-1", "booking", reason, "")]).expect("problem").cause;
+        let cause = |reason| problem(now(), &[waiting("b-1", "booking", reason, "")]).expect("problem").cause;
         assert_eq!(cause("ErrImagePull"), cause("ImagePullBackOff"));
         assert_ne!(cause("ErrImagePull"), cause("CreateContainerConfigError"));
     }

@@ -211,7 +211,7 @@ async fn sync(sd: &ServiceDeployment, ctx: &Context) -> Result<Action> {
         None => remove_leftover::<PodDisruptionBudget>(ctx, &ns, &name, &owner.uid).await?,
     }
     let topics = sync_topics(sd, ctx).await;
-    let problem = pods::problem(&list_pods(sd, ctx, &ns).await);
+    let problem = pods::problem(k8s_openapi::jiff::Timestamp::now(), &list_pods(sd, ctx, &ns).await);
     let status = status_after(sd, &deployment, &topics, problem.as_ref());
     let changed_generation = sd.status.as_ref().and_then(|s| s.observed_generation) != sd.meta().generation;
     if sd.status.as_ref() != Some(&status) {
@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn a_stuck_pod_makes_ready_false_with_the_kubelet_reason() {
-        let problem = pods::problem(&pull_back_off());
+        let problem = pods::problem(k8s_openapi::jiff::Timestamp::now(), &pull_back_off());
         let s = status_after(&sd(), &deployment(2, true), &TopicOutcome { ready: 2, ..Default::default() }, problem.as_ref());
         let ready = conditions::find(&s.conditions, "Ready").expect("ready");
         assert_eq!((ready.status.as_str(), ready.reason.as_str()), ("False", "ImagePullBackOff"));
@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn a_stuck_pod_outranks_a_topic_problem() {
         let topics = TopicOutcome { ready: 0, problems: vec![], failure: Some("broker down".into()) };
-        let problem = pods::problem(&pull_back_off());
+        let problem = pods::problem(k8s_openapi::jiff::Timestamp::now(), &pull_back_off());
         let s = status_after(&sd(), &deployment(0, false), &topics, problem.as_ref());
         assert_eq!(conditions::find(&s.conditions, "Ready").expect("ready").reason, "ImagePullBackOff");
         assert_eq!(conditions::find(&s.conditions, "TopicsReady").expect("topics").reason, "KafkaUnavailable");
