@@ -109,7 +109,7 @@ node_image() {
   local name="$1" ref="$2" uid="$3" dir="$NODE_STATE/images" sum log="$LOGS/images.log"
   mkdir -p "$dir"
   sum="$(sha256sum "$ADDONS_BIN/$name" | cut -c1-16)"
-  [[ "$(cat "$dir/$name.loaded" 2>/dev/null)" == "$sum" ]] && ctr_node images ls -q 2>/dev/null | grep -qx "$ref" && return 0
+  [[ "$(cat "$dir/$name.loaded" 2>/dev/null)" == "$sum" && $'\n'"$(ctr_node images ls -q 2>/dev/null)"$'\n' == *$'\n'"$ref"$'\n'* ]] && return 0
   local b=(buildah --root "$CACHE/buildah" --runroot "$NODE_STATE/buildah-run" --storage-driver vfs) c
   {
     c="$("${b[@]}" from scratch)" &&
@@ -125,9 +125,9 @@ node_image() {
 node_kubectl() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
 ctr_node() { "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_ADDRESS" -n k8s.io "$@"; }
 containerd_health() { "$CONTAINERD_BIN/ctr" --address "$CONTAINERD_ADDRESS" version; }
-kubelet_health() { curl -fsS -m 2 http://127.0.0.1:10248/healthz | grep -q ok; }
+kubelet_health() { [[ "$(curl -fsS -m 2 http://127.0.0.1:10248/healthz)" == ok ]]; }
 node_ready() { [[ "$(node_kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]; }
-scheduler_health() { curl -fsSk -m 2 https://127.0.0.1:10259/healthz | grep -q ok; }
+scheduler_health() { [[ "$(curl -fsSk -m 2 https://127.0.0.1:10259/healthz)" == ok ]]; }
 proxy_health() { curl -fsS -m 2 http://127.0.0.1:10256/healthz >/dev/null; }
 addons_health() {
   [[ "$(node_kubectl -n kube-system get deploy coredns metrics-server -o jsonpath='{.items[*].status.readyReplicas}' 2>/dev/null)" == "1 1" ]]
@@ -150,7 +150,8 @@ save_host_paths() {
 
 node_bridge() {
   ip link show "$NODE_BRIDGE" >/dev/null 2>&1 || ip link add "$NODE_BRIDGE" type bridge
-  ip addr show dev "$NODE_BRIDGE" | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/24" dev "$NODE_BRIDGE"
+  # (No `| grep -q` under pipefail: grep's early exit would fail the pipeline with SIGPIPE.)
+  [[ "$(ip -4 -o addr show dev "$NODE_BRIDGE")" == *" $NODE_IP/"* ]] || ip addr add "$NODE_IP/24" dev "$NODE_BRIDGE"
   ip link set "$NODE_BRIDGE" up
   # Pod → Service → Pod on the same bridge must pass through iptables for the reply's un-DNAT.
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 net.ipv4.ip_forward=1 net.ipv4.conf.all.route_localnet=1
