@@ -2,7 +2,8 @@
 # Checks of everything that ships to a cluster (part of `make test`, after the cargo tests):
 #
 #   static   the chart's CRDs are byte-identical to crds/ (crdgen's output); the Rust
-#            Dockerfiles are what dev/docker/rust.Dockerfile.in makes; every Dockerfile passes
+#            Dockerfiles are what dev/docker/rust.Dockerfile.in makes; dev/images.sh's local
+#            recipe still matches every Dockerfile (`dev/images.sh check`); every Dockerfile passes
 #            dev/dockerfile-lint (BuildKit's parser + our policy; its own tests include bad
 #            fixtures); the build contexts stay under 20 MB with their .dockerignore applied;
 #            the scripts parse (bash -n, shellcheck when installed).
@@ -25,7 +26,7 @@
 # prove nothing, and deleting the example Hotels would take them off sale in the dev stack.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/components/helm.sh"
-cd "$ROOT"
+cd "$ROOT" || exit
 
 CHART="$ROOT/charts/tripnest"
 FIX="$DEV/chart-test"
@@ -54,6 +55,7 @@ static_checks() {
 
   step "Dockerfiles: generated from the template, then linted with BuildKit's parser"
   bash "$DEV/dockerfiles.sh" check
+  bash "$DEV/images.sh" check
   need_cmd go || die "Go is missing (needed for the Dockerfile linter)" "" "install Go ≥ 1.24"
   local log="$LOGS/dockerfile-lint.log" files
   (cd "$DEV/dockerfile-lint" && go test ./... && go build -o "$WORK/dockerfile-lint" .) >"$log" 2>&1 ||
@@ -69,7 +71,7 @@ static_checks() {
 
   step "scripts parse"
   for f in kind/up.sh dev/*.sh dev/components/*.sh; do bash -n "$f" || die "bash -n $f"; done
-  if need_cmd shellcheck; then shellcheck -S warning kind/up.sh dev/chart-test.sh dev/dockerfiles.sh || die "shellcheck"; else warn "shellcheck not installed: only bash -n"; fi
+  if need_cmd shellcheck; then shellcheck -S warning kind/up.sh dev/chart-test.sh dev/dockerfiles.sh dev/images.sh || die "shellcheck"; else warn "shellcheck not installed: only bash -n"; fi
   ok "kind/up.sh and dev/*.sh"
 }
 

@@ -1,0 +1,3 @@
+module tripnest.dev/pause
+
+go 1.23
