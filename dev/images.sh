@@ -130,8 +130,12 @@ rust_build() {
   case "$PROFILE" in debug) ;; release) flags+=(--release) ;; *) die "TRIPNEST_IMAGE_PROFILE=$PROFILE" "" "debug or release" ;; esac
   step "cargo build ${flags[*]} (log: $LOG)"
   (cd "$ROOT" && cargo build "${flags[@]}") >>"$LOG" 2>&1 || die "cargo build ${flags[*]}" "$LOG"
+  # Link the binaries at once: once cargo exits, another clone's build may replace them.
+  mkdir -p "$OUT/bin"
+  for n in "${RUST[@]}"; do
+    ln -f "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/" 2>/dev/null || cp -p "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/"
+  done
 }
-rust_bin() { echo "$CARGO_TARGET_DIR/$PROFILE/tripnest-$1"; }
 
 # The web UI's standalone server, built as the builder stage does, in a directory of its own.
 web_build() {
@@ -173,8 +177,7 @@ build_one() {
       rsync -a --delete "$OUT/web-build/.next/standalone/" "$ctx/standalone/"
       rsync -a --delete "$OUT/web-build/.next/static/" "$ctx/static/"
     else
-      local src; src="$(rust_bin "$name")"
-      [[ -x $src ]] || die "no binary $src" "" "cargo build --workspace --bins"
+      local src="$OUT/bin/tripnest-$name"
       [[ $ctx/out/tripnest-$name -nt $src ]] || install -D -s -m 0755 "$src" "$ctx/out/tripnest-$name"
     fi
     { local_build_stage "$name" "$df"; final_stage "$df"; } >"$ctx/Dockerfile"
