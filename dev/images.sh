@@ -89,24 +89,28 @@ debootstrap_base() {
     var/cache/apt/archives/*.deb var/log/* dev/* etc/{hostname,resolv.conf})
   tar --numeric-owner -C "$r" -cf "$dir/rootfs.tar.part" . && mv "$dir/rootfs.tar.part" "$dir/rootfs.tar" && rm -rf "$r"
 }
-# ensure_base FROM: the final stage's base image in buildah's storage, under its exact name.
+# ensure_base FROM: the final stage's base image in buildah's storage under its exact name; its
+# image ID in BASE_ID (part of every image's inputs).
+declare -A BASE_ID=()
 ensure_base() {
-  local from="$1" dir
-  if [[ $from == */node:* ]]; then
-    # The Debian base plus the HOST's node binary (Node 20 here, not the tag's Node 22: known).
-    local deb; deb="$(final_from "$(dockerfile operator)")" dir="$CACHE/base-node-${from##*:}"
-    B inspect --type image "$from" >/dev/null 2>&1 && cmp -s "$(command -v node)" "$dir/node" && return 0
-    ensure_base "$deb"
-    mkdir -p "$dir" && install -m 0755 "$(command -v node)" "$dir/node"
+  local from="$1" dir="$CACHE/base-${1##*:}" deb id
+  [[ -z ${BASE_ID[$from]:-} ]] || return 0
+  id="$(B inspect --type image --format '{{.FromImageID}}' "$from" 2>/dev/null)" || id=""
+  if [[ $from == */node:* ]]; then # the Debian base plus the HOST's node: Node 20 here, not the tag's 22
+    deb="$(final_from "$(dockerfile operator)")" dir="$CACHE/base-node-${from##*:}"
+    [[ -n $id ]] && cmp -s "$(command -v node)" "$dir/node" ||
+      { id="" && ensure_base "$deb" && mkdir -p "$dir" && install -m 0755 "$(command -v node)" "$dir/node"; }
     printf 'FROM %s\nCOPY node /usr/local/bin/node\nCMD ["node"]\n' "$deb" >"$dir/Dockerfile"
-  else
-    B inspect --type image "$from" >/dev/null 2>&1 && return 0
-    dir="$CACHE/base-${from##*:}"
+  elif [[ -z $id ]]; then
     [[ -f $dir/rootfs.tar ]] || debootstrap_base "$dir"
     printf 'FROM scratch\nADD rootfs.tar /\nCMD ["bash"]\n' >"$dir/Dockerfile"
   fi
-  step "making the base image $from"
-  B bud --pull=never -q -t "$from" "$dir" >>"$LOG" 2>&1 || die "base image $from" "$LOG"
+  if [[ -z $id ]]; then
+    step "making the base image $from"
+    B bud --pull=never -q -t "$from" "$dir" >>"$LOG" 2>&1 || die "base image $from" "$LOG"
+    id="$(B inspect --type image --format '{{.FromImageID}}' "$from")"
+  fi
+  BASE_ID[$from]=$id
 }
 
 # The Rust binaries: the host's cargo build (a shared target dir: its lock makes us wait).
@@ -119,9 +123,7 @@ rust_build() {
   (cd "$ROOT" && cargo build "${flags[@]}") >>"$LOG" 2>&1 || die "cargo build ${flags[*]}" "$LOG"
   # Link the binaries at once: once cargo exits, another clone's build may replace them.
   mkdir -p "$OUT/bin"
-  for n in "${RUST[@]}"; do
-    ln -f "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/" 2>/dev/null || cp -p "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/"
-  done
+  for n in "${RUST[@]}"; do ln -f "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/" 2>/dev/null || cp -p "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/"; done
 }
 
 # The web UI's standalone server, built as the builder stage does, in a directory of its own.
@@ -149,13 +151,15 @@ web_build() {
 }
 
 # build_one NAME: the build context and local Dockerfile in $OUT/ctx/NAME, then the OCI archive
-# $OUT/NAME.tar, unless the inputs (base image, Dockerfile, artifacts) are those of the last build.
+# $OUT/NAME.tar, unless its inputs are those of the last build: the base image, the Dockerfile and
+# ctx/NAME/id (the artifacts' hash, taken when they are made: the binary's; the web sources').
 build_one() {
   local name="$1" ctx="$OUT/ctx/$1" df from="" in
   mkdir -p "$ctx"
   if [[ $name == pause ]]; then
     need_cmd go || die "Go is missing (it builds dev/pause)" "" "install Go ≥ 1.23"
     (cd "$DEV/pause" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/pause" .) >>"$LOG" 2>&1 || die "go build of dev/pause" "$LOG"
+    sha256sum <"$ctx/pause" >"$ctx/id"
     printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$ctx/Dockerfile"
   else
     df="$(dockerfile "$name")" from="$(final_from "$df")"
@@ -164,13 +168,14 @@ build_one() {
     if [[ $name == web ]]; then
       rsync -a --delete "$OUT/web-build/.next/standalone/" "$ctx/standalone/"
       rsync -a --delete "$OUT/web-build/.next/static/" "$ctx/static/"
-    else
-      local src="$OUT/bin/tripnest-$name"
-      [[ $ctx/out/tripnest-$name -nt $src ]] || install -D -s -m 0755 "$src" "$ctx/out/tripnest-$name"
+      cp "$OUT/web-build/.next/.tripnest-build" "$ctx/id"
+    elif [[ ! -f $ctx/id || ! $ctx/out/tripnest-$name -nt $OUT/bin/tripnest-$name ]]; then
+      install -D -s -m 0755 "$OUT/bin/tripnest-$name" "$ctx/out/tripnest-$name"
+      sha256sum <"$ctx/out/tripnest-$name" >"$ctx/id"
     fi
     { local_build_stage "$name" "$df"; final_stage "$df"; } >"$ctx/Dockerfile"
   fi
-  in="$({ [[ -z $from ]] || B inspect --type image --format '{{.FromImageID}}' "$from"; cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } | sha)"
+  in="$({ [[ -z $from ]] || echo "${BASE_ID[$from]}"; cat "$ctx/Dockerfile" "$ctx/id"; } | sha)"
   if [[ -f $OUT/$name.tar && "$(cat "$OUT/$name.inputs" 2>/dev/null)" == "$in" ]]; then ok "$name: unchanged"; return 0; fi
   rm -f "$OUT/$name.tar" "$OUT/$name.inputs"
   # Straight into an OCI archive, layers uncompressed (as `docker save` for `kind load`).
@@ -182,8 +187,7 @@ build_one() {
 
 cmd_build() {
   apt_install buildah
-  local names=("$@") n rust=0
-  ((${#names[@]})) || names=("${ALL[@]}")
+  local names=("${@:-${ALL[@]}}") n rust=0
   for n in "${names[@]}"; do
     [[ " ${ALL[*]} " == *" $n "* ]] || die "unknown image '$n'" "" "one of: ${ALL[*]}"
     [[ " ${RUST[*]} " == *" $n "* ]] && rust=1
@@ -196,8 +200,7 @@ cmd_build() {
 
 # Import into containerd's k8s.io namespace (the CRI's) what it does not hold at that digest.
 cmd_load() {
-  local names=("$@") n have digest C=(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io)
-  ((${#names[@]})) || names=("${ALL[@]}")
+  local names=("${@:-${ALL[@]}}") n have digest C=(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io)
   need_cmd ctr || apt_install containerd
   [[ -S $CONTAINERD_ADDRESS ]] || die "no containerd socket at $CONTAINERD_ADDRESS" "" "start the local node, or set CONTAINERD_ADDRESS"
   have="$("${C[@]}" images ls 2>>"$LOG" | awk 'NR > 1 {print $1 "@" $3}')" || die "ctr images ls at $CONTAINERD_ADDRESS" "$LOG"
