@@ -121,7 +121,8 @@ rust_build() {
   case "$PROFILE" in debug) ;; release) flags+=(--release) ;; *) die "TRIPNEST_IMAGE_PROFILE=$PROFILE" "" "debug or release" ;; esac
   step "cargo build ${flags[*]} (log: $LOG)"
   (cd "$ROOT" && cargo build "${flags[@]}") >>"$LOG" 2>&1 || die "cargo build ${flags[*]}" "$LOG"
-  # Link the binaries at once: once cargo exits, another clone's build may replace them.
+  # Link the binaries at once: once cargo exits, another clone's build may replace them. (Known
+  # hazard of the shared dir: cargo also takes another clone's newer build of a crate as fresh.)
   mkdir -p "$OUT/bin"
   for n in "${RUST[@]}"; do ln -f "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/" 2>/dev/null || cp -p "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/"; done
 }
