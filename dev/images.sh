@@ -1,36 +1,32 @@
 #!/usr/bin/env bash
-# TripNest's images built on this machine, with no registry and no Docker, for the local node.
+# TripNest's images, built on this machine with no registry and no Docker, for the local node.
 #
-#   dev/images.sh build [name...]   build OCI archives into .tripnest/images/<name>.tar
-#   dev/images.sh load [name...]    import them into containerd's k8s.io namespace at
-#                                   $CONTAINERD_ADDRESS (default .tripnest/node/containerd/containerd.sock)
-#   dev/images.sh up [name...]      build what changed, load what containerd does not have yet
+#   dev/images.sh build [name...]   OCI archives in .tripnest/images/<name>.tar (skipped when unchanged)
+#   dev/images.sh load [name...]    import into containerd's k8s.io namespace at $CONTAINERD_ADDRESS
+#                                   (default .tripnest/node/containerd/containerd.sock), unless loaded
+#   dev/images.sh up [name...]      build, then load
 #   dev/images.sh check             fail when this recipe and the real Dockerfiles disagree
 #
-# Names: operator gateway user booking payment notification search recommendation review web,
-# tagged docker.io/tripnest/<name>:dev (the chart's <image.registry>/<name>:<image.tag> with
-# kind/values.yaml's `tripnest` and `dev`, as kubelet normalizes it), and pause,
-# tripnest.local/pause:3.10 (dev/pause, a static Go binary; containerd's sandbox_image).
+# Names: operator, the eight services and web, as docker.io/tripnest/<name>:dev (the chart's
+# <image.registry>/<name>:<image.tag> with kind/values.yaml's values, normalized as kubelet asks
+# for it), and pause as tripnest.local/pause:3.10 (dev/pause; containerd's sandbox_image).
 #
-# The images are built from the SAME Dockerfiles as kind/ and a real cluster use: their final
-# stage is taken VERBATIM at every build (base, files, ENV, USER 10001, ENTRYPOINT, paths). Only
-# the builder stage is replaced, because its image (rust:1.95, node:22) cannot be pulled here:
-# the local Dockerfile is `FROM scratch AS build` + COPY of host-built artifacts to the paths the
-# builder stage produces (/out/<bin>; /app/.next/standalone and /app/.next/static), then the real
-# final stage, built by `buildah bud --pull=never`. The final stage's FROM image is made here
-# under its exact name: `debootstrap --variant=minbase bookworm`, slimmed (cached by tag in
-# $CACHE/base-<tag>/), and for node:<v>-bookworm-slim that base plus the host's node binary.
-# Known differences from a Docker build:
-#  - Rust binaries come from the host's `cargo build --workspace --bins`, debug profile by default
-#    (what `make up` builds; TRIPNEST_IMAGE_PROFILE=release for release), stripped by `install -s`
-#    as in the builder. The builder builds one package alone, so features may unify differently.
-#  - the web UI is built by the host's Node in .tripnest/images/web-build (npm ci, then
-#    NEXT_OUTPUT=standalone npm run build, as the builder stage does; frontend/.next, which
-#    dev/web.sh serves with `next start`, is left alone), and it RUNS ON THE HOST'S NODE (20.x),
-#    not on the Node 22.21.1 that node:22.21.1-bookworm-slim has.
+# They are built from the SAME Dockerfiles kind/ and a real cluster use. The final stage is taken
+# VERBATIM at each build: base, files, paths, ENV, USER 10001, ENTRYPOINT. Only the builder stage
+# is replaced, because its image (rust:1.95, node:22) cannot be pulled here: the local Dockerfile
+# is `FROM scratch AS build` + COPY of host-built artifacts to the paths the builder produces
+# (/out/<bin>; /app/.next/standalone, /app/.next/static), then the real final stage, built with
+# `buildah bud --pull=never`. Its FROM image is made here under the exact name: debian:bookworm-*
+# from `debootstrap --variant=minbase bookworm`, slimmed (cached in $CACHE/base-<tag>/); node:*
+# is that plus the host's node binary. What differs from `docker build`, knowingly:
+#  - Rust: the host's `cargo build --workspace --bins`, debug by default (what `make up` builds;
+#    TRIPNEST_IMAGE_PROFILE=release for release), stripped by `install -s` as in the builder.
+#  - web: built by the host's Node in .tripnest/images/web-build (npm ci, NEXT_OUTPUT=standalone
+#    npm run build, as in the builder; dev/web.sh's frontend/.next is left alone), and it RUNS ON
+#    THE HOST'S NODE (20.x), not on the Node 22.21.1 of node:22.21.1-bookworm-slim.
 #  - the Debian base is the mirror's bookworm of the day it was made, not the tag's snapshot.
-# `check` (dev/chart-test.sh runs it) pins the text of the builder stages it replaces by hash and
-# fails when one changes, when the final stage copies other paths from it, or uses another base.
+# `check` (run by dev/chart-test.sh) pins the replaced builder stages by hash, and fails when one
+# changes, when a final stage copies other paths from it, or starts FROM a base not made here.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 OUT="$STATE/images"
@@ -49,13 +45,7 @@ mkdir -p "$OUT"
 B() { buildah --root "$CACHE/buildah/storage" --runroot "$CACHE/buildah/run" --storage-driver overlay "$@"; }
 sha() { sha256sum | cut -c1-64; }
 ref() { if [[ $1 == pause ]]; then echo tripnest.local/pause:3.10; else echo "docker.io/tripnest/$1:dev"; fi; }
-dockerfile() {
-  case "$1" in
-    operator) echo "$ROOT/operator/Dockerfile" ;;
-    web) echo "$ROOT/frontend/Dockerfile" ;;
-    *) echo "$ROOT/services/$1/Dockerfile" ;;
-  esac
-}
+dockerfile() { case "$1" in operator) echo "$ROOT/operator/Dockerfile" ;; web) echo "$ROOT/frontend/Dockerfile" ;; *) echo "$ROOT/services/$1/Dockerfile" ;; esac; }
 last_from() { grep -n -i '^FROM ' "$1" | tail -n1 | cut -d: -f1; }
 final_stage() { tail -n +"$(last_from "$1")" "$1"; }
 build_stage() { sed -n "$(grep -n -i '^FROM ' "$1" | head -n1 | cut -d: -f1),$(($(last_from "$1") - 1))p" "$1"; }
@@ -63,10 +53,8 @@ final_from() { final_stage "$1" | awk 'NR == 1 {print $2}'; }
 # What the replaced builder stage provides: paths (for check) and the stage itself.
 provides() { if [[ $1 == web ]]; then echo /app/.next/standalone /app/.next/static; else echo "/out/tripnest-$1"; fi; }
 local_build_stage() {
-  echo "# GENERATED by dev/images.sh from ${2#"$ROOT"/}: its builder stage, replaced by host-built artifacts."
-  echo "FROM scratch AS build"
-  if [[ $1 == web ]]; then printf 'COPY standalone/ /app/.next/standalone/\nCOPY static/ /app/.next/static/\n'; else echo "COPY out/ /out/"; fi
-  echo
+  printf '# GENERATED by dev/images.sh from %s: the builder stage, replaced by host-built artifacts.\nFROM scratch AS build\n' "${2#"$ROOT"/}"
+  if [[ $1 == web ]]; then printf 'COPY standalone/ /app/.next/standalone/\nCOPY static/ /app/.next/static/\n\n'; else printf 'COPY out/ /out/\n\n'; fi
 }
 
 check_one() {
@@ -101,25 +89,28 @@ debootstrap_base() {
     var/cache/apt/archives/*.deb var/log/* dev/* etc/{hostname,resolv.conf})
   tar --numeric-owner -C "$r" -cf "$dir/rootfs.tar.part" . && mv "$dir/rootfs.tar.part" "$dir/rootfs.tar" && rm -rf "$r"
 }
-# ensure_base FROM: the final stage's base image in buildah's storage, under its exact name.
+# ensure_base FROM: the final stage's base image in buildah's storage under its exact name; its
+# image ID in BASE_ID (part of every image's inputs).
+declare -A BASE_ID=()
 ensure_base() {
-  local from="$1" dir
-  if [[ $from == */node:* ]]; then
-    # The Debian base plus the HOST's node binary (Node 20 here, not the tag's Node 22: known).
-    dir="$OUT/base-node"
-    B inspect --type image "$from" >/dev/null 2>&1 && cmp -s "$(command -v node)" "$dir/node" && return 0
-    local deb; deb="$(final_from "$(dockerfile operator)")"
-    ensure_base "$deb"
-    mkdir -p "$dir" && install -m 0755 "$(command -v node)" "$dir/node"
+  local from="$1" dir="$CACHE/base-${1##*:}" deb id
+  [[ -z ${BASE_ID[$from]:-} ]] || return 0
+  id="$(B inspect --type image --format '{{.FromImageID}}' "$from" 2>/dev/null)" || id=""
+  if [[ $from == */node:* ]]; then # the Debian base plus the HOST's node: Node 20 here, not the tag's 22
+    deb="$(final_from "$(dockerfile operator)")" dir="$CACHE/base-node-${from##*:}"
+    [[ -n $id ]] && cmp -s "$(command -v node)" "$dir/node" ||
+      { id="" && ensure_base "$deb" && mkdir -p "$dir" && install -m 0755 "$(command -v node)" "$dir/node"; }
     printf 'FROM %s\nCOPY node /usr/local/bin/node\nCMD ["node"]\n' "$deb" >"$dir/Dockerfile"
-  else
-    B inspect --type image "$from" >/dev/null 2>&1 && return 0
-    dir="$CACHE/base-${from##*:}"
+  elif [[ -z $id ]]; then
     [[ -f $dir/rootfs.tar ]] || debootstrap_base "$dir"
     printf 'FROM scratch\nADD rootfs.tar /\nCMD ["bash"]\n' >"$dir/Dockerfile"
   fi
-  step "making the base image $from"
-  B bud --pull=never -q -t "$from" "$dir" >>"$LOG" 2>&1 || die "base image $from" "$LOG"
+  if [[ -z $id ]]; then
+    step "making the base image $from"
+    B bud --pull=never -q -t "$from" "$dir" >>"$LOG" 2>&1 || die "base image $from" "$LOG"
+    id="$(B inspect --type image --format '{{.FromImageID}}' "$from")"
+  fi
+  BASE_ID[$from]=$id
 }
 
 # The Rust binaries: the host's cargo build (a shared target dir: its lock makes us wait).
@@ -130,8 +121,11 @@ rust_build() {
   case "$PROFILE" in debug) ;; release) flags+=(--release) ;; *) die "TRIPNEST_IMAGE_PROFILE=$PROFILE" "" "debug or release" ;; esac
   step "cargo build ${flags[*]} (log: $LOG)"
   (cd "$ROOT" && cargo build "${flags[@]}") >>"$LOG" 2>&1 || die "cargo build ${flags[*]}" "$LOG"
+  # Link the binaries at once: once cargo exits, another clone's build may replace them. (Known
+  # hazard of the shared dir: cargo also takes another clone's newer build of a crate as fresh.)
+  mkdir -p "$OUT/bin"
+  for n in "${RUST[@]}"; do ln -f "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/" 2>/dev/null || cp -p "$CARGO_TARGET_DIR/$PROFILE/tripnest-$n" "$OUT/bin/"; done
 }
-rust_bin() { echo "$CARGO_TARGET_DIR/$PROFILE/tripnest-$1"; }
 
 # The web UI's standalone server, built as the builder stage does, in a directory of its own.
 web_build() {
@@ -158,12 +152,15 @@ web_build() {
 }
 
 # build_one NAME: the build context and local Dockerfile in $OUT/ctx/NAME, then the OCI archive
-# $OUT/NAME.tar, unless the inputs (base image, Dockerfile, artifacts) are those of the last build.
+# $OUT/NAME.tar, unless its inputs are those of the last build: the base image, the Dockerfile and
+# ctx/NAME/id (the artifacts' hash, taken when they are made: the binary's; the web sources').
 build_one() {
   local name="$1" ctx="$OUT/ctx/$1" df from="" in
   mkdir -p "$ctx"
   if [[ $name == pause ]]; then
+    need_cmd go || die "Go is missing (it builds dev/pause)" "" "install Go ≥ 1.23"
     (cd "$DEV/pause" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/pause" .) >>"$LOG" 2>&1 || die "go build of dev/pause" "$LOG"
+    sha256sum <"$ctx/pause" >"$ctx/id"
     printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$ctx/Dockerfile"
   else
     df="$(dockerfile "$name")" from="$(final_from "$df")"
@@ -172,14 +169,14 @@ build_one() {
     if [[ $name == web ]]; then
       rsync -a --delete "$OUT/web-build/.next/standalone/" "$ctx/standalone/"
       rsync -a --delete "$OUT/web-build/.next/static/" "$ctx/static/"
-    else
-      local src; src="$(rust_bin "$name")"
-      [[ -x $src ]] || die "no binary $src" "" "cargo build --workspace --bins"
-      [[ $ctx/out/tripnest-$name -nt $src ]] || install -D -s -m 0755 "$src" "$ctx/out/tripnest-$name"
+      cp "$OUT/web-build/.next/.tripnest-build" "$ctx/id"
+    elif [[ ! -f $ctx/id || ! $ctx/out/tripnest-$name -nt $OUT/bin/tripnest-$name ]]; then
+      install -D -s -m 0755 "$OUT/bin/tripnest-$name" "$ctx/out/tripnest-$name"
+      sha256sum <"$ctx/out/tripnest-$name" >"$ctx/id"
     fi
     { local_build_stage "$name" "$df"; final_stage "$df"; } >"$ctx/Dockerfile"
   fi
-  in="$({ [[ -z $from ]] || B inspect --type image --format '{{.FromImageID}}' "$from"; cd "$ctx" && find . -type f -print0 | sort -z | xargs -0 sha256sum; } | sha)"
+  in="$({ [[ -z $from ]] || echo "${BASE_ID[$from]}"; cat "$ctx/Dockerfile" "$ctx/id"; } | sha)"
   if [[ -f $OUT/$name.tar && "$(cat "$OUT/$name.inputs" 2>/dev/null)" == "$in" ]]; then ok "$name: unchanged"; return 0; fi
   rm -f "$OUT/$name.tar" "$OUT/$name.inputs"
   # Straight into an OCI archive, layers uncompressed (as `docker save` for `kind load`).
@@ -191,9 +188,7 @@ build_one() {
 
 cmd_build() {
   apt_install buildah
-  local names=("$@") n
-  ((${#names[@]})) || names=("${ALL[@]}")
-  local rust=0
+  local names=("${@:-${ALL[@]}}") n rust=0
   for n in "${names[@]}"; do
     [[ " ${ALL[*]} " == *" $n "* ]] || die "unknown image '$n'" "" "one of: ${ALL[*]}"
     [[ " ${RUST[*]} " == *" $n "* ]] && rust=1
@@ -202,13 +197,11 @@ cmd_build() {
   ((rust)) && rust_build
   [[ " ${names[*]} " != *" web "* ]] || web_build
   for n in "${names[@]}"; do build_one "$n"; done
-  B rmi --prune >>"$LOG" 2>&1 || true
 }
 
 # Import into containerd's k8s.io namespace (the CRI's) what it does not hold at that digest.
 cmd_load() {
-  local names=("$@") n have digest C=(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io)
-  ((${#names[@]})) || names=("${ALL[@]}")
+  local names=("${@:-${ALL[@]}}") n have digest C=(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io)
   need_cmd ctr || apt_install containerd
   [[ -S $CONTAINERD_ADDRESS ]] || die "no containerd socket at $CONTAINERD_ADDRESS" "" "start the local node, or set CONTAINERD_ADDRESS"
   have="$("${C[@]}" images ls 2>>"$LOG" | awk 'NR > 1 {print $1 "@" $3}')" || die "ctr images ls at $CONTAINERD_ADDRESS" "$LOG"
