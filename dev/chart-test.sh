@@ -94,7 +94,10 @@ render_checks() {
     render "ci-$(basename "$f" .yaml)" tripnest "$CHART" -n tripnest -f "$f"
   done
   render kind tripnest "$CHART" -n tripnest -f "$ROOT/kind/values.yaml"
-  for f in "$WORK"/default.yaml "$WORK"/ci-*.yaml "$WORK"/kind.yaml; do
+  # What `make up` installs on the local node.
+  "$HELM" lint --strict "$CHART" -f "$ROOT/dev/node/values.yaml" >"$WORK/lint.log" 2>&1 || die "helm lint --strict -f dev/node/values.yaml" "$WORK/lint.log"
+  render local-node tripnest "$CHART" -n default -f "$ROOT/dev/node/values.yaml"
+  for f in "$WORK"/default.yaml "$WORK"/ci-*.yaml "$WORK"/kind.yaml "$WORK"/local-node.yaml; do
     n="$(grep -c '^kind:' "$f")"
     ok "$(basename "$f" .yaml): $n objects ($(grep '^kind:' "$f" | sort | uniq -c | awk '{printf "%s %s, ", $1, $3}' | sed 's/, $//'))"
   done

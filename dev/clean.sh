@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make clean-tests`, also the last step of `make test`: remove what test runs leave in the
 # local stack. Every test makes its own
-# database (`t_*`) and namespace (`op-*`, `bench-op-*`, `tripnest-chart-*`) and nothing drops
+# database (`t_*`) and namespace (`op-*`, `bench-op-*`, `tripnest-chart-*`, `tc-*` for a cluster test's release) and nothing drops
 # them, so a long-lived checkout slowly fills its disk. Databases someone is connected to and
 # namespaces younger than 30 minutes are left alone, so a running test keeps what it uses.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,7 +18,7 @@ step "deleting test namespaces older than 30 minutes"
 k=(kubectl --kubeconfig "$KUBECONFIG")
 cutoff=$(($(date +%s) - 1800)) n=0
 while read -r ns created; do
-  [[ "$ns" =~ ^(op-|bench-op-|tripnest-chart-) ]] && (($(date -d "$created" +%s) < cutoff)) || continue
+  [[ "$ns" =~ ^(op-|bench-op-|tripnest-chart-|tc-) ]] && (($(date -d "$created" +%s) < cutoff)) || continue
   # Their operator is gone, so nothing would ever remove the finalizer.
   for h in $("${k[@]}" -n "$ns" get hotels.tripnest.io -o name 2>/dev/null); do
     "${k[@]}" -n "$ns" patch "$h" --type merge -p '{"metadata":{"finalizers":null}}' >/dev/null

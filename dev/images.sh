@@ -9,7 +9,10 @@
 #
 # Names: operator, the eight services and web, as docker.io/tripnest/<name>:dev (the chart's
 # <image.registry>/<name>:<image.tag> with kind/values.yaml's values, normalized as kubelet asks
-# for it), and pause as tripnest.local/pause:3.10 (dev/pause; containerd's sandbox_image).
+# for it); and the local node's own: pause as $PAUSE_IMAGE (dev/pause; containerd's sandbox
+# image), CoreDNS and metrics-server as tripnest.local/<name>:dev — one-file images of the static
+# binaries dev/components/node.sh builds from their Go modules.
+# `up` and `load` print the names they loaded (new or changed) on stdout, one per line.
 #
 # They are built from the SAME Dockerfiles kind/ and a real cluster use. The final stage is taken
 # VERBATIM at each build: base, files, paths, ENV, USER 10001, ENTRYPOINT. Only the builder stage
@@ -28,6 +31,7 @@
 # `check` (run by dev/chart-test.sh) pins the replaced builder stages by hash, and fails when one
 # changes, when a final stage copies other paths from it, or starts FROM a base not made here.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$DEV/versions.env"
 
 OUT="$STATE/images"
 LOG="$LOGS/images.log"
@@ -35,7 +39,9 @@ PROFILE="${TRIPNEST_IMAGE_PROFILE:-debug}"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-$STATE/node/containerd/containerd.sock}"
 SUITE=bookworm
 RUST=(operator gateway user booking payment notification search recommendation review)
-ALL=("${RUST[@]}" web pause)
+# The node's images, each a static binary in an image of its own: name → "binary uid".
+declare -A STATIC=([pause]="$DEV/pause 65535" [coredns]="$ADDONS_BIN/coredns 65532" [metrics-server]="$ADDONS_BIN/metrics-server 65534")
+ALL=("${RUST[@]}" web)
 # sha256 of the builder stages replaced here (first FROM up to the final FROM; Rust with the
 # binary's name as @BIN@). A changed builder stage must be mirrored by the host build below.
 RUST_BUILD_STAGE=5da13ae6e61f66524f16b7c852539e4abfaa3835124a94cbc9f118337d358a15
@@ -44,7 +50,13 @@ mkdir -p "$OUT"
 
 B() { buildah --root "$CACHE/buildah/storage" --runroot "$CACHE/buildah/run" --storage-driver overlay "$@"; }
 sha() { sha256sum | cut -c1-64; }
-ref() { if [[ $1 == pause ]]; then echo tripnest.local/pause:3.10; else echo "docker.io/tripnest/$1:dev"; fi; }
+ref() {
+  case "$1" in
+    pause) echo "$PAUSE_IMAGE" ;;
+    coredns | metrics-server) echo "tripnest.local/$1:dev" ;;
+    *) echo "docker.io/tripnest/$1:dev" ;;
+  esac
+}
 dockerfile() { case "$1" in operator) echo "$ROOT/operator/Dockerfile" ;; web) echo "$ROOT/frontend/Dockerfile" ;; *) echo "$ROOT/services/$1/Dockerfile" ;; esac; }
 last_from() { grep -n -i '^FROM ' "$1" | tail -n1 | cut -d: -f1; }
 final_stage() { tail -n +"$(last_from "$1")" "$1"; }
@@ -157,11 +169,18 @@ web_build() {
 build_one() {
   local name="$1" ctx="$OUT/ctx/$1" df from="" in
   mkdir -p "$ctx"
-  if [[ $name == pause ]]; then
-    need_cmd go || die "Go is missing (it builds dev/pause)" "" "install Go ≥ 1.23"
-    (cd "$DEV/pause" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/pause" .) >>"$LOG" 2>&1 || die "go build of dev/pause" "$LOG"
-    sha256sum <"$ctx/pause" >"$ctx/id"
-    printf 'FROM scratch\nCOPY pause /pause\nUSER 65535:65535\nENTRYPOINT ["/pause"]\n' >"$ctx/Dockerfile"
+  if [[ -n ${STATIC[$name]:-} ]]; then
+    local src uid
+    read -r src uid <<<"${STATIC[$name]}"
+    if [[ $name == pause ]]; then
+      need_cmd go || die "Go is missing (it builds dev/pause)" "" "install Go ≥ 1.23"
+      (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/pause" .) >>"$LOG" 2>&1 || die "go build of dev/pause" "$LOG"
+    else
+      [[ -x $src ]] || die "no binary $src" "" "dev/stack.sh up node builds it"
+      cmp -s "$src" "$ctx/$name" || install -m 0755 "$src" "$ctx/$name"
+    fi
+    sha256sum <"$ctx/$name" >"$ctx/id"
+    printf 'FROM scratch\nCOPY %s /%s\nUSER %s:%s\nENTRYPOINT ["/%s"]\n' "$name" "$name" "$uid" "$uid" "$name" >"$ctx/Dockerfile"
   else
     df="$(dockerfile "$name")" from="$(final_from "$df")"
     check_one "$name"
@@ -190,7 +209,7 @@ cmd_build() {
   apt_install buildah
   local names=("${@:-${ALL[@]}}") n rust=0
   for n in "${names[@]}"; do
-    [[ " ${ALL[*]} " == *" $n "* ]] || die "unknown image '$n'" "" "one of: ${ALL[*]}"
+    [[ " ${ALL[*]} " == *" $n "* || -n ${STATIC[$n]:-} ]] || die "unknown image '$n'" "" "one of: ${ALL[*]} ${!STATIC[*]}"
     [[ " ${RUST[*]} " == *" $n "* ]] && rust=1
   done
   echo "---- $(date -Is) build ${names[*]}" >>"$LOG"
@@ -201,8 +220,8 @@ cmd_build() {
 
 # Import into containerd's k8s.io namespace (the CRI's) what it does not hold at that digest.
 cmd_load() {
-  local names=("${@:-${ALL[@]}}") n have digest C=(ctr --address "$CONTAINERD_ADDRESS" -n k8s.io)
-  need_cmd ctr || apt_install containerd
+  local names=("${@:-${ALL[@]}}") n have digest C=("$CONTAINERD_BIN/ctr" --address "$CONTAINERD_ADDRESS" -n k8s.io)
+  [[ -x ${C[0]} ]] || die "no ctr at ${C[0]}" "" "dev/stack.sh up node builds containerd and its ctr"
   [[ -S $CONTAINERD_ADDRESS ]] || die "no containerd socket at $CONTAINERD_ADDRESS" "" "start the local node, or set CONTAINERD_ADDRESS"
   have="$("${C[@]}" images ls 2>>"$LOG" | awk 'NR > 1 {print $1 "@" $3}')" || die "ctr images ls at $CONTAINERD_ADDRESS" "$LOG"
   for n in "${names[@]}"; do
@@ -211,6 +230,7 @@ cmd_load() {
     if grep -qxF "$(ref "$n")@$digest" <<<"$have"; then ok "$n: already loaded"; continue; fi
     "${C[@]}" images import "$OUT/$n.tar" >>"$LOG" 2>&1 || die "ctr images import $OUT/$n.tar" "$LOG"
     ok "$n: loaded $(ref "$n")"
+    echo "$n"
   done
 }
 

@@ -124,7 +124,7 @@ cluster_checks() {
   render dry-existing "$REL" "$CHART" -n "$NS" -f "$CHART/ci/existing-secrets-values.yaml"
   # External Services with their EndpointSlices, and NodePorts (left to the API server to pick,
   # so a cluster already serving the fixed ones does not refuse the dry run).
-  render dry-local-node "$REL" "$CHART" -n "$NS" -f "$CHART/ci/local-node-values.yaml" --set operator.watchNamespace="$NS" \
+  render dry-local-node "$REL" "$CHART" -n "$NS" -f "$ROOT/dev/node/values.yaml" --set operator.watchNamespace="$NS" \
     --set gateway.service.nodePort=null --set web.service.nodePort=null
   local r
   for r in dry-default dry-namespaced dry-existing dry-local-node; do dry_run "$r" "$WORK/$r.yaml"; done

@@ -25,9 +25,7 @@ NODE_IP="${NODE_IP:-10.244.0.1}"
 NODE_POD_CIDR="${NODE_POD_CIDR:-10.244.0.0/24}"
 NODE_CLUSTER_DNS="${NODE_CLUSTER_DNS:-10.96.0.10}"
 NODE_STATE="$STATE/node"
-CONTAINERD_BIN="$CACHE/containerd-$CONTAINERD_VERSION/bin"
 CONTAINERD_ADDRESS="${CONTAINERD_ADDRESS:-$NODE_STATE/containerd/containerd.sock}"
-ADDONS_BIN="$CACHE/node-addons-$COREDNS_VERSION-$METRICS_SERVER_VERSION/bin"
 # The sysctls kubelet, kube-proxy and the bridge plugin change; restored on `down`.
 NODE_SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward
   net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables)
@@ -78,48 +76,27 @@ build_containerd() {
   ok "containerd v$CONTAINERD_VERSION built"
 }
 
-# CoreDNS (only the plugins a cluster DNS needs, in plugin.cfg's order), metrics-server and the
-# pause binary: static Go binaries that dev/images.sh wraps into images.
+# CoreDNS (only the plugins a cluster DNS needs, in plugin.cfg's order) and metrics-server:
+# static Go binaries that dev/images.sh wraps into images.
 build_node_addons() {
-  [[ -x "$ADDONS_BIN/coredns" && -x "$ADDONS_BIN/metrics-server" && -x "$ADDONS_BIN/pause" ]] && return 0
+  [[ -x "$ADDONS_BIN/coredns" && -x "$ADDONS_BIN/metrics-server" ]] && return 0
   local mod="$CACHE/node-addons-$COREDNS_VERSION-$METRICS_SERVER_VERSION/src" log="$LOGS/build-node-addons.log"
-  mkdir -p "$mod/coredns" "$mod/pause" "$ADDONS_BIN"
-  step "building CoreDNS v$COREDNS_VERSION, metrics-server v$METRICS_SERVER_VERSION and pause (first time only; log: $log)"
+  mkdir -p "$mod/coredns" "$ADDONS_BIN"
+  step "building CoreDNS v$COREDNS_VERSION and metrics-server v$METRICS_SERVER_VERSION (first time only; log: $log)"
   printf 'module tripnest.local/nodeaddons\n\ngo 1.24\n\nrequire (\n\tgithub.com/coredns/coredns v%s\n\tsigs.k8s.io/metrics-server v%s\n)\n' \
     "$COREDNS_VERSION" "$METRICS_SERVER_VERSION" >"$mod/go.mod"
   cp "$DEV/node/coredns.go" "$mod/coredns/main.go"
-  cp "$DEV/node/pause.go" "$mod/pause/main.go"
   go_tools_file "$mod" sigs.k8s.io/metrics-server/cmd/metrics-server
   (cd "$mod" && go mod tidy -e && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ADDONS_BIN/coredns" ./coredns &&
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ADDONS_BIN/pause" ./pause &&
     CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$ADDONS_BIN/" sigs.k8s.io/metrics-server/cmd/metrics-server) >>"$log" 2>&1 ||
-    die "build of CoreDNS / metrics-server / pause" "$log" "check the Go module proxy is reachable; delete $mod to retry"
-  ok "CoreDNS, metrics-server and pause built"
+    die "build of CoreDNS / metrics-server" "$log" "check the Go module proxy is reachable; delete $mod to retry"
+  ok "CoreDNS and metrics-server built"
 }
 
 # go_tools_file DIR PKG...: a tools.go that imports PKG... so `go mod tidy` keeps them.
 go_tools_file() {
   local dir="$1"; shift
   { printf '//go:build tools\n\npackage tools\n\nimport (\n'; printf '\t_ "%s"\n' "$@"; printf ')\n'; } >"$dir/tools.go"
-}
-
-# node_image NAME REF UID: a one-file image of the static binary $ADDONS_BIN/NAME, imported into
-# the node's containerd unless that binary is already loaded under REF.
-node_image() {
-  local name="$1" ref="$2" uid="$3" dir="$NODE_STATE/images" sum log="$LOGS/images.log"
-  mkdir -p "$dir"
-  sum="$(sha256sum "$ADDONS_BIN/$name" | cut -c1-16)"
-  [[ "$(cat "$dir/$name.loaded" 2>/dev/null)" == "$sum" && $'\n'"$(ctr_node images ls -q 2>/dev/null)"$'\n' == *$'\n'"$ref"$'\n'* ]] && return 0
-  local b=(buildah --root "$CACHE/buildah" --runroot "$NODE_STATE/buildah-run" --storage-driver vfs) c
-  {
-    c="$("${b[@]}" from scratch)" &&
-      "${b[@]}" copy "$c" "$ADDONS_BIN/$name" "/$name" &&
-      "${b[@]}" config --entrypoint "[\"/$name\"]" --user "$uid:$uid" "$c" &&
-      "${b[@]}" commit --rm --format oci "$c" "oci-archive:$dir/$name.tar:$ref" &&
-      ctr_node images import "$dir/$name.tar"
-  } >>"$log" 2>&1 || die "image $ref" "$log"
-  rm -f "$dir/$name.tar"
-  echo "$sum" >"$dir/$name.loaded"
 }
 
 node_kubectl() { kubectl --kubeconfig "$KUBECONFIG_PATH" --request-timeout=10s "$@"; }
@@ -285,9 +262,8 @@ node_start() {
     ok "containerd v$CONTAINERD_VERSION ($CONTAINERD_ADDRESS)"
   fi
   # The sandbox (pause) and add-on images, built here: there is no registry to pull them from.
-  node_image pause "$PAUSE_IMAGE" 65535
-  node_image coredns tripnest.local/coredns:dev 65532
-  node_image metrics-server tripnest.local/metrics-server:dev 65534
+  CONTAINERD_ADDRESS="$CONTAINERD_ADDRESS" bash "$DEV/images.sh" up pause coredns metrics-server >/dev/null ||
+    die "the node's images (pause, CoreDNS, metrics-server)" "$LOGS/images.log"
 
   if adopt_running kubelet 60 kubelet_health; then ok "kubelet already running"; else
     start_bg kubelet env PATH="$CONTAINERD_BIN:$PATH" "$K8S_BIN/kubelet" --config "$NODE_STATE/kubelet/config.yaml" \

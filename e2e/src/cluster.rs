@@ -218,7 +218,8 @@ services:
             .await
             .expect("register");
         assert_eq!(r.status(), 201, "register: {:?}", r.text().await);
-        let r = self.http.post(format!("{api}/auth/login")).json(&json!({ "email": email, "password": password })).send().await.expect("login");
+        let r =
+            self.http.post(format!("{api}/auth/login")).json(&json!({ "email": email, "password": password })).send().await.expect("login");
         assert_eq!(r.status(), 200, "login");
         let body: Value = r.json().await.expect("login json");
         body["accessToken"].as_str().expect("accessToken").to_owned()
@@ -288,7 +289,8 @@ impl Drop for ClusterPlatform {
         let k = |args: &[&str]| {
             let _ = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).args(args).output();
         };
-        let out = Command::new("kubectl").args(["--kubeconfig", &kubeconfig, "-n", &self.ns, "get", "hotels.tripnest.io", "-o", "name"]).output();
+        let out =
+            Command::new("kubectl").args(["--kubeconfig", &kubeconfig, "-n", &self.ns, "get", "hotels.tripnest.io", "-o", "name"]).output();
         for h in out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
             k(&["-n", &self.ns, "patch", h, "--type", "merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
         }

@@ -112,7 +112,8 @@ async fn force_deleting_the_booking_pod_mid_flight_loses_and_doubles_nothing() {
     let killer = {
         let (p, answered, victim) = (p.clone(), answered.clone(), victim.clone());
         async move {
-            wait_until("the first bookings answered", SAGA_DEADLINE, || async { (answered.load(Ordering::SeqCst) >= 5).then_some(()) }).await;
+            wait_until("the first bookings answered", SAGA_DEADLINE, || async { (answered.load(Ordering::SeqCst) >= 5).then_some(()) })
+                .await;
             kill_pod(&p.client, &p.ns, &victim).await;
         }
     };
@@ -258,7 +259,11 @@ async fn load_on_the_gateway_makes_its_autoscaler_add_a_replica_that_takes_traff
     let stop = Arc::new(AtomicBool::new(false));
     let load: Vec<_> = (0..4)
         .map(|_| {
-            let (http, stop, url) = (reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("http"), stop.clone(), format!("{api}/hotels/none/availability"));
+            let (http, stop, url) = (
+                reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("http"),
+                stop.clone(),
+                format!("{api}/hotels/none/availability"),
+            );
             tokio::spawn(async move {
                 while !stop.load(Ordering::SeqCst) {
                     let _ = http.get(&url).send().await;
@@ -350,7 +355,9 @@ async fn a_missing_image_and_a_crash_loop_are_named_in_the_status_and_events() {
     create(sd("review", "tripnest/no-such-image:dev", json!({}))).await;
     // A database URL that cannot work: the service exits at start, again and again.
     create(sd("search", "tripnest/search:dev", json!({ "APP_MONGODB_URI": "not-a-mongodb-uri" }))).await;
-    for (name, reasons) in [("review", &["ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull"][..]), ("search", &["CrashLoopBackOff"][..])] {
+    for (name, reasons) in
+        [("review", &["ErrImageNeverPull", "ImagePullBackOff", "ErrImagePull"][..]), ("search", &["CrashLoopBackOff"][..])]
+    {
         let cond = wait_until(&format!("{name}'s Ready condition to name the cause"), POD_DEADLINE, || async {
             let st = p.sd_status(name).await;
             let c = condition(&st, "Ready")?.clone();
@@ -374,7 +381,13 @@ async fn a_missing_image_and_a_crash_loop_are_named_in_the_status_and_events() {
     // The operator did not crash.
     let lp = ListParams::default().labels("app.kubernetes.io/name=tripnest-operator");
     let ops = Api::<Pod>::namespaced(p.client.clone(), &p.ns).list(&lp).await.expect("operator pods");
-    assert!(ops.items.iter().all(|o| o.status.as_ref().and_then(|s| s.container_statuses.as_ref()).is_some_and(|c| c.iter().all(|c| c.restart_count == 0))));
+    assert!(
+        ops.items.iter().all(|o| o
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .is_some_and(|c| c.iter().all(|c| c.restart_count == 0)))
+    );
 }
 
 #[tokio::test]
@@ -387,7 +400,8 @@ async fn an_inventory_cronjob_run_by_hand_rolls_the_calendar_in_a_pod_and_the_st
     let inv = p.crd("Inventory");
     let before = inv.get("cron-lodge-double").await.expect("inventory").data["status"].clone();
     let cronjob = wait_until("the Inventory's CronJob", POD_DEADLINE, || async {
-        let list = Api::<k8s_openapi::api::batch::v1::CronJob>::namespaced(p.client.clone(), &p.ns).list(&ListParams::default()).await.ok()?;
+        let list =
+            Api::<k8s_openapi::api::batch::v1::CronJob>::namespaced(p.client.clone(), &p.ns).list(&ListParams::default()).await.ok()?;
         list.items.first().map(ResourceExt::name_any)
     })
     .await;

@@ -18,7 +18,9 @@ async fn containers(pods: &Api<Pod>) -> BTreeMap<String, (String, i32)> {
         .iter()
         .flat_map(|p| {
             let statuses = p.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
-            statuses.into_iter().map(move |c| (format!("{}/{}", p.name_any(), c.name), (c.container_id.unwrap_or_default(), c.restart_count)))
+            statuses
+                .into_iter()
+                .map(move |c| (format!("{}/{}", p.name_any(), c.name), (c.container_id.unwrap_or_default(), c.restart_count)))
         })
         .collect()
 }
@@ -57,7 +59,12 @@ async fn restarting_kubelet_or_containerd_leaves_running_pods_running() {
             let list = pods.list(&ListParams::default()).await.ok()?;
             list.items
                 .iter()
-                .all(|p| p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True")))
+                .all(|p| {
+                    p.status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+                })
                 .then_some(())
         })
         .await;

@@ -63,7 +63,9 @@ pub async fn run(ctx: Arc<Context>, stop: CancellationToken) {
 
 /// The roll Jobs of every Inventory (labelled by `roll_cronjob`'s job template).
 fn roll_jobs() -> watcher::Config {
-    watcher::Config::default().labels(&format!("app.kubernetes.io/name={ROLL_COMPONENT},app.kubernetes.io/managed-by={MANAGED_BY}")).any_semantic()
+    watcher::Config::default()
+        .labels(&format!("app.kubernetes.io/name={ROLL_COMPONENT},app.kubernetes.io/managed-by={MANAGED_BY}"))
+        .any_semantic()
 }
 
 /// Why an Inventory cannot be applied yet, from its Hotel as it stands (pure).
