@@ -272,6 +272,7 @@ node_start() {
     wait_for kubelet 60 kubelet_health
   fi
   wait_for kubelet 60 node_ready
+  node_kubectl uncordon "$NODE_NAME" >/dev/null
   ok "node $NODE_NAME Ready ($NODE_IP)"
 
   if adopt_running kube-scheduler 60 scheduler_health; then ok "kube-scheduler already running"; else
@@ -323,6 +324,8 @@ node_stop() {
   [[ -d "$NODE_STATE" ]] || return 0
   if running kubelet && apiserver_health 2>/dev/null; then
     step "deleting every Pod while kubelet still runs"
+    # Cordoned first, so their controllers' replacements stay Pending (`up` uncordons).
+    node_kubectl cordon "$NODE_NAME" >/dev/null 2>&1 || true
     node_kubectl delete pods --all --all-namespaces --grace-period=5 --wait=false >/dev/null 2>&1 || true
     local deadline=$((SECONDS + 40))
     while ((SECONDS < deadline)) && [[ -n "$(ctr_node containers ls -q 2>/dev/null)" ]]; do sleep 0.5; done
@@ -333,7 +336,14 @@ node_stop() {
 # After every node process stopped: shims, mounts, cgroups, iptables, the bridge, sysctls.
 node_cleanup() {
   [[ -d "$NODE_STATE" ]] || return 0
-  pkill -f "containerd-shim-runc-v2 .*-address $CONTAINERD_ADDRESS" 2>/dev/null || true
+  # Whatever a Pod still runs (kubelet was stopped before it finished), then the shims.
+  local tasks
+  tasks="$(cat /sys/fs/cgroup/*/kubepods/tasks /sys/fs/cgroup/*/kubepods/*/tasks /sys/fs/cgroup/*/kubepods/*/*/tasks \
+    /sys/fs/cgroup/*/kubepods/*/*/*/tasks /sys/fs/cgroup/kubepods/cgroup.procs 2>/dev/null | sort -u)" || true
+  [[ -n "$tasks" ]] && kill -KILL $tasks 2>/dev/null
+  pkill -KILL -f "containerd-shim-runc-v2 .*-address $CONTAINERD_ADDRESS" 2>/dev/null || true
+  local deadline=$((SECONDS + 10))
+  while ((SECONDS < deadline)) && [[ -n "$(cat /sys/fs/cgroup/*/kubepods/*/*/*/tasks 2>/dev/null)" ]]; do sleep 0.2; done
   local m
   # Innermost mounts first.
   while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v s="$NODE_STATE" -v n=/run/netns/cni- \
@@ -360,7 +370,8 @@ node_cleanup() {
 node_iptables_cleanup() {
   local t rule chain
   for t in filter nat mangle raw; do
-    iptables -t "$t" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' | grep -vE '^-A (KUBE|CNI)-' | while read -r rule; do
+    # Jumps from the built-in chains into ours (`|| true`: no match is fine under pipefail).
+    { iptables -t "$t" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j (KUBE|CNI)-' | grep -vE '^-A (KUBE|CNI)-' || true; } | while read -r rule; do
       eval "iptables -t $t ${rule/-A/-D}" 2>/dev/null || true
     done
     for chain in $(iptables -t "$t" -S 2>/dev/null | awk '/^-N (KUBE|CNI)-/ {print $2}'); do iptables -t "$t" -F "$chain" 2>/dev/null || true; done
