@@ -51,11 +51,13 @@ cluster_up() {
   source "$DEV/components/helm.sh"
   ensure_helm
   step "helm upgrade --install tripnest charts/tripnest (namespace $CATALOG_NAMESPACE; log: $log)"
-  local t0=$SECONDS
+  local t0=$SECONDS installed=0
+  "$HELM" status tripnest --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE" >/dev/null 2>&1 && installed=1
   "$HELM" upgrade --install tripnest "$ROOT/charts/tripnest" --kubeconfig "$KUBECONFIG" -n "$CATALOG_NAMESPACE" \
     -f "$DEV/node/values.yaml" --set-string connections.internalToken="$(internal_token)" >>"$log" 2>&1 ||
     die "helm install of charts/tripnest" "$log"
-  restart_rebuilt $changed
+  # A new release starts from the loaded images; an installed one keeps its Pods on the old ones.
+  if ((installed)); then restart_rebuilt $changed; fi
   k rollout status deployment/tripnest-operator --timeout=120s >>"$log" 2>&1 || die "the operator did not become Ready" "$log" "kubectl describe pods -l app.kubernetes.io/name=tripnest-operator"
   if ! k wait --for=condition=Ready servicedeployments.tripnest.io --all --timeout="${TRIPNEST_WAIT:-240}s" >>"$log" 2>&1; then
     k get servicedeployments.tripnest.io >>"$log" 2>&1
