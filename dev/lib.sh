@@ -138,3 +138,15 @@ require_stack_env() {
   [[ -f "$STATE/stack.env" ]] || die "$1 need the local stack" "" "run 'make up' (or dev/stack.sh up) first"
   set -a; source "$STATE/stack.env"; set +a
 }
+
+# internal_url SERVICE PORT: a service's own API as this host reaches it — on the local node its
+# Service's cluster IP (kube-proxy routes the host's packets too), else its loopback port.
+internal_url() {
+  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then
+    local ip
+    ip="$(kubectl --kubeconfig "$KUBECONFIG" -n "${TRIPNEST_NAMESPACE:-default}" get service "$1" -o jsonpath='{.spec.clusterIP}')" || return 1
+    echo "http://$ip"
+  else
+    echo "http://127.0.0.1:$2"
+  fi
+}

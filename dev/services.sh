@@ -124,7 +124,7 @@ processes_up() {
     wait_for "svc-$name" "${TRIPNEST_WAIT:-60}" svc_health "$port"
     ok "$name on http://127.0.0.1:$port"
   done
-  apply_catalog "$ROOT/crds/examples/"
+  apply_catalog "$ROOT/crds/examples/hotels.yaml" "$ROOT/crds/examples/inventories.yaml"
   step "services are up — gateway http://127.0.0.1:8080, logs $LOGS/svc-*.log, internal token in $STATE/internal-token"
 }
 
@@ -146,21 +146,11 @@ apply_catalog() {
   fi
 }
 
-# The user service's internal API: a loopback port for processes, its Service's cluster IP
-# (which the host reaches through kube-proxy) on a cluster.
-user_internal_url() {
-  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then
-    echo "http://$(k get service user -o jsonpath='{.spec.clusterIP}')"
-  else
-    echo http://127.0.0.1:8081
-  fi
-}
-
 # The hotel manager the example hotels list (crds/examples/hotels.yaml `managers`), so the
 # manager page has someone to sign in as. Created once through user's internal API.
 demo_manager() {
   local email=manager@tripnest.local password="${TRIPNEST_MANAGER_PASSWORD:-manager-demo-pass}" status
-  status="$(curl -sS -m 10 -o "$LOGS/demo-manager.json" -w '%{http_code}' -X POST "$(user_internal_url)/internal/users" \
+  status="$(curl -sS -m 10 -o "$LOGS/demo-manager.json" -w '%{http_code}' -X POST "$(internal_url user 8081)/internal/users" \
     -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
     -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Demo Manager\",\"role\":\"manager\"}")" || status=000
   case "$status" in

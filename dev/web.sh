@@ -113,6 +113,10 @@ cmd_test() {
   local started=0
   running web || started=1
   cmd_up # rebuilds and restarts only when the sources changed
+  # The tests seed hotels and a manager through booking's and user's internal APIs.
+  BOOKING_INTERNAL_URL="${BOOKING_INTERNAL_URL:-$(internal_url booking 8082)}" || die "booking's address" "" "make up"
+  USER_INTERNAL_URL="${USER_INTERNAL_URL:-$(internal_url user 8081)}" || die "user's address" "" "make up"
+  export BOOKING_INTERNAL_URL USER_INTERNAL_URL
   local rc=0
   step "web UI tests (Playwright: unit, then browser tests in /usr/bin/chromium; artifacts in frontend/e2e/artifacts/)"
   (cd "$WEB" && CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}" ./node_modules/.bin/playwright test "$@") || rc=$?
