@@ -69,7 +69,10 @@ impl ClusterPlatform {
             r#"
 kafka: {{ topicPrefix: "{ns}." }}
 operator: {{ replicas: 1, watchNamespace: "{ns}" }}
-connections: {{ postgres: {{ databasePrefix: "{db_prefix}" }} }}
+connections:
+  postgres: {{ databasePrefix: "{db_prefix}" }}
+  mongodb: {{ databasePrefix: "{db_prefix}" }}
+  redis: {{ keyPrefix: "{ns}:" }}
 gateway: {{ service: {{ type: ClusterIP, nodePort: null }} }}
 web: {{ enabled: false }}
 services:
