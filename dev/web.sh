@@ -113,6 +113,9 @@ cmd_test() {
   local started=0
   running web || started=1
   cmd_up # rebuilds and restarts only when the sources changed
+  # On the node the UI is a Pod, but the "gateway unreachable" test starts a second UI server
+  # from frontend/.next, so that build must exist and be current there too.
+  if [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]]; then ensure_build >/dev/null; fi
   # The tests seed hotels and a manager through booking's and user's internal APIs.
   BOOKING_INTERNAL_URL="${BOOKING_INTERNAL_URL:-$(internal_url booking 8082)}" || die "booking's address" "" "make up"
   USER_INTERNAL_URL="${USER_INTERNAL_URL:-$(internal_url user 8081)}" || die "user's address" "" "make up"
