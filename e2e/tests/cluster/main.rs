@@ -222,7 +222,14 @@ async fn a_rollout_under_steady_load_fails_no_request() {
         })
     });
     let load: Vec<_> = load.collect();
-    tokio::time::sleep(Duration::from_secs(2)).await; // load before the rollout starts
+    // Load before the rollout starts, and after it: a count of requests, not a pause.
+    let sent_by = |n: u64| {
+        let sent = sent.clone();
+        async move {
+            wait_until(&format!("{n} requests sent"), POD_DEADLINE, || async { (sent.load(Ordering::SeqCst) >= n).then_some(()) }).await
+        }
+    };
+    sent_by(10).await;
     p.patch_sd("booking", json!({ "env": { "APP_HOLD_SECONDS": "901" } })).await;
     wait_until("booking's Pods replaced", POD_DEADLINE, || async {
         let now: HashSet<String> = p.pods("booking").await.iter().filter(|p| running_and_ready(p)).map(ResourceExt::name_any).collect();
@@ -233,7 +240,7 @@ async fn a_rollout_under_steady_load_fails_no_request() {
     })
     .await;
     p.wait_ready("booking").await;
-    tokio::time::sleep(Duration::from_secs(2)).await; // and load after it
+    sent_by(sent.load(Ordering::SeqCst) + 10).await;
     stop.store(true, Ordering::SeqCst);
     join_all(load).await;
     let (sent, failed) = (sent.load(Ordering::SeqCst), failed.lock().expect("lock").clone());
