@@ -16,7 +16,7 @@ cleanup() {
     bash "$DEV/web.sh" down || true
     bash "$DEV/services.sh" down || true
     bash "$DEV/stack.sh" down || true
-    local left; left="$(bash "$DEV/stack.sh" leftovers 2>&1)"
+    local left; left="$(bash "$DEV/stack.sh" leftovers 2>&1)" || left="dev/stack.sh leftovers failed: $left"
     if [[ -n "$left" ]]; then
       printf '\033[1;31mmake down left this on the host:\033[0m\n%s\n' "$left" >&2
       ((rc == 0)) && rc=1

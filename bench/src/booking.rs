@@ -152,7 +152,7 @@ pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions:
     sqlx::query("INSERT INTO room_types (hotel_id, name, capacity, base_rate_cents) VALUES ('hot', 'double', 2, 8000)")
         .execute(&pool)
         .await?;
-    let spec = tripnest_booking::inventory::InventorySpec {
+    let spec = tripnest_booking::inventory::CatalogInventory {
         rooms,
         horizon_days: (FIRST_NIGHT + nights) as i32,
         pricing: Default::default(),

@@ -8,7 +8,7 @@ use chrono::Utc;
 use std::time::Instant;
 use tripnest_booking::{
     domain::{Pricing, Season},
-    inventory::{InventorySpec, roll_inventory},
+    inventory::{CatalogInventory, roll_inventory},
 };
 use tripnest_e2e::Stack;
 
@@ -49,7 +49,7 @@ pub async fn roll(stack: &Stack, room_types: usize) -> anyhow::Result<Roll> {
         to: today + chrono::Days::new(to),
         multiplier,
     };
-    let spec = InventorySpec {
+    let spec = CatalogInventory {
         rooms: 20,
         horizon_days: 365,
         pricing: Pricing {

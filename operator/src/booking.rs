@@ -3,10 +3,10 @@
 //! classified so the controllers can tell "fix your spec" (4xx) from "try again" (5xx, I/O).
 
 use crate::resources::{HotelSpec, InventorySpec};
-use chrono::{DateTime, NaiveDate, Utc};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 use std::time::Duration;
+pub use tripnest_common::catalog::{CatalogHotel, CatalogInventory, InventoryState, RollReport};
+use tripnest_common::catalog::{hotel_path, inventory_path};
 
 /// How a call to booking failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,83 +26,32 @@ pub enum BookingError {
     Unavailable(String),
 }
 
-/// The hotel JSON booking's `PUT /internal/hotels/{id}` takes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CatalogHotel<'a> {
-    name: &'a str,
-    city: &'a str,
-    country: &'a str,
-    address: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    location: Option<crate::resources::hotel::Location>,
-    stars: i16,
-    amenities: &'a [String],
-    currency: &'a str,
-    description: &'a str,
-    room_types: &'a [crate::resources::hotel::RoomType],
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    managers: &'a [String],
-}
-
-impl<'a> From<&'a HotelSpec> for CatalogHotel<'a> {
-    fn from(s: &'a HotelSpec) -> Self {
-        Self {
-            name: &s.display_name,
-            city: &s.city,
-            country: &s.country,
-            address: &s.address,
-            location: s.location,
-            stars: s.stars,
-            amenities: &s.amenities,
-            currency: &s.currency,
-            description: &s.description,
-            room_types: &s.room_types,
-            managers: &s.managers,
-        }
+/// The catalog entry a `Hotel` maps to.
+pub fn catalog_hotel(s: &HotelSpec) -> CatalogHotel {
+    CatalogHotel {
+        name: s.display_name.clone(),
+        city: s.city.clone(),
+        country: s.country.clone(),
+        address: s.address.clone(),
+        location: s.location,
+        stars: s.stars,
+        amenities: s.amenities.clone(),
+        currency: s.currency.clone(),
+        description: s.description.clone(),
+        room_types: s.room_types.clone(),
+        managers: s.managers.clone(),
     }
 }
 
-/// The inventory JSON booking's `PUT /internal/inventory/{hotel}/{roomType}` takes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CatalogInventory<'a> {
-    rooms: i32,
-    horizon_days: i32,
-    pricing: &'a crate::resources::inventory::Pricing,
-    closed_dates: &'a [NaiveDate],
-    overrides: &'a [crate::resources::inventory::DateOverride],
-}
-
-impl<'a> From<&'a InventorySpec> for CatalogInventory<'a> {
-    fn from(s: &'a InventorySpec) -> Self {
-        Self { rooms: s.rooms, horizon_days: s.horizon_days, pricing: &s.pricing, closed_dates: &s.closed_dates, overrides: &s.overrides }
+/// The inventory an `Inventory` maps to: its spec without the Kubernetes-only fields.
+pub fn catalog_inventory(s: &InventorySpec) -> CatalogInventory {
+    CatalogInventory {
+        rooms: s.rooms,
+        horizon_days: s.horizon_days,
+        pricing: s.pricing.clone(),
+        closed_dates: s.closed_dates.clone(),
+        overrides: s.overrides.clone(),
     }
-}
-
-/// What applying an inventory did.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RollReport {
-    /// Nights inserted or changed.
-    pub changed_nights: u64,
-    /// Last night now on sale.
-    pub generated_through: Option<NaiveDate>,
-    /// Nights with more rooms booked than the spec now offers.
-    #[serde(default)]
-    pub overbooked_nights: Vec<serde_json::Value>,
-}
-
-/// Booking's view of one room type's inventory.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InventoryState {
-    /// Last night on sale.
-    pub generated_through: Option<NaiveDate>,
-    /// When the window was last rolled.
-    pub last_run_at: Option<DateTime<Utc>>,
-    /// Booked share over the next 30 nights.
-    pub occupancy: Option<f64>,
 }
 
 /// Talks to one booking service.
@@ -128,25 +77,25 @@ impl BookingClient {
 
     /// Put the hotel in the catalog (on sale); idempotent.
     pub async fn upsert_hotel(&self, id: &str, spec: &HotelSpec) -> Result<(), BookingError> {
-        let req = self.http.put(format!("{}/internal/hotels/{id}", self.base)).json(&CatalogHotel::from(spec));
+        let req = self.http.put(format!("{}{}", self.base, hotel_path(id))).json(&catalog_hotel(spec));
         self.send(req).await.map(drop)
     }
 
     /// Take the hotel off sale; its bookings stay. Idempotent.
     pub async fn remove_hotel(&self, id: &str) -> Result<(), BookingError> {
-        self.send(self.http.delete(format!("{}/internal/hotels/{id}", self.base))).await.map(drop)
+        self.send(self.http.delete(format!("{}{}", self.base, hotel_path(id)))).await.map(drop)
     }
 
     /// Apply an inventory spec to the calendar now.
     pub async fn apply_inventory(&self, hotel: &str, room_type: &str, spec: &InventorySpec) -> Result<RollReport, BookingError> {
-        let req = self.http.put(format!("{}/internal/inventory/{hotel}/{room_type}", self.base)).json(&CatalogInventory::from(spec));
+        let req = self.http.put(format!("{}{}", self.base, inventory_path(hotel, room_type))).json(&catalog_inventory(spec));
         let body = self.send(req).await?;
         serde_json::from_slice(&body).map_err(|e| BookingError::Unavailable(format!("unexpected answer: {e}")))
     }
 
     /// Booking's view of a room type's inventory.
     pub async fn inventory_state(&self, hotel: &str, room_type: &str) -> Result<InventoryState, BookingError> {
-        let body = self.send(self.http.get(format!("{}/internal/inventory/{hotel}/{room_type}", self.base))).await?;
+        let body = self.send(self.http.get(format!("{}{}", self.base, inventory_path(hotel, room_type)))).await?;
         serde_json::from_slice(&body).map_err(|e| BookingError::Unavailable(format!("unexpected answer: {e}")))
     }
 
@@ -183,7 +132,7 @@ mod tests {
             "roomTypes": [{ "name": "double", "capacity": 2, "baseRateCents": 12000 }]
         }))
         .expect("spec");
-        let json = serde_json::to_value(CatalogHotel::from(&spec)).expect("json");
+        let json = serde_json::to_value(catalog_hotel(&spec)).expect("json");
         assert_eq!(
             json,
             json!({
@@ -202,7 +151,7 @@ mod tests {
             "closedDates": ["2027-12-25"], "overrides": [{ "date": "2027-12-31", "priceCents": 50000 }]
         }))
         .expect("spec");
-        let json = serde_json::to_value(CatalogInventory::from(&spec)).expect("json");
+        let json = serde_json::to_value(catalog_inventory(&spec)).expect("json");
         assert_eq!(
             json,
             json!({

@@ -5,6 +5,7 @@
 use super::conditions::Condition;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
+pub use tripnest_common::catalog::{Location, RoomType};
 
 /// The spec of a `Hotel`.
 #[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,36 +67,6 @@ pub struct HotelSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20), inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), length(max = 254)))]
     pub managers: Vec<String>,
-}
-
-/// Latitude and longitude in degrees.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Location {
-    /// -90 to 90.
-    #[schemars(range(min = -90.0, max = 90.0))]
-    pub lat: f64,
-    /// -180 to 180.
-    #[schemars(range(min = -180.0, max = 180.0))]
-    pub lon: f64,
-}
-
-/// A kind of room.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoomType {
-    /// Name, unique in the hotel (an Inventory's `roomType`).
-    #[schemars(length(max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"))]
-    pub name: String,
-    /// Guests per room.
-    #[schemars(range(min = 1, max = 20))]
-    pub capacity: i32,
-    /// Nightly rate before weekend and season multipliers, in minor units.
-    #[schemars(range(min = 0))]
-    pub base_rate_cents: i64,
-    /// Room amenities.
-    #[serde(default)]
-    #[schemars(length(max = 50))]
-    pub amenities: Vec<String>,
 }
 
 /// What the operator observed about a `Hotel`.

@@ -7,8 +7,7 @@ use chrono::NaiveDate;
 use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
-/// The longest rolling window booking accepts.
-pub const MAX_HORIZON_DAYS: i32 = 730;
+pub use tripnest_common::catalog::{DateOverride, MAX_HORIZON_DAYS, MAX_ROOMS, Pricing, Season};
 
 /// A five-field cron schedule (or a macro such as `@daily`), as a CronJob accepts it.
 pub fn cron_pattern() -> String {
@@ -59,7 +58,7 @@ pub struct InventorySpec {
     #[x_kube(validation = Rule::new("self == oldSelf").message("roomType is immutable"))]
     pub room_type: String,
     /// Rooms of this type.
-    #[schemars(range(min = 0, max = 100000))]
+    #[schemars(range(min = 0, max = MAX_ROOMS))]
     pub rooms: i32,
     /// Nights from today kept on sale (1–730).
     #[serde(default = "default_horizon")]
@@ -84,60 +83,6 @@ pub struct InventorySpec {
     #[schemars(length(max = 366))]
     #[x_kube(validation = Rule::new("self.all(d, self.exists_one(o, o.date == d.date))").message("one override per date"))]
     pub overrides: Vec<DateOverride>,
-}
-
-/// How nights are priced from the room type's base rate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Pricing {
-    /// Multiplier for Friday and Saturday nights (1.0 when absent).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.01, max = 10.0))]
-    pub weekend_multiplier: Option<f64>,
-    /// Date ranges with their own multiplier; the first matching season applies.
-    #[serde(default)]
-    #[schemars(length(max = 50))]
-    pub seasons: Vec<Season>,
-}
-
-/// A pricing season, inclusive of both ends.
-#[derive(KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[x_kube(validation = Rule::new("self.from <= self.to").message("season `from` must not be after `to`").field_path(".from"))]
-pub struct Season {
-    /// Name, for people.
-    #[serde(default)]
-    #[schemars(length(max = 100))]
-    pub name: String,
-    /// First night (YYYY-MM-DD).
-    #[schemars(length(max = 10))]
-    pub from: NaiveDate,
-    /// Last night (YYYY-MM-DD).
-    #[schemars(length(max = 10))]
-    pub to: NaiveDate,
-    /// Price multiplier.
-    #[schemars(range(min = 0.01, max = 10.0))]
-    pub multiplier: f64,
-}
-
-/// One night's exception.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DateOverride {
-    /// The night (YYYY-MM-DD).
-    #[schemars(length(max = 10))]
-    pub date: NaiveDate,
-    /// Rooms that night instead of `rooms`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 100000))]
-    pub rooms: Option<i32>,
-    /// Price that night instead of the computed one, in minor units.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0))]
-    pub price_cents: Option<i64>,
-    /// Closed that night.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closed: Option<bool>,
 }
 
 /// What the operator observed about an `Inventory`.

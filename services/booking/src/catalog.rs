@@ -16,6 +16,7 @@ use sqlx::PgPool;
 use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::ServiceToken,
+    catalog::{CatalogHotel, HOTEL_ROUTE},
     error::FieldError,
     events::topics,
     http::ApiJson,
@@ -23,110 +24,53 @@ use tripnest_common::{
     saga::{HotelRemoved, HotelUpserted, RoomTypeInfo},
 };
 
-/// A hotel as the `Hotel` resource describes it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HotelSpec {
-    /// Display name.
-    pub name: String,
-    /// City.
-    pub city: String,
-    /// ISO country code.
-    pub country: String,
-    /// Street address.
-    #[serde(default)]
-    pub address: String,
-    /// Coordinates.
-    #[serde(default)]
-    pub location: Option<Location>,
-    /// 1–5.
-    pub stars: i16,
-    /// Hotel amenities.
-    #[serde(default)]
-    pub amenities: Vec<String>,
-    /// ISO 4217 currency.
-    pub currency: String,
-    /// Description.
-    #[serde(default)]
-    pub description: String,
-    /// Room types.
-    pub room_types: Vec<RoomTypeSpec>,
-    /// Emails of the people who manage the hotel (they see its occupancy).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub managers: Vec<String>,
-}
-
-/// Latitude and longitude.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Location {
-    /// Latitude.
-    pub lat: f64,
-    /// Longitude.
-    pub lon: f64,
-}
-
-/// A room type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RoomTypeSpec {
-    /// Name, unique in the hotel.
-    pub name: String,
-    /// Guests per room.
-    pub capacity: i32,
-    /// Base nightly rate, minor units.
-    pub base_rate_cents: i64,
-    /// Room amenities.
-    #[serde(default)]
-    pub amenities: Vec<String>,
-}
-
-impl HotelSpec {
-    fn validate(&self, id: &str) -> ApiResult<()> {
-        let mut e = Vec::new();
-        if !valid_id(id) {
-            e.push(FieldError::new("id", "must be 1–63 lowercase letters, digits or '-'"));
-        }
-        if self.name.trim().is_empty() {
-            e.push(FieldError::new("name", "is required"));
-        }
-        if self.city.trim().is_empty() {
-            e.push(FieldError::new("city", "is required"));
-        }
-        if !(1..=5).contains(&self.stars) {
-            e.push(FieldError::new("stars", "must be between 1 and 5"));
-        }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            e.push(FieldError::new("currency", "must be an ISO 4217 code like EUR"));
-        }
-        if self.room_types.is_empty() {
-            e.push(FieldError::new("roomTypes", "at least one room type is required"));
-        }
-        for (i, rt) in self.room_types.iter().enumerate() {
-            if rt.name.trim().is_empty() || self.room_types[..i].iter().any(|o| o.name == rt.name) {
-                e.push(FieldError::new(format!("roomTypes[{i}].name"), "must be present and unique"));
-            }
-            if rt.capacity < 1 {
-                e.push(FieldError::new(format!("roomTypes[{i}].capacity"), "must be at least 1"));
-            }
-            if rt.base_rate_cents < 0 {
-                e.push(FieldError::new(format!("roomTypes[{i}].baseRateCents"), "must not be negative"));
-            }
-        }
-        for (i, m) in self.managers.iter().enumerate() {
-            if !tripnest_common::email::is_plausible(&tripnest_common::email::normalize(m)) {
-                e.push(FieldError::new(format!("managers[{i}]"), "must be an email address"));
-            }
-        }
-        if e.is_empty() { Ok(()) } else { Err(ApiError::Validation(e)) }
+/// The checks booking relies on (the CRD's admission rules may not have run: any caller with
+/// the service token can write).
+fn validate(spec: &CatalogHotel, id: &str) -> ApiResult<()> {
+    let mut e = Vec::new();
+    if !valid_id(id) {
+        e.push(FieldError::new("id", "must be 1–63 lowercase letters, digits or '-'"));
     }
-
-    /// Managers' emails as stored and compared: trimmed, lower-cased, sorted, unique.
-    fn normalized_managers(&self) -> Vec<String> {
-        let mut m: Vec<String> = self.managers.iter().map(|m| tripnest_common::email::normalize(m)).collect();
-        m.sort();
-        m.dedup();
-        m
+    if spec.name.trim().is_empty() {
+        e.push(FieldError::new("name", "is required"));
     }
+    if spec.city.trim().is_empty() {
+        e.push(FieldError::new("city", "is required"));
+    }
+    if !(1..=5).contains(&spec.stars) {
+        e.push(FieldError::new("stars", "must be between 1 and 5"));
+    }
+    if spec.currency.len() != 3 || !spec.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        e.push(FieldError::new("currency", "must be an ISO 4217 code like EUR"));
+    }
+    if spec.room_types.is_empty() {
+        e.push(FieldError::new("roomTypes", "at least one room type is required"));
+    }
+    for (i, rt) in spec.room_types.iter().enumerate() {
+        if rt.name.trim().is_empty() || spec.room_types[..i].iter().any(|o| o.name == rt.name) {
+            e.push(FieldError::new(format!("roomTypes[{i}].name"), "must be present and unique"));
+        }
+        if rt.capacity < 1 {
+            e.push(FieldError::new(format!("roomTypes[{i}].capacity"), "must be at least 1"));
+        }
+        if rt.base_rate_cents < 0 {
+            e.push(FieldError::new(format!("roomTypes[{i}].baseRateCents"), "must not be negative"));
+        }
+    }
+    for (i, m) in spec.managers.iter().enumerate() {
+        if !tripnest_common::email::is_plausible(&tripnest_common::email::normalize(m)) {
+            e.push(FieldError::new(format!("managers[{i}]"), "must be an email address"));
+        }
+    }
+    if e.is_empty() { Ok(()) } else { Err(ApiError::Validation(e)) }
+}
+
+/// Managers' emails as stored and compared: trimmed, lower-cased, sorted, unique.
+fn normalized_managers(spec: &CatalogHotel) -> Vec<String> {
+    let mut m: Vec<String> = spec.managers.iter().map(|m| tripnest_common::email::normalize(m)).collect();
+    m.sort();
+    m.dedup();
+    m
 }
 
 /// Hotel ids are Kubernetes object names.
@@ -137,7 +81,7 @@ pub fn valid_id(id: &str) -> bool {
 /// Internal routes (service token) and public catalog routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/internal/hotels/{id}", put(upsert).delete(remove))
+        .route(HOTEL_ROUTE, put(upsert).delete(remove))
         .route("/hotels/{id}", get(hotel))
         .route("/hotels/{id}/availability", get(availability))
 }
@@ -153,16 +97,16 @@ async fn upsert(
     _: ServiceToken,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    ApiJson(spec): ApiJson<HotelSpec>,
+    ApiJson(spec): ApiJson<CatalogHotel>,
 ) -> ApiResult<Json<Upserted>> {
-    spec.validate(&id)?;
+    validate(&spec, &id)?;
     let changed = upsert_hotel(&s.pool, &id, &spec).await?;
     Ok(Json(Upserted { hotel_id: id, changed }))
 }
 
 /// Upsert a hotel and its room types; returns whether anything changed. Room types missing
 /// from the spec are taken off sale (their bookings stay).
-pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &HotelSpec) -> anyhow::Result<bool> {
+pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &CatalogHotel) -> anyhow::Result<bool> {
     let hash = hex::encode(Sha256::digest(serde_json::to_vec(spec)?));
     let mut tx = pool.begin().await?;
     let changed = sqlx::query(
@@ -184,7 +128,7 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &HotelSpec) -> anyhow::
     .bind(&spec.currency)
     .bind(&spec.description)
     .bind(&hash)
-    .bind(spec.normalized_managers())
+    .bind(normalized_managers(spec))
     .execute(&mut *tx)
     .await?
     .rows_affected()

@@ -82,30 +82,7 @@ pub fn next(from: Status, t: Transition) -> Result<Status, IllegalTransition> {
     }
 }
 
-/// How an Inventory prices nights (from the `Inventory` resource's `pricing`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Pricing {
-    /// Multiplier for Friday and Saturday nights (1.0 when absent).
-    pub weekend_multiplier: Option<f64>,
-    /// Date ranges with their own multiplier; the first matching season applies.
-    pub seasons: Vec<Season>,
-}
-
-/// A pricing season, inclusive of both ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Season {
-    /// Name, for people.
-    #[serde(default)]
-    pub name: String,
-    /// First night.
-    pub from: NaiveDate,
-    /// Last night.
-    pub to: NaiveDate,
-    /// Price multiplier.
-    pub multiplier: f64,
-}
+pub use tripnest_common::catalog::{Pricing, Season};
 
 /// The price of one room for `night`, in minor units: base × weekend × season, rounded.
 pub fn nightly_price(base_cents: i64, night: NaiveDate, pricing: &Pricing) -> i64 {

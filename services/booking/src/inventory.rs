@@ -8,128 +8,67 @@
 //! lowering rooms below what is booked leaves `available` at 0 and reports those nights as
 //! overbooked instead of failing or going negative.
 
-use crate::{
-    AppState,
-    domain::{Pricing, nightly_price},
-    store,
-};
+use crate::{AppState, domain::nightly_price, store};
 use axum::{
     Json, Router,
     extract::{Path, State},
     routing::put,
 };
-use chrono::{DateTime, Days, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{Days, NaiveDate, Utc};
 use sqlx::PgPool;
-use tripnest_common::{ApiError, ApiResult, auth::ServiceToken, error::FieldError, http::ApiJson};
+pub use tripnest_common::catalog::{CatalogInventory, DateOverride, MAX_HORIZON_DAYS, Overbooked, RollReport};
+use tripnest_common::{
+    ApiError, ApiResult,
+    auth::ServiceToken,
+    catalog::{INVENTORY_ROUTE, InventoryState},
+    error::FieldError,
+    http::ApiJson,
+};
 
-/// The longest rolling window.
-pub const MAX_HORIZON_DAYS: i32 = 730;
-
-/// An `Inventory` resource's spec, as booking needs it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InventorySpec {
-    /// Rooms of this type.
-    pub rooms: i32,
-    /// Nights from today to keep open.
-    pub horizon_days: i32,
-    /// Weekend and season multipliers.
-    #[serde(default)]
-    pub pricing: Pricing,
-    /// Nights not for sale.
-    #[serde(default)]
-    pub closed_dates: Vec<NaiveDate>,
-    /// Per-night exceptions.
-    #[serde(default)]
-    pub overrides: Vec<DateOverride>,
-}
-
-/// One night's exception.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DateOverride {
-    /// The night.
-    pub date: NaiveDate,
-    /// Rooms that night instead of `rooms`.
-    #[serde(default)]
-    pub rooms: Option<i32>,
-    /// Price that night instead of the computed one.
-    #[serde(default)]
-    pub price_cents: Option<i64>,
-    /// Closed that night.
-    #[serde(default)]
-    pub closed: Option<bool>,
-}
-
-impl InventorySpec {
-    fn validate(&self) -> ApiResult<()> {
-        let mut e = Vec::new();
-        if self.rooms < 0 {
-            e.push(FieldError::new("rooms", "must not be negative"));
-        }
-        if !(1..=MAX_HORIZON_DAYS).contains(&self.horizon_days) {
-            e.push(FieldError::new("horizonDays", format!("must be between 1 and {MAX_HORIZON_DAYS}")));
-        }
-        if self.pricing.weekend_multiplier.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
-            e.push(FieldError::new("pricing.weekendMultiplier", "must be a positive number"));
-        }
-        for (i, s) in self.pricing.seasons.iter().enumerate() {
-            if s.from > s.to {
-                e.push(FieldError::new(format!("pricing.seasons[{i}].from"), "must not be after `to`"));
-            }
-            if !(s.multiplier > 0.0 && s.multiplier.is_finite()) {
-                e.push(FieldError::new(format!("pricing.seasons[{i}].multiplier"), "must be a positive number"));
-            }
-        }
-        for (i, o) in self.overrides.iter().enumerate() {
-            if o.rooms.is_some_and(|r| r < 0) {
-                e.push(FieldError::new(format!("overrides[{i}].rooms"), "must not be negative"));
-            }
-            if o.price_cents.is_some_and(|p| p < 0) {
-                e.push(FieldError::new(format!("overrides[{i}].priceCents"), "must not be negative"));
-            }
-        }
-        if e.is_empty() { Ok(()) } else { Err(ApiError::Validation(e)) }
+/// The checks the roll relies on (any caller with the service token can write, not only the
+/// operator whose CRD enforces them at admission).
+fn validate(spec: &CatalogInventory) -> ApiResult<()> {
+    let mut e = Vec::new();
+    if spec.rooms < 0 {
+        e.push(FieldError::new("rooms", "must not be negative"));
     }
-
-    /// The calendar this spec asks for: (night, rooms, price, closed) for each night.
-    pub fn nights(&self, base_rate_cents: i64, today: NaiveDate) -> Vec<(NaiveDate, i32, i64, bool)> {
-        (0..self.horizon_days.max(0) as u64)
-            .filter_map(|i| today.checked_add_days(Days::new(i)))
-            .map(|night| {
-                let o = self.overrides.iter().find(|o| o.date == night);
-                let rooms = o.and_then(|o| o.rooms).unwrap_or(self.rooms);
-                let price = o.and_then(|o| o.price_cents).unwrap_or_else(|| nightly_price(base_rate_cents, night, &self.pricing));
-                let closed = o.and_then(|o| o.closed).unwrap_or(false) || self.closed_dates.contains(&night);
-                (night, rooms, price, closed)
-            })
-            .collect()
+    if !(1..=MAX_HORIZON_DAYS).contains(&spec.horizon_days) {
+        e.push(FieldError::new("horizonDays", format!("must be between 1 and {MAX_HORIZON_DAYS}")));
     }
+    if spec.pricing.weekend_multiplier.is_some_and(|m| !(m > 0.0 && m.is_finite())) {
+        e.push(FieldError::new("pricing.weekendMultiplier", "must be a positive number"));
+    }
+    for (i, s) in spec.pricing.seasons.iter().enumerate() {
+        if s.from > s.to {
+            e.push(FieldError::new(format!("pricing.seasons[{i}].from"), "must not be after `to`"));
+        }
+        if !(s.multiplier > 0.0 && s.multiplier.is_finite()) {
+            e.push(FieldError::new(format!("pricing.seasons[{i}].multiplier"), "must be a positive number"));
+        }
+    }
+    for (i, o) in spec.overrides.iter().enumerate() {
+        if o.rooms.is_some_and(|r| r < 0) {
+            e.push(FieldError::new(format!("overrides[{i}].rooms"), "must not be negative"));
+        }
+        if o.price_cents.is_some_and(|p| p < 0) {
+            e.push(FieldError::new(format!("overrides[{i}].priceCents"), "must not be negative"));
+        }
+    }
+    if e.is_empty() { Ok(()) } else { Err(ApiError::Validation(e)) }
 }
 
-/// What a roll did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RollReport {
-    /// Nights inserted or changed.
-    pub changed_nights: u64,
-    /// Last night now on the calendar.
-    pub generated_through: Option<NaiveDate>,
-    /// Nights where more rooms are booked than the spec now offers.
-    pub overbooked_nights: Vec<Overbooked>,
-}
-
-/// A night with more rooms booked than exist.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct Overbooked {
-    /// The night.
-    pub night: NaiveDate,
-    /// Rooms booked.
-    pub booked: i32,
-    /// Rooms that exist.
-    pub total: i32,
+/// The calendar a spec asks for: (night, rooms, price, closed) for each night.
+pub fn planned_nights(spec: &CatalogInventory, base_rate_cents: i64, today: NaiveDate) -> Vec<(NaiveDate, i32, i64, bool)> {
+    (0..spec.horizon_days.max(0) as u64)
+        .filter_map(|i| today.checked_add_days(Days::new(i)))
+        .map(|night| {
+            let o = spec.overrides.iter().find(|o| o.date == night);
+            let rooms = o.and_then(|o| o.rooms).unwrap_or(spec.rooms);
+            let price = o.and_then(|o| o.price_cents).unwrap_or_else(|| nightly_price(base_rate_cents, night, &spec.pricing));
+            let closed = o.and_then(|o| o.closed).unwrap_or(false) || spec.closed_dates.contains(&night);
+            (night, rooms, price, closed)
+        })
+        .collect()
 }
 
 /// Why a roll could not run.
@@ -153,7 +92,7 @@ pub async fn roll_inventory(
     pool: &PgPool,
     hotel: &str,
     room_type: &str,
-    spec: &InventorySpec,
+    spec: &CatalogInventory,
     today: NaiveDate,
 ) -> Result<RollReport, RollError> {
     let mut tx = pool.begin().await?;
@@ -163,7 +102,7 @@ pub async fn roll_inventory(
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| RollError::UnknownRoomType { hotel: hotel.to_owned(), room_type: room_type.to_owned() })?;
-    let plan = spec.nights(base, today);
+    let plan = planned_nights(spec, base, today);
     let (nights, rooms, prices, closed): (Vec<NaiveDate>, Vec<i32>, Vec<i64>, Vec<bool>) =
         plan.iter().fold((vec![], vec![], vec![], vec![]), |mut acc, (n, r, p, c)| {
             acc.0.push(*n);
@@ -229,7 +168,7 @@ pub async fn roll_stored(
     room_type: Option<&str>,
     today: NaiveDate,
 ) -> anyhow::Result<Vec<(String, String, RollReport)>> {
-    let specs: Vec<(String, String, sqlx::types::Json<InventorySpec>)> = sqlx::query_as(
+    let specs: Vec<(String, String, sqlx::types::Json<CatalogInventory>)> = sqlx::query_as(
         "SELECT hotel_id, room_type, spec FROM inventory_specs WHERE ($1::text IS NULL OR hotel_id = $1) AND ($2::text IS NULL OR room_type = $2) ORDER BY 1, 2",
     )
     .bind(hotel)
@@ -246,16 +185,16 @@ pub async fn roll_stored(
 
 /// Internal routes: apply a spec, read a room type's inventory status.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/internal/inventory/{hotel}/{room_type}", put(apply).get(status))
+    Router::new().route(INVENTORY_ROUTE, put(apply).get(status))
 }
 
 async fn apply(
     _: ServiceToken,
     State(s): State<AppState>,
     Path((hotel, room_type)): Path<(String, String)>,
-    ApiJson(spec): ApiJson<InventorySpec>,
+    ApiJson(spec): ApiJson<CatalogInventory>,
 ) -> ApiResult<Json<RollReport>> {
-    spec.validate()?;
+    validate(&spec)?;
     match roll_inventory(&s.pool, &hotel, &room_type, &spec, Utc::now().date_naive()).await {
         Ok(report) => Ok(Json(report)),
         Err(e @ RollError::UnknownRoomType { .. }) => Err(ApiError::unprocessable("unknown_room_type", e.to_string())),
@@ -263,21 +202,12 @@ async fn apply(
     }
 }
 
-#[derive(Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-struct InventoryStatus {
-    generated_through: Option<NaiveDate>,
-    last_run_at: Option<DateTime<Utc>>,
-    /// Booked share of rooms over the next 30 nights, 0–1.
-    occupancy: Option<f64>,
-}
-
 async fn status(
     _: ServiceToken,
     State(s): State<AppState>,
     Path((hotel, room_type)): Path<(String, String)>,
-) -> ApiResult<Json<InventoryStatus>> {
-    let status: Option<InventoryStatus> = sqlx::query_as(
+) -> ApiResult<Json<InventoryState>> {
+    let status: Option<InventoryState> = sqlx::query_as(
         "SELECT s.generated_through, s.last_run_at, \
            (SELECT sum(a.booked)::float8 / NULLIF(sum(a.total), 0) FROM availability a \
              WHERE a.hotel_id = s.hotel_id AND a.room_type = s.room_type AND a.night >= current_date AND a.night < current_date + 30) AS occupancy \
@@ -294,7 +224,7 @@ async fn status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Season;
+    use tripnest_common::catalog::{Pricing, Season};
 
     fn d(s: &str) -> NaiveDate {
         s.parse().expect("date")
@@ -302,7 +232,7 @@ mod tests {
 
     #[test]
     fn nights_apply_overrides_closures_and_pricing() {
-        let spec = InventorySpec {
+        let spec = CatalogInventory {
             rooms: 5,
             horizon_days: 4,
             pricing: Pricing {
@@ -313,7 +243,7 @@ mod tests {
             overrides: vec![DateOverride { date: d("2027-01-04"), rooms: Some(1), price_cents: Some(99), closed: None }],
         };
         // 2027-01-01 is a Friday.
-        let n = spec.nights(1000, d("2027-01-01"));
+        let n = planned_nights(&spec, 1000, d("2027-01-01"));
         assert_eq!(
             n,
             [
@@ -327,7 +257,7 @@ mod tests {
 
     #[test]
     fn validation_names_fields() {
-        let bad = InventorySpec {
+        let bad = CatalogInventory {
             rooms: -1,
             horizon_days: 0,
             pricing: Pricing {
@@ -337,7 +267,7 @@ mod tests {
             closed_dates: vec![],
             overrides: vec![DateOverride { date: d("2027-01-01"), rooms: Some(-3), price_cents: None, closed: None }],
         };
-        let Err(ApiError::Validation(fields)) = bad.validate() else { panic!("invalid") };
+        let Err(ApiError::Validation(fields)) = validate(&bad) else { panic!("invalid") };
         let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(names, ["rooms", "horizonDays", "pricing.weekendMultiplier", "pricing.seasons[0].from", "overrides[0].rooms"]);
     }

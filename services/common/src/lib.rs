@@ -18,9 +18,11 @@
 //! - [`saga`]: the typed payloads of every saga event.
 //! - [`auth`]: JWT verification against the user service's JWKS, the [`auth::Caller`]
 //!   extractor, and the service token that guards internal APIs.
+//! - [`catalog`]: the operator↔booking contract (booking's internal catalog and inventory JSON).
 //! - [`service`]: the skeleton every service binary runs (config → telemetry → serve → drain).
 
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod email;

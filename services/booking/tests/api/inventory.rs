@@ -80,7 +80,7 @@ async fn rolling_365_days_for_100_room_types() {
     spec["roomTypes"] =
         json!((0..100).map(|i| json!({ "name": format!("rt{i:03}"), "capacity": 2, "baseRateCents": 8000 + i * 10 })).collect::<Vec<_>>());
     app.internal_put(&format!("/internal/hotels/{}", app.hotel), &spec).await;
-    let inventory: tripnest_booking::inventory::InventorySpec = serde_json::from_value(json!({
+    let inventory: tripnest_booking::inventory::CatalogInventory = serde_json::from_value(json!({
         "rooms": 10, "horizonDays": 365, "pricing": { "weekendMultiplier": 1.2, "seasons": [{ "from": days_from_now(100), "to": days_from_now(160), "multiplier": 1.4 }] }
     }))
     .expect("spec");
