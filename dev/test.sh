@@ -2,7 +2,8 @@
 # The whole test command (`make test`): bring up the local stack if it is not already up,
 # check formatting and lints, build every binary, install the platform (as Pods on the local
 # node, or as processes where no node runs), run every workspace test against the real engines
-# (the cluster tests install the chart into namespaces of their own), check the chart, images
+# (the cluster tests install the chart into namespaces of their own), fuzz the public API with
+# schemathesis (dev/fuzz.sh), check the chart, images
 # and kind manifests (dev/chart-test.sh), run the browser tests, and stop what this script
 # started — even when a test fails — then check that the node left nothing on the host.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -56,6 +57,8 @@ step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
 step "kubelet and containerd restarts leave Pods running (alone, after the other tests)"
 cargo test --locked -p tripnest-e2e --test node_restart -- --ignored
+step "fuzz the public API against its generated OpenAPI document (dev/fuzz.sh)"
+bash "$DEV/fuzz.sh"
 step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)"
 bash "$DEV/chart-test.sh"
 step "web UI tests (Playwright in Debian's Chromium, against the services)"
