@@ -15,13 +15,13 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     routing::put,
 };
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tripnest_common::{ApiError, ApiResult, auth::ServiceToken, error::FieldError, http::ApiJson};
+use tripnest_common::{ApiError, ApiResult, auth::ServiceToken, error::FieldError, http::{ApiJson, ApiPath}};
 
 /// The longest rolling window.
 pub const MAX_HORIZON_DAYS: i32 = 730;
@@ -252,7 +252,7 @@ pub fn router() -> Router<AppState> {
 async fn apply(
     _: ServiceToken,
     State(s): State<AppState>,
-    Path((hotel, room_type)): Path<(String, String)>,
+    ApiPath((hotel, room_type)): ApiPath<(String, String)>,
     ApiJson(spec): ApiJson<InventorySpec>,
 ) -> ApiResult<Json<RollReport>> {
     spec.validate()?;
@@ -275,7 +275,7 @@ struct InventoryStatus {
 async fn status(
     _: ServiceToken,
     State(s): State<AppState>,
-    Path((hotel, room_type)): Path<(String, String)>,
+    ApiPath((hotel, room_type)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<InventoryStatus>> {
     let status: Option<InventoryStatus> = sqlx::query_as(
         "SELECT s.generated_through, s.last_run_at, \
@@ -286,8 +286,7 @@ async fn status(
     .bind(&hotel)
     .bind(&room_type)
     .fetch_optional(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     status.map(Json).ok_or_else(|| ApiError::not_found("inventory"))
 }
 

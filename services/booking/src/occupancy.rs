@@ -10,12 +10,13 @@
 use crate::AppState;
 use axum::{
     Json, Router,
-    extract::{Query, State},
+    extract::State,
     routing::get,
 };
 use chrono::{Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
+    http::{ApiQuery},
     ApiError, ApiResult,
     auth::{Caller, Role},
 };
@@ -105,12 +106,11 @@ impl Row {
 async fn occupancy(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    window: Result<Query<Window>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(w): ApiQuery<Window>,
 ) -> ApiResult<Json<Occupancy>> {
     if !caller.has_role(Role::Manager) {
         return Err(ApiError::Forbidden("occupancy is for hotel managers".into()));
     }
-    let Query(w) = window.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let days = w.days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::invalid_field("days", format!("must be between 1 and {MAX_DAYS}")));
@@ -131,8 +131,7 @@ async fn occupancy(
     .bind(everything)
     .bind(&caller.email)
     .fetch_all(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     Ok(Json(Occupancy { from, to, days, hotels: group(rows) }))
 }
 

@@ -12,7 +12,7 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{FromRef, Query, State, rejection::QueryRejection},
+    extract::{FromRef, State},
     routing::get,
 };
 use chrono::NaiveDate;
@@ -22,6 +22,7 @@ use std::{
     sync::Arc,
 };
 use tripnest_common::{
+    http::{ApiQuery},
     ApiError, ApiResult,
     auth::{JwksVerifier, OptionalCaller},
     error::FieldError,
@@ -157,9 +158,8 @@ impl Suggestion {
 async fn recommend(
     State(s): State<AppState>,
     caller: OptionalCaller,
-    q: Result<Query<RawQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<RawQuery>,
 ) -> ApiResult<Json<Recommendations>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let req = parse(q)?;
     let internal = |e: mongodb::error::Error| ApiError::Internal(e.into());
     let (profile, excluded) = match &caller.0 {
