@@ -220,6 +220,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn wrong_methods_are_405_with_allow_in_the_error_shape() {
+        let app = test_app(echo_routes(), Readiness::default());
+        let (s, headers, body) = call(&app, axum::http::Request::get("/echo").body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+        assert_eq!(headers["allow"], "POST");
+    }
+
+    #[tokio::test]
+    async fn heads_that_passed_hyper_still_meet_our_limits() {
+        // Later requests on a kept-alive connection are parsed by hyper, whose limits are higher.
+        let app = test_app(echo_routes(), Readiness::default());
+        let limits = HttpLimits::default();
+        let long = format!("/echo?q={}", "a".repeat(limits.max_uri_bytes));
+        let (s, _, body) = call(&app, axum::http::Request::get(long).body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::URI_TOO_LONG, Some("uri_too_long")));
+        let big = "b".repeat(limits.max_header_bytes);
+        let (s, _, body) = call(&app, axum::http::Request::get("/echo").header("x-filler", big).body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, Some("headers_too_large")));
+        let declared = axum::http::Request::post("/echo")
+            .header("content-type", "application/json")
+            .header("content-length", (limits.max_body_bytes + 1).to_string())
+            .body(Body::empty())
+            .expect("req");
+        let (s, _, body) = call(&app, declared).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+    }
+
+    #[tokio::test]
     async fn request_ids_are_kept_or_generated_and_echoed() {
         let app = test_app(Router::new(), Readiness::default());
         let req = axum::http::Request::get("/healthz").header("x-request-id", "abc-123").body(Body::empty()).expect("req");

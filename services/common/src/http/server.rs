@@ -248,3 +248,39 @@ impl AsyncWrite for Rewound {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(head: &str) -> HeadState {
+        inspect_head(head.as_bytes(), &HttpLimits { max_uri_bytes: 16, max_header_bytes: 64, ..HttpLimits::default() })
+    }
+
+    fn code(head: &str) -> Option<String> {
+        match state(head) {
+            HeadState::Refused(e) => Some(e.code().to_owned()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_head_is_complete_at_its_empty_line_with_crlf_or_bare_lf() {
+        assert!(matches!(state("GET /a HTTP/1.1\r\nhost: x\r\n\r\n"), HeadState::Complete));
+        assert!(matches!(state("\r\nGET /a HTTP/1.1\nhost: x\n\n{\"body\":1}"), HeadState::Complete));
+        assert!(matches!(state("GET /a HTTP/1.1\r\n\r\n"), HeadState::Complete));
+        assert!(matches!(state("GET /a HTTP/1.1\r\nhost: x\r\n"), HeadState::Partial));
+        assert!(matches!(state("GET /a HT"), HeadState::Partial));
+    }
+
+    #[test]
+    fn long_targets_are_414_and_large_or_many_fields_431() {
+        assert_eq!(code("GET /0123456789abcdefg HTTP/1.1\r\n").as_deref(), Some("uri_too_long"));
+        assert_eq!(code(&format!("GET /{}", "a".repeat(64))).as_deref(), Some("uri_too_long"), "before the line ends");
+        assert_eq!(code(&format!("GET / HTTP/1.1\r\nx: {}\r\n", "b".repeat(64))).as_deref(), Some("headers_too_large"));
+        let many: String = (0..=MAX_HEADER_FIELDS).map(|_| "a:\n").collect();
+        let limits = HttpLimits::default();
+        assert!(matches!(inspect_head(format!("GET / HTTP/1.1\n{many}").as_bytes(), &limits), HeadState::Refused(_)));
+        assert_eq!(code("GET /0123456789abcde HTTP/1.1\r\n\r\n"), None, "exactly at the limit is fine");
+    }
+}
