@@ -81,10 +81,8 @@ fn parse(bytes: &[u8]) -> Option<RawAnswer> {
     let head = String::from_utf8_lossy(&bytes[..end]);
     let mut lines = head.split("\r\n");
     let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
     let length: usize = headers.iter().find(|(n, _)| n == "content-length")?.1.parse().ok()?;
     let body = bytes.get(end + 4..end + 4 + length)?;
     let text = String::from_utf8_lossy(body).into_owned();

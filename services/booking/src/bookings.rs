@@ -233,10 +233,8 @@ async fn hold_rooms(
     .await?;
     let booking = fetch(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished in its own transaction"))?;
     let created = BookingCreated { stay: booking.stay(), payment_method: req.payment_method.clone(), hold_expires_at };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::BOOKING_CREATED, id.to_string(), created), traceparent)
-        .await?;
-    store::availability_changed(&mut tx, &req.hotel_id, &req.room_type, req.check_in, req.check_out, traceparent)
-        .await?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::BOOKING_CREATED, id.to_string(), created), traceparent).await?;
+    store::availability_changed(&mut tx, &req.hotel_id, &req.room_type, req.check_in, req.check_out, traceparent).await?;
     let body = serde_json::to_value(&booking).context("serialising the booking")?;
     sqlx::query("UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $3 WHERE user_id = $1 AND key = $2")
         .bind(user)
@@ -268,16 +266,9 @@ async fn list(State(s): State<AppState>, Caller(c): Caller, ApiQuery(p): ApiQuer
     let size = p.page_size.unwrap_or(20).clamp(1, 100);
     let page = p.page.unwrap_or(1).max(1);
     let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOOKING} WHERE b.user_id = $1 ORDER BY b.created_at DESC LIMIT $2 OFFSET $3"));
-    let items: Vec<Booking> = sqlx::query_as(sql)
-        .bind(c.sub)
-        .bind(i64::from(size))
-        .bind(i64::from((page - 1) * size))
-        .fetch_all(&s.pool)
-        .await?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1")
-        .bind(c.sub)
-        .fetch_one(&s.pool)
-        .await?;
+    let items: Vec<Booking> =
+        sqlx::query_as(sql).bind(c.sub).bind(i64::from(size)).bind(i64::from((page - 1) * size)).fetch_all(&s.pool).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1").bind(c.sub).fetch_one(&s.pool).await?;
     Ok(Json(serde_json::json!({ "items": items, "page": page, "pageSize": size, "total": total })))
 }
 
@@ -287,17 +278,18 @@ async fn one(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<
     fetch(&mut conn, id).await?.filter(|b| b.user_id == c.sub).map(Json).ok_or_else(|| ApiError::not_found("booking"))
 }
 
-async fn internal_one(_: tripnest_common::auth::ServiceToken, State(s): State<AppState>, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Booking>> {
+async fn internal_one(
+    _: tripnest_common::auth::ServiceToken,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Booking>> {
     let mut conn = s.pool.acquire().await?;
     fetch(&mut conn, id).await?.map(Json).ok_or_else(|| ApiError::not_found("booking"))
 }
 
 async fn cancel(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<Uuid>, headers: HeaderMap) -> ApiResult<Json<Booking>> {
     let mut tx = s.pool.begin().await?;
-    let b = store::load_for_update(&mut tx, id)
-        .await?
-        .filter(|b| b.user_id == c.sub)
-        .ok_or_else(|| ApiError::not_found("booking"))?;
+    let b = store::load_for_update(&mut tx, id).await?.filter(|b| b.user_id == c.sub).ok_or_else(|| ApiError::not_found("booking"))?;
     if b.state() == Status::Confirmed && b.check_in <= Utc::now().date_naive() {
         return Err(ApiError::conflict("too_late_to_cancel", "the stay has started; contact the hotel to change it"));
     }

@@ -241,10 +241,8 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &HotelSpec) -> anyhow::
 
 async fn remove(_: ServiceToken, State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     let mut tx = s.pool.begin().await?;
-    let removed = sqlx::query("UPDATE hotels SET on_sale = false, updated_at = now() WHERE id = $1 AND on_sale")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await?;
+    let removed =
+        sqlx::query("UPDATE hotels SET on_sale = false, updated_at = now() WHERE id = $1 AND on_sale").bind(&id).execute(&mut *tx).await?;
     if removed.rows_affected() == 1 {
         let data = HotelRemoved { hotel_id: id.clone() };
         outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_REMOVED, &id, data), None).await?;

@@ -13,15 +13,16 @@ use crate::{
     domain::{Pricing, nightly_price},
     store,
 };
-use axum::{
-    Json, Router,
-    extract::State,
-    routing::put,
-};
+use axum::{Json, Router, extract::State, routing::put};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use tripnest_common::{ApiError, ApiResult, auth::ServiceToken, error::FieldError, http::{ApiJson, ApiPath}};
+use tripnest_common::{
+    ApiError, ApiResult,
+    auth::ServiceToken,
+    error::FieldError,
+    http::{ApiJson, ApiPath},
+};
 
 /// The longest rolling window.
 pub const MAX_HORIZON_DAYS: i32 = 730;

@@ -8,17 +8,13 @@
 //! closed nights count neither towards capacity nor occupancy.
 
 use crate::AppState;
-use axum::{
-    Json, Router,
-    extract::State,
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use chrono::{Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
-    http::{ApiQuery},
     ApiError, ApiResult,
     auth::{Caller, Role},
+    http::ApiQuery,
 };
 
 /// The longest window one request may ask for.
@@ -103,11 +99,7 @@ impl Row {
     }
 }
 
-async fn occupancy(
-    State(s): State<AppState>,
-    Caller(caller): Caller,
-    ApiQuery(w): ApiQuery<Window>,
-) -> ApiResult<Json<Occupancy>> {
+async fn occupancy(State(s): State<AppState>, Caller(caller): Caller, ApiQuery(w): ApiQuery<Window>) -> ApiResult<Json<Occupancy>> {
     if !caller.has_role(Role::Manager) {
         return Err(ApiError::Forbidden("occupancy is for hotel managers".into()));
     }

@@ -311,7 +311,13 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let token = CancellationToken::new();
-        let server = tokio::spawn(serve(listener, test_app(slow, Readiness::default()), HttpLimits::default(), token.clone(), Duration::from_secs(5)));
+        let server = tokio::spawn(serve(
+            listener,
+            test_app(slow, Readiness::default()),
+            HttpLimits::default(),
+            token.clone(),
+            Duration::from_secs(5),
+        ));
 
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -83,10 +83,8 @@ async fn list_notifications(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<NotificationPage>> {
     let (page, page_size) = pagination(&query)?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1")
-        .bind(caller.sub)
-        .fetch_one(&state.pool)
-        .await?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1").bind(caller.sub).fetch_one(&state.pool).await?;
     let items: Vec<NotificationView> = sqlx::query_as(
         "SELECT id, booking_id, channel, template, recipient, subject, body_text, status, cause_event_id, created_at, sent_at \
            FROM notifications WHERE user_id = $1 \

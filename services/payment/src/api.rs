@@ -69,7 +69,11 @@ pub struct PaymentView {
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
-async fn get_payment(_: ServiceToken, State(state): State<AppState>, ApiPath(booking_id): ApiPath<String>) -> ApiResult<ApiJson<PaymentView>> {
+async fn get_payment(
+    _: ServiceToken,
+    State(state): State<AppState>,
+    ApiPath(booking_id): ApiPath<String>,
+) -> ApiResult<ApiJson<PaymentView>> {
     let booking_id = Uuid::parse_str(&booking_id).map_err(|_| ApiError::invalid_field("bookingId", "must be a UUID"))?;
     let payment = store::find(&state.pool, booking_id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
     let status = payment.status().ok_or_else(|| anyhow::anyhow!("unknown payment status {:?}", payment.status))?;

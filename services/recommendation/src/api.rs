@@ -22,10 +22,10 @@ use std::{
     sync::Arc,
 };
 use tripnest_common::{
-    http::{ApiQuery},
     ApiError, ApiResult,
     auth::{JwksVerifier, OptionalCaller},
     error::FieldError,
+    http::ApiQuery,
 };
 
 /// Suggestions when no `limit` is given.
@@ -155,11 +155,7 @@ impl Suggestion {
 }
 
 #[tracing::instrument(skip_all, fields(signed_in = caller.0.is_some()))]
-async fn recommend(
-    State(s): State<AppState>,
-    caller: OptionalCaller,
-    ApiQuery(q): ApiQuery<RawQuery>,
-) -> ApiResult<Json<Recommendations>> {
+async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q): ApiQuery<RawQuery>) -> ApiResult<Json<Recommendations>> {
     let req = parse(q)?;
     let internal = |e: mongodb::error::Error| ApiError::Internal(e.into());
     let (profile, excluded) = match &caller.0 {

@@ -110,11 +110,9 @@ async fn create(
         user_id: caller.sub,
         rating: review.rating,
     };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::REVIEW_CREATED, &hotel, created), traceparent)
-        .await?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::REVIEW_CREATED, &hotel, created), traceparent).await?;
     let rating = HotelRatingUpdated { hotel_id: hotel.clone(), average: rules::average(sum, count), count };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_RATING_UPDATED, &hotel, rating), traceparent)
-        .await?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_RATING_UPDATED, &hotel, rating), traceparent).await?;
     tx.commit().await?;
     metrics::counter!("reviews_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(view)))
@@ -173,11 +171,7 @@ fn parse_page(q: &PageQuery) -> ApiResult<(i64, i64)> {
 }
 
 #[tracing::instrument(skip(s, q))]
-async fn list(
-    State(s): State<AppState>,
-    ApiPath(hotel): ApiPath<String>,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> ApiResult<Json<ReviewPage>> {
+async fn list(State(s): State<AppState>, ApiPath(hotel): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ReviewPage>> {
     let (page, page_size) = parse_page(&q)?;
     let items: Vec<ReviewView> = sqlx::query_as(
         "SELECT id, hotel_id, rating, title, body, author_name, created_at FROM reviews WHERE hotel_id = $1 \

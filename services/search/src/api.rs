@@ -17,7 +17,9 @@ use axum::{
 };
 use serde::Serialize;
 use tripnest_common::{
-    http::{ApiPath, ApiQuery},ApiError, ApiResult};
+    ApiError, ApiResult,
+    http::{ApiPath, ApiQuery},
+};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]

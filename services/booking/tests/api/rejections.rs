@@ -38,9 +38,10 @@ async fn a_nul_in_a_body_path_or_query_string_is_a_422_naming_the_field() {
     let get = |path: String| app.http.get(format!("{}{path}", app.url)).send();
     let error = expect_error(get(format!("/hotels/ab%00c/availability?{stay}")).await.expect("get"), 422, "validation_failed").await;
     assert_eq!(field_of(&error), "id");
-    let error = expect_error(get(format!("/hotels/{}/availability?{stay}&x=%00", app.hotel)).await.expect("get"), 422, "validation_failed").await;
+    let error =
+        expect_error(get(format!("/hotels/{}/availability?{stay}&x=%00", app.hotel)).await.expect("get"), 422, "validation_failed").await;
     assert_eq!(field_of(&error), "x");
-    expect_error(get(format!("/hotels/ab%00c")).await.expect("get"), 422, "validation_failed").await;
+    expect_error(get("/hotels/ab%00c".to_owned()).await.expect("get"), 422, "validation_failed").await;
 }
 
 #[tokio::test]

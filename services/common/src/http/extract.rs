@@ -155,7 +155,10 @@ mod tests {
     #[test]
     fn nul_is_found_in_values_keys_and_nested_items() {
         assert_eq!(nul_field(&json!({"email": "a\u{0}b"}), String::new()).as_deref(), Some("email"));
-        assert_eq!(nul_field(&json!({"roomTypes": [{"name": "ok"}, {"name": "x\u{0}"}]}), String::new()).as_deref(), Some("roomTypes[1].name"));
+        assert_eq!(
+            nul_field(&json!({"roomTypes": [{"name": "ok"}, {"name": "x\u{0}"}]}), String::new()).as_deref(),
+            Some("roomTypes[1].name")
+        );
         assert_eq!(nul_field(&json!({"a\u{0}": 1}), String::new()).as_deref(), Some("a\u{0}"));
         assert_eq!(nul_field(&json!("\u{0}"), String::new()).as_deref(), Some("body"));
         assert_eq!(nul_field(&json!({"email": "a@b.c", "n": [1, null]}), String::new()), None);
