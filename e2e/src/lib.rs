@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod platform;
 pub mod process;
+pub mod raw_http;
 
 use std::{collections::HashMap, future::Future, path::PathBuf, time::Duration};
 

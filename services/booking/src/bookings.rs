@@ -14,9 +14,10 @@ use crate::{
     domain::{BookingRequest, Status, Transition},
     store::{self, Booking, Cause, SELECT_BOOKING},
 };
+use anyhow::Context;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -29,7 +30,7 @@ use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::Caller,
     events::topics,
-    http::ApiJson,
+    http::{ApiJson, ApiPath, ApiQuery},
     outbox,
     saga::{BookingCreated, Contact},
 };
@@ -135,7 +136,7 @@ async fn create(
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
     req.validate(Utc::now().date_naive())?;
-    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).map_err(anyhow::Error::from)?));
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).context("serialising the booking request")?));
     match claim_key(&s.pool, claims.sub, &key, &hash).await? {
         Claim::Claimed => {}
         Claim::Replay(code, body) => return Ok((code, [("idempotent-replayed", "true")], Json(body)).into_response()),
@@ -169,7 +170,7 @@ async fn hold_rooms(
     contact: Contact,
     traceparent: Option<&str>,
 ) -> ApiResult<serde_json::Value> {
-    let mut tx = s.pool.begin().await.map_err(anyhow::Error::from)?;
+    let mut tx = s.pool.begin().await?;
     let room: Option<(i32, String)> = sqlx::query_as(
         "SELECT rt.capacity, h.currency::text FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id \
          WHERE rt.hotel_id = $1 AND rt.name = $2 AND rt.on_sale AND h.on_sale",
@@ -177,14 +178,12 @@ async fn hold_rooms(
     .bind(&req.hotel_id)
     .bind(&req.room_type)
     .fetch_optional(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let Some((capacity, currency)) = room else {
         let hotel_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hotels WHERE id = $1 AND on_sale)")
             .bind(&req.hotel_id)
             .fetch_one(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
         return Err(ApiError::not_found(if hotel_exists { "room type" } else { "hotel" }));
     };
     if req.guests > capacity * req.rooms {
@@ -204,8 +203,7 @@ async fn hold_rooms(
     .bind(req.check_out)
     .bind(req.rooms)
     .fetch_all(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     if prices.len() as i64 != req.nights() {
         // Dropping `tx` rolls back the nights we did take.
         metrics::counter!("bookings_total", "outcome" => "sold_out").increment(1);
@@ -232,25 +230,19 @@ async fn hold_rooms(
     .bind(sqlx::types::Json(&contact))
     .bind(hold_expires_at)
     .execute(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let booking = fetch(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished in its own transaction"))?;
     let created = BookingCreated { stay: booking.stay(), payment_method: req.payment_method.clone(), hold_expires_at };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::BOOKING_CREATED, id.to_string(), created), traceparent)
-        .await
-        .map_err(anyhow::Error::from)?;
-    store::availability_changed(&mut tx, &req.hotel_id, &req.room_type, req.check_in, req.check_out, traceparent)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let body = serde_json::to_value(&booking).map_err(anyhow::Error::from)?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::BOOKING_CREATED, id.to_string(), created), traceparent).await?;
+    store::availability_changed(&mut tx, &req.hotel_id, &req.room_type, req.check_in, req.check_out, traceparent).await?;
+    let body = serde_json::to_value(&booking).context("serialising the booking")?;
     sqlx::query("UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $3 WHERE user_id = $1 AND key = $2")
         .bind(user)
         .bind(key)
         .bind(&body)
         .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
+        .await?;
+    tx.commit().await?;
     metrics::counter!("bookings_total", "outcome" => "held").increment(1);
     Ok(body)
 }
@@ -270,43 +262,34 @@ struct Page {
     page_size: Option<u32>,
 }
 
-async fn list(State(s): State<AppState>, Caller(c): Caller, Query(p): Query<Page>) -> ApiResult<Json<serde_json::Value>> {
+async fn list(State(s): State<AppState>, Caller(c): Caller, ApiQuery(p): ApiQuery<Page>) -> ApiResult<Json<serde_json::Value>> {
     let size = p.page_size.unwrap_or(20).clamp(1, 100);
     let page = p.page.unwrap_or(1).max(1);
     let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOOKING} WHERE b.user_id = $1 ORDER BY b.created_at DESC LIMIT $2 OFFSET $3"));
-    let items: Vec<Booking> = sqlx::query_as(sql)
-        .bind(c.sub)
-        .bind(i64::from(size))
-        .bind(i64::from((page - 1) * size))
-        .fetch_all(&s.pool)
-        .await
-        .map_err(anyhow::Error::from)?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1")
-        .bind(c.sub)
-        .fetch_one(&s.pool)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let items: Vec<Booking> =
+        sqlx::query_as(sql).bind(c.sub).bind(i64::from(size)).bind(i64::from((page - 1) * size)).fetch_all(&s.pool).await?;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1").bind(c.sub).fetch_one(&s.pool).await?;
     Ok(Json(serde_json::json!({ "items": items, "page": page, "pageSize": size, "total": total })))
 }
 
-async fn one(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<Uuid>) -> ApiResult<Json<Booking>> {
-    let mut conn = s.pool.acquire().await.map_err(anyhow::Error::from)?;
+async fn one(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Booking>> {
+    let mut conn = s.pool.acquire().await?;
     // Someone else's booking is indistinguishable from a missing one.
     fetch(&mut conn, id).await?.filter(|b| b.user_id == c.sub).map(Json).ok_or_else(|| ApiError::not_found("booking"))
 }
 
-async fn internal_one(_: tripnest_common::auth::ServiceToken, State(s): State<AppState>, Path(id): Path<Uuid>) -> ApiResult<Json<Booking>> {
-    let mut conn = s.pool.acquire().await.map_err(anyhow::Error::from)?;
+async fn internal_one(
+    _: tripnest_common::auth::ServiceToken,
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Booking>> {
+    let mut conn = s.pool.acquire().await?;
     fetch(&mut conn, id).await?.map(Json).ok_or_else(|| ApiError::not_found("booking"))
 }
 
-async fn cancel(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<Uuid>, headers: HeaderMap) -> ApiResult<Json<Booking>> {
-    let mut tx = s.pool.begin().await.map_err(anyhow::Error::from)?;
-    let b = store::load_for_update(&mut tx, id)
-        .await
-        .map_err(anyhow::Error::from)?
-        .filter(|b| b.user_id == c.sub)
-        .ok_or_else(|| ApiError::not_found("booking"))?;
+async fn cancel(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<Uuid>, headers: HeaderMap) -> ApiResult<Json<Booking>> {
+    let mut tx = s.pool.begin().await?;
+    let b = store::load_for_update(&mut tx, id).await?.filter(|b| b.user_id == c.sub).ok_or_else(|| ApiError::not_found("booking"))?;
     if b.state() == Status::Confirmed && b.check_in <= Utc::now().date_naive() {
         return Err(ApiError::conflict("too_late_to_cancel", "the stay has started; contact the hotel to change it"));
     }
@@ -315,6 +298,6 @@ async fn cancel(State(s): State<AppState>, Caller(c): Caller, Path(id): Path<Uui
         return Err(ApiError::conflict("cannot_cancel", format!("a {} booking cannot be cancelled", illegal.from.as_str().to_lowercase())));
     }
     let after = fetch(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished"))?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
+    tx.commit().await?;
     Ok(Json(after))
 }

@@ -5,7 +5,7 @@
 use crate::AppState;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     http::StatusCode,
     routing::{get, put},
 };
@@ -19,7 +19,7 @@ use tripnest_common::{
     catalog::{CatalogHotel, HOTEL_ROUTE},
     error::FieldError,
     events::topics,
-    http::ApiJson,
+    http::{ApiJson, ApiPath, ApiQuery},
     outbox,
     saga::{HotelRemoved, HotelUpserted, RoomTypeInfo},
 };
@@ -96,7 +96,7 @@ struct Upserted {
 async fn upsert(
     _: ServiceToken,
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(spec): ApiJson<CatalogHotel>,
 ) -> ApiResult<Json<Upserted>> {
     validate(&spec, &id)?;
@@ -183,18 +183,15 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &CatalogHotel) -> anyho
     Ok(true)
 }
 
-async fn remove(_: ServiceToken, State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
-    let mut tx = s.pool.begin().await.map_err(anyhow::Error::from)?;
-    let removed = sqlx::query("UPDATE hotels SET on_sale = false, updated_at = now() WHERE id = $1 AND on_sale")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await
-        .map_err(anyhow::Error::from)?;
+async fn remove(_: ServiceToken, State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    let mut tx = s.pool.begin().await?;
+    let removed =
+        sqlx::query("UPDATE hotels SET on_sale = false, updated_at = now() WHERE id = $1 AND on_sale").bind(&id).execute(&mut *tx).await?;
     if removed.rows_affected() == 1 {
         let data = HotelRemoved { hotel_id: id.clone() };
-        outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_REMOVED, &id, data), None).await.map_err(anyhow::Error::from)?;
+        outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_REMOVED, &id, data), None).await?;
     }
-    tx.commit().await.map_err(anyhow::Error::from)?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -225,22 +222,20 @@ struct RoomTypeView {
     amenities: Vec<String>,
 }
 
-async fn hotel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<HotelView>> {
+async fn hotel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<HotelView>> {
     let mut hotel: HotelView = sqlx::query_as(
         "SELECT id, name, city, country, address, lat, lon, stars, amenities, currency::text AS currency, description FROM hotels WHERE id = $1 AND on_sale",
     )
     .bind(&id)
     .fetch_optional(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?
+    .await?
     .ok_or_else(|| ApiError::not_found("hotel"))?;
     hotel.room_types = sqlx::query_as(
         "SELECT name, capacity, base_rate_cents, amenities FROM room_types WHERE hotel_id = $1 AND on_sale ORDER BY base_rate_cents, name",
     )
     .bind(&id)
     .fetch_all(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     Ok(Json(hotel))
 }
 
@@ -281,10 +276,9 @@ struct NightPrice {
 
 async fn availability(
     State(s): State<AppState>,
-    Path(id): Path<String>,
-    query: Result<Query<StayQuery>, axum::extract::rejection::QueryRejection>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<StayQuery>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let probe = crate::domain::BookingRequest {
         hotel_id: id.clone(),
         room_type: "-".into(),
@@ -298,8 +292,7 @@ async fn availability(
     let currency: String = sqlx::query_scalar("SELECT currency::text FROM hotels WHERE id = $1 AND on_sale")
         .bind(&id)
         .fetch_optional(&s.pool)
-        .await
-        .map_err(anyhow::Error::from)?
+        .await?
         .ok_or_else(|| ApiError::not_found("hotel"))?;
     let rows: Vec<(String, i32, NaiveDate, i64, i32, bool)> = sqlx::query_as(
         "SELECT rt.name, rt.capacity, a.night, a.price_cents, a.available, a.closed FROM room_types rt \
@@ -310,8 +303,7 @@ async fn availability(
     .bind(q.check_in)
     .bind(q.check_out)
     .fetch_all(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let nights = probe.nights() as usize;
     let mut offers: Vec<RoomOffer> = Vec::new();
     for (name, capacity, night, price, available, closed) in rows {

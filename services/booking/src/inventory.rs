@@ -9,11 +9,7 @@
 //! overbooked instead of failing or going negative.
 
 use crate::{AppState, domain::nightly_price, store};
-use axum::{
-    Json, Router,
-    extract::{Path, State},
-    routing::put,
-};
+use axum::{Json, Router, extract::State, routing::put};
 use chrono::{Days, NaiveDate, Utc};
 use sqlx::PgPool;
 pub use tripnest_common::catalog::{CatalogInventory, DateOverride, MAX_HORIZON_DAYS, Overbooked, RollReport};
@@ -22,7 +18,7 @@ use tripnest_common::{
     auth::ServiceToken,
     catalog::{INVENTORY_ROUTE, InventoryState},
     error::FieldError,
-    http::ApiJson,
+    http::{ApiJson, ApiPath},
 };
 
 /// The checks the roll relies on (any caller with the service token can write, not only the
@@ -191,7 +187,7 @@ pub fn router() -> Router<AppState> {
 async fn apply(
     _: ServiceToken,
     State(s): State<AppState>,
-    Path((hotel, room_type)): Path<(String, String)>,
+    ApiPath((hotel, room_type)): ApiPath<(String, String)>,
     ApiJson(spec): ApiJson<CatalogInventory>,
 ) -> ApiResult<Json<RollReport>> {
     validate(&spec)?;
@@ -205,7 +201,7 @@ async fn apply(
 async fn status(
     _: ServiceToken,
     State(s): State<AppState>,
-    Path((hotel, room_type)): Path<(String, String)>,
+    ApiPath((hotel, room_type)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<InventoryState>> {
     let status: Option<InventoryState> = sqlx::query_as(
         "SELECT s.generated_through, s.last_run_at, \
@@ -216,8 +212,7 @@ async fn status(
     .bind(&hotel)
     .bind(&room_type)
     .fetch_optional(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     status.map(Json).ok_or_else(|| ApiError::not_found("inventory"))
 }
 

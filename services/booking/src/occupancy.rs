@@ -8,16 +8,13 @@
 //! closed nights count neither towards capacity nor occupancy.
 
 use crate::AppState;
-use axum::{
-    Json, Router,
-    extract::{Query, State},
-    routing::get,
-};
+use axum::{Json, Router, extract::State, routing::get};
 use chrono::{Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{Caller, Role},
+    http::ApiQuery,
 };
 
 /// The longest window one request may ask for.
@@ -102,15 +99,10 @@ impl Row {
     }
 }
 
-async fn occupancy(
-    State(s): State<AppState>,
-    Caller(caller): Caller,
-    window: Result<Query<Window>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<Occupancy>> {
+async fn occupancy(State(s): State<AppState>, Caller(caller): Caller, ApiQuery(w): ApiQuery<Window>) -> ApiResult<Json<Occupancy>> {
     if !caller.has_role(Role::Manager) {
         return Err(ApiError::Forbidden("occupancy is for hotel managers".into()));
     }
-    let Query(w) = window.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let days = w.days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::invalid_field("days", format!("must be between 1 and {MAX_DAYS}")));
@@ -131,8 +123,7 @@ async fn occupancy(
     .bind(everything)
     .bind(&caller.email)
     .fetch_all(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     Ok(Json(Occupancy { from, to, days, hotels: group(rows) }))
 }
 

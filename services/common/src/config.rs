@@ -94,11 +94,53 @@ pub struct HttpConfig {
     pub host: IpAddr,
     /// Port to bind (0 = any free port).
     pub port: u16,
+    /// How long and how large a request may be.
+    pub limits: HttpLimits,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { host: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 0 }
+        Self { host: IpAddr::V4(Ipv4Addr::LOCALHOST), port: 0, limits: HttpLimits::default() }
+    }
+}
+
+/// What a request may cost the server. Past a limit the client gets the matching 4xx
+/// (408, 413, 414, 431) in the shared error shape; see [`crate::http`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HttpLimits {
+    /// Time from a connection's first byte to the end of its request head.
+    pub header_timeout_ms: u64,
+    /// Time from the end of the request head to the end of its body.
+    pub body_timeout_ms: u64,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Longest request target (path and query).
+    pub max_uri_bytes: usize,
+    /// Largest total of the header fields (names, values and their separators).
+    pub max_header_bytes: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_uri_bytes: 8 * 1024,
+            max_header_bytes: 16 * 1024,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// [`Self::header_timeout_ms`] as a duration.
+    pub fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.header_timeout_ms)
+    }
+    /// [`Self::body_timeout_ms`] as a duration.
+    pub fn body_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.body_timeout_ms)
     }
 }
 

@@ -55,6 +55,21 @@ pub enum ApiError {
     /// 404: the named resource does not exist (or is not the caller's).
     #[error("{resource} not found")]
     NotFound { resource: Cow<'static, str> },
+    /// 405: the path exists but not for this method; the response carries `Allow`.
+    #[error("this method is not allowed here")]
+    MethodNotAllowed,
+    /// 408: the client did not send its request head or body in time.
+    #[error("the request was not received in time")]
+    RequestTimeout,
+    /// 413: the body is larger than the server accepts.
+    #[error("the request body is larger than {limit_bytes} bytes")]
+    PayloadTooLarge { limit_bytes: usize },
+    /// 414: the request target is longer than the server accepts.
+    #[error("the request URI is longer than {limit_bytes} bytes")]
+    UriTooLong { limit_bytes: usize },
+    /// 431: the header fields are larger than the server accepts.
+    #[error("the request header fields are larger than {limit_bytes} bytes")]
+    HeadersTooLarge { limit_bytes: usize },
     /// 409: conflicts with current state (sold out, duplicate, request in flight).
     #[error("{message}")]
     Conflict { code: Cow<'static, str>, message: String },
@@ -73,6 +88,15 @@ pub enum ApiError {
     /// 500: anything unexpected. The cause is logged, never returned.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// A database error is an opaque 500 whose cause is logged. Constraint violations that mean
+/// something to the client (409 duplicate, 422) are mapped by name where they can happen,
+/// before this conversion, with [`crate::db::constraint_name`].
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
 }
 
 /// The cause of a 500, carried in response extensions so middleware can log it.
@@ -110,6 +134,11 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            Self::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway => StatusCode::BAD_GATEWAY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -129,6 +158,11 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound { .. } => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UriTooLong { .. } => "uri_too_long",
+            Self::HeadersTooLarge { .. } => "headers_too_large",
             Self::RateLimited { .. } => "rate_limited",
             Self::BadGateway => "bad_gateway",
             Self::Unavailable => "unavailable",
@@ -146,6 +180,9 @@ impl ApiError {
             }
             Self::RateLimited { retry_after_secs } => {
                 (format!("too many requests; retry in {retry_after_secs}s"), json!({ "retryAfterSeconds": retry_after_secs }))
+            }
+            Self::PayloadTooLarge { limit_bytes } | Self::UriTooLong { limit_bytes } | Self::HeadersTooLarge { limit_bytes } => {
+                (self.to_string(), json!({ "limitBytes": limit_bytes }))
             }
             Self::Internal(_) => ("an internal error occurred".to_owned(), Value::Null),
             other => (other.to_string(), Value::Null),
@@ -199,6 +236,11 @@ mod tests {
             (ApiError::Forbidden("no".into()), 403, "forbidden"),
             (ApiError::not_found("hotel"), 404, "not_found"),
             (ApiError::conflict("sold_out", "no rooms left"), 409, "sold_out"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::RequestTimeout, 408, "request_timeout"),
+            (ApiError::PayloadTooLarge { limit_bytes: 10 }, 413, "payload_too_large"),
+            (ApiError::UriTooLong { limit_bytes: 10 }, 414, "uri_too_long"),
+            (ApiError::HeadersTooLarge { limit_bytes: 10 }, 431, "headers_too_large"),
             (ApiError::RateLimited { retry_after_secs: 7 }, 429, "rate_limited"),
             (ApiError::BadGateway, 502, "bad_gateway"),
             (ApiError::Unavailable, 503, "unavailable"),
@@ -229,6 +271,13 @@ mod tests {
         let (_, headers, body, _) = render(ApiError::RateLimited { retry_after_secs: 7 }).await;
         assert_eq!(headers[header::RETRY_AFTER], "7");
         assert_eq!(body["error"]["details"]["retryAfterSeconds"], 7);
+    }
+
+    #[tokio::test]
+    async fn database_errors_are_opaque_500s_with_their_cause_kept() {
+        let (status, _, body, has_report) = render(ApiError::from(sqlx::Error::PoolTimedOut)).await;
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (500, Some("internal")));
+        assert!(has_report);
     }
 
     #[tokio::test]

@@ -1,12 +1,26 @@
-//! HTTP plumbing shared by every service: the [`ApiJson`] extractor (bad bodies get the
-//! [`ApiError`] shape), the operational routes (`/healthz`, `/readyz`, `/metrics`), the
-//! [`observe`] middleware (request metrics by matched route, 5xx cause logging, request id)
-//! and [`serve`], which drains in-flight requests on shutdown.
+//! HTTP plumbing shared by every service: the extractors ([`ApiPath`], [`ApiQuery`],
+//! [`ApiJson`]) whose rejections are [`ApiError`]s, the request [`limits`], the operational
+//! routes (`/healthz`, `/readyz`, `/metrics`), the [`observe`] middleware (request metrics by
+//! matched route, 5xx cause logging, request id) and [`serve`], which answers heads hyper
+//! would refuse in the error shape and drains in-flight requests on shutdown.
+//!
+//! Every answer the framework gives on its own is the error shape too: 404 `not_found` for an
+//! unknown path, 405 `method_not_allowed` (with `Allow`) for a known path with another method.
 
-use crate::error::{ApiError, InternalErrorReport};
+mod extract;
+pub mod limits;
+mod server;
+
+pub use extract::{ApiJson, ApiPath, ApiQuery};
+pub use server::serve;
+
+use crate::{
+    config::HttpLimits,
+    error::{ApiError, InternalErrorReport},
+};
 use axum::{
     Json, Router,
-    extract::{FromRequest, MatchedPath, Request, State, rejection::JsonRejection},
+    extract::{MatchedPath, Request, State},
     http::{HeaderName, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -14,7 +28,6 @@ use axum::{
 };
 use futures::future::BoxFuture;
 use metrics_exporter_prometheus::PrometheusHandle;
-use serde::Serialize;
 use std::{
     sync::{
         Arc,
@@ -22,47 +35,9 @@ use std::{
     },
     time::{Duration, Instant},
 };
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 /// The header carrying the request id, set by the gateway and echoed by every service.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// `Json<T>` whose rejections are [`ApiError`]s, so malformed bodies get the shared shape.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
-        }
-    }
-}
-
-impl<T: Serialize> IntoResponse for ApiJson<T> {
-    fn into_response(self) -> Response {
-        Json(self.0).into_response()
-    }
-}
-
-fn json_rejection(rejection: &JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::unprocessable("invalid_body", e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request("malformed_json", e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_request("unsupported_media_type", "expected a body with Content-Type: application/json")
-        }
-        other => ApiError::bad_request("bad_body", other.body_text()),
-    }
-}
 
 /// A named readiness check: resolves to `Err(reason)` when a dependency is not usable.
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -176,27 +151,15 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// The full app: the service's routes, the operational routes and the [`observe`] layer.
-/// Unknown paths get a 404 in the shared error shape.
-pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle) -> Router {
-    routes.merge(ops_router(readiness, metrics)).fallback(|| async { ApiError::not_found("route") }).layer(middleware::from_fn(observe))
-}
-
-/// Serve `app` on `listener` until `shutdown` fires, then stop accepting and let in-flight
-/// requests finish for up to `grace`.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken, grace: Duration) -> std::io::Result<()> {
-    let signal = shutdown.clone();
-    // Connect info lets handlers (the gateway's per-IP rate limit) see the peer address.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });
-    let mut server = std::pin::pin!(server.into_future());
-    tokio::select! {
-        res = &mut server => res,
-        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
-            Ok(())
-        }
-    }
+/// The full app: the service's routes, the operational routes, [`limits::enforce_limits`] and
+/// the [`observe`] layer. Unknown paths and methods get 404 and 405 in the shared error shape.
+pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle, limits: HttpLimits) -> Router {
+    routes
+        .merge(ops_router(readiness, metrics))
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(limits, limits::enforce_limits))
+        .layer(middleware::from_fn(observe))
 }
 
 #[cfg(test)]
@@ -204,10 +167,13 @@ mod tests {
     use super::*;
     use axum::{body::Body, routing::post};
     use http_body_util::BodyExt;
+    use serde::Serialize;
+    use tokio::net::TcpListener;
+    use tokio_util::sync::CancellationToken;
     use tower::ServiceExt;
 
     fn test_app(routes: Router, readiness: Readiness) -> Router {
-        app(routes, readiness, crate::telemetry::prometheus("http-test"))
+        app(routes, readiness, crate::telemetry::prometheus("http-test"), HttpLimits::default())
     }
 
     async fn call(app: &Router, req: axum::http::Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
@@ -251,6 +217,34 @@ mod tests {
         let app = test_app(Router::new(), Readiness::default());
         let (s, _, body) = call(&app, axum::http::Request::get("/nope").body(Body::empty()).expect("req")).await;
         assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    }
+
+    #[tokio::test]
+    async fn wrong_methods_are_405_with_allow_in_the_error_shape() {
+        let app = test_app(echo_routes(), Readiness::default());
+        let (s, headers, body) = call(&app, axum::http::Request::get("/echo").body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+        assert_eq!(headers["allow"], "POST");
+    }
+
+    #[tokio::test]
+    async fn heads_that_passed_hyper_still_meet_our_limits() {
+        // Later requests on a kept-alive connection are parsed by hyper, whose limits are higher.
+        let app = test_app(echo_routes(), Readiness::default());
+        let limits = HttpLimits::default();
+        let long = format!("/echo?q={}", "a".repeat(limits.max_uri_bytes));
+        let (s, _, body) = call(&app, axum::http::Request::get(long).body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::URI_TOO_LONG, Some("uri_too_long")));
+        let big = "b".repeat(limits.max_header_bytes);
+        let (s, _, body) = call(&app, axum::http::Request::get("/echo").header("x-filler", big).body(Body::empty()).expect("req")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, Some("headers_too_large")));
+        let declared = axum::http::Request::post("/echo")
+            .header("content-type", "application/json")
+            .header("content-length", (limits.max_body_bytes + 1).to_string())
+            .body(Body::empty())
+            .expect("req");
+        let (s, _, body) = call(&app, declared).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
     }
 
     #[tokio::test]
@@ -317,7 +311,13 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let token = CancellationToken::new();
-        let server = tokio::spawn(serve(listener, test_app(slow, Readiness::default()), token.clone(), Duration::from_secs(5)));
+        let server = tokio::spawn(serve(
+            listener,
+            test_app(slow, Readiness::default()),
+            HttpLimits::default(),
+            token.clone(),
+            Duration::from_secs(5),
+        ));
 
         let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
         use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -79,7 +79,8 @@ pub async fn start(
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(service, %addr, "listening");
-    let app = http::app(routes, readiness.clone(), metrics);
+    let limits = cfg.http.limits;
+    let app = http::app(routes, readiness.clone(), metrics, limits);
     let grace = Duration::from_secs(cfg.shutdown_grace_secs);
     let token = shutdown.clone();
     let server = tokio::spawn(async move {
@@ -89,7 +90,7 @@ pub async fn start(
             drain.cancelled().await;
             readiness.start_draining();
         });
-        http::serve(listener, app, token, grace).await
+        http::serve(listener, app, limits, token, grace).await
     });
     Ok(Running { addr, shutdown, server, workers: Vec::new(), cleanups: Vec::new() })
 }

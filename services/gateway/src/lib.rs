@@ -12,8 +12,10 @@
 //!   and per client IP otherwise, with a budget per route class. 429 with `Retry-After`;
 //!   `RateLimit-Limit/Remaining/Reset` on every answer. Redis down → fail open, counted in
 //!   `gateway_rate_limit_unavailable_total` and logged.
-//! - **Proxy** ([`proxy`]): pooled HTTP/1.1, bodies streamed, an allowlist of request headers
-//!   plus `x-request-id` and `x-forwarded-for`; connect failure → 502, no response head within
+//! - **Proxy** ([`proxy`]): pooled HTTP/1.1, request bodies read whole within the gateway's
+//!   limits (a short or stalled body is the client's 408/400, never a 504), responses streamed,
+//!   an allowlist of request headers plus `x-request-id` and `x-forwarded-for`; connect
+//!   failure → 502, no response head within
 //!   `upstream_timeout_ms` → 504 (a body streaming after its head is not cut off); a 5xx keeps
 //!   its status but only a body in the error shape.
 //! - **CORS** for the web UI's origins (`cors.allowed_origins`), and the **OpenAPI** document

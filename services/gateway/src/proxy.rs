@@ -1,6 +1,12 @@
-//! Forwarding to the services: one pooled HTTP/1.1 client, request and response bodies
-//! streamed through without buffering, an allowlist of request headers, and upstream failures
-//! turned into the shared error shape (connect failure → 502, no answer in time → 504).
+//! Forwarding to the services: one pooled HTTP/1.1 client, an allowlist of request headers,
+//! and upstream failures turned into the shared error shape (connect failure → 502, no answer
+//! in time → 504).
+//!
+//! A request body is read whole before anything is sent upstream, within the gateway's own
+//! limits (`http.limits`: size and deadline, see `tripnest_common::http::limits`). API bodies
+//! are small JSON, so this costs little, and it means a body cut short or trickled in is the
+//! client's 408 / 400 / 413 at the gateway instead of a service left waiting and a 504 that
+//! blames it. Response bodies are streamed through without buffering.
 
 use crate::routes::{Service, upstream_path_and_query};
 use anyhow::Context;
@@ -15,7 +21,10 @@ use hyper_util::{
     rt::TokioExecutor,
 };
 use std::{collections::HashMap, net::IpAddr, time::Duration};
-use tripnest_common::{ApiError, http::REQUEST_ID};
+use tripnest_common::{
+    ApiError,
+    http::{REQUEST_ID, limits::read_body},
+};
 
 /// Request headers a client may send through to a service. Everything else is dropped,
 /// including any `x-user-*` identity header the client made up.
@@ -82,6 +91,11 @@ impl Upstreams {
         extra: &[(HeaderName, HeaderValue)],
     ) -> Response {
         let (parts, body) = req.into_parts();
+        let body = match read_body(body).await {
+            Ok(bytes) if bytes.is_empty() => Body::empty(),
+            Ok(bytes) => Body::from(bytes),
+            Err(refused) => return refused.into_response(),
+        };
         let base = self.bases.get(&service).map_or("", String::as_str);
         let target = format!("{base}{}", upstream_path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str())));
         let Ok(uri) = target.parse::<Uri>() else {

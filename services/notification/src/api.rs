@@ -3,7 +3,7 @@
 
 use axum::{
     Router,
-    extract::{FromRef, Query, State},
+    extract::{FromRef, State},
     routing::get,
 };
 use chrono::{DateTime, Utc};
@@ -14,7 +14,7 @@ use tripnest_common::{
     ApiError, ApiResult,
     auth::{Caller, JwksVerifier},
     error::FieldError,
-    http::ApiJson,
+    http::{ApiJson, ApiQuery},
 };
 use uuid::Uuid;
 
@@ -80,15 +80,11 @@ struct NotificationPage {
 async fn list_notifications(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<NotificationPage>> {
-    let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let (page, page_size) = pagination(&query)?;
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1")
-        .bind(caller.sub)
-        .fetch_one(&state.pool)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1").bind(caller.sub).fetch_one(&state.pool).await?;
     let items: Vec<NotificationView> = sqlx::query_as(
         "SELECT id, booking_id, channel, template, recipient, subject, body_text, status, cause_event_id, created_at, sent_at \
            FROM notifications WHERE user_id = $1 \
@@ -98,8 +94,7 @@ async fn list_notifications(
     .bind(page_size)
     .bind((page - 1) * page_size)
     .fetch_all(&state.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     Ok(ApiJson(NotificationPage { items, page, page_size, total }))
 }
 

@@ -4,7 +4,7 @@
 use crate::store::{self, PaymentStatus};
 use axum::{
     Router,
-    extract::{FromRef, Path, State},
+    extract::{FromRef, State},
     routing::get,
 };
 use chrono::{DateTime, Utc};
@@ -13,7 +13,7 @@ use sqlx::PgPool;
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{InternalToken, ServiceToken},
-    http::ApiJson,
+    http::{ApiJson, ApiPath},
 };
 use uuid::Uuid;
 
@@ -69,9 +69,13 @@ pub struct PaymentView {
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
-async fn get_payment(_: ServiceToken, State(state): State<AppState>, Path(booking_id): Path<String>) -> ApiResult<ApiJson<PaymentView>> {
+async fn get_payment(
+    _: ServiceToken,
+    State(state): State<AppState>,
+    ApiPath(booking_id): ApiPath<String>,
+) -> ApiResult<ApiJson<PaymentView>> {
     let booking_id = Uuid::parse_str(&booking_id).map_err(|_| ApiError::invalid_field("bookingId", "must be a UUID"))?;
-    let payment = store::find(&state.pool, booking_id).await.map_err(anyhow::Error::from)?.ok_or_else(|| ApiError::not_found("payment"))?;
+    let payment = store::find(&state.pool, booking_id).await?.ok_or_else(|| ApiError::not_found("payment"))?;
     let status = payment.status().ok_or_else(|| anyhow::anyhow!("unknown payment status {:?}", payment.status))?;
     Ok(ApiJson(PaymentView {
         booking_id: payment.booking_id,

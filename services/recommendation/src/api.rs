@@ -12,7 +12,7 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{FromRef, Query, State, rejection::QueryRejection},
+    extract::{FromRef, State},
     routing::get,
 };
 use chrono::NaiveDate;
@@ -25,6 +25,7 @@ use tripnest_common::{
     ApiError, ApiResult,
     auth::{JwksVerifier, OptionalCaller},
     error::FieldError,
+    http::ApiQuery,
 };
 
 /// Suggestions when no `limit` is given.
@@ -154,12 +155,7 @@ impl Suggestion {
 }
 
 #[tracing::instrument(skip_all, fields(signed_in = caller.0.is_some()))]
-async fn recommend(
-    State(s): State<AppState>,
-    caller: OptionalCaller,
-    q: Result<Query<RawQuery>, QueryRejection>,
-) -> ApiResult<Json<Recommendations>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q): ApiQuery<RawQuery>) -> ApiResult<Json<Recommendations>> {
     let req = parse(q)?;
     let internal = |e: mongodb::error::Error| ApiError::Internal(e.into());
     let (profile, excluded) = match &caller.0 {

@@ -4,7 +4,7 @@
 use crate::rules::{self, NewReview, ReviewBody, Stay};
 use axum::{
     Json, Router,
-    extract::{FromRef, Path, Query, State},
+    extract::{FromRef, State},
     http::{HeaderMap, StatusCode},
     routing::get,
 };
@@ -18,7 +18,7 @@ use tripnest_common::{
     db,
     error::FieldError,
     events::topics,
-    http::ApiJson,
+    http::{ApiJson, ApiPath, ApiQuery},
     kafka::TRACEPARENT,
     outbox,
     saga::{HotelRatingUpdated, ReviewCreated},
@@ -74,7 +74,7 @@ pub struct Aggregate {
 async fn create(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(hotel): Path<String>,
+    ApiPath(hotel): ApiPath<String>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> ApiResult<(StatusCode, Json<ReviewView>)> {
@@ -83,13 +83,12 @@ async fn create(
         return Err(ApiError::Forbidden("only travellers review their stays".into()));
     }
     let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
-    let mut tx = s.pool.begin().await.map_err(anyhow::Error::from)?;
+    let mut tx = s.pool.begin().await?;
     let stay: Option<Stay> =
         sqlx::query_as("SELECT booking_id, user_id, hotel_id, check_in, status FROM stays WHERE booking_id = $1 FOR SHARE")
             .bind(review.booking_id)
             .fetch_optional(&mut *tx)
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
     rules::may_review(stay.as_ref(), caller.sub, &hotel, Utc::now().date_naive())?;
     let view = insert(&mut tx, &hotel, &caller, &review).await.map_err(|e| match db::constraint_name(&e) {
         Some("reviews_one_per_booking") => ApiError::conflict("already_reviewed", "this booking already has a review"),
@@ -103,8 +102,7 @@ async fn create(
     .bind(&hotel)
     .bind(i64::from(review.rating))
     .fetch_one(&mut *tx)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let created = ReviewCreated {
         review_id: view.id,
         hotel_id: hotel.clone(),
@@ -112,14 +110,10 @@ async fn create(
         user_id: caller.sub,
         rating: review.rating,
     };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::REVIEW_CREATED, &hotel, created), traceparent)
-        .await
-        .map_err(anyhow::Error::from)?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::REVIEW_CREATED, &hotel, created), traceparent).await?;
     let rating = HotelRatingUpdated { hotel_id: hotel.clone(), average: rules::average(sum, count), count };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_RATING_UPDATED, &hotel, rating), traceparent)
-        .await
-        .map_err(anyhow::Error::from)?;
-    tx.commit().await.map_err(anyhow::Error::from)?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_RATING_UPDATED, &hotel, rating), traceparent).await?;
+    tx.commit().await?;
     metrics::counter!("reviews_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -177,12 +171,7 @@ fn parse_page(q: &PageQuery) -> ApiResult<(i64, i64)> {
 }
 
 #[tracing::instrument(skip(s, q))]
-async fn list(
-    State(s): State<AppState>,
-    Path(hotel): Path<String>,
-    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> ApiResult<Json<ReviewPage>> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+async fn list(State(s): State<AppState>, ApiPath(hotel): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ReviewPage>> {
     let (page, page_size) = parse_page(&q)?;
     let items: Vec<ReviewView> = sqlx::query_as(
         "SELECT id, hotel_id, rating, title, body, author_name, created_at FROM reviews WHERE hotel_id = $1 \
@@ -192,13 +181,11 @@ async fn list(
     .bind(page_size)
     .bind((page - 1) * page_size)
     .fetch_all(&s.pool)
-    .await
-    .map_err(anyhow::Error::from)?;
+    .await?;
     let (count, sum): (i64, i64) =
         sqlx::query_as("SELECT COALESCE(max(review_count), 0), COALESCE(max(rating_sum), 0) FROM hotel_ratings WHERE hotel_id = $1")
             .bind(&hotel)
             .fetch_one(&s.pool)
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
     Ok(Json(ReviewPage { items, total: count, page, page_size, rating: Aggregate { average: rules::average(sum, count), count } }))
 }

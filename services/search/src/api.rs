@@ -7,15 +7,19 @@ use crate::{
     snapshot::Snapshots,
     store::Store,
 };
+use anyhow::Context;
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::QueryRejection},
+    extract::State,
     http::header,
     response::{IntoResponse, Response},
     routing::get,
 };
 use serde::Serialize;
-use tripnest_common::{ApiError, ApiResult};
+use tripnest_common::{
+    ApiError, ApiResult,
+    http::{ApiPath, ApiQuery},
+};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -37,17 +41,16 @@ pub fn router() -> Router<AppState> {
 pub const CACHE_HEADER: &str = "x-search-cache";
 
 #[tracing::instrument(skip_all)]
-async fn search(State(s): State<AppState>, raw: Result<Query<RawSearch>, QueryRejection>) -> ApiResult<Response> {
-    let Query(raw) = raw.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+async fn search(State(s): State<AppState>, ApiQuery(raw): ApiQuery<RawSearch>) -> ApiResult<Response> {
     let q = SearchQuery::parse(raw, chrono::Utc::now().date_naive())?;
     let canonical = q.canonical();
     let (hit, slot) = s.cache.lookup(q.city.as_deref(), &canonical).await;
     if let Some(json) = hit {
         return Ok(json_bytes(json, "hit"));
     }
-    let city = s.snapshots.get(&s.store, q.city.as_deref(), slot.generation()).await.map_err(anyhow::Error::from)?;
+    let city = s.snapshots.get(&s.store, q.city.as_deref(), slot.generation()).await.context("loading the city snapshot")?;
     let page = results::search(&city, &q);
-    let json = serde_json::to_vec(&page).map_err(anyhow::Error::from)?;
+    let json = serde_json::to_vec(&page).context("serialising the results")?;
     s.cache.store(slot, &json).await;
     Ok(json_bytes(json, "miss"))
 }
@@ -77,8 +80,8 @@ struct HotelDetail {
 }
 
 #[tracing::instrument(skip(s))]
-async fn hotel(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<HotelDetail>> {
-    let h = s.store.hotel(&id).await.map_err(anyhow::Error::from)?.ok_or_else(|| ApiError::not_found("hotel"))?;
+async fn hotel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<HotelDetail>> {
+    let h = s.store.hotel(&id).await.context("loading the hotel")?.ok_or_else(|| ApiError::not_found("hotel"))?;
     Ok(Json(HotelDetail {
         room_types: h.room_types.iter().map(RoomOffer::catalog).collect(),
         id: h.id,

@@ -6,4 +6,5 @@ mod catalog;
 mod helpers;
 mod inventory;
 mod occupancy;
+mod rejections;
 mod saga;

@@ -8,5 +8,6 @@ mod gcra;
 mod helpers;
 mod platform;
 mod rate_limits;
+mod rejections;
 mod routing;
 mod upstream_failures;

@@ -7,3 +7,4 @@ mod internal;
 mod keys;
 mod logs;
 mod refresh;
+mod rejections;
