@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tripnest_common::{ApiError, error::FieldError};
+use utoipa::openapi::{ObjectBuilder, Type, schema::SchemaType};
 use uuid::Uuid;
 
 /// Longest review text, in characters.
@@ -13,13 +14,48 @@ pub const MAX_TITLE_CHARS: usize = 120;
 
 /// The body of `POST /hotels/{id}/reviews` as sent; checked by [`ReviewBody::validate`] so
 /// every bad field is named.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewReview)]
 pub struct ReviewBody {
+    /// Your confirmed booking at this hotel whose check-in has come.
+    #[schema(value_type = Uuid, required = true)]
     booking_id: Option<serde_json::Value>,
+    /// Stars.
+    #[schema(schema_with = rating_schema, required = true)]
     rating: Option<serde_json::Value>,
+    /// Optional title.
+    #[schema(schema_with = title_schema)]
     title: Option<String>,
+    /// The review (may be empty).
+    #[schema(schema_with = text_schema)]
     text: Option<String>,
+}
+
+/// Lowest and highest rating.
+pub const RATINGS: std::ops::RangeInclusive<u8> = 1..=5;
+
+fn rating_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(*RATINGS.start())).maximum(Some(*RATINGS.end()))
+}
+
+/// Text of at most `max` characters without control characters other than `allowed`,
+/// except in the blank ends that are trimmed.
+fn text_without_controls(max: usize, allowed: &str) -> ObjectBuilder {
+    let forbidden: String =
+        ('\0'..='\u{9f}').filter(|c| c.is_control() && !allowed.contains(*c)).map(|c| format!("\\u{:04x}", u32::from(c))).collect();
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(max))
+        .pattern(Some(format!("^\\s*[^{forbidden}]*\\s*$")))
+}
+
+fn title_schema() -> ObjectBuilder {
+    text_without_controls(MAX_TITLE_CHARS, "")
+}
+
+fn text_schema() -> ObjectBuilder {
+    text_without_controls(MAX_TEXT_CHARS, "\n\r\t")
 }
 
 /// A valid review.
@@ -47,7 +83,7 @@ impl ReviewBody {
             }
         };
         let rating = match self.rating.as_ref().and_then(serde_json::Value::as_u64) {
-            Some(r @ 1..=5) => Some(r as u8),
+            Some(r) if u8::try_from(r).is_ok_and(|r| RATINGS.contains(&r)) => Some(r as u8),
             _ => {
                 errors.push(FieldError::new("rating", "must be a whole number from 1 to 5"));
                 None
