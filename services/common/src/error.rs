@@ -32,23 +32,23 @@ impl FieldError {
 }
 
 /// The body of every error answer, `{"error": {"code", "message", "details"}}`, as the OpenAPI
-/// document describes it (named `Error` there). [`ApiError::body`] writes this shape.
+/// document describes it (named `Error` there); `ApiError::body` writes this shape.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = Error)]
 pub struct ErrorBody {
-    /// What went wrong.
+    // No doc comment: one would wrap the inlined schema in `allOf`.
     #[schema(inline)]
     pub error: ErrorDetail,
 }
 
-/// The inside of [`ErrorBody`].
+/// What went wrong.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable code, e.g. `validation_failed`, `unauthorized`, `rate_limited`, `sold_out`.
     pub code: String,
     /// Human-readable explanation.
     pub message: String,
-    /// For `validation_failed`, the invalid fields ([`FieldError`]s); for `rate_limited`,
+    /// For `validation_failed`, the invalid fields (`FieldError`s); for `rate_limited`,
     /// `{"retryAfterSeconds": n}`; otherwise null.
     #[schema(required = false)]
     pub details: Option<Value>,

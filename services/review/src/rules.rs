@@ -12,7 +12,7 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
 
-/// The body of `POST /hotels/{id}/reviews` as sent; checked by [`ReviewBody::validate`] so
+/// The body of `POST /hotels/{id}/reviews` as sent; checked by `ReviewBody::validate` so
 /// every bad field is named.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
