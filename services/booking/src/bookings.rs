@@ -64,7 +64,11 @@ struct IdempotencyHeader {
 }
 
 fn idempotency_key_schema() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(utoipa::openapi::Type::String).min_length(Some(1)).max_length(Some(MAX_IDEMPOTENCY_KEY_CHARS)).pattern(Some(r"\S"))
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_IDEMPOTENCY_KEY_CHARS))
+        .pattern(Some(r"\S"))
 }
 
 enum Claim {
@@ -319,13 +323,8 @@ async fn list(
     let Query(query) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let page = query.validate()?;
     let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOOKING} WHERE b.user_id = $1 ORDER BY b.created_at DESC LIMIT $2 OFFSET $3"));
-    let items: Vec<Booking> = sqlx::query_as(sql)
-        .bind(c.sub)
-        .bind(page.limit())
-        .bind(page.offset())
-        .fetch_all(&s.pool)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let items: Vec<Booking> =
+        sqlx::query_as(sql).bind(c.sub).bind(page.limit()).bind(page.offset()).fetch_all(&s.pool).await.map_err(anyhow::Error::from)?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1")
         .bind(c.sub)
         .fetch_one(&s.pool)

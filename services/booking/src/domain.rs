@@ -148,7 +148,10 @@ pub struct BookingRequest {
 /// `guests` as the document states it: at least one (the room capacity bounds it further).
 pub fn guests_schema() -> utoipa::openapi::ObjectBuilder {
     use utoipa::openapi::{ObjectBuilder, Type};
-    ObjectBuilder::new().schema_type(Type::Integer).format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int32))).minimum(Some(1))
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int32)))
+        .minimum(Some(1))
 }
 
 /// `rooms` as the document states it: 1 to [`MAX_ROOMS`].

@@ -29,7 +29,6 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, migrate::Migrator};
 use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
-use utoipa_axum::router::OpenApiRouter;
 use tripnest_common::{
     auth::{InternalToken, JwksVerifier},
     config::CommonConfig,
@@ -39,6 +38,7 @@ use tripnest_common::{
     outbox,
     service::{self, Running},
 };
+use utoipa_axum::router::OpenApiRouter;
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "booking";

@@ -75,8 +75,7 @@ impl PageQuery {
     /// The page asked for, adding a [`FieldError`] for each bad parameter to `errors` (for
     /// endpoints that report all their query's errors at once).
     pub fn validate_into(&self, errors: &mut Vec<FieldError>) -> Page {
-        let mut number = |raw: &Option<String>, field: &str, default: u32, max: u32| match raw.as_deref().map(|r| r.trim().parse::<u32>())
-        {
+        let mut number = |raw: &Option<String>, field: &str, default: u32, max: u32| match raw.as_deref().map(|r| r.trim().parse::<u32>()) {
             None => default,
             Some(Ok(n)) if (1..=max).contains(&n) => n,
             Some(_) => {

@@ -99,13 +99,14 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
         async move { producer.check().await }
     });
     let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(cfg.jwks_url.clone())) };
-    let http = match service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await {
-        Ok(http) => http,
-        Err(e) => {
-            shutdown.cancel(); // stop the workers spawned above
-            return Err(e.into());
-        }
-    };
+    let http =
+        match service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await {
+            Ok(http) => http,
+            Err(e) => {
+                shutdown.cancel(); // stop the workers spawned above
+                return Err(e.into());
+            }
+        };
     let running = workers.into_iter().fold(http, service::Running::with_worker);
     Ok(running.with_cleanup(async move {
         producer.flush(Duration::from_secs(5));

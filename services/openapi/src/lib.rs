@@ -19,8 +19,11 @@ use std::path::PathBuf;
 use tripnest_common::error::{ErrorBody, FieldError};
 use utoipa::OpenApi;
 
+/// A service's `openapi()`: its part of the document.
+pub type Part = fn() -> utoipa::openapi::OpenApi;
+
 /// Each service behind the gateway with its part of the document.
-pub const SERVICES: [(&str, fn() -> utoipa::openapi::OpenApi); 6] = [
+pub const SERVICES: [(&str, Part); 6] = [
     ("user", tripnest_user::openapi),
     ("booking", tripnest_booking::openapi),
     ("notification", tripnest_notification::openapi),
@@ -123,7 +126,9 @@ pub fn document() -> Value {
         let schemas = doc["components"]["schemas"].as_object_mut().expect("schemas");
         for (name, schema) in object(part["components"]["schemas"].clone()) {
             match schemas.get(&name) {
-                Some(existing) => assert!(*existing == schema, "schema {name} is defined twice, differently (rename one with #[schema(as = …)])"),
+                Some(existing) => {
+                    assert!(*existing == schema, "schema {name} is defined twice, differently (rename one with #[schema(as = …)])")
+                }
                 None => {
                     schemas.insert(name, schema);
                 }
@@ -131,7 +136,8 @@ pub fn document() -> Value {
         }
     }
     doc["paths"] = Value::Object(paths);
-    doc["tags"] = SERVICES.iter().map(|(name, _)| json!({ "name": name, "description": format!("Answered by the {name} service.") })).collect();
+    doc["tags"] =
+        SERVICES.iter().map(|(name, _)| json!({ "name": name, "description": format!("Answered by the {name} service.") })).collect();
     sorted(doc)
 }
 

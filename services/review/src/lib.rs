@@ -81,7 +81,8 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         async move { producer.check().await }
     });
     let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)) };
-    let running = service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
+    let running =
+        service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));

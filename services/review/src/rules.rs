@@ -42,8 +42,20 @@ fn rating_schema() -> ObjectBuilder {
 /// Text of at most `max` characters without control characters other than `allowed`,
 /// except in the blank ends that are trimmed.
 fn text_without_controls(max: usize, allowed: &str) -> ObjectBuilder {
-    let forbidden: String =
-        ('\0'..='\u{9f}').filter(|c| c.is_control() && !allowed.contains(*c)).map(|c| format!("\\u{:04x}", u32::from(c))).collect();
+    let forbidden: Vec<u32> = ('\0'..='\u{9f}').filter(|c| c.is_control() && !allowed.contains(*c)).map(u32::from).collect();
+    // Consecutive code points as one `\uXXXX-\uYYYY` range.
+    let mut ranges = String::new();
+    for (i, &c) in forbidden.iter().enumerate() {
+        let starts = i == 0 || forbidden[i - 1] + 1 != c;
+        let ends = forbidden.get(i + 1) != Some(&(c + 1));
+        if starts {
+            ranges.push_str(&format!("\\u{c:04x}"));
+        }
+        if ends && !starts {
+            ranges.push_str(&format!("-\\u{c:04x}"));
+        }
+    }
+    let forbidden = ranges;
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
         .max_length(Some(max))

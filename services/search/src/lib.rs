@@ -138,7 +138,8 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         });
     let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.cache_ttl_secs), cfg.max_candidates);
     let state = api::AppState { store: store.clone(), cache: cache.clone(), snapshots };
-    let running = service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
+    let running =
+        service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let indexer = consumer::Indexer { store, cache, booking };
     let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), indexer, shutdown));

@@ -244,20 +244,7 @@ impl SearchQuery {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        Ok(Self {
-            city,
-            stay,
-            guests,
-            rooms,
-            min_price,
-            max_price,
-            amenities,
-            min_rating,
-            stars,
-            sort,
-            descending,
-            page,
-        })
+        Ok(Self { city, stay, guests, rooms, min_price, max_price, amenities, min_rating, stars, sort, descending, page })
     }
 
     /// The canonical text of this query: equal for equal searches, whatever the spelling.

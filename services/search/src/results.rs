@@ -13,8 +13,8 @@ use crate::{
     store::{HotelDoc, RoomTypeDoc},
 };
 use serde::Serialize;
-use tripnest_common::page::Paged;
 use std::collections::HashMap;
+use tripnest_common::page::Paged;
 
 /// A page of results.
 pub type SearchPage = Paged<HotelHit>;
