@@ -104,9 +104,9 @@ cmd_test() {
   load_stack_env
   ensure_node
   ensure_deps
-  step "web UI: tsc --noEmit and prettier --check"
-  (cd "$WEB" && ./node_modules/.bin/tsc --noEmit && ./node_modules/.bin/prettier --check . >/dev/null) ||
-    die "web UI type check or formatting" "" "cd frontend && npm run format, then npm run check"
+  step "web UI: API types fresh from the OpenAPI document, tsc --noEmit and prettier --check"
+  (cd "$WEB" && node scripts/gen-api.mjs --check && ./node_modules/.bin/tsc --noEmit && ./node_modules/.bin/prettier --check . >/dev/null) ||
+    die "web UI generated API types, type check or formatting" "" "cd frontend && npm run gen:api, npm run format, then npm run check"
   apt_install chromium
   curl -fsS -m 3 "$GATEWAY_URL/healthz" >/dev/null 2>&1 ||
     die "the gateway at $GATEWAY_URL does not answer" "" "start the services first: bash dev/services.sh up"

@@ -6,6 +6,7 @@ import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 import { describeFailure, GatewayError } from "@/lib/api/errors";
+import { MIN_PASSWORD_CHARS } from "@/lib/api/limits";
 import { safeNext } from "@/lib/safe-next";
 import { ErrorSummary, TextField } from "./field";
 import { useSession } from "./providers";
@@ -18,7 +19,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 function check(mode: Mode, v: Values): Record<string, string> {
   const p: Record<string, string> = {};
   if (!EMAIL.test(v.email.trim())) p.email = "Enter an email address like name@example.com.";
-  if (mode === "signup" && v.password.length < 10) p.password = "Use at least 10 characters.";
+  if (mode === "signup" && [...v.password].length < MIN_PASSWORD_CHARS) p.password = `Use at least ${MIN_PASSWORD_CHARS} characters.`;
   if (mode === "signin" && v.password === "") p.password = "Enter your password.";
   if (mode === "signup" && v.phone.trim() && !/^\+[1-9]\d{6,14}$/.test(v.phone.trim())) {
     p.phone = "Use the international format, e.g. +351912345678.";
@@ -130,7 +131,7 @@ export function AuthForm({ mode }: { mode: Mode }) {
           value={v.password}
           onChange={set("password")}
           error={problems.password}
-          hint={mode === "signup" ? "At least 10 characters." : undefined}
+          hint={mode === "signup" ? `At least ${MIN_PASSWORD_CHARS} characters.` : undefined}
         />
         {mode === "signup" && (
           <TextField

@@ -14,7 +14,7 @@ export function Recommended({ fallback }: { fallback: ReactNode }) {
   const { session, store } = useSession();
   const signedIn = session.status === "signed-in";
   const { result } = useLoad(() => store.authorized((token) => api.recommendations(gateway, token, 6)), signedIn ? session.user.id : "anonymous", signedIn);
-  if (!signedIn || result.state !== "loaded" || result.data.items.length === 0 || result.data.personalized === false) {
+  if (!signedIn || result.state !== "loaded" || result.data.items.length === 0 || result.data.basis !== "personal") {
     return <>{fallback}</>;
   }
   return (
@@ -25,8 +25,14 @@ export function Recommended({ fallback }: { fallback: ReactNode }) {
       <p className="mt-1 text-sm text-slate-600">Based on your stays and reviews.</p>
       <ul className="mt-4 grid gap-4">
         {result.data.items.map((r) => (
-          <li key={r.hotel.id}>
-            <HotelCard hotel={toHotelCard(r.hotel, undefined, r.reasons)} />
+          <li key={r.id}>
+            <HotelCard
+              hotel={toHotelCard(
+                r,
+                undefined,
+                r.reasons.map((reason) => reason.text),
+              )}
+            />
           </li>
         ))}
       </ul>

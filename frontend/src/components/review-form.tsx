@@ -3,9 +3,10 @@
 import { useId, useState, type FormEvent } from "react";
 import { api } from "@/lib/api/endpoints";
 import { describeFailure, GatewayError } from "@/lib/api/errors";
+import { MAX_REVIEW_CHARS } from "@/lib/api/limits";
 import { useGateway, useSession } from "./providers";
 
-const MAX_TEXT = 4000;
+const MAX_TEXT = MAX_REVIEW_CHARS;
 
 export function ReviewForm({ hotelId, bookingId, hotelName }: { hotelId: string; bookingId: string; hotelName: string }) {
   const gateway = useGateway();

@@ -1,12 +1,11 @@
-// The stay rules the API enforces, checked in the browser first so mistakes show at once.
+// The stay rules the API enforces, checked in the browser first so mistakes show at once. The
+// guest and room limits come from the API's OpenAPI document (./api/limits, generated).
 import { nightsBetween } from "./format";
 import { isIsoDate } from "./dates";
+import { MAX_GUESTS, MAX_ROOMS } from "./api/limits";
 
+export { MAX_GUESTS, MAX_ROOMS };
 export const MAX_NIGHTS = 30;
-/** Guests one booking may be for. */
-export const MAX_GUESTS = 50;
-/** Rooms one booking may hold. */
-export const MAX_ROOMS = 9;
 
 export interface StayInput {
   checkIn: string;

@@ -16,36 +16,60 @@ use crate::{
 };
 use anyhow::Context;
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::get,
 };
 use chrono::Utc;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::Caller,
+    error::ErrorBody,
     events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
     outbox,
+    page::{PageQuery, Paged},
     saga::{BookingCreated, Contact},
 };
+use utoipa::{IntoParams, openapi::ObjectBuilder};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 /// An in-flight key older than this is considered abandoned and may be taken over.
 const STALE_IN_FLIGHT: &str = "60 seconds";
 
-/// Public booking routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/bookings", post(create).get(list))
-        .route("/bookings/{id}", get(one))
-        .route("/bookings/{id}/cancel", post(cancel))
+/// The booking routes: the public ones documented, plus the operator's internal read.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(one))
+        .routes(routes!(cancel))
         .route("/internal/bookings/{id}", get(internal_one))
+}
+
+/// Longest `Idempotency-Key` accepted.
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
+
+/// The `Idempotency-Key` header, as documented.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct IdempotencyHeader {
+    /// Any unique string per booking attempt (a UUID is fine). Retries reuse it.
+    #[param(rename = "Idempotency-Key", schema_with = idempotency_key_schema)]
+    key: String,
+}
+
+fn idempotency_key_schema() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(MAX_IDEMPOTENCY_KEY_CHARS))
+        .pattern(Some(r"\S"))
 }
 
 enum Claim {
@@ -119,7 +143,7 @@ async fn release_key(pool: &PgPool, user: Uuid, key: &str) {
 
 fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
-    if key.is_empty() || key.len() > 255 {
+    if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
         return Err(ApiError::bad_request(
             "idempotency_key_required",
             "send an Idempotency-Key header (1–255 characters) so a retry cannot book twice",
@@ -128,6 +152,25 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
     Ok(key.to_owned())
 }
 
+/// Book a stay: the rooms are held while the payment runs.
+///
+/// Same key and body → the same answer (with `Idempotent-Replayed: true`); same key with another
+/// body → 422 `idempotency_key_reused`; same key while the first request runs → 409
+/// `request_in_flight`; a night with too few rooms → 409 `sold_out`.
+#[utoipa::path(
+    post, path = "/bookings", operation_id = "createBooking",
+    security(("bearerAuth" = [])),
+    params(IdempotencyHeader),
+    request_body = BookingRequest,
+    responses(
+        (status = 202, description = "The PENDING booking.", body = Booking),
+        (status = 400, description = "Malformed JSON or a missing Idempotency-Key.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 404, description = "No such hotel or room type on sale.", body = ErrorBody),
+        (status = 409, description = "`sold_out`, or `request_in_flight` for this key.", body = ErrorBody),
+        (status = 422, description = "Invalid fields, or `idempotency_key_reused`.", body = ErrorBody),
+    )
+)]
 async fn create(
     State(s): State<AppState>,
     Caller(claims): Caller,
@@ -252,26 +295,38 @@ async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
-/// `?page&pageSize` for lists.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Page {
-    #[serde(default)]
-    page: Option<u32>,
-    #[serde(default)]
-    page_size: Option<u32>,
-}
-
-async fn list(State(s): State<AppState>, Caller(c): Caller, ApiQuery(p): ApiQuery<Page>) -> ApiResult<Json<serde_json::Value>> {
-    let size = p.page_size.unwrap_or(20).clamp(1, 100);
-    let page = p.page.unwrap_or(1).max(1);
+/// Your bookings, newest first. A page past the last one is empty.
+#[utoipa::path(
+    get, path = "/bookings", operation_id = "listBookings",
+    security(("bearerAuth" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of bookings.", body = Paged<Booking>),
+        (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 422, description = "`page` or `pageSize` out of bounds.", body = ErrorBody),
+    )
+)]
+async fn list(State(s): State<AppState>, Caller(c): Caller, ApiQuery(query): ApiQuery<PageQuery>) -> ApiResult<Json<Paged<Booking>>> {
+    let page = query.validate()?;
     let sql = sqlx::AssertSqlSafe(format!("{SELECT_BOOKING} WHERE b.user_id = $1 ORDER BY b.created_at DESC LIMIT $2 OFFSET $3"));
-    let items: Vec<Booking> =
-        sqlx::query_as(sql).bind(c.sub).bind(i64::from(size)).bind(i64::from((page - 1) * size)).fetch_all(&s.pool).await?;
+    let items: Vec<Booking> = sqlx::query_as(sql).bind(c.sub).bind(page.limit()).bind(page.offset()).fetch_all(&s.pool).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings WHERE user_id = $1").bind(c.sub).fetch_one(&s.pool).await?;
-    Ok(Json(serde_json::json!({ "items": items, "page": page, "pageSize": size, "total": total })))
+    Ok(Json(page.of(items, total)))
 }
 
+/// One of your bookings.
+#[utoipa::path(
+    get, path = "/bookings/{id}", operation_id = "getBooking",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Booking id.")),
+    responses(
+        (status = 200, description = "The booking.", body = Booking),
+        (status = 400, description = "An id that is not a UUID.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 404, description = "No such booking of yours.", body = ErrorBody),
+    )
+)]
 async fn one(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<Booking>> {
     let mut conn = s.pool.acquire().await?;
     // Someone else's booking is indistinguishable from a missing one.
@@ -287,6 +342,20 @@ async fn internal_one(
     fetch(&mut conn, id).await?.map(Json).ok_or_else(|| ApiError::not_found("booking"))
 }
 
+/// Cancel one of your bookings: a PENDING one releases its hold, a CONFIRMED one (before
+/// check-in) is refunded.
+#[utoipa::path(
+    post, path = "/bookings/{id}/cancel", operation_id = "cancelBooking",
+    security(("bearerAuth" = [])),
+    params(("id" = Uuid, Path, description = "Booking id.")),
+    responses(
+        (status = 200, description = "The cancelled booking.", body = Booking),
+        (status = 400, description = "An id that is not a UUID.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 404, description = "No such booking of yours.", body = ErrorBody),
+        (status = 409, description = "`too_late_to_cancel` or `cannot_cancel` (already cancelled or expired).", body = ErrorBody),
+    )
+)]
 async fn cancel(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<Uuid>, headers: HeaderMap) -> ApiResult<Json<Booking>> {
     let mut tx = s.pool.begin().await?;
     let b = store::load_for_update(&mut tx, id).await?.filter(|b| b.user_id == c.sub).ok_or_else(|| ApiError::not_found("booking"))?;

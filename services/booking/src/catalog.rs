@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::StatusCode,
     routing::{get, put},
@@ -17,12 +17,14 @@ use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::ServiceToken,
     catalog::{CatalogHotel, HOTEL_ROUTE},
-    error::FieldError,
+    error::{ErrorBody, FieldError},
     events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
     outbox,
     saga::{HotelRemoved, HotelUpserted, RoomTypeInfo},
 };
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The checks booking relies on (the CRD's admission rules may not have run: any caller with
 /// the service token can write).
@@ -78,12 +80,10 @@ pub fn valid_id(id: &str) -> bool {
     (1..=63).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// Internal routes (service token) and public catalog routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(HOTEL_ROUTE, put(upsert).delete(remove))
-        .route("/hotels/{id}", get(hotel))
-        .route("/hotels/{id}/availability", get(availability))
+/// Internal routes (service token) and catalog reads. Of these, only availability is public:
+/// the gateway sends `/api/hotels/{id}` to search's read model.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().route(HOTEL_ROUTE, put(upsert).delete(remove)).route("/hotels/{id}", get(hotel)).routes(routes!(availability))
 }
 
 #[derive(Serialize)]
@@ -240,14 +240,21 @@ async fn hotel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiRe
 }
 
 /// `?checkIn&checkOut&guests&rooms` for the availability endpoint.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct StayQuery {
+    /// First night (today or later).
     check_in: NaiveDate,
+    /// Departure day, after `checkIn`.
     check_out: NaiveDate,
+    /// Guests in total (default 1).
     #[serde(default = "one")]
+    #[param(schema_with = crate::domain::guests_schema, required = false)]
     guests: i32,
+    /// Rooms wanted (default 1).
     #[serde(default = "one")]
+    #[param(schema_with = crate::domain::rooms_schema, required = false)]
     rooms: i32,
 }
 
@@ -255,7 +262,20 @@ fn one() -> i32 {
     1
 }
 
-#[derive(Serialize)]
+/// Prices and rooms left for a stay, per room type big enough for the party.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Availability {
+    hotel_id: String,
+    currency: String,
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    nights: usize,
+    room_types: Vec<RoomOffer>,
+}
+
+/// One room type for the stay: its nightly prices and whether every night has enough rooms.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RoomOffer {
     room_type: String,
@@ -266,7 +286,8 @@ struct RoomOffer {
     bookable: bool,
 }
 
-#[derive(Serialize)]
+/// One night's price and rooms left.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct NightPrice {
     night: NaiveDate,
@@ -274,11 +295,24 @@ struct NightPrice {
     available: i32,
 }
 
+/// Prices and rooms left for a stay.
+#[utoipa::path(
+    get, path = "/hotels/{id}/availability", operation_id = "getAvailability",
+    security((), ("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Hotel id."), StayQuery),
+    responses(
+        (status = 200, description = "Room types with nightly prices.", body = Availability),
+        (status = 400, description = "A query string that cannot be read (a missing or malformed date).", body = ErrorBody),
+        (status = 401, description = "An invalid access token was sent.", body = ErrorBody),
+        (status = 404, description = "No such hotel on sale.", body = ErrorBody),
+        (status = 422, description = "Invalid dates, guests or rooms.", body = ErrorBody),
+    )
+)]
 async fn availability(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<StayQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Json<Availability>> {
     let probe = crate::domain::BookingRequest {
         hotel_id: id.clone(),
         room_type: "-".into(),
@@ -327,7 +361,5 @@ async fn availability(
     for o in &mut offers {
         o.bookable = o.nightly_prices.len() == nights && o.available >= q.rooms;
     }
-    Ok(Json(
-        serde_json::json!({ "hotelId": id, "currency": currency, "checkIn": q.check_in, "checkOut": q.check_out, "nights": nights, "roomTypes": offers }),
-    ))
+    Ok(Json(Availability { hotel_id: id, currency, check_in: q.check_in, check_out: q.check_out, nights, room_types: offers }))
 }

@@ -11,7 +11,7 @@ pub const MAX_NIGHTS: i64 = 30;
 pub const MAX_ROOMS: i32 = 9;
 
 /// Where a booking is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// Rooms held, awaiting payment.
@@ -98,23 +98,42 @@ pub fn nightly_price(base_cents: i64, night: NaiveDate, pricing: &Pricing) -> i6
 
 /// A booking request as the client sends it. Numbers are signed so that a negative value
 /// gets a field-naming 422 rather than a parse error.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingRequest {
     /// Hotel id.
+    #[schema(pattern = r"\S")]
     pub hotel_id: String,
     /// Room type name.
+    #[schema(pattern = r"\S")]
     pub room_type: String,
-    /// First night.
+    /// First night (today or later).
     pub check_in: NaiveDate,
-    /// Departure day.
+    /// Departure day: after `checkIn`, at most `MAX_NIGHTS` nights later.
     pub check_out: NaiveDate,
-    /// Guests.
+    /// Guests (the room type's capacity times `rooms` at most).
+    #[schema(schema_with = guests_schema)]
     pub guests: i32,
     /// Rooms.
+    #[schema(schema_with = rooms_schema)]
     pub rooms: i32,
-    /// Payment method token.
+    /// Payment method token, e.g. `pm_card_visa`.
+    #[schema(pattern = r"\S")]
     pub payment_method: String,
+}
+
+/// `guests` as the document states it: at least one (the room capacity bounds it further).
+pub fn guests_schema() -> utoipa::openapi::ObjectBuilder {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int32)))
+        .minimum(Some(1))
+}
+
+/// `rooms` as the document states it: 1 to [`MAX_ROOMS`].
+pub fn rooms_schema() -> utoipa::openapi::ObjectBuilder {
+    guests_schema().maximum(Some(MAX_ROOMS))
 }
 
 impl BookingRequest {

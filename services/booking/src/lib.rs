@@ -38,6 +38,7 @@ use tripnest_common::{
     outbox,
     service::{self, Running},
 };
+use utoipa_axum::router::OpenApiRouter;
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "booking";
@@ -104,9 +105,20 @@ impl FromRef<AppState> for InternalToken {
     }
 }
 
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(catalog::router()).merge(bookings::router()).merge(occupancy::router())
+}
+
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(catalog::router()).merge(inventory::router()).merge(bookings::router()).merge(occupancy::router()).with_state(state)
+    let (documented, _) = routes().split_for_parts();
+    documented.merge(inventory::router()).with_state(state)
+}
+
+/// This service's part of the public API, as its handlers declare it (paths as the service
+/// serves them, without the gateway's `/api`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }
 
 /// Connect and migrate the database named in the config.

@@ -8,14 +8,20 @@
 //! closed nights count neither towards capacity nor occupancy.
 
 use crate::AppState;
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State};
 use chrono::{Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{Caller, Role},
+    error::ErrorBody,
     http::ApiQuery,
 };
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{ObjectBuilder, Type},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The longest window one request may ask for.
 pub const MAX_DAYS: u32 = 90;
@@ -23,19 +29,27 @@ pub const MAX_DAYS: u32 = 90;
 pub const DEFAULT_DAYS: u32 = 30;
 
 /// The manager routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/manager/occupancy", get(occupancy))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(occupancy))
 }
 
 /// `?from=YYYY-MM-DD&days=N`: the first night (default today) and how many nights.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct Window {
+    /// First night (default today).
     from: Option<NaiveDate>,
+    /// Nights in the window.
+    #[param(schema_with = days_schema)]
     days: Option<u32>,
 }
 
+fn days_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_DAYS)).default(Some(DEFAULT_DAYS.into()))
+}
+
 /// The answer: the window and one entry per hotel the caller manages.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Occupancy {
     from: NaiveDate,
@@ -45,7 +59,7 @@ pub struct Occupancy {
 }
 
 /// One hotel: totals over the window and its room types night by night.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HotelOccupancy {
     id: String,
@@ -61,7 +75,7 @@ pub struct HotelOccupancy {
 }
 
 /// One room type's nights in the window; nights the inventory has not generated are absent.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomTypeOccupancy {
     name: String,
@@ -69,7 +83,7 @@ pub struct RoomTypeOccupancy {
 }
 
 /// One night of one room type.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Night {
     night: NaiveDate,
@@ -99,6 +113,19 @@ impl Row {
     }
 }
 
+/// Night-by-night occupancy of the hotels you manage (an admin sees every hotel).
+#[utoipa::path(
+    get, path = "/manager/occupancy", operation_id = "getOccupancy",
+    security(("bearerAuth" = [])),
+    params(Window),
+    responses(
+        (status = 200, description = "The window and your hotels.", body = Occupancy),
+        (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 403, description = "You are not a hotel manager.", body = ErrorBody),
+        (status = 422, description = "`days` or `from` out of bounds.", body = ErrorBody),
+    )
+)]
 async fn occupancy(State(s): State<AppState>, Caller(caller): Caller, ApiQuery(w): ApiQuery<Window>) -> ApiResult<Json<Occupancy>> {
     if !caller.has_role(Role::Manager) {
         return Err(ApiError::Forbidden("occupancy is for hotel managers".into()));

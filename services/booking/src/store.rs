@@ -15,7 +15,7 @@ use tripnest_common::{
 use uuid::Uuid;
 
 /// A booking as stored, joined with its hotel's name.
-#[derive(Debug, Clone, sqlx::FromRow, Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Booking {
     /// Id.
@@ -41,6 +41,7 @@ pub struct Booking {
     /// Currency.
     pub currency: String,
     /// PENDING / CONFIRMED / CANCELLED / EXPIRED.
+    #[schema(value_type = Status)]
     pub status: String,
     /// payment_failed / guest / expired.
     pub cancel_reason: Option<String>,
@@ -52,6 +53,7 @@ pub struct Booking {
     pub payment_id: Option<Uuid>,
     /// Guest contact.
     #[serde(skip)]
+    #[schema(ignore)]
     pub contact: sqlx::types::Json<Contact>,
     /// End of the hold.
     pub hold_expires_at: DateTime<Utc>,

@@ -16,7 +16,7 @@ use std::{borrow::Cow, sync::Arc};
 pub type ApiResult<T, E = ApiError> = Result<T, E>;
 
 /// One invalid input field, reported in `details` of a 422.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON path of the field (`checkIn`, `rooms`, `roomTypes[0].capacity`).
     pub field: String,
@@ -29,6 +29,29 @@ impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }
     }
+}
+
+/// The body of every error answer, `{"error": {"code", "message", "details"}}`, as the OpenAPI
+/// document describes it (named `Error` there); `ApiError::body` writes this shape.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    // No doc comment: one would wrap the inlined schema in `allOf`.
+    #[schema(inline)]
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable code, e.g. `validation_failed`, `unauthorized`, `rate_limited`, `sold_out`.
+    pub code: String,
+    /// Human-readable explanation.
+    pub message: String,
+    /// For `validation_failed`, the invalid fields (`FieldError`s); for `rate_limited`,
+    /// `{"retryAfterSeconds": n}`; otherwise null.
+    #[schema(required = false)]
+    pub details: Option<Value>,
 }
 
 /// Every way a request can fail, each with an explicit status.

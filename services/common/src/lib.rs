@@ -8,6 +8,7 @@
 //!   body. A 500 never carries internal text.
 //! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz`, `/readyz`
 //!   and `/metrics` routes, request metrics and the graceful server loop.
+//! - [`page`]: the one `?page&pageSize` query and paged answer of every list endpoint.
 //! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
 //!   handler succeeds; poison messages parked on `<topic>.dlq`).
@@ -31,6 +32,7 @@ pub mod events;
 pub mod http;
 pub mod kafka;
 pub mod outbox;
+pub mod page;
 pub mod saga;
 pub mod service;
 pub mod shutdown;

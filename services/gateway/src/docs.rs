@@ -1,6 +1,9 @@
-//! The public API's OpenAPI 3.1 document (`openapi.json`, written by hand next to this file
-//! and embedded at build time) at `/api/openapi.json`, and `/api/docs`: a self-contained HTML
-//! rendering of it (no scripts, no CDN) generated once from the same document.
+//! The public API's OpenAPI 3.1 document at `/api/openapi.json`, and `/api/docs`: a
+//! self-contained HTML rendering of it (no scripts, no CDN) generated once from the same
+//! document. `openapi.json` next to this file is generated from the services' handlers by
+//! `cargo run -p tripnest-openapi --bin openapigen -- --write` (never edited by hand; a test in
+//! that crate fails when it is stale) and embedded at build time, so the gateway binary does
+//! not link the services.
 
 use axum::{
     Router,

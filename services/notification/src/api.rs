@@ -1,25 +1,21 @@
 //! `GET /notifications`: the signed-in user's own notifications, newest first, paginated with
-//! `?page` (from 1) and `?pageSize` (1 to 100, default 20).
+//! the shared `?page&pageSize` ([`tripnest_common::page`]).
 
-use axum::{
-    Router,
-    extract::{FromRef, State},
-    routing::get,
-};
+use axum::extract::{FromRef, State};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tripnest_common::{
-    ApiError, ApiResult,
+    ApiResult,
     auth::{Caller, JwksVerifier},
-    error::FieldError,
+    error::ErrorBody,
     http::{ApiJson, ApiQuery},
+    page::{PageQuery, Paged},
 };
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
-
-const DEFAULT_PAGE_SIZE: i64 = 20;
-const MAX_PAGE_SIZE: i64 = 100;
 
 /// What the HTTP handlers share.
 #[derive(Clone)]
@@ -36,53 +32,50 @@ impl FromRef<AppState> for Arc<JwksVerifier> {
     }
 }
 
-/// The service's own routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/notifications", get(list_notifications))
-}
-
-/// Raw query parameters, validated by hand so bad values get field errors.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListQuery {
-    page: Option<String>,
-    page_size: Option<String>,
+/// The service's own routes, with the document of the public ones.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_notifications))
 }
 
 /// One notification as its user sees it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Notification)]
 struct NotificationView {
     id: Uuid,
     booking_id: Uuid,
+    /// `email` or `sms`.
     channel: String,
     template: String,
     recipient: String,
     subject: Option<String>,
     body_text: String,
+    /// `sent` or `failed`.
     status: String,
     cause_event_id: Uuid,
     created_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
 }
 
-/// A page of notifications.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct NotificationPage {
-    items: Vec<NotificationView>,
-    page: i64,
-    page_size: i64,
-    total: i64,
-}
-
+/// Your notifications, newest first.
+#[utoipa::path(
+    get, path = "/notifications", operation_id = "listNotifications",
+    security(("bearerAuth" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of notifications.", body = Paged<NotificationView>),
+        (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 422, description = "`page` or `pageSize` out of bounds.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(user_id = %caller.sub))]
 async fn list_notifications(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ApiQuery(query): ApiQuery<ListQuery>,
-) -> ApiResult<ApiJson<NotificationPage>> {
-    let (page, page_size) = pagination(&query)?;
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> ApiResult<ApiJson<Paged<NotificationView>>> {
+    let page = query.validate()?;
     let total: i64 =
         sqlx::query_scalar("SELECT count(*) FROM notifications WHERE user_id = $1").bind(caller.sub).fetch_one(&state.pool).await?;
     let items: Vec<NotificationView> = sqlx::query_as(
@@ -91,46 +84,9 @@ async fn list_notifications(
           ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
     )
     .bind(caller.sub)
-    .bind(page_size)
-    .bind((page - 1) * page_size)
+    .bind(page.limit())
+    .bind(page.offset())
     .fetch_all(&state.pool)
     .await?;
-    Ok(ApiJson(NotificationPage { items, page, page_size, total }))
-}
-
-fn pagination(query: &ListQuery) -> ApiResult<(i64, i64)> {
-    let mut errors = Vec::new();
-    let mut parse = |field: &str, raw: &Option<String>, default: i64, max: i64| -> i64 {
-        let Some(raw) = raw else { return default };
-        match raw.trim().parse::<i64>() {
-            Ok(n) if (1..=max).contains(&n) => n,
-            _ => {
-                errors.push(FieldError::new(field, format!("must be a whole number from 1 to {max}")));
-                default
-            }
-        }
-    };
-    // Bounded so the offset cannot overflow.
-    let page = parse("page", &query.page, 1, 1_000_000);
-    let page_size = parse("pageSize", &query.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    if errors.is_empty() { Ok((page, page_size)) } else { Err(ApiError::Validation(errors)) }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn q(page: Option<&str>, page_size: Option<&str>) -> ListQuery {
-        ListQuery { page: page.map(Into::into), page_size: page_size.map(Into::into) }
-    }
-
-    #[test]
-    fn pagination_defaults_and_bounds() {
-        assert_eq!(pagination(&q(None, None)).expect("defaults"), (1, 20));
-        assert_eq!(pagination(&q(Some("3"), Some("100"))).expect("max"), (3, 100));
-        let Err(ApiError::Validation(fields)) = pagination(&q(Some("0"), Some("abc"))) else { panic!("both invalid") };
-        let names: Vec<_> = fields.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(names, ["page", "pageSize"]);
-        assert!(pagination(&q(None, Some("101"))).is_err());
-    }
+    Ok(ApiJson(page.of(items, total)))
 }

@@ -68,6 +68,11 @@ pub const NAME: &str = "notification";
 /// This service's migrations (numbered from 1000, after the shared ones).
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
+/// This service's part of the public API (paths without the gateway's `/api`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().split_for_parts().1
+}
+
 /// Connect, migrate, spawn the outbox relay and the consumer, and serve; returns once serving.
 pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<service::Running> {
     let lease = cfg.claim_lease()?;
@@ -94,13 +99,14 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
         async move { producer.check().await }
     });
     let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(cfg.jwks_url.clone())) };
-    let http = match service::start(NAME, &cfg.common, api::router().with_state(state), readiness, shutdown.clone()).await {
-        Ok(http) => http,
-        Err(e) => {
-            shutdown.cancel(); // stop the workers spawned above
-            return Err(e.into());
-        }
-    };
+    let http =
+        match service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await {
+            Ok(http) => http,
+            Err(e) => {
+                shutdown.cancel(); // stop the workers spawned above
+                return Err(e.into());
+            }
+        };
     let running = workers.into_iter().fold(http, service::Running::with_worker);
     Ok(running.with_cleanup(async move {
         producer.flush(Duration::from_secs(5));

@@ -11,9 +11,8 @@ use crate::{
     store::{HotelDoc, Store, match_key},
 };
 use axum::{
-    Json, Router,
+    Json,
     extract::{FromRef, State},
-    routing::get,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -24,9 +23,14 @@ use std::{
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{JwksVerifier, OptionalCaller},
-    error::FieldError,
+    error::{ErrorBody, FieldError},
     http::ApiQuery,
 };
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{ObjectBuilder, Type},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Suggestions when no `limit` is given.
 pub const DEFAULT_LIMIT: usize = 10;
@@ -50,18 +54,31 @@ impl FromRef<AppState> for Arc<JwksVerifier> {
     }
 }
 
-/// The public routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/recommendations", get(recommend))
+/// The public routes, with their document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(recommend))
 }
 
-#[derive(Debug, Deserialize)]
+/// `?city&checkIn&checkOut&limit` as sent; parsed by hand so errors name their field.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct RawQuery {
+    /// Only hotels in this city.
     city: Option<String>,
+    /// With `checkOut`: leave out hotels you already booked for overlapping dates.
+    #[param(value_type = Option<NaiveDate>)]
     check_in: Option<String>,
+    /// After `checkIn`.
+    #[param(value_type = Option<NaiveDate>)]
     check_out: Option<String>,
+    /// How many suggestions.
+    #[param(schema_with = limit_schema)]
     limit: Option<String>,
+}
+
+fn limit_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_LIMIT)).default(Some(DEFAULT_LIMIT.into()))
 }
 
 struct Request {
@@ -109,16 +126,18 @@ fn parse(q: RawQuery) -> ApiResult<Request> {
 }
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Recommendations {
+    /// `personal` (scored against your profile) or `popular` (most booked).
+    #[schema(value_type = String)]
     basis: &'static str,
     profile: Option<Profile>,
     items: Vec<Suggestion>,
 }
 
 /// One suggested hotel.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Suggestion {
     id: String,
@@ -154,6 +173,18 @@ impl Suggestion {
     }
 }
 
+/// Hotels for you: personal when you are signed in and have stayed, popular otherwise.
+#[utoipa::path(
+    get, path = "/recommendations", operation_id = "recommendations",
+    security((), ("bearerAuth" = [])),
+    params(RawQuery),
+    responses(
+        (status = 200, description = "Suggestions, best first.", body = Recommendations),
+        (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
+        (status = 401, description = "An invalid access token was sent.", body = ErrorBody),
+        (status = 422, description = "Invalid dates or `limit`.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(signed_in = caller.0.is_some()))]
 async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q): ApiQuery<RawQuery>) -> ApiResult<Json<Recommendations>> {
     let req = parse(q)?;

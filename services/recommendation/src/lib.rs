@@ -67,6 +67,11 @@ impl Default for Config {
 }
 
 /// Connect to MongoDB and create the indexes.
+/// This service's part of the public API (paths without the gateway's `/api`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().split_for_parts().1
+}
+
 pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
     let uri = cfg.mongodb_uri.as_ref().context("the recommendation service needs MongoDB: set APP_MONGODB_URI")?;
     let mut options =
@@ -94,7 +99,8 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         });
     let state =
         api::AppState { store: store.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)), max_candidates: cfg.max_candidates };
-    let running = service::start(NAME, &cfg.common, api::router().with_state(state), readiness, shutdown.clone()).await?;
+    let running =
+        service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
     let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), store, shutdown));

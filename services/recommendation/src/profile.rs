@@ -30,7 +30,7 @@ pub const AMENITY_POINTS: f64 = 25.0;
 pub const RATING_POINTS: f64 = 15.0;
 
 /// What a user's stays say they like.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     /// Confirmed stays counted.
@@ -46,10 +46,11 @@ pub struct Profile {
 }
 
 /// One reason a hotel was chosen.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
     /// `city`, `price`, `amenities`, `rating` or `popular`.
+    #[schema(value_type = String)]
     pub factor: &'static str,
     /// Points it added (popular: confirmed stays).
     pub points: f64,

@@ -3,30 +3,29 @@
 
 use crate::rules::{self, NewReview, ReviewBody, Stay};
 use axum::{
-    Json, Router,
+    Json,
     extract::{FromRef, State},
     http::{HeaderMap, StatusCode},
-    routing::get,
 };
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgPool;
 use std::sync::Arc;
 use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::{Caller, Claims, JwksVerifier, Role},
     db,
-    error::FieldError,
+    error::ErrorBody,
     events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
     kafka::TRACEPARENT,
     outbox,
+    page::{Page, PageQuery, Paged},
     saga::{HotelRatingUpdated, ReviewCreated},
 };
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
-
-const DEFAULT_PAGE_SIZE: i64 = 20;
-const MAX_PAGE_SIZE: i64 = 100;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -43,14 +42,15 @@ impl FromRef<AppState> for Arc<JwksVerifier> {
     }
 }
 
-/// The public routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/hotels/{id}/reviews", get(list).post(create))
+/// The public routes, with their document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create))
 }
 
 /// A review as readers see it (no user or booking ids).
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Review)]
 pub struct ReviewView {
     id: Uuid,
     hotel_id: String,
@@ -63,13 +63,31 @@ pub struct ReviewView {
 }
 
 /// A hotel's rating aggregate.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Rating)]
 pub struct Aggregate {
     average: f64,
     count: i64,
 }
 
+/// Review your stay: a confirmed booking of yours at this hotel, once check-in has come; one
+/// review per booking.
+#[utoipa::path(
+    post, path = "/hotels/{id}/reviews", operation_id = "createReview",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Hotel id.")),
+    request_body = ReviewBody,
+    responses(
+        (status = 201, description = "The review.", body = ReviewView),
+        (status = 400, description = "Malformed JSON.", body = ErrorBody),
+        (status = 401, description = "No valid access token.", body = ErrorBody),
+        (status = 403, description = "Only travellers review their stays.", body = ErrorBody),
+        (status = 404, description = "No such booking of yours.", body = ErrorBody),
+        (status = 409, description = "`already_reviewed`, or `booking_not_confirmed`.", body = ErrorBody),
+        (status = 422, description = "Invalid fields, `wrong_hotel`, or a stay that has not begun.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(hotel = hotel, user = %caller.sub))]
 async fn create(
     State(s): State<AppState>,
@@ -136,50 +154,36 @@ async fn insert(tx: &mut sqlx::PgConnection, hotel: &str, caller: &Claims, revie
     .await
 }
 
-/// `?page` (from 1) and `?pageSize` (1–100), validated by hand so errors name the field.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PageQuery {
-    page: Option<String>,
-    page_size: Option<String>,
-}
-
 /// A page of reviews with the hotel's aggregate.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Serialize, ToSchema)]
 struct ReviewPage {
-    items: Vec<ReviewView>,
-    total: i64,
-    page: i64,
-    page_size: i64,
+    #[serde(flatten)]
+    page: Paged<ReviewView>,
     rating: Aggregate,
 }
 
-fn parse_page(q: &PageQuery) -> ApiResult<(i64, i64)> {
-    let mut errors = Vec::new();
-    let mut number = |raw: &Option<String>, name: &str, default: i64, max: i64| match raw.as_deref().map(str::parse::<i64>) {
-        None => default,
-        Some(Ok(n)) if (1..=max).contains(&n) => n,
-        Some(_) => {
-            errors.push(FieldError::new(name, format!("must be a whole number from 1 to {max}")));
-            default
-        }
-    };
-    let page = number(&q.page, "page", 1, i64::from(i32::MAX));
-    let size = number(&q.page_size, "pageSize", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    if errors.is_empty() { Ok((page, size)) } else { Err(ApiError::Validation(errors)) }
-}
-
+/// A hotel's reviews, newest first, with its rating.
+#[utoipa::path(
+    get, path = "/hotels/{id}/reviews", operation_id = "listReviews",
+    security((), ("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Hotel id."), PageQuery),
+    responses(
+        (status = 200, description = "A page of reviews and the hotel's rating.", body = ReviewPage),
+        (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
+        (status = 401, description = "An invalid access token was sent.", body = ErrorBody),
+        (status = 422, description = "`page` or `pageSize` out of bounds.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip(s, q))]
 async fn list(State(s): State<AppState>, ApiPath(hotel): ApiPath<String>, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<Json<ReviewPage>> {
-    let (page, page_size) = parse_page(&q)?;
+    let page: Page = q.validate()?;
     let items: Vec<ReviewView> = sqlx::query_as(
         "SELECT id, hotel_id, rating, title, body, author_name, created_at FROM reviews WHERE hotel_id = $1 \
          ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
     )
     .bind(&hotel)
-    .bind(page_size)
-    .bind((page - 1) * page_size)
+    .bind(page.limit())
+    .bind(page.offset())
     .fetch_all(&s.pool)
     .await?;
     let (count, sum): (i64, i64) =
@@ -187,5 +191,5 @@ async fn list(State(s): State<AppState>, ApiPath(hotel): ApiPath<String>, ApiQue
             .bind(&hotel)
             .fetch_one(&s.pool)
             .await?;
-    Ok(Json(ReviewPage { items, total: count, page, page_size, rating: Aggregate { average: rules::average(sum, count), count } }))
+    Ok(Json(ReviewPage { page: page.of(items, count), rating: Aggregate { average: rules::average(sum, count), count } }))
 }

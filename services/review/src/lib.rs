@@ -65,6 +65,11 @@ impl Default for Config {
 }
 
 /// Connect, migrate, start the outbox relay, the stays consumer and the HTTP server.
+/// This service's part of the public API (paths without the gateway's `/api`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().split_for_parts().1
+}
+
 pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let url = cfg.common.database_url.as_ref().context("the review service needs its PostgreSQL database: set APP_DATABASE_URL")?;
     let pool = db::connect(url, cfg.max_connections).await?;
@@ -76,7 +81,8 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         async move { producer.check().await }
     });
     let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)) };
-    let running = service::start(NAME, &cfg.common, api::router().with_state(state), readiness, shutdown.clone()).await?;
+    let running =
+        service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));

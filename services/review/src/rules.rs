@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use serde::Deserialize;
 use tripnest_common::{ApiError, error::FieldError};
+use utoipa::openapi::{ObjectBuilder, Type, schema::SchemaType};
 use uuid::Uuid;
 
 /// Longest review text, in characters.
@@ -11,15 +12,62 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
 
-/// The body of `POST /hotels/{id}/reviews` as sent; checked by [`ReviewBody::validate`] so
+/// The body of `POST /hotels/{id}/reviews` as sent; checked by `ReviewBody::validate` so
 /// every bad field is named.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NewReview)]
 pub struct ReviewBody {
+    /// Your confirmed booking at this hotel whose check-in has come.
+    #[schema(value_type = Uuid, required = true)]
     booking_id: Option<serde_json::Value>,
+    /// Stars.
+    #[schema(schema_with = rating_schema, required = true)]
     rating: Option<serde_json::Value>,
+    /// Optional title.
+    #[schema(schema_with = title_schema)]
     title: Option<String>,
+    /// The review (may be empty).
+    #[schema(schema_with = text_schema)]
     text: Option<String>,
+}
+
+/// Lowest and highest rating.
+pub const RATINGS: std::ops::RangeInclusive<u8> = 1..=5;
+
+fn rating_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(*RATINGS.start())).maximum(Some(*RATINGS.end()))
+}
+
+/// Text of at most `max` characters without control characters other than `allowed`,
+/// except in the blank ends that are trimmed.
+fn text_without_controls(max: usize, allowed: &str) -> ObjectBuilder {
+    let forbidden: Vec<u32> = ('\0'..='\u{9f}').filter(|c| c.is_control() && !allowed.contains(*c)).map(u32::from).collect();
+    // Consecutive code points as one `\uXXXX-\uYYYY` range.
+    let mut ranges = String::new();
+    for (i, &c) in forbidden.iter().enumerate() {
+        let starts = i == 0 || forbidden[i - 1] + 1 != c;
+        let ends = forbidden.get(i + 1) != Some(&(c + 1));
+        if starts {
+            ranges.push_str(&format!("\\u{c:04x}"));
+        }
+        if ends && !starts {
+            ranges.push_str(&format!("-\\u{c:04x}"));
+        }
+    }
+    let forbidden = ranges;
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(max))
+        .pattern(Some(format!("^\\s*[^{forbidden}]*\\s*$")))
+}
+
+fn title_schema() -> ObjectBuilder {
+    text_without_controls(MAX_TITLE_CHARS, "")
+}
+
+fn text_schema() -> ObjectBuilder {
+    text_without_controls(MAX_TEXT_CHARS, "\n\r\t")
 }
 
 /// A valid review.
@@ -47,7 +95,7 @@ impl ReviewBody {
             }
         };
         let rating = match self.rating.as_ref().and_then(serde_json::Value::as_u64) {
-            Some(r @ 1..=5) => Some(r as u8),
+            Some(r) if u8::try_from(r).is_ok_and(|r| RATINGS.contains(&r)) => Some(r as u8),
             _ => {
                 errors.push(FieldError::new("rating", "must be a whole number from 1 to 5"));
                 None

@@ -3,23 +3,26 @@
 use crate::{
     cache::ResultCache,
     query::{RawSearch, SearchQuery},
-    results::{self, RoomOffer},
+    results::{self, HotelHit, RoomOffer},
     snapshot::Snapshots,
     store::Store,
 };
 use anyhow::Context;
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::header,
     response::{IntoResponse, Response},
-    routing::get,
 };
 use serde::Serialize;
 use tripnest_common::{
     ApiError, ApiResult,
+    error::ErrorBody,
     http::{ApiPath, ApiQuery},
+    page::{PageQuery, Paged},
 };
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -32,14 +35,27 @@ pub struct AppState {
     pub snapshots: Snapshots,
 }
 
-/// The public routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/hotels", get(search)).route("/hotels/{id}", get(hotel))
+/// The public routes, with their document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search)).routes(routes!(hotel))
 }
 
 /// The header telling whether a search came from the cache (`hit`) or MongoDB (`miss`).
 pub const CACHE_HEADER: &str = "x-search-cache";
 
+/// Search hotels: filters, availability for dates, sorting and pages.
+#[utoipa::path(
+    get, path = "/hotels", operation_id = "searchHotels",
+    security((), ("bearerAuth" = [])),
+    params(RawSearch, PageQuery),
+    responses(
+        (status = 200, description = "A page of hotels.", body = Paged<HotelHit>,
+            headers(("x-search-cache" = String, description = "`hit` when served from the cache, `miss` otherwise."))),
+        (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
+        (status = 401, description = "An invalid access token was sent.", body = ErrorBody),
+        (status = 422, description = "Invalid filters; every bad one is named.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn search(State(s): State<AppState>, ApiQuery(raw): ApiQuery<RawSearch>) -> ApiResult<Response> {
     let q = SearchQuery::parse(raw, chrono::Utc::now().date_naive())?;
@@ -60,8 +76,9 @@ fn json_bytes(json: Vec<u8>, cache: &'static str) -> Response {
 }
 
 /// A hotel's detail page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Hotel)]
 struct HotelDetail {
     id: String,
     name: String,
@@ -79,6 +96,17 @@ struct HotelDetail {
     room_types: Vec<RoomOffer>,
 }
 
+/// One hotel, with its room types and rating.
+#[utoipa::path(
+    get, path = "/hotels/{id}", operation_id = "getHotel",
+    security((), ("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Hotel id.")),
+    responses(
+        (status = 200, description = "The hotel.", body = HotelDetail),
+        (status = 401, description = "An invalid access token was sent.", body = ErrorBody),
+        (status = 404, description = "No such hotel.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip(s))]
 async fn hotel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<HotelDetail>> {
     let h = s.store.hotel(&id).await.context("loading the hotel")?.ok_or_else(|| ApiError::not_found("hotel"))?;

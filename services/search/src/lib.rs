@@ -96,6 +96,11 @@ impl Default for Config {
 }
 
 /// Connect to MongoDB and create the indexes.
+/// This service's part of the public API (paths without the gateway's `/api`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().split_for_parts().1
+}
+
 pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
     let uri = cfg.mongodb_uri.as_ref().context("the search service needs MongoDB: set APP_MONGODB_URI")?;
     let mut options =
@@ -133,7 +138,8 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         });
     let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.cache_ttl_secs), cfg.max_candidates);
     let state = api::AppState { store: store.clone(), cache: cache.clone(), snapshots };
-    let running = service::start(NAME, &cfg.common, api::router().with_state(state), readiness, shutdown.clone()).await?;
+    let running =
+        service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let indexer = consumer::Indexer { store, cache, booking };
     let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), indexer, shutdown));

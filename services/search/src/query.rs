@@ -5,7 +5,15 @@
 use crate::store::match_key;
 use chrono::NaiveDate;
 use serde::Deserialize;
-use tripnest_common::{ApiError, error::FieldError};
+use tripnest_common::{
+    ApiError,
+    error::FieldError,
+    page::{Page, PageQuery},
+};
+use utoipa::{
+    IntoParams,
+    openapi::{KnownFormat, ObjectBuilder, SchemaFormat, Type},
+};
 
 /// Longest stay one search covers (the same bound booking applies).
 pub const MAX_NIGHTS: i64 = 30;
@@ -13,29 +21,90 @@ pub const MAX_NIGHTS: i64 = 30;
 pub const MAX_ROOMS: u32 = 9;
 /// Most guests one search asks for.
 pub const MAX_GUESTS: u32 = 50;
-/// Largest page.
-pub const MAX_PAGE_SIZE: u64 = 100;
-/// Page size when none is given.
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
+/// Highest star count and rating.
+pub const MAX_STARS: u32 = 5;
 
-/// The query string as sent; every value is parsed by hand so errors name their field.
-#[derive(Debug, Default, Deserialize)]
+/// The query string as sent; every value is parsed by hand so errors name their field. The
+/// document states each bound (`schema_with`) from the same constants the parser uses.
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct RawSearch {
+    /// City (any case and spacing).
     city: Option<String>,
+    /// First night; with `checkOut`, only hotels with rooms on every night are listed.
+    #[param(value_type = Option<NaiveDate>)]
     check_in: Option<String>,
+    /// Departure day: after `checkIn`, at most `MAX_NIGHTS` nights later.
+    #[param(value_type = Option<NaiveDate>)]
     check_out: Option<String>,
+    /// Guests in total.
+    #[param(schema_with = guests_schema)]
     guests: Option<String>,
+    /// Rooms wanted.
+    #[param(schema_with = rooms_schema)]
     rooms: Option<String>,
+    /// Lowest price in minor units: total for the stay with dates, nightly base rate without.
+    #[param(schema_with = price_schema)]
     min_price: Option<String>,
+    /// Highest price in minor units (not below `minPrice`).
+    #[param(schema_with = price_schema)]
     max_price: Option<String>,
+    /// Comma-separated amenities the hotel must all have.
     amenities: Option<String>,
+    /// Lowest mean rating.
+    #[param(schema_with = rating_schema)]
     min_rating: Option<String>,
+    /// Accepted star counts, comma-separated (`4,5`).
+    #[param(schema_with = stars_schema)]
     stars: Option<String>,
+    /// `price`, `rating` or `popularity` (default), optionally prefixed with `-` (descending) or `+`.
+    #[param(schema_with = sort_schema)]
     sort: Option<String>,
+    /// `asc` or `desc` (a `sort` prefix wins).
+    #[param(schema_with = order_schema)]
     order: Option<String>,
-    page: Option<String>,
-    page_size: Option<String>,
+    /// `?page&pageSize`, documented by [`PageQuery`] next to these.
+    #[serde(flatten)]
+    #[param(ignore)]
+    paging: PageQuery,
+}
+
+fn whole_number(max: u32) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(max)).default(Some(1.into()))
+}
+
+/// `guests` as documented: 1 to [`MAX_GUESTS`].
+pub fn guests_schema() -> ObjectBuilder {
+    whole_number(MAX_GUESTS)
+}
+
+/// `rooms` as documented: 1 to [`MAX_ROOMS`].
+pub fn rooms_schema() -> ObjectBuilder {
+    whole_number(MAX_ROOMS)
+}
+
+fn price_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Integer).format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))).minimum(Some(0))
+}
+
+fn rating_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)).maximum(Some(MAX_STARS))
+}
+
+fn stars_schema() -> ObjectBuilder {
+    let star = format!(r"(\s*(\+?0*[1-{MAX_STARS}])?\s*)");
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!("^{star}(,{star})*$")))
+}
+
+fn sort_schema() -> ObjectBuilder {
+    let keys = [SortKey::Price, SortKey::Rating, SortKey::Popularity].map(SortKey::name).join("|");
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(r"^\s*[+-]?({keys})\s*$")))
+}
+
+fn order_schema() -> ObjectBuilder {
+    // Matched case-insensitively, which an ECMA pattern cannot say with a flag.
+    ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^\s*([aA][sS][cC]|[dD][eE][sS][cC])\s*$"))
 }
 
 /// What results are ordered by.
@@ -104,10 +173,8 @@ pub struct SearchQuery {
     pub sort: SortKey,
     /// Whether the sort is descending.
     pub descending: bool,
-    /// Page, from 1.
-    pub page: u64,
-    /// Page size.
-    pub page_size: u64,
+    /// The page of results.
+    pub page: Page,
 }
 
 impl SearchQuery {
@@ -160,42 +227,24 @@ impl SearchQuery {
         amenities.sort();
         amenities.dedup();
         let min_rating = parse_opt::<f64>(&raw.min_rating, "minRating", "a number from 0 to 5", &mut field);
-        if min_rating.is_some_and(|r| !(0.0..=5.0).contains(&r)) {
+        if min_rating.is_some_and(|r| !(0.0..=f64::from(MAX_STARS)).contains(&r)) {
             field("minRating", "must be from 0 to 5".into());
         }
         let mut stars = Vec::new();
         for s in raw.stars.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
             match s.parse::<i32>() {
-                Ok(n) if (1..=5).contains(&n) => stars.push(n),
+                Ok(n) if (1..=MAX_STARS as i32).contains(&n) => stars.push(n),
                 _ => field("stars", "must be 1 to 5, or a comma list like 4,5".into()),
             }
         }
         stars.sort_unstable();
         stars.dedup();
         let (sort, descending) = parse_sort(raw.sort.as_deref(), raw.order.as_deref(), &mut field);
-        let page = bounded(&raw.page, "page", 1, u32::MAX, &mut field);
-        let page_size = raw
-            .page_size
-            .as_ref()
-            .map_or(DEFAULT_PAGE_SIZE as u32, |_| bounded(&raw.page_size, "pageSize", 1, MAX_PAGE_SIZE as u32, &mut field));
+        let page = raw.paging.validate_into(&mut errors);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        Ok(Self {
-            city,
-            stay,
-            guests,
-            rooms,
-            min_price,
-            max_price,
-            amenities,
-            min_rating,
-            stars,
-            sort,
-            descending,
-            page: u64::from(page),
-            page_size: u64::from(page_size),
-        })
+        Ok(Self { city, stay, guests, rooms, min_price, max_price, amenities, min_rating, stars, sort, descending, page })
     }
 
     /// The canonical text of this query: equal for equal searches, whatever the spelling.
@@ -215,8 +264,8 @@ impl SearchQuery {
             self.stars.iter().map(i32::to_string).collect::<Vec<_>>().join(","),
             if self.descending { "-" } else { "+" },
             self.sort.name(),
-            self.page,
-            self.page_size,
+            self.page.page,
+            self.page.page_size,
         )
     }
 
@@ -315,7 +364,7 @@ mod tests {
         assert_eq!(q.city.as_deref(), Some("lisbon"));
         assert_eq!(q.amenities, ["pool", "wifi"]);
         assert_eq!(q.stars, [4, 5]);
-        assert_eq!((q.guests, q.rooms, q.page, q.page_size), (1, 1, 1, DEFAULT_PAGE_SIZE));
+        assert_eq!((q.guests, q.rooms, q.page), (1, 1, Page::default()));
         assert_eq!((q.sort, q.descending), (SortKey::Popularity, true));
         let same = SearchQuery::parse(raw(&[("amenities", "wifi,POOL"), ("city", "lisbon"), ("stars", "4,5")]), today()).expect("ok");
         assert_eq!(q.canonical(), same.canonical());

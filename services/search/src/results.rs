@@ -14,23 +14,13 @@ use crate::{
 };
 use serde::Serialize;
 use std::collections::HashMap;
+use tripnest_common::page::Paged;
 
 /// A page of results.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SearchPage {
-    /// The hotels on this page.
-    pub items: Vec<HotelHit>,
-    /// Hotels matching in total.
-    pub total: u64,
-    /// This page, from 1.
-    pub page: u64,
-    /// Page size.
-    pub page_size: u64,
-}
+pub type SearchPage = Paged<HotelHit>;
 
 /// One hotel in the results.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HotelHit {
     /// Hotel id.
@@ -66,7 +56,8 @@ pub struct HotelHit {
 }
 
 /// A room type in a result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = SearchRoomType)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomOffer {
     /// Name.
@@ -148,10 +139,10 @@ pub fn search(city: &CitySnapshot, q: &SearchQuery) -> SearchPage {
             .collect(),
     };
     sort_hits(&mut hits, q.sort, q.descending);
-    let total = hits.len() as u64;
-    let skip = usize::try_from((q.page - 1).saturating_mul(q.page_size)).unwrap_or(usize::MAX);
-    let items = hits.into_iter().skip(skip).take(usize::try_from(q.page_size).unwrap_or(0)).collect();
-    SearchPage { items, total, page: q.page, page_size: q.page_size }
+    let total = hits.len() as i64;
+    let skip = usize::try_from(q.page.offset()).unwrap_or(usize::MAX);
+    let items = hits.into_iter().skip(skip).take(q.page.page_size as usize).collect();
+    q.page.of(items, total)
 }
 
 /// The room types of `h` that fit the party and have enough rooms left on every night of

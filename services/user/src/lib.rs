@@ -46,6 +46,11 @@ struct AppState {
 }
 
 /// Connect to the service's database and bring its schema up to date.
+/// This service's part of the public API (paths without the gateway's `/api`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::openapi()
+}
+
 pub async fn connect(cfg: &Config) -> anyhow::Result<PgPool> {
     let url = cfg.common.database_url.as_ref().context("APP_DATABASE_URL is not set; the user service needs its PostgreSQL database")?;
     let pool = db::connect(url, cfg.max_connections).await?;

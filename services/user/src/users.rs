@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tripnest_common::email::is_plausible as is_plausible_email;
 pub use tripnest_common::email::normalize as normalize_email;
-use tripnest_common::{ApiError, auth::Role, db, error::FieldError};
+use tripnest_common::{ApiError, auth::Role, db, email::MAX_EMAIL_CHARS, error::FieldError};
+use utoipa::openapi::{ObjectBuilder, Type, schema::SchemaType};
 use uuid::Uuid;
 
 /// Shortest password accepted, in characters.
@@ -15,9 +16,11 @@ pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest password accepted, in characters (bounds the work one request can cause).
 pub const MAX_PASSWORD_CHARS: usize = 256;
 const MAX_NAME_CHARS: usize = 100;
+/// Digits in an E.164 phone number, after the `+`.
+const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 8..=15;
 
 /// A user as the API shows it (never with the password hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// User id (the `sub` of its tokens).
@@ -44,18 +47,49 @@ pub struct Account {
 }
 
 /// The body of `POST /auth/register` (and, with a role, `POST /internal/users`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Registration {
-    /// Login email.
+    /// Login email (stored trimmed and lower-cased).
+    #[schema(schema_with = email_schema)]
     pub email: String,
     /// Plain password; kept secret so it never reaches a log line.
+    #[schema(schema_with = password_schema)]
     pub password: SecretString,
     /// Optional display name.
     #[serde(default)]
+    #[schema(schema_with = name_schema)]
     pub name: Option<String>,
-    /// Optional phone in E.164.
+    /// Optional phone in E.164 (blank means none).
     #[serde(default)]
+    #[schema(schema_with = phone_schema)]
     pub phone: Option<String>,
+}
+
+fn text() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn optional_text() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+/// What [`is_plausible_email`] accepts: one `@`, no spaces, a dot in the domain.
+fn email_schema() -> ObjectBuilder {
+    text().max_length(Some(MAX_EMAIL_CHARS)).pattern(Some(r"^\s*[^@\s]+@[^@\s]*\.[^@\s]*\s*$"))
+}
+
+fn password_schema() -> ObjectBuilder {
+    text().min_length(Some(MIN_PASSWORD_CHARS)).max_length(Some(MAX_PASSWORD_CHARS))
+}
+
+fn name_schema() -> ObjectBuilder {
+    optional_text().max_length(Some(MAX_NAME_CHARS))
+}
+
+/// What [`is_e164`] accepts, with the surrounding blanks that are trimmed (all blank: none).
+fn phone_schema() -> ObjectBuilder {
+    let (min, max) = (PHONE_DIGITS.start() - 1, PHONE_DIGITS.end() - 1);
+    optional_text().pattern(Some(format!(r"^\s*(\+[1-9][0-9]{{{min},{max}}})?\s*$")))
 }
 
 /// A registration that passed validation, normalised for storage.
@@ -105,7 +139,7 @@ impl Registration {
 /// E.164: `+`, a country code that does not start with 0, 8–15 digits in all.
 fn is_e164(phone: &str) -> bool {
     let Some(digits) = phone.strip_prefix('+') else { return false };
-    (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+    PHONE_DIGITS.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }
 
 /// The database spelling of a role.

@@ -1,7 +1,10 @@
 // Every public endpoint the UI uses, typed end to end. Each takes the Gateway it runs on, so
 // the same function serves SSR (server gateway URL) and the browser (public URL + token).
 import type { Gateway } from "./client";
+import type { components } from "./openapi";
 import * as S from "./schemas";
+
+type Schemas = components["schemas"];
 
 /** Search parameters as the API takes them (prices in minor units). */
 export interface HotelSearch {
@@ -29,19 +32,14 @@ export interface StayQuery {
 }
 
 /** The body of `POST /api/bookings`. */
-export interface BookingRequest extends StayQuery {
-  hotelId: string;
-  roomType: string;
-  paymentMethod: string;
-}
+export type BookingRequest = Schemas["BookingRequest"];
 
 const hotelPath = (id: string) => `/api/hotels/${encodeURIComponent(id)}`;
 const bookingPath = (id: string) => `/api/bookings/${encodeURIComponent(id)}`;
 
 export const api = {
-  register: (g: Gateway, body: { email: string; password: string; name?: string; phone?: string }) =>
-    g.request("/api/auth/register", { method: "POST", body, schema: S.Registered }),
-  login: (g: Gateway, body: { email: string; password: string }) => g.request("/api/auth/login", { method: "POST", body, schema: S.Session }),
+  register: (g: Gateway, body: Schemas["Registration"]) => g.request("/api/auth/register", { method: "POST", body, schema: S.Registered }),
+  login: (g: Gateway, body: Schemas["Credentials"]) => g.request("/api/auth/login", { method: "POST", body, schema: S.Session }),
   refresh: (g: Gateway, refreshToken: string) => g.request("/api/auth/refresh", { method: "POST", body: { refreshToken }, schema: S.Session }),
   logout: (g: Gateway, refreshToken: string) => g.request("/api/auth/logout", { method: "POST", body: { refreshToken }, schema: S.Ignored }),
 
@@ -50,7 +48,7 @@ export const api = {
   availability: (g: Gateway, id: string, stay: StayQuery, signal?: AbortSignal) =>
     g.request(`${hotelPath(id)}/availability`, { query: { ...stay }, schema: S.Availability, signal }),
   reviews: (g: Gateway, id: string, page = 1, pageSize = 10) => g.request(`${hotelPath(id)}/reviews`, { query: { page, pageSize }, schema: S.ReviewPage }),
-  postReview: (g: Gateway, token: string, hotelId: string, body: { bookingId: string; rating: number; text: string }) =>
+  postReview: (g: Gateway, token: string, hotelId: string, body: Schemas["NewReview"]) =>
     g.request(`${hotelPath(hotelId)}/reviews`, { method: "POST", token, body, schema: S.Review }),
 
   createBooking: (g: Gateway, token: string, idempotencyKey: string, body: BookingRequest) =>

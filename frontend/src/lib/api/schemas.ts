@@ -156,15 +156,16 @@ export const ReviewPage = z.object({
 });
 export type ReviewPage = z.infer<typeof ReviewPage>;
 
+/** A suggested hotel: the hotel's summary fields, its score and the reasons it was picked. */
+export const Suggestion = z.extend(HotelSummary, {
+  score: z.nullish(z.number()),
+  reasons: list(z.object({ factor: z.string(), text: z.string() })),
+});
+
 export const Recommendations = z.object({
-  items: z.array(
-    z.object({
-      hotel: HotelSummary,
-      score: z.nullish(z.number()),
-      reasons: list(z.string()),
-    }),
-  ),
-  personalized: z.nullish(z.boolean()),
+  /** `personal` (scored against the traveller's stays) or `popular`. */
+  basis: z.string(),
+  items: z.array(Suggestion),
 });
 export type Recommendations = z.infer<typeof Recommendations>;
 

@@ -162,3 +162,33 @@ async fn bookings_per_second_without_contention() {
     println!("no contention: 200 bookings in {elapsed:?} = {:.0} bookings/s", 200.0 / elapsed.as_secs_f64());
     assert!(results.iter().all(|s| *s == 202));
 }
+
+#[tokio::test]
+async fn every_documented_page_answers_and_pages_past_the_bounds_are_a_422() {
+    use tripnest_common::page::{MAX_PAGE, MAX_PAGE_SIZE};
+    let app = spawn_app().await;
+    app.seed_hotel(5).await;
+    let (_, ada) = app.issuer.traveller("ada@example.test");
+    assert_eq!(app.book(&ada, "k", &booking(&app.hotel, 3, 1, 1)).await.0, 202);
+
+    // The largest page the document allows (once an overflowing offset, a panic and a 502).
+    let (status, last) = app.get(&ada, &format!("/bookings?page={MAX_PAGE}&pageSize={MAX_PAGE_SIZE}")).await;
+    assert_eq!(status, 200, "{last}");
+    assert_eq!(
+        (last["items"].as_array().map(Vec::len), last["total"].as_i64(), last["page"].as_u64()),
+        (Some(0), Some(1), Some(MAX_PAGE.into()))
+    );
+
+    for query in [
+        format!("page={}", u64::from(MAX_PAGE) + 1),
+        format!("pageSize={}", MAX_PAGE_SIZE + 1),
+        "page=0".into(),
+        "page=-1".into(),
+        "pageSize=abc".into(),
+    ] {
+        let (status, body) = app.get(&ada, &format!("/bookings?{query}")).await;
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (422, Some("validation_failed")), "{query}: {body}");
+    }
+    let (status, first) = app.get(&ada, "/bookings?page=1&pageSize=1").await;
+    assert_eq!((status.as_u16(), first["items"].as_array().map(Vec::len), first["pageSize"].as_u64()), (200, Some(1), Some(1)));
+}

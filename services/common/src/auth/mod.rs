@@ -33,7 +33,7 @@ pub const ISSUER: &str = "tripnest-user";
 pub const AUDIENCE: &str = "tripnest";
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Books stays.

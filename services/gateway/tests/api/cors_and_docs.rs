@@ -75,6 +75,7 @@ async fn openapi_documents_exactly_the_routes_the_gateway_serves() {
     assert_eq!((status, header(&headers, "content-type")), (StatusCode::OK, Some("application/json")));
     assert_eq!(spec["openapi"], "3.1.0");
     let paths = spec["paths"].as_object().expect("paths");
+    let (_, token) = gw.traveller();
 
     for (path, item) in paths {
         let route = PUBLIC_ROUTES.iter().find(|r| serves(r, path)).unwrap_or_else(|| panic!("{path} is documented but not routed"));
@@ -92,6 +93,12 @@ async fn openapi_documents_exactly_the_routes_the_gateway_serves() {
             if requires_bearer(op) {
                 assert!(responses.contains_key("401"), "{method} {path} does not document 401");
             }
+            // The request goes to the service that documents it (its tag), through the real routes.
+            let documented_by = op["tags"][0].as_str().unwrap_or_else(|| panic!("{method} {path} names no service"));
+            let concrete = path.split('/').map(|s| if s.starts_with('{') { "0190a1b2-0000-7000-8000-000000000001" } else { s });
+            let url = format!("{}{}", gw.url, concrete.collect::<Vec<_>>().join("/"));
+            let resp = gw.http.request(method.clone(), url).bearer_auth(&token).json(&serde_json::json!({})).send().await.expect("send");
+            assert_eq!(header(resp.headers(), "x-upstream"), Some(documented_by), "{method} {path} reached another service");
         }
     }
     for route in PUBLIC_ROUTES {

@@ -60,3 +60,16 @@ async fn bad_pagination_is_a_422_naming_the_fields() {
     let (status, _) = app.list_notifications(Some(&token), "?pageSize=ten").await;
     assert_eq!(status.as_u16(), 422);
 }
+
+#[tokio::test]
+async fn the_largest_documented_page_is_empty_not_an_error() {
+    use tripnest_common::page::{MAX_PAGE, MAX_PAGE_SIZE};
+    let app = spawn_app().await;
+    let (_, token) = app.tokens.traveller("ada@example.test");
+
+    let (status, body) = app.list_notifications(Some(&token), &format!("?page={MAX_PAGE}&pageSize={MAX_PAGE_SIZE}")).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    assert_eq!((body["items"].as_array().map(Vec::len), body["page"].as_u64()), (Some(0), Some(MAX_PAGE.into())));
+    let (status, _) = app.list_notifications(Some(&token), &format!("?page={}", u64::from(MAX_PAGE) + 1)).await;
+    assert_eq!(status.as_u16(), 422);
+}

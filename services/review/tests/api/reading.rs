@@ -32,3 +32,13 @@ async fn reviews_are_listed_newest_first_with_the_aggregate() {
     let empty: serde_json::Value = r.json().await.expect("json");
     assert_eq!((empty["total"].as_i64(), empty["rating"]["average"].as_f64()), (Some(0), Some(0.0)));
 }
+
+#[tokio::test]
+async fn the_largest_documented_page_is_empty_not_an_error() {
+    use tripnest_common::page::{MAX_PAGE, MAX_PAGE_SIZE};
+    let app = spawn_app().await;
+    let page = app.list(&format!("page={MAX_PAGE}&pageSize={MAX_PAGE_SIZE}")).await;
+    assert_eq!((page["items"].as_array().map(Vec::len), page["page"].as_u64()), (Some(0), Some(MAX_PAGE.into())), "{page}");
+    let r = app.http.get(format!("{}/hotels/{}/reviews?page={}", app.url, app.hotel, u64::from(MAX_PAGE) + 1)).send().await.expect("get");
+    assert_eq!(r.status(), 422);
+}

@@ -171,3 +171,24 @@ async fn hotel_detail_and_bad_queries() {
         body["error"]["details"].as_array().expect("details").iter().map(|f| f["field"].as_str().expect("field")).collect();
     assert_eq!(named, ["checkIn", "guests", "sort"]);
 }
+
+#[tokio::test]
+async fn the_documented_bounds_are_accepted_and_one_past_them_is_a_422() {
+    use tripnest_common::page::{MAX_PAGE, MAX_PAGE_SIZE};
+    use tripnest_search::query::{MAX_GUESTS, MAX_ROOMS};
+    let app = spawn_app().await;
+    let (status, body, _) = app.search(&format!("guests={MAX_GUESTS}&rooms={MAX_ROOMS}&page={MAX_PAGE}&pageSize={MAX_PAGE_SIZE}")).await;
+    assert_eq!(status.as_u16(), 200, "{body}");
+    assert_eq!((body["items"].as_array().map(Vec::len), body["page"].as_u64()), (Some(0), Some(MAX_PAGE.into())));
+    for query in [
+        format!("guests={}", MAX_GUESTS + 1),
+        format!("rooms={}", MAX_ROOMS + 1),
+        format!("page={}", u64::from(MAX_PAGE) + 1),
+        "stars=4,6".into(),
+    ] {
+        let (status, body, _) = app.search(&query).await;
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (422, Some("validation_failed")), "{query}: {body}");
+    }
+    let (status, body, _) = app.search("stars=%204%2C%2B5%2C&sort=%20-price&order=DESC").await;
+    assert_eq!(status.as_u16(), 200, "spellings the documented patterns allow: {body}");
+}

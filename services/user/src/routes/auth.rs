@@ -6,11 +6,9 @@ use crate::{
     users::{self, NewUser, Registration, User},
 };
 use axum::{
-    Router,
     extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::post,
 };
 use chrono::Utc;
 use secrecy::SecretString;
@@ -18,15 +16,14 @@ use serde::{Deserialize, Serialize};
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{AUDIENCE, Claims, ISSUER, Role},
+    error::ErrorBody,
     http::ApiJson,
 };
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(register)).routes(routes!(login)).routes(routes!(refresh)).routes(routes!(logout))
 }
 
 /// A 401 whose code tells the client what to do, in the shared error shape.
@@ -64,29 +61,38 @@ impl IntoResponse for AuthFailure {
     }
 }
 
-#[derive(Serialize)]
+/// The account just created.
+#[derive(Serialize, ToSchema)]
 struct Registered {
     user: User,
 }
 
 /// A signed-in session: a fresh access token and refresh token.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Session {
+    /// A JWT to send as `Authorization: Bearer …`.
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(value_type = String)]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
+    /// Single-use token for `/auth/refresh`.
     refresh_token: String,
     user: User,
 }
 
-#[derive(Deserialize)]
+/// An email and password.
+#[derive(Deserialize, ToSchema)]
 struct Credentials {
     email: String,
+    #[schema(value_type = String)]
     password: SecretString,
 }
 
-#[derive(Deserialize)]
+/// A refresh token to rotate or revoke.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct RefreshRequest {
     refresh_token: String,
@@ -102,12 +108,34 @@ pub(super) async fn create_account(state: &AppState, registration: Registration,
     Ok(user)
 }
 
+/// Create a traveller account.
+#[utoipa::path(
+    post, path = "/auth/register", operation_id = "register", security(()),
+    request_body = Registration,
+    responses(
+        (status = 201, description = "The new account.", body = Registered),
+        (status = 400, description = "Malformed JSON.", body = ErrorBody),
+        (status = 409, description = "`email_taken`.", body = ErrorBody),
+        (status = 422, description = "Invalid fields.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Registration>) -> ApiResult<(StatusCode, ApiJson<Registered>)> {
     let user = create_account(&state, body, Role::Traveller).await?;
     Ok((StatusCode::CREATED, ApiJson(Registered { user })))
 }
 
+/// Sign in with email and password.
+#[utoipa::path(
+    post, path = "/auth/login", operation_id = "login", security(()),
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "A new session.", body = Session),
+        (status = 400, description = "Malformed JSON.", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: wrong email or password.", body = ErrorBody),
+        (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials>) -> Result<ApiJson<Session>, AuthFailure> {
     let account = users::find_by_email(&state.pool, &users::normalize_email(&body.email)).await?;
@@ -129,6 +157,17 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials
     Ok(ApiJson(session))
 }
 
+/// Trade a refresh token for a new session (the old token is spent).
+#[utoipa::path(
+    post, path = "/auth/refresh", operation_id = "refresh", security(()),
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new session.", body = Session),
+        (status = 400, description = "Malformed JSON.", body = ErrorBody),
+        (status = 401, description = "`invalid_refresh_token`: sign in again.", body = ErrorBody),
+        (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(user_id))]
 async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> Result<ApiJson<Session>, AuthFailure> {
     let rotated = match refresh_tokens::rotate(&state.pool, &body.refresh_token, state.cfg.refresh_token_ttl()).await {
@@ -147,6 +186,16 @@ async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRe
     Ok(ApiJson(session))
 }
 
+/// Revoke a refresh token (unknown tokens are ignored).
+#[utoipa::path(
+    post, path = "/auth/logout", operation_id = "logout", security(()),
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out."),
+        (status = 400, description = "Malformed JSON.", body = ErrorBody),
+        (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all)]
 async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
     refresh_tokens::revoke(&state.pool, &body.refresh_token).await?;

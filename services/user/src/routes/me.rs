@@ -2,16 +2,16 @@
 
 use crate::{AppState, users, users::User};
 use axum::{
-    Router,
     extract::{FromRequestParts, State},
     http::{header::AUTHORIZATION, request::Parts},
     routing::get,
 };
 use jsonwebtoken::jwk::JwkSet;
-use tripnest_common::{ApiError, ApiResult, auth::Claims, http::ApiJson};
+use tripnest_common::{ApiError, ApiResult, auth::Claims, error::ErrorBody, http::ApiJson};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/me", get(me)).route("/.well-known/jwks.json", get(jwks))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(me)).route("/.well-known/jwks.json", get(jwks))
 }
 
 /// The signed-in user, from an access token this service issued (verified locally).
@@ -32,6 +32,14 @@ impl FromRequestParts<AppState> for SignedIn {
     }
 }
 
+/// The signed-in user.
+#[utoipa::path(
+    get, path = "/me", operation_id = "me", security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Your account.", body = User),
+        (status = 401, description = "No valid access token, or the account is gone.", body = ErrorBody),
+    )
+)]
 #[tracing::instrument(skip_all, fields(user_id = %claims.sub))]
 async fn me(SignedIn(claims): SignedIn, State(state): State<AppState>) -> ApiResult<ApiJson<User>> {
     let user = users::find_by_id(&state.pool, claims.sub).await?;
