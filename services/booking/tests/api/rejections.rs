@@ -12,13 +12,16 @@ fn field_of(error: &Value) -> &str {
 }
 
 #[tokio::test]
-async fn unparsable_path_and_query_parameters_are_400s_in_the_error_shape() {
+async fn an_unparsable_path_is_a_400_and_bad_paging_a_422_in_the_error_shape() {
     let app = spawn_app().await;
     let (_, token) = app.issuer.traveller("ada@example.test");
     let get = |path: &str| app.http.get(format!("{}{path}", app.url)).bearer_auth(&token).send();
     expect_error(get("/bookings/not-a-uuid").await.expect("get"), 400, "invalid_path").await;
-    for query in ["page=-1", "page=abc", "pageSize=many"] {
-        expect_error(get(&format!("/bookings?{query}")).await.expect("get"), 400, "invalid_query").await;
+    // Paging parameters are read as text and checked by `PageQuery`, so even a non-number is
+    // a 422 naming the field rather than a parse error.
+    for (query, field) in [("page=-1", "page"), ("page=abc", "page"), ("pageSize=many", "pageSize")] {
+        let error = expect_error(get(&format!("/bookings?{query}")).await.expect("get"), 422, "validation_failed").await;
+        assert_eq!(field_of(&error), field);
     }
 }
 
