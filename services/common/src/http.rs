@@ -1,7 +1,9 @@
 //! HTTP plumbing shared by every service: the [`ApiJson`] extractor (bad bodies get the
-//! [`ApiError`] shape), the operational routes (`/healthz`, `/readyz`, `/metrics`), the
-//! [`observe`] middleware (request metrics by matched route, 5xx cause logging, request id)
-//! and [`serve`], which drains in-flight requests on shutdown.
+//! [`ApiError`] shape), the probe routes (`/healthz`, `/readyz`), the operations app
+//! ([`ops_app`]: the probes plus Prometheus `/metrics`, served on its own listener so that
+//! metrics never share a port with the API), the [`observe`] middleware (request metrics by
+//! matched route, 5xx cause logging, request id) and [`serve`], which drains in-flight
+//! requests on shutdown.
 
 use crate::error::{ApiError, InternalErrorReport};
 use axum::{
@@ -101,27 +103,31 @@ impl Readiness {
     }
 }
 
-#[derive(Clone)]
-struct OpsState {
-    readiness: Readiness,
-    metrics: PrometheusHandle,
-}
-
-/// `/healthz` (the process is alive), `/readyz` (it can take traffic) and `/metrics`.
-pub fn ops_router(readiness: Readiness, metrics: PrometheusHandle) -> Router {
+/// `/healthz` (the process is alive) and `/readyz` (it can take traffic): on the service's
+/// port, where the kubelet probes them, and on the operations port.
+pub fn probe_router(readiness: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(render_metrics))
-        .with_state(OpsState { readiness, metrics })
+        .with_state(readiness)
 }
 
-async fn readyz(State(ops): State<OpsState>) -> Response {
-    if ops.readiness.is_draining() {
+/// The operations listener's app: the probes and `/metrics`, for Prometheus inside the
+/// cluster; never routed to from outside. Unknown paths get a 404 in the shared error shape.
+pub fn ops_app(readiness: Readiness, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(metrics)
+        .merge(probe_router(readiness))
+        .fallback(|| async { ApiError::not_found("route") })
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    if readiness.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "draining" }))).into_response();
     }
     let mut failed = serde_json::Map::new();
-    for (name, check) in &ops.readiness.checks {
+    for (name, check) in &readiness.checks {
         let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
         match outcome {
             Ok(Ok(())) => {}
@@ -140,9 +146,9 @@ async fn readyz(State(ops): State<OpsState>) -> Response {
     }
 }
 
-async fn render_metrics(State(ops): State<OpsState>) -> impl IntoResponse {
-    ops.metrics.run_upkeep();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], ops.metrics.render())
+async fn render_metrics(State(metrics): State<PrometheusHandle>) -> impl IntoResponse {
+    metrics.run_upkeep();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
 
 /// Middleware: request id (kept or generated, echoed back), `http_requests_total` and
@@ -169,17 +175,17 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     let rid = request_id.to_str().unwrap_or_default();
     if let Some(InternalErrorReport(cause)) = response.extensions().get::<InternalErrorReport>() {
         tracing::error!(request_id = rid, %method, route, status = status.as_u16(), error = format!("{cause:#}"), "request failed");
-    } else if route != "/healthz" && route != "/readyz" && route != "/metrics" {
+    } else if route != "/healthz" && route != "/readyz" {
         tracing::info!(request_id = rid, %method, route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
     }
     response.headers_mut().insert(REQUEST_ID, request_id);
     response
 }
 
-/// The full app: the service's routes, the operational routes and the [`observe`] layer.
-/// Unknown paths get a 404 in the shared error shape.
-pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle) -> Router {
-    routes.merge(ops_router(readiness, metrics)).fallback(|| async { ApiError::not_found("route") }).layer(middleware::from_fn(observe))
+/// The service's app: its routes, the probes and the [`observe`] layer (metrics are on the
+/// operations listener, [`ops_app`]). Unknown paths get a 404 in the shared error shape.
+pub fn app(routes: Router, readiness: Readiness) -> Router {
+    routes.merge(probe_router(readiness)).fallback(|| async { ApiError::not_found("route") }).layer(middleware::from_fn(observe))
 }
 
 /// Serve `app` on `listener` until `shutdown` fires, then stop accepting and let in-flight
@@ -207,7 +213,7 @@ mod tests {
     use tower::ServiceExt;
 
     fn test_app(routes: Router, readiness: Readiness) -> Router {
-        app(routes, readiness, crate::telemetry::prometheus("http-test"))
+        app(routes, readiness)
     }
 
     async fn call(app: &Router, req: axum::http::Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
@@ -284,14 +290,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn metrics_count_requests_by_matched_route() {
+    async fn metrics_count_requests_by_matched_route_and_are_served_only_on_the_ops_app() {
         let routes = Router::new().route("/hotels/{id}", get(|| async { "ok" }));
         let app = test_app(routes, Readiness::default());
+        let ops = ops_app(Readiness::default(), crate::telemetry::prometheus("http-test"));
         for id in ["a", "b"] {
             let req = axum::http::Request::get(format!("/hotels/{id}")).body(Body::empty()).expect("req");
             assert_eq!(call(&app, req).await.0, StatusCode::OK);
         }
-        let (_, _, text) = call(&app, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
+        let (status, _, body) = call(&app, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "not on the service's port");
+        for probe in ["/healthz", "/readyz"] {
+            assert_eq!(call(&ops, axum::http::Request::get(probe).body(Body::empty()).expect("req")).await.0, StatusCode::OK, "{probe}");
+        }
+        let (_, _, text) = call(&ops, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
         let text = text.as_str().expect("text").to_owned();
         assert!(text.contains(r#"route="/hotels/{id}""#), "labels use the route template, not the id: {text}");
         assert!(!text.contains("/hotels/a"));

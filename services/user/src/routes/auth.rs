@@ -1,20 +1,24 @@
-//! `POST /auth/register`, `/auth/login`, `/auth/refresh` and `/auth/logout`.
+//! `POST /auth/register`, `/auth/login`, `/auth/refresh` and `/auth/logout`. A login spends
+//! the account's failed-login budget before any password is checked (`login_throttle`).
 
 use crate::{
-    AppState, refresh_tokens,
+    AppState,
+    login_throttle::Admission,
+    refresh_tokens,
     refresh_tokens::RefreshError,
     users::{self, NewUser, Registration, User},
 };
 use axum::{
-    Router,
-    extract::State,
-    http::StatusCode,
+    Extension, Router,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::post,
 };
 use chrono::Utc;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{AUDIENCE, Claims, ISSUER, Role},
@@ -108,9 +112,29 @@ async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Registra
     Ok((StatusCode::CREATED, ApiJson(Registered { user })))
 }
 
+/// The address a login comes from: the client address the gateway forwarded, else the peer.
+fn source_address(headers: &HeaderMap, peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<IpAddr> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()?.trim().parse().ok());
+    forwarded.or(peer.map(|Extension(ConnectInfo(addr))| addr.ip()))
+}
+
 #[tracing::instrument(skip_all, fields(user_id))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials>) -> Result<ApiJson<Session>, AuthFailure> {
-    let account = users::find_by_email(&state.pool, &users::normalize_email(&body.email)).await?;
+async fn login(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<ApiJson<Session>, AuthFailure> {
+    let email = users::normalize_email(&body.email);
+    let reservation = match state.throttle.admit(&email, source_address(&headers, peer)).await.map_err(anyhow::Error::from)? {
+        Admission::Admitted(reservation) => reservation,
+        Admission::Refused { retry_after } => {
+            metrics::counter!("user_logins_total", "outcome" => "throttled").increment(1);
+            let retry_after_secs = retry_after.as_micros().div_ceil(1_000_000).max(1) as u64;
+            return Err(ApiError::RateLimited { retry_after_secs }.into());
+        }
+    };
+    let account = users::find_by_email(&state.pool, &email).await?;
     let matched = match &account {
         Some(account) => state.passwords.verify(&body.password, &account.password_hash).await?,
         None => {
@@ -123,6 +147,7 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials
         return Err(AuthFailure::InvalidCredentials);
     };
     tracing::Span::current().record("user_id", tracing::field::display(account.user.id));
+    state.throttle.refund(reservation).await.map_err(anyhow::Error::from)?;
     let refresh = refresh_tokens::issue(&state.pool, account.user.id, state.cfg.refresh_token_ttl()).await?;
     let session = open_session(&state, account.user, refresh.token).await?;
     metrics::counter!("user_logins_total", "outcome" => "success").increment(1);

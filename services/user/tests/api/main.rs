@@ -2,8 +2,10 @@
 //! database.
 
 mod auth;
+mod credentials;
 mod helpers;
 mod internal;
 mod keys;
 mod logs;
 mod refresh;
+mod throttle;
