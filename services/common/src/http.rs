@@ -182,10 +182,15 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// The service's app: its routes, the probes and the [`observe`] layer (metrics are on the
-/// operations listener, [`ops_app`]). Unknown paths get a 404 in the shared error shape.
+/// The service's app: its routes, the probes, the [`observe`] layer and the browser hardening
+/// headers ([`crate::security_headers`]); metrics are on the operations listener, [`ops_app`].
+/// Unknown paths get a 404 in the shared error shape.
 pub fn app(routes: Router, readiness: Readiness) -> Router {
-    routes.merge(probe_router(readiness)).fallback(|| async { ApiError::not_found("route") }).layer(middleware::from_fn(observe))
+    routes
+        .merge(probe_router(readiness))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn(crate::security_headers::add))
 }
 
 /// Serve `app` on `listener` until `shutdown` fires, then stop accepting and let in-flight
@@ -255,8 +260,10 @@ mod tests {
     #[tokio::test]
     async fn unknown_routes_are_404_in_the_error_shape() {
         let app = test_app(Router::new(), Readiness::default());
-        let (s, _, body) = call(&app, axum::http::Request::get("/nope").body(Body::empty()).expect("req")).await;
+        let (s, headers, body) = call(&app, axum::http::Request::get("/nope").body(Body::empty()).expect("req")).await;
         assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(headers["content-security-policy"], crate::security_headers::API_POLICY, "hardened, even when unrouted");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
     }
 
     #[tokio::test]

@@ -9,6 +9,8 @@
 //! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz` and
 //!   `/readyz` routes, `/metrics` on the separate operations listener, request metrics and the
 //!   graceful server loop.
+//! - [`security_headers`]: `nosniff`, `no-referrer`, frame denial and a Content-Security-Policy
+//!   on every answer.
 //! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
 //!   handler succeeds; poison messages parked on `<topic>.dlq`).
@@ -31,6 +33,7 @@ pub mod http;
 pub mod kafka;
 pub mod outbox;
 pub mod saga;
+pub mod security_headers;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
