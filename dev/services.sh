@@ -149,7 +149,7 @@ apply_catalog() {
 # The hotel manager the example hotels list (crds/examples/hotels.yaml `managers`), so the
 # manager page has someone to sign in as. Created once through user's internal API.
 demo_manager() {
-  local email=manager@tripnest.local password="${TRIPNEST_MANAGER_PASSWORD:-manager-demo-pass}" status
+  local email=manager@tripnest.local password="${TRIPNEST_MANAGER_PASSWORD:-lantern-harbour-demo-42}" status
   status="$(curl -sS -m 10 -o "$LOGS/demo-manager.json" -w '%{http_code}' -X POST "$(internal_url user 8081)/internal/users" \
     -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
     -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Demo Manager\",\"role\":\"manager\"}")" || status=000

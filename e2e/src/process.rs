@@ -32,6 +32,8 @@ pub struct ServiceProcess {
     pub name: String,
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub url: String,
+    /// Base URL of the operations listener (`/metrics`), e.g. `http://127.0.0.1:41235`.
+    pub ops_url: String,
     env: BTreeMap<String, String>,
     child: Child,
 }
@@ -41,6 +43,7 @@ impl ServiceProcess {
     pub fn spawn(name: &str, env: BTreeMap<String, String>) -> Self {
         let mut child = Command::new(binary(name))
             .env("APP_HTTP__PORT", "0")
+            .env("APP_OPS__PORT", "0")
             .env("APP_LOG__FORMAT", "json")
             .env("RUST_LOG", std::env::var("TEST_SERVICE_LOG").unwrap_or_else(|_| "warn,tripnest=info".into()))
             .envs(&env)
@@ -57,7 +60,8 @@ impl ServiceProcess {
                 match serde_json::from_str::<serde_json::Value>(&line) {
                     Ok(v) if v["message"] == "listening" => {
                         if let Some(tx) = tx.take() {
-                            let _ = tx.send(v["addr"].as_str().unwrap_or_default().to_owned());
+                            let addr = |field: &str| v[field].as_str().unwrap_or_default().to_owned();
+                            let _ = tx.send((addr("addr"), addr("ops_addr")));
                         }
                     }
                     // Keep warnings and errors visible in the test output (everything with TEST_SERVICE_ECHO=1).
@@ -68,8 +72,9 @@ impl ServiceProcess {
                 }
             }
         });
-        let addr = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{name} did not log its listening address"));
-        Self { name: name.to_owned(), url: format!("http://{addr}"), env, child }
+        let (addr, ops_addr) =
+            rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{name} did not log its listening address"));
+        Self { name: name.to_owned(), url: format!("http://{addr}"), ops_url: format!("http://{ops_addr}"), env, child }
     }
 
     /// OS process id.

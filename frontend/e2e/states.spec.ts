@@ -174,7 +174,9 @@ test.describe("with the gateway unreachable", () => {
 });
 
 test("a real rate limit tells when to try again, and the form unlocks then", async ({ page }) => {
-  // Spend this address's sign-in budget at the gateway with wrong passwords until it answers 429.
+  // Spend a sign-in budget with wrong passwords until the API answers 429: the user service's
+  // per-account budget (5 failures from one address) runs out first, the gateway's per-address
+  // one after that.
   const api = await request.newContext();
   const email = `${unique("limit")}@example.test`;
   let limited = false;
@@ -182,19 +184,19 @@ test("a real rate limit tells when to try again, and the form unlocks then", asy
     const r = await api.post(`${stack.gatewayUrl}/api/auth/login`, { data: { email, password: "wrong password 123" } });
     return r.status() === 429;
   };
-  // The local stack allows a burst of 60 sign-in attempts (TRIPNEST_AUTH_BURST in dev/services.sh).
+  // The local stack's gateway allows a burst of 60 sign-in attempts (TRIPNEST_AUTH_BURST in dev/services.sh).
   for (let i = 0; i < 200 && !limited; i++) limited = await spend();
-  expect(limited, "the gateway rate-limits sign-in attempts").toBe(true);
+  expect(limited, "sign-in attempts are rate-limited").toBe(true);
 
   await page.goto("/signin");
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("wrong password 123");
   const button = page.getByRole("button", { name: "Sign in", exact: true }).last();
   // The budget refills one attempt every few seconds; spend what refilled right before the
-  // click, so the form's own attempt is the one the gateway refuses.
+  // click, so the form's own attempt is the one that is refused.
   await expect(async () => {
     while (!(await spend())) {
-      /* keep spending until the gateway says no */
+      /* keep spending until the API says no */
     }
     await button.click();
     await expect(problems(page)).toContainText(/Too many attempts from your connection\. You can try again in \d+ seconds?\./, { timeout: 3_000 });

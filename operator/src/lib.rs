@@ -152,9 +152,14 @@ pub struct Operator {
 }
 
 impl Operator {
-    /// Base URL of `/healthz`, `/readyz` and `/metrics`.
+    /// Base URL of `/healthz` and `/readyz`.
     pub fn url(&self) -> String {
         self.http.url()
+    }
+
+    /// Base URL of the operations listener: `/metrics` (and the probes again).
+    pub fn ops_url(&self) -> String {
+        self.http.ops_url()
     }
 
     /// Wait until shutdown finished: in-flight reconciles done, the Lease released.

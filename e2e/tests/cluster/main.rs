@@ -287,7 +287,7 @@ async fn load_on_the_gateway_makes_its_autoscaler_add_a_replica_that_takes_traff
     let pod = Api::<Pod>::namespaced(p.client.clone(), &p.ns).get(&new).await.expect("new pod");
     let ip = pod.status.and_then(|s| s.pod_ip).expect("pod IP");
     let served = wait_until("the new replica to serve proxied requests", Duration::from_secs(60), || async {
-        let metrics = p.http.get(format!("http://{ip}:8080/metrics")).send().await.ok()?.text().await.ok()?;
+        let metrics = p.http.get(format!("http://{ip}:9090/metrics")).send().await.ok()?.text().await.ok()?;
         let n: f64 = metrics
             .lines()
             .filter(|l| l.starts_with("http_requests_total") && l.contains("availability"))

@@ -40,12 +40,14 @@ async fn every_service_binary_serves_health_metrics_and_stops_on_sigterm() {
         let ready = http.get(format!("{}/readyz", p.url)).send().await.expect("readyz");
         assert_eq!(ready.status(), 200, "{name} /readyz: {:?}", ready.text().await);
 
+        let on_api_port = http.get(format!("{}/metrics", p.url)).send().await.expect("metrics on the API port");
+        assert_eq!(on_api_port.status(), 404, "{name} keeps /metrics off its API port");
         let missing = http.get(format!("{}/no-such-route", p.url)).send().await.expect("404");
         assert_eq!(missing.status(), 404);
         let body: serde_json::Value = missing.json().await.expect("error json");
         assert_eq!(body["error"]["code"], "not_found", "{name}");
 
-        let metrics = http.get(format!("{}/metrics", p.url)).send().await.expect("metrics").text().await.expect("text");
+        let metrics = http.get(format!("{}/metrics", p.ops_url)).send().await.expect("metrics").text().await.expect("text");
         assert!(metrics.contains("http_requests_total{") && metrics.contains(&format!("service=\"{name}\"")), "{name} metrics:\n{metrics}");
         assert!(metrics.contains("http_request_duration_seconds_bucket"), "{name} exports latency histograms");
 

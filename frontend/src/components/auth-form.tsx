@@ -19,6 +19,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 function check(mode: Mode, v: Values): Record<string, string> {
   const p: Record<string, string> = {};
   if (!EMAIL.test(v.email.trim())) p.email = "Enter an email address like name@example.com.";
+  // Only the length is checked here; the server judges how guessable a password is (common
+  // passwords, patterns, the email or name) and its reason is shown next to the field.
   if (mode === "signup" && [...v.password].length < MIN_PASSWORD_CHARS) p.password = `Use at least ${MIN_PASSWORD_CHARS} characters.`;
   if (mode === "signin" && v.password === "") p.password = "Enter your password.";
   if (mode === "signup" && v.phone.trim() && !/^\+[1-9]\d{6,14}$/.test(v.phone.trim())) {
@@ -131,7 +133,11 @@ export function AuthForm({ mode }: { mode: Mode }) {
           value={v.password}
           onChange={set("password")}
           error={problems.password}
-          hint={mode === "signup" ? `At least ${MIN_PASSWORD_CHARS} characters.` : undefined}
+          hint={
+            mode === "signup"
+              ? `At least ${MIN_PASSWORD_CHARS} characters and hard to guess: a few unrelated words work well, your name or email do not.`
+              : undefined
+          }
         />
         {mode === "signup" && (
           <TextField

@@ -1,6 +1,7 @@
 // Unit tests of the pure pieces (run by the Playwright runner's "unit" project, no browser).
 import { expect, test } from "@playwright/test";
 import { parseRetryAfter } from "./api/errors";
+import { contentSecurityPolicy, freshNonce } from "./csp";
 import { withQuery } from "./api/client";
 import { formatMoney, nightsBetween } from "./format";
 import { safeNext } from "./safe-next";
@@ -125,4 +126,21 @@ test("occupancy cells line up with the window's nights, with levels and labels",
     ["×", "closed"],
   ]);
   expect([levelOf(0, 4), levelOf(1, 4), levelOf(2, 4), levelOf(7, 8), levelOf(5, 4)]).toEqual([0, 1, 2, 3, 4]);
+});
+
+test("the page policy runs only this response's scripts, frames nowhere and calls only the gateway", () => {
+  const nonce = freshNonce();
+  expect(atob(nonce)).toHaveLength(16);
+  expect(freshNonce()).not.toEqual(nonce);
+  const policy = contentSecurityPolicy({ nonce, gatewayUrl: "https://api.tripnest.example/", dev: false });
+  const directive = (name: string) => policy.split("; ").find((d) => d.startsWith(`${name} `));
+  expect(directive("script-src")).toBe(`script-src 'self' 'nonce-${nonce}' 'strict-dynamic'`);
+  expect(directive("style-src")).toBe(`style-src 'self' 'nonce-${nonce}'`);
+  expect(directive("connect-src")).toBe("connect-src 'self' https://api.tripnest.example");
+  expect(directive("frame-ancestors")).toBe("frame-ancestors 'none'");
+  expect(directive("object-src")).toBe("object-src 'none'");
+  expect(policy).not.toContain("unsafe");
+  const dev = contentSecurityPolicy({ nonce, gatewayUrl: "http://127.0.0.1:8080", dev: true });
+  expect(dev).toContain("'unsafe-eval'");
+  expect(dev).toContain("connect-src 'self' http://127.0.0.1:8080 ws:");
 });

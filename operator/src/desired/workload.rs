@@ -5,6 +5,11 @@
 //! unavailable 0), and a stopping pod first sleeps [`PRE_STOP_SECS`] in `preStop` so the
 //! endpoints controller and kube-proxy take it out of the Service before SIGTERM makes it stop
 //! accepting connections; then it drains for up to its `APP_SHUTDOWN_GRACE_SECS`.
+//!
+//! Prometheus `/metrics` is served on a separate operations port ([`ops_port`], the container
+//! port `metrics`), announced to Prometheus by the `prometheus.io/*` pod annotations and never
+//! part of the Service, so nothing routed to a service (least of all the public gateway) can
+//! read it. The kubelet probes stay on the `http` port.
 
 use super::{child_meta, container_security, labels, pod_security};
 use crate::resources::ServiceDeployment;
@@ -29,6 +34,16 @@ pub const POD_LABEL: &str = "tripnest.io/service-deployment";
 /// Seconds a stopping pod waits in `preStop` before it gets SIGTERM, so it has left the
 /// Service's endpoints (and every node's kube-proxy rules) by the time it stops accepting.
 pub const PRE_STOP_SECS: i64 = 5;
+
+/// The operations port of a pod (`/metrics`, and the probes again) unless the service's own
+/// port is that number.
+pub const OPS_PORT: i32 = 9090;
+
+/// The operations port for a service listening on `http_port`: [`OPS_PORT`], or the next one
+/// when the service itself is on 9090.
+pub fn ops_port(http_port: i32) -> i32 {
+    if http_port == OPS_PORT { OPS_PORT + 1 } else { OPS_PORT }
+}
 
 /// Slack on top of `preStop` plus the service's drain time before the kubelet kills the pod.
 const KILL_SLACK_SECS: i64 = 5;
@@ -80,6 +95,8 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
     let mut data = BTreeMap::from([
         ("APP_HTTP__HOST".to_owned(), "0.0.0.0".to_owned()),
         ("APP_HTTP__PORT".to_owned(), spec.port.to_string()),
+        ("APP_OPS__HOST".to_owned(), "0.0.0.0".to_owned()),
+        ("APP_OPS__PORT".to_owned(), ops_port(spec.port).to_string()),
         ("APP_KAFKA__TOPIC_PREFIX".to_owned(), topic_prefix.to_owned()),
     ]);
     // Environments sharing one Kafka keep their consumer groups apart as well as their topics
@@ -97,7 +114,10 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
     let mut container = json!({
         "name": spec.service.as_str(),
         "image": spec.image,
-        "ports": [{ "name": "http", "containerPort": spec.port, "protocol": "TCP" }],
+        "ports": [
+            { "name": "http", "containerPort": spec.port, "protocol": "TCP" },
+            { "name": "metrics", "containerPort": ops_port(spec.port), "protocol": "TCP" }
+        ],
         "envFrom": env_from,
         // Up to two minutes to start (migrations run first); liveness only counts after that.
         "startupProbe": probe("/healthz", 2, 60),
@@ -131,7 +151,12 @@ pub fn workload(sd: &ServiceDeployment, owner: &OwnerReference, topic_prefix: &s
         "selector": { "matchLabels": selector(sd) },
         "strategy": { "type": "RollingUpdate", "rollingUpdate": { "maxSurge": 1, "maxUnavailable": 0 } },
         "template": {
-            "metadata": { "labels": pod_labels, "annotations": { CONFIG_HASH: config_hash } },
+            "metadata": { "labels": pod_labels, "annotations": {
+                CONFIG_HASH: config_hash,
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": ops_port(spec.port).to_string(),
+                "prometheus.io/path": "/metrics",
+            } },
             "spec": pod_spec
         }
     });
@@ -281,6 +306,28 @@ mod tests {
         assert_eq!(c.termination_message_policy.as_deref(), Some("FallbackToLogsOnError"));
         assert_eq!(c.image_pull_policy, None, "Kubernetes' default unless the spec says");
         assert_eq!(pod.automount_service_account_token, Some(false));
+    }
+
+    #[test]
+    fn metrics_are_on_the_ops_port_which_prometheus_scrapes_and_the_service_does_not_expose() {
+        let w = build(&sd(json!({})));
+        let spec = w.deployment.spec.as_ref().expect("spec");
+        let c = &spec.template.spec.as_ref().expect("pod").containers[0];
+        let ports: Vec<(Option<&str>, i32)> = c.ports.iter().flatten().map(|p| (p.name.as_deref(), p.container_port)).collect();
+        assert_eq!(ports, [(Some("http"), 8080), (Some("metrics"), OPS_PORT)]);
+        let data = w.config.data.as_ref().expect("data");
+        assert_eq!((data["APP_OPS__HOST"].as_str(), data["APP_OPS__PORT"].as_str()), ("0.0.0.0", "9090"));
+        let annotations = spec.template.metadata.as_ref().and_then(|m| m.annotations.as_ref()).expect("annotations");
+        assert_eq!(annotations["prometheus.io/scrape"], "true");
+        assert_eq!(annotations["prometheus.io/port"], "9090");
+        assert_eq!(annotations["prometheus.io/path"], "/metrics");
+        let probe_port = |p: Option<&k8s_openapi::api::core::v1::Probe>| p.and_then(|p| p.http_get.as_ref()).map(|h| h.port.clone());
+        use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String as Named;
+        assert_eq!(probe_port(c.readiness_probe.as_ref()), Some(Named("http".into())), "probes stay on the service's port");
+        let service_ports: Vec<_> =
+            w.service.spec.as_ref().and_then(|s| s.ports.as_ref()).expect("ports").iter().map(|p| p.name.clone()).collect();
+        assert_eq!(service_ports, [Some("http".to_owned())], "the Service never exposes metrics");
+        assert_eq!(ops_port(9090), 9091, "a service on 9090 keeps its port");
     }
 
     #[test]

@@ -132,7 +132,18 @@ impl TestEnv {
         let cfg = operator_config(&ns, &booking_url, &topic_prefix);
         let running = tripnest_operator::start(cfg, operator_client, operator.clone()).await.expect("operator starts");
         let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("http");
-        Self { client, ns, booking_url, booking_db, operator_url: running.url(), topic_prefix, http, operator, running, _booking: booking }
+        Self {
+            client,
+            ns,
+            booking_url,
+            booking_db,
+            operator_url: running.ops_url(),
+            topic_prefix,
+            http,
+            operator,
+            running,
+            _booking: booking,
+        }
     }
 
     /// The namespaced API for `K` in this test's namespace.

@@ -66,8 +66,8 @@ async fn with_two_operator_processes_only_the_leader_reconciles_and_the_other_ta
         has_hotel(&http, &booking_a, "riverside").await.then_some(())
     })
     .await;
-    assert!(reconciles(&http, &first.url).await >= 1.0);
-    assert_eq!(reconciles(&http, &second.url).await, 0.0, "the standby reconciled nothing");
+    assert!(reconciles(&http, &first.ops_url).await >= 1.0);
+    assert_eq!(reconciles(&http, &second.ops_url).await, 0.0, "the standby reconciled nothing");
     assert!(!has_hotel(&http, &booking_b, "riverside").await, "the standby never wrote to its booking");
     assert_eq!(holder(leases.clone()).await.as_deref(), Some("replica-a"));
 

@@ -61,8 +61,11 @@ pub fn figment_for<T: Serialize>(defaults: T) -> Figment {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CommonConfig {
-    /// Where the HTTP server listens.
+    /// Where the HTTP server listens (the API and the probes).
     pub http: HttpConfig,
+    /// Where the operations server listens: Prometheus `/metrics` and the probes, for the
+    /// cluster only (`APP_OPS__PORT`; 0 picks a free port, logged at startup).
+    pub ops: HttpConfig,
     /// Log filter (`RUST_LOG` syntax) and format.
     pub log: LogConfig,
     /// Seconds to finish in-flight work after SIGTERM before giving up.
@@ -78,6 +81,7 @@ impl Default for CommonConfig {
     fn default() -> Self {
         Self {
             http: HttpConfig::default(),
+            ops: HttpConfig::default(),
             log: LogConfig::default(),
             shutdown_grace_secs: 20,
             kafka: KafkaConfig::default(),

@@ -1,8 +1,10 @@
 //! HTTP plumbing shared by every service: the extractors ([`ApiPath`], [`ApiQuery`],
-//! [`ApiJson`]) whose rejections are [`ApiError`]s, the request [`limits`], the operational
-//! routes (`/healthz`, `/readyz`, `/metrics`), the [`observe`] middleware (request metrics by
-//! matched route, 5xx cause logging, request id) and [`serve`], which answers heads hyper
-//! would refuse in the error shape and drains in-flight requests on shutdown.
+//! [`ApiJson`]) whose rejections are [`ApiError`]s, the request [`limits`], the probe routes
+//! (`/healthz`, `/readyz`), the operations app ([`ops_app`]: the probes plus Prometheus
+//! `/metrics`, served on its own listener so that metrics never share a port with the API),
+//! the [`observe`] middleware (request metrics by matched route, 5xx cause logging, request
+//! id) and [`serve`], which answers heads hyper would refuse in the error shape and drains
+//! in-flight requests on shutdown.
 //!
 //! Every answer the framework gives on its own is the error shape too: 404 `not_found` for an
 //! unknown path, 405 `method_not_allowed` (with `Allow`) for a known path with another method.
@@ -76,27 +78,31 @@ impl Readiness {
     }
 }
 
-#[derive(Clone)]
-struct OpsState {
-    readiness: Readiness,
-    metrics: PrometheusHandle,
-}
-
-/// `/healthz` (the process is alive), `/readyz` (it can take traffic) and `/metrics`.
-pub fn ops_router(readiness: Readiness, metrics: PrometheusHandle) -> Router {
+/// `/healthz` (the process is alive) and `/readyz` (it can take traffic): on the service's
+/// port, where the kubelet probes them, and on the operations port.
+pub fn probe_router(readiness: Readiness) -> Router {
     Router::new()
         .route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(render_metrics))
-        .with_state(OpsState { readiness, metrics })
+        .with_state(readiness)
 }
 
-async fn readyz(State(ops): State<OpsState>) -> Response {
-    if ops.readiness.is_draining() {
+/// The operations listener's app: the probes and `/metrics`, for Prometheus inside the
+/// cluster; never routed to from outside. Unknown paths get a 404 in the shared error shape.
+pub fn ops_app(readiness: Readiness, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(metrics)
+        .merge(probe_router(readiness))
+        .fallback(|| async { ApiError::not_found("route") })
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> Response {
+    if readiness.is_draining() {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "draining" }))).into_response();
     }
     let mut failed = serde_json::Map::new();
-    for (name, check) in &ops.readiness.checks {
+    for (name, check) in &readiness.checks {
         let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
         match outcome {
             Ok(Ok(())) => {}
@@ -115,9 +121,9 @@ async fn readyz(State(ops): State<OpsState>) -> Response {
     }
 }
 
-async fn render_metrics(State(ops): State<OpsState>) -> impl IntoResponse {
-    ops.metrics.run_upkeep();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], ops.metrics.render())
+async fn render_metrics(State(metrics): State<PrometheusHandle>) -> impl IntoResponse {
+    metrics.run_upkeep();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
 
 /// Middleware: request id (kept or generated, echoed back), `http_requests_total` and
@@ -144,22 +150,25 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
     let rid = request_id.to_str().unwrap_or_default();
     if let Some(InternalErrorReport(cause)) = response.extensions().get::<InternalErrorReport>() {
         tracing::error!(request_id = rid, %method, route, status = status.as_u16(), error = format!("{cause:#}"), "request failed");
-    } else if route != "/healthz" && route != "/readyz" && route != "/metrics" {
+    } else if route != "/healthz" && route != "/readyz" {
         tracing::info!(request_id = rid, %method, route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
     }
     response.headers_mut().insert(REQUEST_ID, request_id);
     response
 }
 
-/// The full app: the service's routes, the operational routes, [`limits::enforce_limits`] and
-/// the [`observe`] layer. Unknown paths and methods get 404 and 405 in the shared error shape.
-pub fn app(routes: Router, readiness: Readiness, metrics: PrometheusHandle, limits: HttpLimits) -> Router {
+/// The service's app: its routes, the probes, [`limits::enforce_limits`], the [`observe`]
+/// layer and the browser hardening headers ([`crate::security_headers`]); metrics are on the
+/// operations listener, [`ops_app`]. Unknown paths and methods get 404 and 405 in the shared
+/// error shape.
+pub fn app(routes: Router, readiness: Readiness, limits: HttpLimits) -> Router {
     routes
-        .merge(ops_router(readiness, metrics))
+        .merge(probe_router(readiness))
         .fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(limits, limits::enforce_limits))
         .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn(crate::security_headers::add))
 }
 
 #[cfg(test)]
@@ -173,7 +182,7 @@ mod tests {
     use tower::ServiceExt;
 
     fn test_app(routes: Router, readiness: Readiness) -> Router {
-        app(routes, readiness, crate::telemetry::prometheus("http-test"), HttpLimits::default())
+        app(routes, readiness, HttpLimits::default())
     }
 
     async fn call(app: &Router, req: axum::http::Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
@@ -215,8 +224,10 @@ mod tests {
     #[tokio::test]
     async fn unknown_routes_are_404_in_the_error_shape() {
         let app = test_app(Router::new(), Readiness::default());
-        let (s, _, body) = call(&app, axum::http::Request::get("/nope").body(Body::empty()).expect("req")).await;
+        let (s, headers, body) = call(&app, axum::http::Request::get("/nope").body(Body::empty()).expect("req")).await;
         assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        assert_eq!(headers["content-security-policy"], crate::security_headers::API_POLICY, "hardened, even when unrouted");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
     }
 
     #[tokio::test]
@@ -278,14 +289,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn metrics_count_requests_by_matched_route() {
+    async fn metrics_count_requests_by_matched_route_and_are_served_only_on_the_ops_app() {
         let routes = Router::new().route("/hotels/{id}", get(|| async { "ok" }));
         let app = test_app(routes, Readiness::default());
+        let ops = ops_app(Readiness::default(), crate::telemetry::prometheus("http-test"));
         for id in ["a", "b"] {
             let req = axum::http::Request::get(format!("/hotels/{id}")).body(Body::empty()).expect("req");
             assert_eq!(call(&app, req).await.0, StatusCode::OK);
         }
-        let (_, _, text) = call(&app, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
+        let (status, _, body) = call(&app, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "not on the service's port");
+        for probe in ["/healthz", "/readyz"] {
+            assert_eq!(call(&ops, axum::http::Request::get(probe).body(Body::empty()).expect("req")).await.0, StatusCode::OK, "{probe}");
+        }
+        let (_, _, text) = call(&ops, axum::http::Request::get("/metrics").body(Body::empty()).expect("req")).await;
         let text = text.as_str().expect("text").to_owned();
         assert!(text.contains(r#"route="/hotels/{id}""#), "labels use the route template, not the id: {text}");
         assert!(!text.contains("/hotels/a"));

@@ -6,8 +6,11 @@
 //! - [`telemetry`]: one `init()` for env-filtered JSON logs and the Prometheus registry.
 //! - [`error`]: [`ApiError`], the single HTTP error type with the `{"error":{code,message,details}}`
 //!   body. A 500 never carries internal text.
-//! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz`, `/readyz`
-//!   and `/metrics` routes, request metrics and the graceful server loop.
+//! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz` and
+//!   `/readyz` routes, `/metrics` on the separate operations listener, request metrics and the
+//!   graceful server loop.
+//! - [`security_headers`]: `nosniff`, `no-referrer`, frame denial and a Content-Security-Policy
+//!   on every answer.
 //! - [`page`]: the one `?page&pageSize` query and paged answer of every list endpoint.
 //! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
@@ -34,6 +37,7 @@ pub mod kafka;
 pub mod outbox;
 pub mod page;
 pub mod saga;
+pub mod security_headers;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;

@@ -122,13 +122,15 @@ impl Default for RateLimit {
     }
 }
 
-/// Budgets per route class, each applied per user (when signed in) or per client IP.
+/// Budgets per route class, each applied per user (when signed in) or per client IP; the
+/// `auth` budget always per client IP.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimits {
     /// Everything not in another class (search, hotel pages, reviews, `/me`…).
     pub default: RateLimit,
-    /// `/api/auth/*`: login and registration, kept tight against password guessing.
+    /// `/api/auth/*`: login and registration, kept tight against password guessing; always
+    /// spent by the client IP, whatever token the request carries.
     pub auth: RateLimit,
     /// `/api/bookings*`: creating, listing and cancelling bookings.
     pub bookings: RateLimit,

@@ -9,7 +9,8 @@
 //!   becomes `x-user-id` / `x-user-roles`, and client copies of those headers are dropped.
 //!   `Authorization` is still forwarded, since services verify it too.
 //! - **Rate limits** ([`rate_limit`]): GCRA in one Redis Lua script, per user when signed in
-//!   and per client IP otherwise, with a budget per route class. 429 with `Retry-After`;
+//!   and per client IP otherwise (sign-in routes: always per client IP), with a budget per
+//!   route class. 429 with `Retry-After`;
 //!   `RateLimit-Limit/Remaining/Reset` on every answer. Redis down → fail open, counted in
 //!   `gateway_rate_limit_unavailable_total` and logged.
 //! - **Proxy** ([`proxy`]): pooled HTTP/1.1, request bodies read whole within the gateway's
@@ -20,6 +21,11 @@
 //!   its status but only a body in the error shape.
 //! - **CORS** for the web UI's origins (`cors.allowed_origins`), and the **OpenAPI** document
 //!   with its browsable page ([`docs`]: `/api/openapi.json`, `/api/docs`).
+//! - **Browser hardening** (`tripnest_common::security_headers`, added by the common app):
+//!   `nosniff`, `no-referrer`, frame denial and a Content-Security-Policy on every answer,
+//!   forwarded ones included (an upstream's own values are replaced).
+//! - Nothing internal on the public port: `/metrics` is served on the operations listener
+//!   (`APP_OPS__PORT`, see `tripnest_common::service`), which no Service or ingress exposes.
 
 pub mod config;
 pub mod docs;

@@ -3,7 +3,9 @@
 //! 1. refuse paths with dot segments (400);
 //! 2. verify the bearer token, if any;
 //! 3. spend one request of the caller's budget — the user's when the token is valid, the
-//!    client IP's otherwise, so bad tokens are rate limited too (429);
+//!    client IP's otherwise, so bad tokens are rate limited too (429). Sign-in routes
+//!    (`RouteClass::Auth`) always spend the client IP's budget: a token from any account must
+//!    not buy more password guesses (the user service also throttles failures per account);
 //! 4. refuse an invalid token, or a missing one where the route needs it (401);
 //! 5. forward to the service with `x-user-id` / `x-user-roles` set from the verified token.
 //!
@@ -12,7 +14,7 @@
 use crate::{
     AppState, identity,
     rate_limit::{Caller, Verdict},
-    routes::{PUBLIC_ROUTES, PublicRoute, has_dot_segment},
+    routes::{PUBLIC_ROUTES, PublicRoute, RouteClass, has_dot_segment},
 };
 use axum::{
     Router,
@@ -38,7 +40,7 @@ async fn admit_and_forward(app: AppState, route: &'static PublicRoute, req: Requ
     let client_ip = client_ip(&req, app.cfg.trusted_proxy_hops);
     let identity = identity::identify(&app.verifier, req.headers()).await;
     let caller = match &identity {
-        Ok(Some(claims)) => Caller::User(claims.sub),
+        Ok(Some(claims)) if route.class != RouteClass::Auth => Caller::User(claims.sub),
         _ => Caller::Ip(client_ip),
     };
     let verdict = app.limiter.check(route.class, &caller).await;

@@ -19,7 +19,7 @@
 //!   also when the reason is `expired`. Booking sends `refund_due = false` for an expired
 //!   PENDING booking, yet our capture may have raced that expiry. A booking cancelled before
 //!   any charge is recorded as `voided`, so a late `booking.created` never charges it.
-//! - **HTTP.** It serves `/healthz`, `/readyz` and `/metrics` (with `payments_total{outcome}`),
+//! - **HTTP.** It serves `/healthz`, `/readyz` and (on its operations port) `/metrics` (with `payments_total{outcome}`),
 //!   plus `GET /payments/{bookingId}` behind the internal service token.
 //!
 //! No card data exists anywhere: only the payment method's token name is stored.

@@ -1,5 +1,5 @@
 //! The user service's settings: the shared [`CommonConfig`] plus token lifetimes, the
-//! internal service token and the argon2id cost.
+//! internal service token, the argon2id cost and the failed-login budgets.
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,8 @@ pub struct Config {
     pub max_connections: u32,
     /// argon2id cost parameters.
     pub password_hashing: PasswordHashingConfig,
+    /// Failed-login budgets per account (`APP_LOGIN_THROTTLE__PER_SOURCE__BURST=5`).
+    pub login_throttle: LoginThrottleConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             internal_token: None,
             max_connections: 10,
             password_hashing: PasswordHashingConfig::default(),
+            login_throttle: LoginThrottleConfig::default(),
         }
     }
 }
@@ -82,5 +85,38 @@ impl Default for PasswordHashingConfig {
             parallelism: argon2::Params::DEFAULT_P_COST,
             max_concurrent: 0,
         }
+    }
+}
+
+/// A GCRA budget of failed logins: a burst, refilled at a steady rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginBudget {
+    /// Failures per minute the budget refills by; 0 switches the budget off.
+    pub per_minute: u32,
+    /// Failures allowed back to back from a full budget.
+    pub burst: u32,
+}
+
+impl Default for LoginBudget {
+    fn default() -> Self {
+        LoginThrottleConfig::default().per_account
+    }
+}
+
+/// The failed-login budgets of an account (see the `login_throttle` module for the balance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoginThrottleConfig {
+    /// One account from one source address.
+    pub per_source: LoginBudget,
+    /// One account from every source together; must refill faster than `per_source`, so that
+    /// a single attacker cannot lock the owner out.
+    pub per_account: LoginBudget,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        Self { per_source: LoginBudget { per_minute: 6, burst: 5 }, per_account: LoginBudget { per_minute: 20, burst: 10 } }
     }
 }

@@ -1,6 +1,10 @@
 //! The user service: accounts, login, access and refresh tokens, and the JWKS every other
 //! service verifies access tokens against.
 //!
+//! - **Sign-in throttle** (`login_throttle`): failed logins spend budgets per account and per
+//!   (account, source address) in PostgreSQL; over budget is a 429 with `Retry-After`.
+//! - **Credentials**: emails are normalised (NFKC, lower case) and refused when they hide
+//!   invisible or look-alike characters; passwords must pass zxcvbn (see `users`).
 //! - **Passwords** are hashed with argon2id (PHC strings, random salt) on the blocking pool,
 //!   with a bound on concurrent hashes. A login for an unknown email verifies against a decoy
 //!   hash, so the answer and its timing are the same whether or not the account exists.
@@ -15,15 +19,17 @@
 //!   `POST /internal/users`, guarded by the internal service token.
 
 mod config;
+mod login_throttle;
 mod password;
 mod refresh_tokens;
 mod routes;
 pub mod signing_keys;
 mod users;
 
-pub use config::{Config, PasswordHashingConfig};
+pub use config::{Config, LoginBudget, LoginThrottleConfig, PasswordHashingConfig};
 
 use anyhow::Context;
+use login_throttle::LoginThrottle;
 use password::Passwords;
 use signing_keys::KeyRing;
 use sqlx::{PgPool, migrate::Migrator};
@@ -42,6 +48,7 @@ struct AppState {
     pool: PgPool,
     keys: Arc<KeyRing>,
     passwords: Passwords,
+    throttle: LoginThrottle,
     cfg: Arc<Config>,
 }
 
@@ -68,10 +75,27 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
         tracing::warn!("APP_INTERNAL_TOKEN is not set; /internal routes are disabled");
     }
     let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone()));
-    let state = AppState { pool: pool.clone(), keys, passwords, cfg: Arc::new(cfg) };
+    let throttle = LoginThrottle::new(pool.clone(), &cfg.login_throttle);
+    let state = AppState { pool: pool.clone(), keys, passwords, throttle: throttle.clone(), cfg: Arc::new(cfg) };
     let routes = routes::router(state.clone(), internal_token);
+    let sweeper = tokio::spawn(sweep_login_budgets(throttle, shutdown.clone()));
     let service = service::start(NAME, &state.cfg.common, routes, readiness, shutdown).await?;
-    Ok(service.with_cleanup(async move { pool.close().await }))
+    Ok(service.with_worker(sweeper).with_cleanup(async move { pool.close().await }))
+}
+
+/// Once a minute, delete the failed-login budgets that are full again.
+async fn sweep_login_budgets(throttle: LoginThrottle, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = every.tick() => {
+                if let Err(e) = throttle.sweep().await {
+                    tracing::warn!(error = %e, "sweeping login budgets failed");
+                }
+            }
+        }
+    }
 }
 
 /// Make a new active signing key (the previous one stays published until its tokens expire).

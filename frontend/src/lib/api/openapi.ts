@@ -1116,7 +1116,15 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
-      429: components["responses"]["RateLimited"];
+      /** @description `rate_limited`: too many failed sign-ins for this account; retry after `Retry-After` seconds. */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Error"];
+        };
+      };
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];

@@ -127,3 +127,46 @@ async fn the_docs_page_is_self_contained_html_listing_every_path() {
     assert!(page.contains("id=\"schema-Booking\"") && page.contains("href=\"#schema-Booking\""), "schemas are linked");
     assert!(!page.contains("<script") && !page.contains("src=\"http") && !page.contains("href=\"http"), "nothing loads from elsewhere");
 }
+
+fn hardened(headers: &reqwest::header::HeaderMap) -> Option<&str> {
+    assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(header(headers, "referrer-policy"), Some("no-referrer"));
+    assert_eq!(header(headers, "x-frame-options"), Some("DENY"));
+    header(headers, "content-security-policy")
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_browser_hardening_headers() {
+    let gw = spawn_gateway().await;
+    let strict = tripnest_common::security_headers::API_POLICY;
+    for (path, expected) in [("/api/hotels?city=Lisbon", 200), ("/api/me", 401), ("/api/nowhere", 404), ("/api/openapi.json", 200)] {
+        let (status, headers, _) = parts(gw.get(path).send().await.expect("send")).await;
+        assert_eq!(status.as_u16(), expected, "{path}");
+        assert_eq!(hardened(&headers), Some(strict), "{path}");
+    }
+
+    let resp = gw.get("/api/docs").send().await.expect("docs");
+    let policy = hardened(resp.headers()).expect("CSP").to_owned();
+    let page = resp.text().await.expect("html");
+    let style = page.split("<style>").nth(1).and_then(|s| s.split("</style>").next()).expect("the page has its inline style");
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use sha2::{Digest, Sha256};
+    let hash = format!("'sha256-{}'", STANDARD.encode(Sha256::digest(style.as_bytes())));
+    assert!(policy.contains(&format!("style-src {hash}")), "the page's own style is allowed by hash: {policy}");
+    assert!(policy.starts_with("default-src 'none'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe") && !policy.contains("script-src"), "no script runs: {policy}");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_the_ops_port_and_not_on_the_public_one() {
+    let gw = spawn_gateway().await;
+    gw.get("/api/hotels").send().await.expect("one request to count");
+    for path in ["/metrics", "/api/metrics", "/api/../metrics"] {
+        let (status, headers, body) = parts(gw.get(path).send().await.expect("send")).await;
+        assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{path}: {status}");
+        assert!(body["error"]["code"].is_string(), "{path}: the error shape, not metrics: {body}");
+        assert!(hardened(&headers).is_some());
+    }
+    let text = gw.http.get(format!("{}/metrics", gw.ops_url)).send().await.expect("ops").text().await.expect("text");
+    assert!(text.contains("http_requests_total{"), "{text}");
+}

@@ -105,6 +105,8 @@ async fn record_and_echo(State((service, seen)): State<(&'static str, Arc<Mutex<
 pub struct TestGateway {
     /// Base URL of the gateway.
     pub url: String,
+    /// Base URL of its operations listener (`/metrics`).
+    pub ops_url: String,
     /// HTTP client.
     pub http: reqwest::Client,
     /// Mints tokens the gateway accepts.
@@ -193,6 +195,7 @@ pub async fn spawn_gateway_with(adjust: impl FnOnce(&mut Config)) -> TestGateway
     let running = tripnest_gateway::start(cfg, CancellationToken::new()).await.expect("gateway starts");
     TestGateway {
         url: running.url(),
+        ops_url: running.ops_url(),
         http: client(),
         tokens,
         user,

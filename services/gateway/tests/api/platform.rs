@@ -18,7 +18,7 @@ fn day(n: u64) -> String {
 
 /// Requests the booking process served on `route`, from its own Prometheus metrics.
 async fn booking_requests(p: &Platform, route: &str) -> f64 {
-    let text = p.http.get(format!("{}/metrics", p.booking.url)).send().await.expect("metrics").text().await.expect("text");
+    let text = p.http.get(format!("{}/metrics", p.booking.ops_url)).send().await.expect("metrics").text().await.expect("text");
     let label = format!("route=\"{route}\"");
     text.lines()
         .filter(|l| l.starts_with("http_requests_total{") && l.contains(&label))

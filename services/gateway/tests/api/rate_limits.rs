@@ -88,8 +88,39 @@ async fn with_redis_down_requests_fail_open_and_are_counted() {
         let (status, headers, _) = parts(gw.get("/api/hotels").send().await.expect("send")).await;
         assert_eq!((status, header(&headers, "ratelimit-remaining")), (StatusCode::OK, None), "unlimited, and no made-up quota");
     }
-    let metrics = gw.get("/metrics").send().await.expect("metrics").text().await.expect("text");
+    let metrics = gw.http.get(format!("{}/metrics", gw.ops_url)).send().await.expect("metrics").text().await.expect("text");
     let failures = metrics.lines().find(|l| l.starts_with("gateway_rate_limit_unavailable_total")).expect("the failure is counted");
     let count: f64 = failures.rsplit(' ').next().expect("value").parse().expect("number");
     assert!(count >= 3.0, "{failures}");
+}
+
+#[tokio::test]
+async fn sign_in_budgets_follow_the_client_address_whatever_token_is_sent() {
+    let gw = spawn_gateway_with(|cfg| cfg.rate_limits.auth = RateLimit { per_minute: 1, burst: 3 }).await;
+    let tokens: Vec<String> = (0..6).map(|_| gw.traveller().1).collect();
+    let login = |token: Option<&String>| {
+        let req = gw.post("/api/auth/login").json(&serde_json::json!({ "email": "victim@example.test", "password": "guess" }));
+        match token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    };
+    let mut statuses = Vec::new();
+    for attempt in 0..6 {
+        // Every guess carries a different account's valid token; the first one none at all.
+        let resp = login(tokens.get(attempt).filter(|_| attempt > 0)).send().await.expect("send");
+        statuses.push(resp.status().as_u16());
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = header(resp.headers(), "retry-after").expect("Retry-After").parse().expect("secs");
+            assert!((1..=60).contains(&wait), "{wait}");
+            let (_, _, body) = parts(resp).await;
+            assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+        }
+    }
+    assert_eq!(statuses, [202, 202, 202, 429, 429, 429], "tokens buy no extra sign-in attempts");
+    assert_eq!(gw.user.seen().len(), 3, "refused guesses never reached the user service");
+
+    let (_, ada) = gw.traveller();
+    let status = gw.get("/api/me").bearer_auth(&ada).send().await.expect("send").status();
+    assert_eq!(status, StatusCode::OK, "other classes still follow the signed-in user");
 }

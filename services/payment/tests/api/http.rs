@@ -32,7 +32,7 @@ async fn readiness_and_payment_metrics_are_served() {
 
     let ready = app.http.get(format!("{}/readyz", app.running().url())).send().await.expect("readyz");
     assert_eq!(ready.status(), 200);
-    let metrics = app.http.get(format!("{}/metrics", app.running().url())).send().await.expect("metrics").text().await.expect("text");
+    let metrics = app.http.get(format!("{}/metrics", app.running().ops_url())).send().await.expect("metrics").text().await.expect("text");
     let line = metrics.lines().find(|l| l.starts_with("payments_total{") && l.contains(r#"outcome="success""#));
     assert!(line.is_some(), "payments_total{{outcome=\"success\"}} missing from:\n{metrics}");
 }

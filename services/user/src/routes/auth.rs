@@ -1,18 +1,23 @@
-//! `POST /auth/register`, `/auth/login`, `/auth/refresh` and `/auth/logout`.
+//! `POST /auth/register`, `/auth/login`, `/auth/refresh` and `/auth/logout`. A login spends
+//! the account's failed-login budget before any password is checked (`login_throttle`).
 
 use crate::{
-    AppState, refresh_tokens,
+    AppState,
+    login_throttle::Admission,
+    refresh_tokens,
     refresh_tokens::RefreshError,
     users::{self, NewUser, Registration, User},
 };
 use axum::{
-    extract::State,
-    http::StatusCode,
+    Extension,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use chrono::Utc;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
 use tripnest_common::{
     ApiError, ApiResult,
     auth::{AUDIENCE, Claims, ISSUER, Role},
@@ -125,6 +130,12 @@ async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Registra
     Ok((StatusCode::CREATED, ApiJson(Registered { user })))
 }
 
+/// The address a login comes from: the client address the gateway forwarded, else the peer.
+fn source_address(headers: &HeaderMap, peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<IpAddr> {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()?.trim().parse().ok());
+    forwarded.or(peer.map(|Extension(ConnectInfo(addr))| addr.ip()))
+}
+
 /// Sign in with email and password.
 #[utoipa::path(
     post, path = "/auth/login", operation_id = "login", security(()),
@@ -134,11 +145,26 @@ async fn register(State(state): State<AppState>, ApiJson(body): ApiJson<Registra
         (status = 400, description = "Malformed JSON.", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: wrong email or password.", body = ErrorBody),
         (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many failed sign-ins for this account; retry after `Retry-After` seconds.", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials>) -> Result<ApiJson<Session>, AuthFailure> {
-    let account = users::find_by_email(&state.pool, &users::normalize_email(&body.email)).await?;
+async fn login(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<Credentials>,
+) -> Result<ApiJson<Session>, AuthFailure> {
+    let email = users::normalize_email(&body.email);
+    let reservation = match state.throttle.admit(&email, source_address(&headers, peer)).await.map_err(ApiError::from)? {
+        Admission::Admitted(reservation) => reservation,
+        Admission::Refused { retry_after } => {
+            metrics::counter!("user_logins_total", "outcome" => "throttled").increment(1);
+            let retry_after_secs = retry_after.as_micros().div_ceil(1_000_000).max(1) as u64;
+            return Err(ApiError::RateLimited { retry_after_secs }.into());
+        }
+    };
+    let account = users::find_by_email(&state.pool, &email).await?;
     let matched = match &account {
         Some(account) => state.passwords.verify(&body.password, &account.password_hash).await?,
         None => {
@@ -151,6 +177,7 @@ async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<Credentials
         return Err(AuthFailure::InvalidCredentials);
     };
     tracing::Span::current().record("user_id", tracing::field::display(account.user.id));
+    state.throttle.refund(reservation).await.map_err(ApiError::from)?;
     let refresh = refresh_tokens::issue(&state.pool, account.user.id, state.cfg.refresh_token_ttl()).await?;
     let session = open_session(&state, account.user, refresh.token).await?;
     metrics::counter!("user_logins_total", "outcome" => "success").increment(1);

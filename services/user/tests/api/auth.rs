@@ -46,6 +46,7 @@ async fn validation_errors_name_the_failing_field() {
     let cases = [
         (json!({ "email": "not-an-email", "password": PASSWORD }), vec!["email"]),
         (json!({ "email": email(), "password": "123456789" }), vec!["password"]),
+        (json!({ "email": email(), "password": "1234567890" }), vec!["password"]),
         (json!({ "email": email(), "password": PASSWORD, "phone": "07700 900123" }), vec!["phone"]),
         (json!({ "email": "ada@", "password": "short", "phone": "+1234" }), vec!["email", "password", "phone"]),
     ];

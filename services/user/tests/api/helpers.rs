@@ -18,6 +18,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     /// Base URL, e.g. `http://127.0.0.1:43125`.
     pub url: String,
+    /// Base URL of the operations listener (`/metrics`).
+    pub ops_url: String,
     /// The service's database (fresh for this test).
     pub pool: PgPool,
     /// Its connection URL, to start a second replica on the same database.
@@ -57,10 +59,18 @@ pub async fn start_replica(database_url: &str) -> Running {
 
 /// The service with a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The service with a fresh database and `adjust` applied to its configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (pool, database_url) = Stack::load().fresh_database().await;
-    let running = start_replica(&database_url).await;
+    let mut cfg = test_config(&database_url);
+    adjust(&mut cfg);
+    let running = tripnest_user::start(cfg, CancellationToken::new()).await.expect("user service starts");
     TestApp {
         url: running.url(),
+        ops_url: running.ops_url(),
         pool,
         database_url,
         http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client"),

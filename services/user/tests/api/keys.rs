@@ -143,7 +143,7 @@ async fn readiness_checks_the_database_and_logins_are_counted() {
     app.signed_in_user().await;
     let ready = app.http.get(format!("{}/readyz", app.url)).send().await.expect("readyz");
     assert_eq!(ready.status(), StatusCode::OK);
-    let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.expect("metrics").text().await.expect("text");
+    let metrics = app.http.get(format!("{}/metrics", app.ops_url)).send().await.expect("metrics").text().await.expect("text");
     assert!(metrics.lines().any(|l| l.starts_with("user_logins_total{") && l.contains(r#"outcome="success""#)), "{metrics}");
 
     app.pool.close().await;

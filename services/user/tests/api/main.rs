@@ -2,9 +2,11 @@
 //! database.
 
 mod auth;
+mod credentials;
 mod helpers;
 mod internal;
 mod keys;
 mod logs;
 mod refresh;
 mod rejections;
+mod throttle;
