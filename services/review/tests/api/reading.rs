@@ -32,3 +32,18 @@ async fn reviews_are_listed_newest_first_with_the_aggregate() {
     let empty: serde_json::Value = r.json().await.expect("json");
     assert_eq!((empty["total"].as_i64(), empty["rating"]["average"].as_f64()), (Some(0), Some(0.0)));
 }
+
+#[tokio::test]
+async fn a_nul_in_the_hotel_or_a_bad_page_is_a_4xx_in_the_error_shape() {
+    use tripnest_e2e::raw_http::expect_error;
+    let app = spawn_app().await;
+    let get = |path: String| app.http.get(format!("{}{path}", app.url)).send();
+    let error = expect_error(get("/hotels/ab%00c/reviews".to_owned()).await.expect("get"), 422, "validation_failed").await;
+    assert_eq!(error["error"]["details"][0]["field"], "id");
+    let nul_query = format!("/hotels/{}/reviews?page=%00", app.hotel);
+    let error = expect_error(get(nul_query).await.expect("get"), 422, "validation_failed").await;
+    assert_eq!(error["error"]["details"][0]["field"], "page");
+    for query in ["page=abc", "page=-1"] {
+        expect_error(get(format!("/hotels/{}/reviews?{query}", app.hotel)).await.expect("get"), 422, "validation_failed").await;
+    }
+}
