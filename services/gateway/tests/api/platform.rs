@@ -92,7 +92,6 @@ async fn a_traveller_registers_books_and_cannot_see_another_users_booking() {
 
     // The services' refusals come through in the error shape, 405 with its `Allow`.
     expect_error(http.get(api("/bookings/not-a-uuid")).bearer_auth(&token).send().await.expect("bad id"), 400, "invalid_path").await;
-    expect_error(http.get(api("/bookings?page=abc")).bearer_auth(&token).send().await.expect("bad page"), 400, "invalid_query").await;
     let nul = json!({ "hotelId": format!("{hotel}\u{0}"), "roomType": "double", "checkIn": check_in, "checkOut": check_out, "guests": 2, "rooms": 1, "paymentMethod": "pm_card_visa" });
     let resp = http.post(api("/bookings")).bearer_auth(&token).header("Idempotency-Key", "nul").json(&nul).send().await.expect("nul");
     assert_eq!(expect_error(resp, 422, "validation_failed").await["error"]["details"][0]["field"], "hotelId");
