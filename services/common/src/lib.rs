@@ -6,8 +6,9 @@
 //! - [`telemetry`]: one `init()` for env-filtered JSON logs and the Prometheus registry.
 //! - [`error`]: [`ApiError`], the single HTTP error type with the `{"error":{code,message,details}}`
 //!   body. A 500 never carries internal text.
-//! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz`, `/readyz`
-//!   and `/metrics` routes, request metrics and the graceful server loop.
+//! - [`http`]: the path, query and JSON extractors that map bad input to [`ApiError`], request
+//!   limits (408/413/414/431 in the error shape), the `/healthz`, `/readyz` and `/metrics`
+//!   routes, request metrics and the graceful server loop.
 //! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
 //!   handler succeeds; poison messages parked on `<topic>.dlq`).
