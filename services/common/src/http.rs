@@ -221,6 +221,34 @@ mod tests {
         assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unsupported_media_type")));
     }
 
+    #[derive(serde::Deserialize)]
+    struct Paging {
+        #[allow(dead_code)]
+        page: Option<u32>,
+    }
+
+    #[tokio::test]
+    async fn bad_path_and_query_parameters_get_the_error_shape() {
+        let routes = Router::new().route(
+            "/bookings/{id}",
+            get(|ApiPath(_): ApiPath<uuid::Uuid>, ApiQuery(_): ApiQuery<Paging>| async { StatusCode::NO_CONTENT }),
+        );
+        let app = test_app(routes, Readiness::default());
+        let get = |uri: &str| axum::http::Request::get(uri).body(Body::empty()).expect("req");
+        let id = uuid::Uuid::nil();
+        assert_eq!(call(&app, get(&format!("/bookings/{id}?page=2"))).await.0, StatusCode::NO_CONTENT);
+        let (s, _, body) = call(&app, get("/bookings/not-a-uuid")).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_path")));
+        for page in ["-1", "abc"] {
+            let (s, _, body) = call(&app, get(&format!("/bookings/{id}?page={page}"))).await;
+            assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_query")), "{page}");
+        }
+        let (s, _, body) = call(&app, get("/bookings/a%00b")).await;
+        assert_eq!((s, body["error"]["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("id")));
+        let (s, _, body) = call(&app, get(&format!("/bookings/{id}?page=1&q=%00"))).await;
+        assert_eq!((s, body["error"]["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")));
+    }
+
     #[tokio::test]
     async fn unknown_routes_are_404_in_the_error_shape() {
         let app = test_app(Router::new(), Readiness::default());

@@ -6,9 +6,10 @@
 //! - [`telemetry`]: one `init()` for env-filtered JSON logs and the Prometheus registry.
 //! - [`error`]: [`ApiError`], the single HTTP error type with the `{"error":{code,message,details}}`
 //!   body. A 500 never carries internal text.
-//! - [`http`]: the JSON extractor that maps bad bodies to [`ApiError`], the `/healthz` and
-//!   `/readyz` routes, `/metrics` on the separate operations listener, request metrics and the
-//!   graceful server loop.
+//! - [`http`]: the path, query and JSON extractors that map bad input to [`ApiError`], request
+//!   limits (408/413/414/431 in the error shape), the `/healthz` and `/readyz` routes,
+//!   `/metrics` on the separate operations listener, request metrics and the graceful server
+//!   loop.
 //! - [`security_headers`]: `nosniff`, `no-referrer`, frame denial and a Content-Security-Policy
 //!   on every answer.
 //! - [`page`]: the one `?page&pageSize` query and paged answer of every list endpoint.

@@ -23,6 +23,10 @@ async fn an_unparsable_path_is_a_400_and_bad_paging_a_422_in_the_error_shape() {
         let error = expect_error(get(&format!("/bookings?{query}")).await.expect("get"), 422, "validation_failed").await;
         assert_eq!(field_of(&error), field);
     }
+    // Pagination (`?page=`) has its own checks; any other parameter serde cannot parse is this.
+    for query in ["checkIn=someday&checkOut=2030-01-02", "checkIn=2030-01-01&checkOut=2030-01-02&guests=many"] {
+        expect_error(get(&format!("/hotels/{}/availability?{query}", app.hotel)).await.expect("get"), 400, "invalid_query").await;
+    }
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::auth::Signer;
-use tripnest_e2e::{platform::Platform, unique, wait_until};
+use tripnest_e2e::{platform::Platform, raw_http::expect_error, unique, wait_until};
 use tripnest_gateway::config::Upstreams;
 
 fn day(n: u64) -> String {
@@ -89,6 +89,15 @@ async fn a_traveller_registers_books_and_cannot_see_another_users_booking() {
     assert_eq!((status, mine["items"][0]["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
     let (status, _, _) = parts(http.get(api("/notifications")).bearer_auth(&token).send().await.expect("notifications")).await;
     assert_eq!(status, StatusCode::OK);
+
+    // The services' refusals come through in the error shape, 405 with its `Allow`.
+    expect_error(http.get(api("/bookings/not-a-uuid")).bearer_auth(&token).send().await.expect("bad id"), 400, "invalid_path").await;
+    let nul = json!({ "hotelId": format!("{hotel}\u{0}"), "roomType": "double", "checkIn": check_in, "checkOut": check_out, "guests": 2, "rooms": 1, "paymentMethod": "pm_card_visa" });
+    let resp = http.post(api("/bookings")).bearer_auth(&token).header("Idempotency-Key", "nul").json(&nul).send().await.expect("nul");
+    assert_eq!(expect_error(resp, 422, "validation_failed").await["error"]["details"][0]["field"], "hotelId");
+    let resp = http.delete(api("/bookings")).bearer_auth(&token).send().await.expect("delete");
+    assert!(header(resp.headers(), "allow").is_some_and(|a| a.contains("POST")));
+    expect_error(resp, 405, "method_not_allowed").await;
 
     // Someone else's booking is a 404, exactly like a missing one.
     let bob = p.traveller(&format!("{}@example.test", unique("bob"))).await;

@@ -42,3 +42,18 @@ async fn the_largest_documented_page_is_empty_not_an_error() {
     let r = app.http.get(format!("{}/hotels/{}/reviews?page={}", app.url, app.hotel, u64::from(MAX_PAGE) + 1)).send().await.expect("get");
     assert_eq!(r.status(), 422);
 }
+
+#[tokio::test]
+async fn a_nul_in_the_hotel_or_a_bad_page_is_a_4xx_in_the_error_shape() {
+    use tripnest_e2e::raw_http::expect_error;
+    let app = spawn_app().await;
+    let get = |path: String| app.http.get(format!("{}{path}", app.url)).send();
+    let error = expect_error(get("/hotels/ab%00c/reviews".to_owned()).await.expect("get"), 422, "validation_failed").await;
+    assert_eq!(error["error"]["details"][0]["field"], "id");
+    let nul_query = format!("/hotels/{}/reviews?page=%00", app.hotel);
+    let error = expect_error(get(nul_query).await.expect("get"), 422, "validation_failed").await;
+    assert_eq!(error["error"]["details"][0]["field"], "page");
+    for query in ["page=abc", "page=-1"] {
+        expect_error(get(format!("/hotels/{}/reviews?{query}", app.hotel)).await.expect("get"), 422, "validation_failed").await;
+    }
+}
