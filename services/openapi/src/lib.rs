@@ -41,7 +41,7 @@ pub const PREFIX: &str = "/api";
         title = "TripNest API",
         description = "The public API of TripNest, served by the gateway under /api. JSON in and out. Every error is \
                        {\"error\": {\"code\", \"message\", \"details\"}}. Every answer carries RateLimit-Limit, \
-                       RateLimit-Remaining and RateLimit-Reset for the caller's budget (per user when signed in, per \
+                       RateLimit-Remaining and RateLimit-Reset for the caller's budget (per client IP on /api/auth/*; elsewhere per user when signed in, per \
                        client IP otherwise) and X-Request-Id. Generated from the services' code; do not edit."
     ),
     components(schemas(ErrorBody, FieldError))
@@ -54,8 +54,13 @@ pub fn committed_path() -> PathBuf {
 }
 
 /// The answers the gateway adds to every operation: status → response name.
-const GATEWAY_ANSWERS: [(&str, &str); 6] = [
+const GATEWAY_ANSWERS: [(&str, &str); 11] = [
+    ("400", "BadRequest"),
     ("401", "InvalidToken"),
+    ("408", "RequestTimeout"),
+    ("413", "PayloadTooLarge"),
+    ("414", "UriTooLong"),
+    ("431", "HeadersTooLarge"),
     ("429", "RateLimited"),
     ("500", "Internal"),
     ("502", "BadGateway"),
@@ -89,6 +94,11 @@ fn gateway_components() -> Value {
             "X-Request-Id": { "description": "The request id (the client's, or one the gateway made).", "schema": { "type": "string" } }
         },
         "responses": {
+            "BadRequest": error_response("`incomplete_body` (the body ended before its Content-Length), `invalid_path` or `invalid_query` (a parameter that does not parse).", json!({})),
+            "RequestTimeout": error_response("`request_timeout`: the request's head or body did not arrive in time.", json!({})),
+            "PayloadTooLarge": error_response("`payload_too_large`: the body is over the limit (`details.limitBytes`).", json!({})),
+            "UriTooLong": error_response("`uri_too_long`: the request target is over the limit (`details.limitBytes`).", json!({})),
+            "HeadersTooLarge": error_response("`headers_too_large`: the header fields are over the limit (`details.limitBytes`) or too many.", json!({})),
             "InvalidToken": error_response("A malformed, expired or tampered bearer token (refused by the gateway even where a token is optional).", json!({})),
             "RateLimited": error_response("Too many requests on this route class; retry after `Retry-After` seconds.", retry),
             "Internal": error_response("An unexpected error; the body never carries internal detail.", json!({})),

@@ -1002,8 +1002,26 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
+    /** @description `incomplete_body` (the body ended before its Content-Length), `invalid_path` or `invalid_query` (a parameter that does not parse). */
+    BadRequest: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["Error"];
+      };
+    };
     /** @description The service did not answer in time. */
     GatewayTimeout: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["Error"];
+      };
+    };
+    /** @description `headers_too_large`: the header fields are over the limit (`details.limitBytes`) or too many. */
+    HeadersTooLarge: {
       headers: {
         [name: string]: unknown;
       };
@@ -1029,6 +1047,15 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
+    /** @description `payload_too_large`: the body is over the limit (`details.limitBytes`). */
+    PayloadTooLarge: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["Error"];
+      };
+    };
     /** @description Too many requests on this route class; retry after `Retry-After` seconds. */
     RateLimited: {
       headers: {
@@ -1039,8 +1066,26 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
+    /** @description `request_timeout`: the request's head or body did not arrive in time. */
+    RequestTimeout: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["Error"];
+      };
+    };
     /** @description The service is unavailable or draining. */
     Unavailable: {
+      headers: {
+        [name: string]: unknown;
+      };
+      content: {
+        "application/json": components["schemas"]["Error"];
+      };
+    };
+    /** @description `uri_too_long`: the request target is over the limit (`details.limitBytes`). */
+    UriTooLong: {
       headers: {
         [name: string]: unknown;
       };
@@ -1107,6 +1152,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description A field of the wrong type. */
       422: {
         headers: {
@@ -1125,6 +1173,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1161,6 +1210,9 @@ export interface operations {
         };
       };
       401: components["responses"]["InvalidToken"];
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description A field of the wrong type. */
       422: {
         headers: {
@@ -1171,6 +1223,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1217,6 +1270,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description A field of the wrong type. */
       422: {
         headers: {
@@ -1227,6 +1283,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1265,6 +1322,7 @@ export interface operations {
         };
       };
       401: components["responses"]["InvalidToken"];
+      408: components["responses"]["RequestTimeout"];
       /** @description `email_taken`. */
       409: {
         headers: {
@@ -1274,6 +1332,8 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description Invalid fields. */
       422: {
         headers: {
@@ -1284,6 +1344,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1329,6 +1390,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description `page` or `pageSize` out of bounds. */
       422: {
         headers: {
@@ -1339,6 +1403,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1396,6 +1461,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
       /** @description `sold_out`, or `request_in_flight` for this key. */
       409: {
         headers: {
@@ -1405,6 +1471,8 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description Invalid fields, or `idempotency_key_reused`. */
       422: {
         headers: {
@@ -1415,6 +1483,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1469,7 +1538,11 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1524,6 +1597,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
       /** @description `too_late_to_cancel` or `cannot_cancel` (already cancelled or expired). */
       409: {
         headers: {
@@ -1533,7 +1607,10 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1597,6 +1674,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description Invalid filters; every bad one is named. */
       422: {
         headers: {
@@ -1607,6 +1687,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1634,6 +1715,7 @@ export interface operations {
           "application/json": components["schemas"]["Hotel"];
         };
       };
+      400: components["responses"]["BadRequest"];
       /** @description An invalid access token was sent. */
       401: {
         headers: {
@@ -1652,7 +1734,11 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1714,6 +1800,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description Invalid dates, guests or rooms. */
       422: {
         headers: {
@@ -1724,6 +1813,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1772,6 +1862,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description `page` or `pageSize` out of bounds. */
       422: {
         headers: {
@@ -1782,6 +1875,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1849,6 +1943,7 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
       /** @description `already_reviewed`, or `booking_not_confirmed`. */
       409: {
         headers: {
@@ -1858,6 +1953,8 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description Invalid fields, `wrong_hotel`, or a stay that has not begun. */
       422: {
         headers: {
@@ -1868,6 +1965,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1923,6 +2021,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description `days` or `from` out of bounds. */
       422: {
         headers: {
@@ -1933,6 +2034,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -1957,6 +2059,7 @@ export interface operations {
           "application/json": components["schemas"]["User"];
         };
       };
+      400: components["responses"]["BadRequest"];
       /** @description No valid access token, or the account is gone. */
       401: {
         headers: {
@@ -1966,7 +2069,11 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -2012,6 +2119,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description `page` or `pageSize` out of bounds. */
       422: {
         headers: {
@@ -2022,6 +2132,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
@@ -2072,6 +2183,9 @@ export interface operations {
           "application/json": components["schemas"]["Error"];
         };
       };
+      408: components["responses"]["RequestTimeout"];
+      413: components["responses"]["PayloadTooLarge"];
+      414: components["responses"]["UriTooLong"];
       /** @description Invalid dates or `limit`. */
       422: {
         headers: {
@@ -2082,6 +2196,7 @@ export interface operations {
         };
       };
       429: components["responses"]["RateLimited"];
+      431: components["responses"]["HeadersTooLarge"];
       500: components["responses"]["Internal"];
       502: components["responses"]["BadGateway"];
       503: components["responses"]["Unavailable"];
