@@ -60,7 +60,7 @@ pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 #[allow(dead_code)]
 struct IdempotencyHeader {
     /// Any unique string per booking attempt (a UUID is fine). Retries reuse it.
-    #[param(rename = "Idempotency-Key", schema_with = idempotency_key_schema)]
+    #[param(rename = "Idempotency-Key", required = true, schema_with = idempotency_key_schema)]
     key: String,
 }
 
@@ -69,7 +69,8 @@ fn idempotency_key_schema() -> ObjectBuilder {
         .schema_type(utoipa::openapi::Type::String)
         .min_length(Some(1))
         .max_length(Some(MAX_IDEMPOTENCY_KEY_CHARS))
-        .pattern(Some(r"\S"))
+        // Visible ASCII, no surrounding spaces: what a header value can carry unchanged.
+        .pattern(Some(r"^[!-~]([ -~]*[!-~])?$"))
 }
 
 enum Claim {

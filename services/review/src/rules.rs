@@ -94,7 +94,9 @@ impl ReviewBody {
                 None
             }
         };
-        let rating = match self.rating.as_ref().and_then(serde_json::Value::as_u64) {
+        // `4.0` is a whole number too (JSON Schema's `integer` admits it).
+        let whole = |v: &serde_json::Value| v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 255.0).map(|f| f as u64));
+        let rating = match self.rating.as_ref().and_then(whole) {
             Some(r) if u8::try_from(r).is_ok_and(|r| RATINGS.contains(&r)) => Some(r as u8),
             _ => {
                 errors.push(FieldError::new("rating", "must be a whole number from 1 to 5"));
@@ -187,6 +189,12 @@ mod tests {
             r,
             NewReview { booking_id: id, rating: 5, title: Some("Lovely".into()), text: "<b>Great</b> & \"quiet\"\nwould return\t!".into() }
         );
+    }
+
+    #[test]
+    fn a_whole_rating_written_as_a_float_counts() {
+        let r = body(json!({ "bookingId": Uuid::now_v7(), "rating": 4.0 })).validate().expect("4.0 is a whole number");
+        assert_eq!(r.rating, 4);
     }
 
     #[test]

@@ -1334,7 +1334,7 @@ export interface operations {
       };
       413: components["responses"]["PayloadTooLarge"];
       414: components["responses"]["UriTooLong"];
-      /** @description Invalid fields. */
+      /** @description Invalid fields, each named: besides the schema, a password that is easy to guess (common, a pattern, or made of the email or name) and an email with invisible or mixed-script characters are refused. */
       422: {
         headers: {
           [name: string]: unknown;

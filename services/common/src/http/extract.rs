@@ -21,6 +21,7 @@ use axum::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
+use std::collections::HashSet;
 
 const NUL_REFUSED: &str = "must not contain the NUL character";
 
@@ -40,9 +41,10 @@ where
             return Err(ApiError::bad_request("unsupported_media_type", "expected a body with Content-Type: application/json"));
         }
         let bytes = read_body(req.into_body()).await?;
-        refuse_nul_in_json(&bytes)?;
+        refuse_nul_in_json::<T>(&bytes)?;
         match Json::<T>::from_bytes(&bytes) {
             Ok(Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::JsonDataError(_)) if may_hold_integral_float(&bytes) => from_integral_floats(&bytes),
             Err(rejection) => Err(json_rejection(&rejection)),
         }
     }
@@ -68,30 +70,133 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     }
 }
 
+/// JSON Schema counts `3.0` as an integer, so a document that says `integer` must accept it,
+/// while serde refuses a float for an integer field. Bodies serde refused that may spell an
+/// integer that way are read again with every integral float turned into an integer.
+fn may_hold_integral_float(bytes: &[u8]) -> bool {
+    bytes.windows(2).any(|w| w[0].is_ascii_digit() && matches!(w[1], b'.' | b'e' | b'E'))
+}
+
+fn from_integral_floats<T: DeserializeOwned>(bytes: &[u8]) -> Result<ApiJson<T>, ApiError> {
+    let mut value: Value = serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("malformed_json", e.to_string()))?;
+    integral_floats_to_integers(&mut value);
+    serde_path_to_error::deserialize(value).map(ApiJson).map_err(|e| {
+        ApiError::unprocessable(
+            "invalid_body",
+            format!("Failed to deserialize the JSON body into the target type: {}: {}", e.path(), e.inner()),
+        )
+    })
+}
+
+/// Largest integer an `f64` holds exactly.
+const EXACT_F64_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+fn integral_floats_to_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT_F64_INTEGER) {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
+}
+
 /// A JSON string can only hold NUL as the escape `\u0000`, so bodies without that text (all
-/// but hostile ones) are not parsed twice; the others are walked to name the field.
-fn refuse_nul_in_json(bytes: &[u8]) -> Result<(), ApiError> {
+/// but hostile ones) are not parsed twice; the others are walked to name the field. Members
+/// `T` does not read are skipped: serde ignores them, so they never reach a store, and an API
+/// that accepts unknown members must accept them whatever they hold.
+fn refuse_nul_in_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<(), ApiError> {
     if !bytes.windows(6).any(|w| w == br"\u0000") {
         return Ok(());
     }
     let Ok(value) = serde_json::from_slice::<Value>(bytes) else { return Ok(()) };
-    match nul_field(&value, String::new()) {
+    let mut ignored = HashSet::new();
+    let _ = serde_ignored::deserialize::<_, _, T>(&value, |path| {
+        ignored.insert(segments(&path));
+    });
+    match nul_field(&value, &mut Vec::new(), &ignored) {
         Some(field) => Err(ApiError::Validation(vec![FieldError::new(field, NUL_REFUSED)])),
         None => Ok(()),
     }
 }
 
-/// The path (`roomTypes[0].name`) of the first string, key or value, holding NUL.
-fn nul_field(value: &Value, at: String) -> Option<String> {
-    match value {
-        Value::String(s) if s.contains('\0') => Some(if at.is_empty() { "body".to_owned() } else { at }),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_field(v, format!("{at}[{i}]"))),
-        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
-            let here = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
-            if k.contains('\0') { Some(here) } else { nul_field(v, here) }
-        }),
-        _ => None,
+/// One step into a JSON value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// The steps of a path serde ignored, without its `Option`/newtype wrappers (not in the JSON).
+fn segments(path: &serde_ignored::Path<'_>) -> Vec<Segment> {
+    let mut steps = Vec::new();
+    let mut at = path;
+    loop {
+        match at {
+            serde_ignored::Path::Root => break,
+            serde_ignored::Path::Seq { parent, index } => {
+                steps.push(Segment::Index(*index));
+                at = parent;
+            }
+            serde_ignored::Path::Map { parent, key } => {
+                steps.push(Segment::Key(key.clone()));
+                at = parent;
+            }
+            serde_ignored::Path::Some { parent }
+            | serde_ignored::Path::NewtypeStruct { parent }
+            | serde_ignored::Path::NewtypeVariant { parent } => at = parent,
+        }
     }
+    steps.reverse();
+    steps
+}
+
+/// The path (`roomTypes[0].name`) of the first string, key or value, holding NUL, outside
+/// the `ignored` members.
+fn nul_field(value: &Value, at: &mut Vec<Segment>, ignored: &HashSet<Vec<Segment>>) -> Option<String> {
+    if ignored.contains(at) {
+        return None;
+    }
+    let found = match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => {
+            return items.iter().enumerate().find_map(|(i, v)| {
+                at.push(Segment::Index(i));
+                let found = nul_field(v, at, ignored);
+                at.pop();
+                found
+            });
+        }
+        Value::Object(fields) => {
+            return fields.iter().find_map(|(k, v)| {
+                at.push(Segment::Key(k.clone()));
+                let found = if k.contains('\0') && !ignored.contains(at) { Some(display(at)) } else { nul_field(v, at, ignored) };
+                at.pop();
+                found
+            });
+        }
+        _ => false,
+    };
+    found.then(|| display(at))
+}
+
+/// `roomTypes[0].name`, or `body` for the whole body.
+fn display(path: &[Segment]) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            Segment::Key(k) if text.is_empty() => text.push_str(k),
+            Segment::Key(k) => {
+                text.push('.');
+                text.push_str(k);
+            }
+            Segment::Index(i) => text.push_str(&format!("[{i}]")),
+        }
+    }
+    if text.is_empty() { "body".to_owned() } else { text }
 }
 
 /// `Path<T>` whose rejections are [`ApiError`]s: 400 `invalid_path` when a segment does not
@@ -152,23 +257,72 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Where `refuse_nul_in_json::<T>` finds a NUL in `value`, if anywhere.
+    fn nul_at<T: DeserializeOwned>(value: &Value) -> Option<String> {
+        match refuse_nul_in_json::<T>(&serde_json::to_vec(value).expect("json")) {
+            Ok(()) => None,
+            Err(ApiError::Validation(fields)) => Some(fields[0].field.clone()),
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Hotel {
+        name: String,
+        room_types: Vec<Room>,
+        note: Option<Note>,
+    }
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Room {
+        name: String,
+    }
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Note {
+        text: String,
+    }
+
     #[test]
     fn nul_is_found_in_values_keys_and_nested_items() {
-        assert_eq!(nul_field(&json!({"email": "a\u{0}b"}), String::new()).as_deref(), Some("email"));
-        assert_eq!(
-            nul_field(&json!({"roomTypes": [{"name": "ok"}, {"name": "x\u{0}"}]}), String::new()).as_deref(),
-            Some("roomTypes[1].name")
-        );
-        assert_eq!(nul_field(&json!({"a\u{0}": 1}), String::new()).as_deref(), Some("a\u{0}"));
-        assert_eq!(nul_field(&json!("\u{0}"), String::new()).as_deref(), Some("body"));
-        assert_eq!(nul_field(&json!({"email": "a@b.c", "n": [1, null]}), String::new()), None);
+        assert_eq!(nul_at::<Value>(&json!({"email": "a\u{0}b"})).as_deref(), Some("email"));
+        let rooms = json!({"name": "h", "roomTypes": [{"name": "ok"}, {"name": "x\u{0}"}]});
+        assert_eq!(nul_at::<Hotel>(&rooms).as_deref(), Some("roomTypes[1].name"));
+        assert_eq!(nul_at::<Value>(&json!({"a\u{0}": 1})).as_deref(), Some("a\u{0}"));
+        assert_eq!(nul_at::<Value>(&json!("\u{0}")).as_deref(), Some("body"));
+        assert_eq!(nul_at::<Hotel>(&json!({"name": "h", "roomTypes": [], "note": {"text": "\u{0}"}})).as_deref(), Some("note.text"));
+        assert_eq!(nul_at::<Value>(&json!({"email": "a@b.c", "n": [1, null]})), None);
+    }
+
+    #[test]
+    fn members_the_type_does_not_read_may_hold_nul() {
+        let extra = json!({"name": "h", "roomTypes": [{"name": "ok", "x\u{0}": "y\u{0}"}], "\u{0}": {"deep": "\u{0}"}});
+        assert_eq!(nul_at::<Hotel>(&extra), None);
+        assert_eq!(nul_at::<Hotel>(&json!({"name": "h\u{0}", "roomTypes": [], "other": "\u{0}"})).as_deref(), Some("name"));
     }
 
     #[test]
     fn an_escaped_backslash_before_u0000_is_not_nul() {
-        assert!(refuse_nul_in_json(br#"{"name": "\\u0000"}"#).is_ok());
-        let err = refuse_nul_in_json(br#"{"name": "a\u0000"}"#).expect_err("NUL refused");
+        assert!(refuse_nul_in_json::<Value>(br#"{"name": "\\u0000"}"#).is_ok());
+        let err = refuse_nul_in_json::<Value>(br#"{"name": "a\u0000"}"#).expect_err("NUL refused");
         assert_eq!((err.status().as_u16(), err.code()), (422, "validation_failed"));
+    }
+
+    #[test]
+    fn integral_floats_read_as_integers_and_others_still_fail() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Stay {
+            rooms: i32,
+            rate: f64,
+        }
+        let stay = from_integral_floats::<Stay>(br#"{"rooms": 3.0, "rate": 2.0}"#).expect("3.0 is an integer");
+        assert_eq!((stay.0.rooms, stay.0.rate), (3, 2.0));
+        assert_eq!(from_integral_floats::<Stay>(br#"{"rooms": 3e0, "rate": 2.5}"#).expect("3e0 too").0.rooms, 3);
+        let err = from_integral_floats::<Stay>(br#"{"rooms": 3.5, "rate": 1}"#).expect_err("3.5 is not");
+        assert_eq!((err.status().as_u16(), err.code()), (422, "invalid_body"));
+        assert!(!may_hold_integral_float(br#"{"checkIn": "2027-01-01", "rooms": 3}"#));
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub(super) async fn create_account(state: &AppState, registration: Registration,
         (status = 201, description = "The new account.", body = Registered),
         (status = 400, description = "Malformed JSON.", body = ErrorBody),
         (status = 409, description = "`email_taken`.", body = ErrorBody),
-        (status = 422, description = "Invalid fields.", body = ErrorBody),
+        (status = 422, description = "Invalid fields, each named: besides the schema, a password that is easy to guess (common, a pattern, or made of the email or name) and an email with invisible or mixed-script characters are refused.", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]
