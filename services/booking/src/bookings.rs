@@ -54,14 +54,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Longest `Idempotency-Key` accepted.
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
 
-/// The `Idempotency-Key` header, as documented.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-#[allow(dead_code)]
-struct IdempotencyHeader {
-    /// Any unique string per booking attempt (a UUID is fine). Retries reuse it.
-    #[param(rename = "Idempotency-Key", required = true, schema_with = idempotency_key_schema)]
-    key: String,
+/// The `Idempotency-Key` header, as documented: required (the handler refuses a request
+/// without one). Written by hand because utoipa's derive drops `required` with `schema_with`.
+struct IdempotencyHeader;
+
+impl IntoParams for IdempotencyHeader {
+    fn into_params(_: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![
+            utoipa::openapi::path::ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(utoipa::openapi::path::ParameterIn::Header)
+                .required(utoipa::openapi::Required::True)
+                .description(Some("Any unique string per booking attempt (a UUID is fine). Retries reuse it."))
+                .schema(Some(idempotency_key_schema()))
+                .build(),
+        ]
+    }
 }
 
 fn idempotency_key_schema() -> ObjectBuilder {

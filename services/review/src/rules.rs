@@ -95,7 +95,9 @@ impl ReviewBody {
             }
         };
         // `4.0` is a whole number too (JSON Schema's `integer` admits it).
-        let whole = |v: &serde_json::Value| v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 255.0).map(|f| f as u64));
+        let whole = |v: &serde_json::Value| {
+            v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= 255.0).map(|f| f as u64))
+        };
         let rating = match self.rating.as_ref().and_then(whole) {
             Some(r) if u8::try_from(r).is_ok_and(|r| RATINGS.contains(&r)) => Some(r as u8),
             _ => {

@@ -1413,8 +1413,9 @@ export interface operations {
   createBooking: {
     parameters: {
       query?: never;
-      header?: {
-        "Idempotency-Key"?: string;
+      header: {
+        /** @description Any unique string per booking attempt (a UUID is fine). Retries reuse it. */
+        "Idempotency-Key": string;
       };
       path?: never;
       cookie?: never;
