@@ -6,7 +6,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use tripnest_booking::{
     domain::{Pricing, Season, nightly_price},
-    inventory::{DateOverride, InventorySpec},
+    inventory::{CatalogInventory, DateOverride, planned_nights},
 };
 
 fn pricing() -> Pricing {
@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     let p = pricing();
     let night: NaiveDate = "2027-07-09".parse().expect("date");
     c.bench_function("nightly_price", |b| b.iter(|| nightly_price(black_box(12_000), black_box(night), black_box(&p))));
-    let spec = InventorySpec {
+    let spec = CatalogInventory {
         rooms: 20,
         horizon_days: 365,
         pricing: p.clone(),
@@ -34,7 +34,7 @@ fn bench(c: &mut Criterion) {
             .collect(),
     };
     let today: NaiveDate = "2027-01-01".parse().expect("date");
-    c.bench_function("inventory_plan_365_nights", |b| b.iter(|| black_box(&spec).nights(black_box(12_000), black_box(today))));
+    c.bench_function("inventory_plan_365_nights", |b| b.iter(|| planned_nights(black_box(&spec), black_box(12_000), black_box(today))));
 }
 
 criterion_group!(benches, bench);
