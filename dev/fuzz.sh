@@ -45,12 +45,12 @@ rm -rf "$OUT"; mkdir -p "$OUT"
 step "schemathesis: every operation of $GATEWAY_URL/api/openapi.json, all checks, ${FUZZ_EXAMPLES:-25} examples each"
 # The run stays under the gateway's default budget (600/min per caller); the sign-in routes'
 # much smaller budget still answers 429 at times, a documented answer of every operation.
-timeout --signal INT --kill-after 30 "${FUZZ_TIMEOUT:-420}" \
+timeout --signal INT --kill-after 30 "${FUZZ_TIMEOUT:-300}" \
   "$VENV/bin/st" --config-file "$DEV/schemathesis.toml" run "$GATEWAY_URL/api/openapi.json" \
   --checks all \
   --header "Authorization: Bearer $token" \
   --max-examples "${FUZZ_EXAMPLES:-25}" \
-  --max-time "${FUZZ_MAX_TIME:-300}" \
+  --max-time "${FUZZ_MAX_TIME:-180}" \
   --seed "${FUZZ_SEED:-20261129}" \
   --workers "${FUZZ_WORKERS:-2}" \
   --rate-limit "${FUZZ_RATE:-8/s}" \
