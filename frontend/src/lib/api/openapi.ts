@@ -1155,7 +1155,7 @@ export interface operations {
       408: components["responses"]["RequestTimeout"];
       413: components["responses"]["PayloadTooLarge"];
       414: components["responses"]["UriTooLong"];
-      /** @description A field of the wrong type. */
+      /** @description A field of the wrong type, or holding a NUL character (named in `details`). */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1213,7 +1213,7 @@ export interface operations {
       408: components["responses"]["RequestTimeout"];
       413: components["responses"]["PayloadTooLarge"];
       414: components["responses"]["UriTooLong"];
-      /** @description A field of the wrong type. */
+      /** @description A field of the wrong type, or holding a NUL character (named in `details`). */
       422: {
         headers: {
           [name: string]: unknown;
@@ -1273,7 +1273,7 @@ export interface operations {
       408: components["responses"]["RequestTimeout"];
       413: components["responses"]["PayloadTooLarge"];
       414: components["responses"]["UriTooLong"];
-      /** @description A field of the wrong type. */
+      /** @description A field of the wrong type, or holding a NUL character (named in `details`). */
       422: {
         headers: {
           [name: string]: unknown;

@@ -144,7 +144,7 @@ fn source_address(headers: &HeaderMap, peer: Option<Extension<ConnectInfo<Socket
         (status = 200, description = "A new session.", body = Session),
         (status = 400, description = "Malformed JSON.", body = ErrorBody),
         (status = 401, description = "`invalid_credentials`: wrong email or password.", body = ErrorBody),
-        (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+        (status = 422, description = "A field of the wrong type, or holding a NUL character (named in `details`).", body = ErrorBody),
         (status = 429, description = "`rate_limited`: too many failed sign-ins for this account; retry after `Retry-After` seconds.", body = ErrorBody),
     )
 )]
@@ -192,7 +192,7 @@ async fn login(
         (status = 200, description = "A new session.", body = Session),
         (status = 400, description = "Malformed JSON.", body = ErrorBody),
         (status = 401, description = "`invalid_refresh_token`: sign in again.", body = ErrorBody),
-        (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+        (status = 422, description = "A field of the wrong type, or holding a NUL character (named in `details`).", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id))]
@@ -220,7 +220,7 @@ async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshRe
     responses(
         (status = 204, description = "Signed out."),
         (status = 400, description = "Malformed JSON.", body = ErrorBody),
-        (status = 422, description = "A field of the wrong type.", body = ErrorBody),
+        (status = 422, description = "A field of the wrong type, or holding a NUL character (named in `details`).", body = ErrorBody),
     )
 )]
 #[tracing::instrument(skip_all)]

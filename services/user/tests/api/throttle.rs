@@ -151,7 +151,7 @@ async fn unknown_emails_are_throttled_exactly_like_known_ones() {
     let budgets: i64 = sqlx::query_scalar("SELECT count(*) FROM login_throttle").fetch_one(&app.pool).await.expect("count");
     assert_eq!(budgets, 4, "a per-source and a per-account budget for each address tried");
 
-    // An address no account can have (PostgreSQL refuses NUL) is an ordinary failed login.
+    // An address no account can have (PostgreSQL refuses NUL) is refused before it is looked up.
     let (status, body) = status_and_json(app.login_from("198.51.100.9", "nul\u{0}@example.test", "wrong guess 0003").await).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_credentials")), "{body}");
+    assert_eq!((status, body["error"]["details"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("email")), "{body}");
 }
