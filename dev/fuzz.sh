@@ -29,17 +29,27 @@ ensure_schemathesis() {
 sign_in() {
   local email="fuzz-$(date +%s)-$RANDOM@tripnest.test" password body
   password="fz-$(head -c 12 /dev/urandom | base64 | tr -d '/+=')-Q7"
-  curl -fsS -m 10 -o /dev/null -H 'content-type: application/json' \
+  curl -fsS -m 10 --retry 15 --retry-delay 2 --retry-all-errors -o /dev/null -H 'content-type: application/json' \
     -d "{\"email\":\"$email\",\"password\":\"$password\",\"name\":\"Fuzz Traveller\"}" "$GATEWAY_URL/api/auth/register" ||
     die "register the fuzz user at $GATEWAY_URL" "" "is the platform up? make up"
-  body="$(curl -fsS -m 10 -H 'content-type: application/json' \
+  body="$(curl -fsS -m 10 --retry 15 --retry-delay 2 --retry-all-errors -H 'content-type: application/json' \
     -d "{\"email\":\"$email\",\"password\":\"$password\"}" "$GATEWAY_URL/api/auth/login")" ||
     die "sign the fuzz user in at $GATEWAY_URL"
   python3 -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])' <<<"$body" 2>/dev/null ||
     die "register the fuzz user: unexpected answer: $body"
 }
 
+# The platform answers before the fuzzing starts (its Pods may just have been rolled).
+wait_for_gateway() {
+  local deadline=$((SECONDS + 120))
+  until curl -fsS -m 5 -o /dev/null "$GATEWAY_URL/readyz" 2>/dev/null; do
+    ((SECONDS < deadline)) || die "the gateway at $GATEWAY_URL/readyz did not answer within 120 s" "" "is the platform up? make up"
+    sleep 1
+  done
+}
+
 ensure_schemathesis
+wait_for_gateway
 token="$(sign_in)"
 rm -rf "$OUT"; mkdir -p "$OUT"
 step "schemathesis: every operation of $GATEWAY_URL/api/openapi.json, all checks, ${FUZZ_EXAMPLES:-25} examples each"

@@ -55,10 +55,10 @@ ensure_helm
 export HELM
 step "cargo test --workspace"
 cargo test --workspace --locked --no-fail-fast -- --test-threads "${TEST_THREADS:-4}"
-step "kubelet and containerd restarts leave Pods running (alone, after the other tests)"
-cargo test --locked -p tripnest-e2e --test node_restart -- --ignored
 step "fuzz the public API against its generated OpenAPI document (dev/fuzz.sh)"
 bash "$DEV/fuzz.sh"
+step "kubelet and containerd restarts leave Pods running (alone, after the other tests)"
+cargo test --locked -p tripnest-e2e --test node_restart -- --ignored
 step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)"
 bash "$DEV/chart-test.sh"
 step "web UI tests (Playwright in Debian's Chromium, against the services)"
