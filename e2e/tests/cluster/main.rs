@@ -278,7 +278,7 @@ async fn load_on_the_gateway_makes_its_autoscaler_add_a_replica_that_takes_traff
             })
         })
         .collect();
-    let new = wait_until("the HPA to add a gateway replica that is Ready", Duration::from_secs(240), || async {
+    let new = wait_until("the HPA to add a gateway replica that is Ready", Duration::from_secs(420), || async {
         let ready: Vec<String> = p.pods("gateway").await.iter().filter(|p| running_and_ready(p)).map(ResourceExt::name_any).collect();
         ready.into_iter().find(|n| !first.contains(n))
     })
