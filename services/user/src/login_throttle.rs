@@ -90,8 +90,6 @@ impl LoginThrottle {
     /// in neither.
     pub async fn admit(&self, email: &str, source: Option<IpAddr>) -> sqlx::Result<Admission> {
         let source = source.map_or_else(|| "unknown".to_owned(), |ip| ip.to_canonical().to_string());
-        // PostgreSQL text cannot hold NUL; such an address still gets its own budget.
-        let email = email.replace('\0', "\\0");
         let budgets = [(format!("acct-ip:{email}|{source}"), self.per_source), (format!("acct:{email}"), self.per_account)];
         let mut tx = self.pool.begin().await?;
         let mut spent = Vec::new();
