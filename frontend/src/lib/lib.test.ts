@@ -92,6 +92,9 @@ test("occupancy cells line up with the window's nights, with levels and labels",
     from: "2027-05-06",
     to: "2027-05-09",
     days: 3,
+    page: 1,
+    pageSize: 100,
+    nextPage: null,
     hotels: [
       {
         id: "h",

@@ -6,6 +6,11 @@
 //! that list their email (case-insensitive); an admin sees every hotel on sale; anyone else
 //! gets 403 `forbidden`. `booked` counts held and confirmed rooms, as the calendar does, and
 //! closed nights count neither towards capacity nor occupancy.
+//!
+//! The answer is paged by hotel (`?page&pageSize`, the shared bounds of [`PageQuery`]), so an
+//! admin of a 10,000-hotel catalog reads one page of hotels and their nights, never the whole
+//! calendar: the page of hotels comes from the `(name, id)` order with `LIMIT pageSize + 1`,
+//! and the extra row only says whether `nextPage` exists (no count over the catalog).
 
 use crate::AppState;
 use axum::{Json, extract::State};
@@ -16,6 +21,7 @@ use tripnest_common::{
     auth::{Caller, Role},
     error::ErrorBody,
     http::ApiQuery,
+    page::PageQuery,
 };
 use utoipa::{
     IntoParams, ToSchema,
@@ -42,19 +48,29 @@ struct Window {
     /// Nights in the window.
     #[param(schema_with = days_schema)]
     days: Option<u32>,
+    /// `?page&pageSize` (hotels per page), documented by [`PageQuery`] next to these.
+    #[serde(flatten)]
+    #[param(ignore)]
+    paging: PageQuery,
 }
 
 fn days_schema() -> ObjectBuilder {
     ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_DAYS)).default(Some(DEFAULT_DAYS.into()))
 }
 
-/// The answer: the window and one entry per hotel the caller manages.
+/// The answer: the window and one page of the hotels the caller manages, by name.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Occupancy {
     from: NaiveDate,
     to: NaiveDate,
     days: u32,
+    /// This page's number, from 1.
+    page: u32,
+    /// Hotels per page.
+    page_size: u32,
+    /// The next page's number, absent on the last page.
+    next_page: Option<u32>,
     hotels: Vec<HotelOccupancy>,
 }
 
@@ -117,13 +133,13 @@ impl Row {
 #[utoipa::path(
     get, path = "/manager/occupancy", operation_id = "getOccupancy",
     security(("bearerAuth" = [])),
-    params(Window),
+    params(Window, PageQuery),
     responses(
         (status = 200, description = "The window and your hotels.", body = Occupancy),
         (status = 400, description = "A query string that cannot be read.", body = ErrorBody),
         (status = 401, description = "No valid access token.", body = ErrorBody),
         (status = 403, description = "You are not a hotel manager.", body = ErrorBody),
-        (status = 422, description = "`days` or `from` out of bounds.", body = ErrorBody),
+        (status = 422, description = "`days`, `from`, `page` or `pageSize` out of bounds.", body = ErrorBody),
     )
 )]
 async fn occupancy(State(s): State<AppState>, Caller(caller): Caller, ApiQuery(w): ApiQuery<Window>) -> ApiResult<Json<Occupancy>> {
@@ -134,24 +150,36 @@ async fn occupancy(State(s): State<AppState>, Caller(caller): Caller, ApiQuery(w
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::invalid_field("days", format!("must be between 1 and {MAX_DAYS}")));
     }
+    let page = w.paging.validate()?;
     let from = w.from.unwrap_or_else(|| Utc::now().date_naive());
     let to = from.checked_add_days(Days::new(days.into())).ok_or_else(|| ApiError::invalid_field("from", "is too far in the future"))?;
     let everything = caller.roles.contains(&Role::Admin);
+    // One more hotel than the page holds: it only tells whether there is a next page.
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT h.id AS hotel_id, h.name AS hotel_name, h.city, rt.name AS room_type, a.night, a.total, a.booked, a.available, a.closed \
-         FROM hotels h \
-         JOIN room_types rt ON rt.hotel_id = h.id AND rt.on_sale \
+        "WITH page AS ( \
+             SELECT h.id, h.name, h.city FROM hotels h \
+             WHERE h.on_sale AND ($3 OR h.managers @> ARRAY[lower($4)]) \
+               AND EXISTS (SELECT 1 FROM room_types rt WHERE rt.hotel_id = h.id AND rt.on_sale) \
+             ORDER BY h.name, h.id LIMIT $5 + 1 OFFSET $6) \
+         SELECT p.id AS hotel_id, p.name AS hotel_name, p.city, rt.name AS room_type, a.night, a.total, a.booked, a.available, a.closed \
+         FROM page p \
+         JOIN room_types rt ON rt.hotel_id = p.id AND rt.on_sale \
          LEFT JOIN availability a ON a.hotel_id = rt.hotel_id AND a.room_type = rt.name AND a.night >= $1 AND a.night < $2 \
-         WHERE h.on_sale AND ($3 OR h.managers @> ARRAY[lower($4)]) \
-         ORDER BY h.name, h.id, rt.base_rate_cents, rt.name, a.night",
+         ORDER BY p.name, p.id, rt.base_rate_cents, rt.name, a.night",
     )
     .bind(from)
     .bind(to)
     .bind(everything)
     .bind(&caller.email)
+    .bind(page.limit())
+    .bind(page.offset())
     .fetch_all(&s.pool)
     .await?;
-    Ok(Json(Occupancy { from, to, days, hotels: group(rows) }))
+    let mut hotels = group(rows);
+    let more = hotels.len() > page.page_size as usize;
+    hotels.truncate(page.page_size as usize);
+    let next_page = more.then(|| page.page + 1);
+    Ok(Json(Occupancy { from, to, days, page: page.page, page_size: page.page_size, next_page, hotels }))
 }
 
 /// Fold the ordered rows into hotels → room types → nights, with totals.

@@ -61,5 +61,5 @@ export const api = {
     g.request("/api/recommendations", { token, query: { limit }, schema: S.Recommendations }),
   notifications: (g: Gateway, token: string, page = 1, pageSize = 20) =>
     g.request("/api/notifications", { token, query: { page, pageSize }, schema: S.NotificationPage }),
-  occupancy: (g: Gateway, token: string, days = 30) => g.request("/api/manager/occupancy", { token, query: { days }, schema: S.Occupancy }),
+  occupancy: (g: Gateway, token: string, days = 30) => g.request("/api/manager/occupancy", { token, query: { days, pageSize: 100 }, schema: S.Occupancy }),
 };

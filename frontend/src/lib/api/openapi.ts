@@ -565,13 +565,28 @@ export interface components {
       subject?: string | null;
       template: string;
     };
-    /** @description The answer: the window and one entry per hotel the caller manages. */
+    /** @description The answer: the window and one page of the hotels the caller manages, by name. */
     Occupancy: {
       /** Format: int32 */
       days: number;
       /** Format: date */
       from: string;
       hotels: components["schemas"]["HotelOccupancy"][];
+      /**
+       * Format: int32
+       * @description The next page's number, absent on the last page.
+       */
+      nextPage?: number | null;
+      /**
+       * Format: int32
+       * @description This page's number, from 1.
+       */
+      page: number;
+      /**
+       * Format: int32
+       * @description Hotels per page.
+       */
+      pageSize: number;
       /** Format: date */
       to: string;
     };
@@ -1979,6 +1994,8 @@ export interface operations {
         /** @description First night (default today). */
         from?: string;
         days?: number;
+        page?: number;
+        pageSize?: number;
       };
       header?: never;
       path?: never;
@@ -2025,7 +2042,7 @@ export interface operations {
       408: components["responses"]["RequestTimeout"];
       413: components["responses"]["PayloadTooLarge"];
       414: components["responses"]["UriTooLong"];
-      /** @description `days` or `from` out of bounds. */
+      /** @description `days`, `from`, `page` or `pageSize` out of bounds. */
       422: {
         headers: {
           [name: string]: unknown;

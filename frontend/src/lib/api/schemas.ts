@@ -197,6 +197,9 @@ export const Occupancy = z.object({
   from: z.string(),
   to: z.string(),
   days: int,
+  page: int,
+  pageSize: int,
+  nextPage: z.nullish(int),
   hotels: z.array(
     z.object({
       id: z.string(),

@@ -63,6 +63,34 @@ async fn a_manager_sees_the_occupancy_of_their_hotels_only_and_bookings_show_up_
 }
 
 #[tokio::test]
+async fn occupancy_comes_a_page_of_hotels_at_a_time_by_name() {
+    let app = spawn_app().await;
+    let manager_email = format!("{}@example.test", unique("pages"));
+    let ids: Vec<String> = (0..3).map(|i| unique(&format!("paged-{i}"))).collect();
+    for id in &ids {
+        managed_hotel(&app, id, &[manager_email.as_str()]).await;
+    }
+    let (_, manager) = app.issuer.user(&manager_email, Role::Manager);
+
+    let (s, first) = app.get(&manager, "/manager/occupancy?days=3&pageSize=2").await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!((first["page"].as_u64(), first["pageSize"].as_u64(), first["nextPage"].as_u64()), (Some(1), Some(2), Some(2)), "{first}");
+    let (s, second) = app.get(&manager, "/manager/occupancy?days=3&pageSize=2&page=2").await;
+    assert_eq!(s, 200, "{second}");
+    assert!(second["nextPage"].is_null(), "the last page has no next: {second}");
+    let mut seen: Vec<&str> = hotel_ids(&first).into_iter().chain(hotel_ids(&second)).collect();
+    assert_eq!(seen.len(), 3, "every hotel exactly once over the pages: {seen:?}");
+    seen.sort_unstable();
+    let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(seen, want);
+    assert_eq!(second["hotels"][0]["roomTypes"][0]["nights"].as_array().map(Vec::len), Some(3));
+
+    let (s, body) = app.get(&manager, "/manager/occupancy?pageSize=0").await;
+    assert_eq!((s.as_u16(), body["error"]["details"][0]["field"].as_str()), (422, Some("pageSize")), "{body}");
+}
+
+#[tokio::test]
 async fn occupancy_is_refused_to_travellers_and_strangers_and_checks_its_window() {
     let app = spawn_app().await;
     let (_, traveller) = app.issuer.traveller("tess@example.test");
