@@ -100,7 +100,11 @@ services:
             client,
             internal_token: internal_token.clone(),
             db_prefix,
-            http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http"),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+                .build()
+                .expect("http"),
         };
         let root = repo_root();
         let out = Command::new(helm())

@@ -132,7 +132,11 @@ impl Platform {
         notification_settings.insert("APP_JWKS_URL".into(), jwks);
         notification_settings.insert("APP_SMTP_URL".into(), stack.get("SMTP_URL").into());
         let notification = ServiceProcess::spawn("notification", notification_settings);
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+            .build()
+            .expect("http");
         Self { stack, prefix, internal_token, user, booking, payment, notification, edge: None, tap, http }
     }
 

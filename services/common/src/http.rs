@@ -14,7 +14,7 @@ pub mod limits;
 mod server;
 
 pub use extract::{ApiJson, ApiPath, ApiQuery};
-pub use server::serve;
+pub use server::{CLIENT_POOL_IDLE, serve};
 
 use crate::{
     config::HttpLimits,

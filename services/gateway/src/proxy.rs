@@ -77,7 +77,7 @@ impl Upstreams {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(connect_timeout));
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(60)).build(connector);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE).build(connector);
         Ok(Self { client, bases, timeout })
     }
 

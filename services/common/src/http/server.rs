@@ -61,6 +61,16 @@ pub async fn serve(listener: TcpListener, app: Router, limits: HttpLimits, shutd
     Ok(())
 }
 
+/// How long a client may keep an idle connection to a TripNest server before reusing it.
+///
+/// Our servers close a keep-alive connection that sends no new request head within the
+/// head deadline (`http.limits.header_timeout_ms`, 10 s by default; hyper's
+/// `header_read_timeout` covers the wait between requests too). A pooled client that reused
+/// such a connection just as the server closed it would see the request fail with no answer,
+/// so every client of our servers (the gateway's upstream pool, the test harness) drops idle
+/// connections well before that.
+pub const CLIENT_POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(4);
+
 async fn serve_connection(mut stream: TcpStream, peer: SocketAddr, app: Router, limits: HttpLimits, shutdown: CancellationToken) {
     let _ = stream.set_nodelay(true);
     let head = tokio::select! {
