@@ -42,6 +42,12 @@ pub struct Change {
     pub room_type: Option<String>,
 }
 
+/// How long a lock lives at most, in milliseconds.
+pub const LOCK_MS: u64 = 10_000;
+
+/// Delete a lock only if it is still ours. KEYS: the lock; ARGV: our token.
+const UNLOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
+
 /// Bump the global generation and, per city, its generation and its log, atomically.
 /// KEYS: the global generation, then (generation, log) per city; ARGV: log length, entry.
 const RECORD: &str = r"
@@ -220,6 +226,38 @@ impl ResultCache {
             }
         }
         None
+    }
+
+    /// Run `write` holding the lock `name`, shared by every replica through Redis, so that
+    /// read-modify-write updates of one document do not interleave (FerretDB v1 applies an
+    /// update as a read, then a write: two at once lose one). The lock expires after
+    /// [`LOCK_MS`] should its holder die; without Redis (or when it fails) `write` runs unlocked.
+    pub async fn exclusively<T, F: Future<Output = T>>(&self, name: &str, write: impl FnOnce() -> F) -> T {
+        let Some(mut conn) = self.conn.clone() else { return write().await };
+        let key = format!("{}:lock:{name}", self.namespace);
+        let token = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(2 * LOCK_MS);
+        let locked = loop {
+            let set =
+                redis::cmd("SET").arg(&key).arg(&token).arg("NX").arg("PX").arg(LOCK_MS).query_async::<Option<String>>(&mut conn).await;
+            match set {
+                Ok(Some(_)) => break true,
+                Ok(None) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(5)).await,
+                Ok(None) => break false,
+                Err(e) => {
+                    failed("take lock", &e);
+                    break false;
+                }
+            }
+        };
+        let out = write().await;
+        if locked {
+            let release = redis::cmd("EVAL").arg(UNLOCK).arg(1).arg(&key).arg(&token).query_async::<()>(&mut conn).await;
+            if let Err(e) = release {
+                failed("release lock", &e);
+            }
+        }
+        out
     }
 
     /// Whether Redis answers (for readiness details; the cache is optional).

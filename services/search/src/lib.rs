@@ -116,11 +116,11 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
 
 /// Start the consumer and the HTTP server; returns once serving.
 pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let store = connect(&cfg).await?;
-    store.build_city_index().await.context("cannot build the city index in MongoDB")?;
     let namespace = if cfg.cache_namespace.is_empty() { format!("search:{}", cfg.mongodb_database) } else { cfg.cache_namespace.clone() };
     let cache = cache::ResultCache::new(cfg.redis_url.as_ref().map(|u| u.expose_secret()), &namespace, cfg.cache_ttl_secs)
         .context("APP_REDIS_URL is not a valid Redis URL")?;
+    let store = connect(&cfg).await?.with_locks(cache.clone());
+    store.build_city_index().await.context("cannot build the city index in MongoDB")?;
     if cfg.redis_url.is_none() {
         tracing::warn!("APP_REDIS_URL is unset: search results are not cached");
     }

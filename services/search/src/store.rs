@@ -18,6 +18,8 @@
 //!   hotel is added to its city's list before its document is written and taken out of the old
 //!   city's list when it moves or leaves sale, so a list may briefly name a hotel that is not
 //!   (or no longer) on sale there, never miss one; readers check each hotel's own document.
+//!   FerretDB v1 applies an update as a read and then a write, so two replicas adding hotels to
+//!   one city at once would lose one: each write of an index document holds a Redis lock.
 //!   Deployments from before the index get it built once at startup
 //!   ([`Store::build_city_index`]).
 //! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled}`, the facts popularity counts.
@@ -35,6 +37,7 @@ use mongodb::{
 use serde::{Deserialize, Serialize};
 use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
 
+use crate::cache::ResultCache;
 pub use crate::calendar::{CalendarDoc, NightCell};
 
 /// A hotel as the read model stores it.
@@ -152,6 +155,8 @@ pub struct Store {
     calendars: Collection<CalendarDoc>,
     bookings: Collection<BookingFact>,
     city_index: Collection<Document>,
+    /// Serialises writes of one `cityIndex` document across replicas (see [`Store::with_locks`]).
+    locks: Option<ResultCache>,
 }
 
 /// The version of [`Store::build_city_index`]'s one-time build (bump to rebuild).
@@ -179,8 +184,16 @@ impl Store {
             calendars: db.collection("calendars"),
             bookings: db.collection("bookings"),
             city_index: db.collection("cityIndex"),
+            locks: None,
             db,
         }
+    }
+
+    /// Take `locks`' Redis lock around each write of a `cityIndex` document: unlike a hotel or
+    /// a calendar, one is written by events of many hotels, so by several replicas at once.
+    pub fn with_locks(mut self, locks: ResultCache) -> Self {
+        self.locks = Some(locks);
+        self
     }
 
     /// Create the indexes queries use (idempotent).
@@ -207,18 +220,30 @@ impl Store {
         }
     }
 
+    /// Apply `update` to the city index document `id`, creating it when missing. Two writers
+    /// creating it at once: one gets a duplicate key error, and its retry finds the document.
+    async fn update_index(&self, id: &str, update: Document) -> mongodb::error::Result<()> {
+        let write = || async {
+            match self.city_index.update_one(doc! { "_id": id }, update.clone()).upsert(true).await {
+                Err(e) if is_duplicate_key(&e) => self.city_index.update_one(doc! { "_id": id }, update).upsert(true).await.map(|_| ()),
+                other => other.map(|_| ()),
+            }
+        };
+        match &self.locks {
+            Some(locks) => locks.exclusively(&format!("cityIndex:{id}"), write).await,
+            None => write().await,
+        }
+    }
+
     /// List `hotel` under `city` (and the city among all cities).
     async fn index_hotel(&self, city: &str, hotel: &str) -> mongodb::error::Result<()> {
-        let add = doc! { "$addToSet": { "hotelIds": hotel } };
-        self.city_index.update_one(doc! { "_id": city_index_id(city) }, add).upsert(true).await?;
-        self.city_index.update_one(doc! { "_id": "cities" }, doc! { "$addToSet": { "cityKeys": city } }).upsert(true).await?;
-        Ok(())
+        self.update_index(&city_index_id(city), doc! { "$addToSet": { "hotelIds": hotel } }).await?;
+        self.update_index("cities", doc! { "$addToSet": { "cityKeys": city } }).await
     }
 
     /// Take `hotel` off `city`'s list.
     async fn unindex_hotel(&self, city: &str, hotel: &str) -> mongodb::error::Result<()> {
-        self.city_index.update_one(doc! { "_id": city_index_id(city) }, doc! { "$pull": { "hotelIds": hotel } }).await?;
-        Ok(())
+        self.update_index(&city_index_id(city), doc! { "$pull": { "hotelIds": hotel } }).await
     }
 
     /// Apply `hotel.upserted` at `version`.
@@ -372,14 +397,11 @@ impl Store {
             by_city.entry(h.city_key).or_default().push(h.id);
         }
         for (city, ids) in &by_city {
-            let add = doc! { "$addToSet": { "hotelIds": { "$each": ids } } };
-            self.city_index.update_one(doc! { "_id": city_index_id(city) }, add).upsert(true).await?;
+            self.update_index(&city_index_id(city), doc! { "$addToSet": { "hotelIds": { "$each": ids } } }).await?;
         }
         let cities: Vec<&String> = by_city.keys().collect();
-        let add = doc! { "$addToSet": { "cityKeys": { "$each": cities } } };
-        self.city_index.update_one(doc! { "_id": "cities" }, add).upsert(true).await?;
-        let set = doc! { "$set": { "version": CITY_INDEX_BUILD } };
-        self.city_index.update_one(doc! { "_id": "built" }, set).upsert(true).await?;
+        self.update_index("cities", doc! { "$addToSet": { "cityKeys": { "$each": cities } } }).await?;
+        self.update_index("built", doc! { "$set": { "version": CITY_INDEX_BUILD } }).await?;
         tracing::info!(cities = by_city.len(), hotels = by_city.values().map(Vec::len).sum::<usize>(), "built the city index");
         Ok(true)
     }

@@ -92,7 +92,6 @@ async fn search_miss_after_an_availability_change() {
     use futures::{StreamExt, TryStreamExt};
     use mongodb::bson::doc;
     use std::{collections::HashMap, sync::Arc};
-    use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
     use tripnest_search::{
         cache::Change,
         query::{RawSearch, SearchQuery},
@@ -103,13 +102,8 @@ async fn search_miss_after_an_availability_change() {
 
     let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default);
     let (cities, per_city) = (env("SEARCH_BENCH_CITIES", 4), env("SEARCH_BENCH_PER_CITY", 50));
-    let stack = Stack::load();
-    let db = mongodb::Client::with_uri_str(stack.get("MONGODB_URI"))
-        .await
-        .expect("mongo")
-        .database(&tripnest_e2e::unique("search").replace('-', "_"));
-    let store = Store::new(db.clone());
-    let cache = ResultCache::new(Some(stack.get("REDIS_URL")), &format!("search:{}", db.name()), 120).expect("cache");
+    let (db, cache) = fresh_read_model().await;
+    let store = Store::new(db.clone()).with_locks(cache.clone());
     let today = Utc::now().date_naive();
     let night = |n: u64| today.checked_add_days(Days::new(n)).expect("date");
     let year: Vec<NightState> = (0..365).map(|n| NightState { night: night(n), available: 5, price_cents: 9_000 + n as i64 }).collect();
@@ -121,21 +115,7 @@ async fn search_miss_after_an_availability_change() {
         .map(|(city, id)| {
             let (store, year) = (&store, &year);
             async move {
-                let room = |name: &str, capacity| RoomTypeInfo { name: name.into(), capacity, base_rate_cents: 9_000, amenities: vec![] };
-                let h = HotelUpserted {
-                    hotel_id: id.clone(),
-                    name: id.clone(),
-                    city: city.clone(),
-                    country: "PT".into(),
-                    address: String::new(),
-                    lat: None,
-                    lon: None,
-                    stars: 3,
-                    amenities: vec!["wifi".into()],
-                    currency: "EUR".into(),
-                    description: "A hotel with a long enough description to be realistic.".into(),
-                    room_types: vec![room("double", 2), room("suite", 4)],
-                };
+                let h = catalog(id, city, &[("double", 2), ("suite", 4)]);
                 store.upsert_hotel(&h, 1).await.expect("hotel");
                 for rt in ["double", "suite"] {
                     store.replace_nights(id, rt, (night(0), night(365)), year, today).await.expect("nights");
@@ -146,6 +126,7 @@ async fn search_miss_after_an_availability_change() {
         .collect::<Vec<()>>()
         .await;
     println!("seeded {} hotels, {} calendars of 365 nights in {:?}", hotels.len(), hotels.len() * 2, seeding.elapsed());
+    assert_eq!(store.city_hotel_ids("city-0").await.expect("index").len(), per_city, "concurrent upserts all indexed");
 
     let uri: axum::http::Uri =
         format!("/hotels?city=city-0&checkIn={}&checkOut={}&guests=2&sort=price", night(3), night(6)).parse().expect("uri");

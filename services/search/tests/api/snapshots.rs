@@ -38,9 +38,9 @@ impl Replica {
         self.snapshots.city(&self.store, &self.cache, city, Some(generation)).await.expect("snapshot")
     }
 
-    /// Wait until the city's generation passes `past`; returns it.
-    async fn wait_generation(&self, city: &str, past: u64) -> u64 {
-        tripnest_e2e::wait_until(&format!("{city}'s generation to pass {past}"), WAIT, || async {
+    /// Wait up to `within` until the city's generation passes `past`; returns it.
+    async fn wait_generation(&self, city: &str, past: u64, within: Duration) -> u64 {
+        tripnest_e2e::wait_until(&format!("{city}'s generation to pass {past}"), within, || async {
             let g = self.generation(city).await;
             (g > past).then_some(g)
         })
@@ -115,7 +115,7 @@ async fn a_change_to_one_hotel_rereads_that_hotel_alone() {
     let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
     want.insert(6, "coimbra-new");
     app.wait_ids(&format!("city=Coimbra&checkIn={night}&checkOut={}&sort=price", days_from_now(5)), &want).await;
-    replica.wait_generation("coimbra", g + 2).await;
+    replica.wait_generation("coimbra", g + 2, WAIT).await;
     let newer = tripnest_e2e::wait_until("the replica to see the rating and the new hotel", WAIT, || async {
         let s = replica.snapshot("coimbra").await;
         let seen = s.hotels.get("coimbra-3")?.doc.rating == 4.4 && rooms_left(&s, "coimbra-new", night) == Some(1);
@@ -151,7 +151,8 @@ async fn a_snapshot_the_change_log_no_longer_covers_reloads_whole() {
         app.publish(&event).await;
     }
     let last = i64::try_from(changes).expect("count");
-    replica.wait_generation("viseu", g + changes - 1).await;
+    // Hundreds of events: a longer deadline for a loaded machine.
+    replica.wait_generation("viseu", g + changes - 1, Duration::from_secs(180)).await;
     let reloaded = tripnest_e2e::wait_until("the replica to see the last rating", WAIT, || async {
         let s = replica.snapshot("viseu").await;
         (s.hotels.get("viseu-2")?.doc.review_count == last).then_some(s)
@@ -166,15 +167,14 @@ async fn a_snapshot_the_change_log_no_longer_covers_reloads_whole() {
     replica.snapshot("viseu").await;
     assert_eq!(replica.snapshots.stats().full, full, "nothing changed: reused");
     replica.cache.invalidate(&["viseu".to_owned()]).await;
-    replica.wait_generation("viseu", g).await;
+    replica.wait_generation("viseu", g, WAIT).await;
     replica.snapshot("viseu").await;
     assert_eq!(replica.snapshots.stats().full, full + 1);
 }
 
 #[tokio::test]
 async fn hotels_stored_before_the_city_index_are_indexed_once_at_startup() {
-    let uri = Stack::load().get("MONGODB_URI").to_owned();
-    let db = mongodb::Client::with_uri_str(&uri).await.expect("mongo").database(&tripnest_e2e::unique("search").replace('-', "_"));
+    let (db, _) = fresh_read_model().await;
     // Hotel documents as an earlier version wrote them: no `cityIndex` collection at all.
     let hotels = db.collection::<HotelDoc>("hotels");
     let stored = |id: &str, city: &str, on_sale: bool| HotelDoc {
@@ -213,4 +213,29 @@ async fn hotels_stored_before_the_city_index_are_indexed_once_at_startup() {
     db.collection::<mongodb::bson::Document>("cityIndex").delete_one(doc! { "_id": "built" }).await.expect("delete");
     assert!(store.build_city_index().await.expect("rebuild"), "a missing marker builds again (idempotently)");
     assert_eq!(store.city_hotel_ids("lagos").await.expect("ids").len(), 2);
+}
+
+#[tokio::test]
+async fn replicas_indexing_hotels_of_one_city_at_once_lose_none() {
+    use futures::StreamExt;
+    let (db, cache) = fresh_read_model().await;
+    // Eight writers at once, as eight replicas consuming different partitions would be.
+    let replicas: Vec<Store> = (0..8).map(|_| Store::new(db.clone()).with_locks(cache.clone())).collect();
+    let hotel = |i: usize| catalog(&format!("h-{i:02}"), if i.is_multiple_of(2) { "Lagos" } else { "Tavira" }, &[]);
+    futures::stream::iter(0..40)
+        .map(|i| {
+            let (store, hotel) = (&replicas[i % 8], hotel(i));
+            async move { store.upsert_hotel(&hotel, 1).await.expect("upsert") }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await;
+    let mut lagos = replicas[0].city_hotel_ids("lagos").await.expect("ids");
+    lagos.sort();
+    let want: Vec<String> = (0..40).step_by(2).map(|i| format!("h-{i:02}")).collect();
+    assert_eq!(lagos, want);
+    assert_eq!(replicas[0].city_hotel_ids("tavira").await.expect("ids").len(), 20);
+    let mut cities = replicas[0].city_keys().await.expect("cities");
+    cities.sort();
+    assert_eq!(cities, ["lagos", "tavira"]);
 }
