@@ -64,8 +64,16 @@ async fn search(State(s): State<AppState>, ApiQuery(raw): ApiQuery<RawSearch>) -
     if let Some(json) = hit {
         return Ok(json_bytes(json, "hit"));
     }
-    let city = s.snapshots.get(&s.store, q.city.as_deref(), slot.generation()).await.context("loading the city snapshot")?;
-    let page = results::search(&city, &q);
+    let page = match q.city.as_deref() {
+        Some(city) => {
+            let snapshot = s.snapshots.city(&s.store, &s.cache, city, slot.generation()).await.context("loading the city snapshot")?;
+            results::search(snapshot.entries(), &q)
+        }
+        None => {
+            let all = s.snapshots.everywhere(&s.store, &s.cache, slot.generation()).await.context("loading the city snapshots")?;
+            results::search(all.iter().flat_map(|city| city.entries()), &q)
+        }
+    };
     let json = serde_json::to_vec(&page).context("serialising the results")?;
     s.cache.store(slot, &json).await;
     Ok(json_bytes(json, "miss"))

@@ -10,14 +10,55 @@
 //! data can only be stored under an older generation, which nobody reads any more. The same
 //! generation tags the in-process city snapshot a miss is computed from ([`crate::snapshot`]).
 //!
+//! Next to each city's generation, a *change log* (`<ns>:log:city:<city>`, a list of the last
+//! [`LOG_LEN`] entries) says which hotel each bump was for: `"<generation> <json Change>"`.
+//! The consumer bumps and appends in one Lua script ([`ResultCache::record`]), so every
+//! logged generation has exactly one entry; a bump without an entry ([`ResultCache::invalidate`],
+//! an unknown change) leaves a gap, and a reader that finds a gap or a log trimmed past what it
+//! needs reloads the whole city instead of the named hotels ([`crate::snapshot`]).
+//!
 //! Redis is an optimisation: when it is unreachable, searches go to MongoDB and the failure is
 //! logged and counted (`search_cache_total{outcome="error"}`), never returned. If a generation
 //! bump itself is lost, results cached before it may be served until their TTL
 //! (`cache_ttl_secs`) ends; that TTL is the bound on staleness.
 
 use redis::{AsyncCommands, aio::ConnectionManager};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// Entries each city's change log keeps (older ones are trimmed; a reader further behind
+/// reloads the city).
+pub const LOG_LEN: u64 = 512;
+
+/// What one applied event changed: a hotel's document, or only one of its calendars.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The hotel.
+    pub hotel: String,
+    /// The room type whose calendar changed; `None`: the hotel document itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_type: Option<String>,
+}
+
+/// How long a lock lives at most, in milliseconds.
+pub const LOCK_MS: u64 = 10_000;
+
+/// Delete a lock only if it is still ours. KEYS: the lock; ARGV: our token.
+const UNLOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
+
+/// Bump the global generation and, per city, its generation and its log, atomically.
+/// KEYS: the global generation, then (generation, log) per city; ARGV: log length, entry.
+const RECORD: &str = r"
+redis.call('INCR', KEYS[1])
+for i = 2, #KEYS, 2 do
+  local g = redis.call('INCR', KEYS[i])
+  redis.call('RPUSH', KEYS[i + 1], string.format('%d ', g) .. ARGV[2])
+  redis.call('LTRIM', KEYS[i + 1], -tonumber(ARGV[1]), -1)
+end
+return 0
+";
 
 /// The cache, or a no-op when no Redis is configured.
 #[derive(Clone)]
@@ -62,6 +103,10 @@ impl ResultCache {
             None => None,
         };
         Ok(Self { conn, namespace: namespace.to_owned(), ttl_secs })
+    }
+
+    fn log_key(&self, city: &str) -> String {
+        format!("{}:log:city:{city}", self.namespace)
     }
 
     fn generation_key(&self, city: Option<&str>) -> String {
@@ -115,14 +160,157 @@ impl ResultCache {
         }
     }
 
+    /// Make every cached result for `cities` (and every city-less search) stale, and log that
+    /// `change` is what changed in each of them (atomically with the bumps).
+    pub async fn record(&self, cities: &[String], change: &Change) {
+        let Some(mut conn) = self.conn.clone() else { return };
+        let entry = match serde_json::to_string(change) {
+            Ok(entry) => entry,
+            Err(_) => return self.invalidate(cities).await,
+        };
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(RECORD).arg(1 + 2 * cities.len()).arg(self.generation_key(None));
+        for city in cities {
+            eval.arg(self.generation_key(Some(city))).arg(self.log_key(city));
+        }
+        eval.arg(LOG_LEN).arg(entry);
+        if let Err(e) = eval.query_async::<()>(&mut conn).await {
+            failed("record change", &e);
+        }
+    }
+
+    /// The current generations of `cities` (`None` when Redis is off or failing).
+    pub async fn generations(&self, cities: &[String]) -> Option<Vec<u64>> {
+        let mut conn = self.conn.clone()?;
+        if cities.is_empty() {
+            return Some(Vec::new());
+        }
+        let keys: Vec<String> = cities.iter().map(|c| self.generation_key(Some(c))).collect();
+        match redis::cmd("MGET").arg(keys).query_async::<Vec<Option<u64>>>(&mut conn).await {
+            Ok(gens) => Some(gens.into_iter().map(Option::unwrap_or_default).collect()),
+            Err(e) => {
+                failed("read generations", &e);
+                None
+            }
+        }
+    }
+
+    /// What changed in `city` from generation `since` (exclusive) to `until` (inclusive), one
+    /// entry per generation; `None` when the log does not cover all of them (trimmed, a bump
+    /// without an entry, Redis failing), so the caller must reload everything.
+    pub async fn changes(&self, city: &str, since: u64, until: u64) -> Option<Vec<Change>> {
+        let mut conn = self.conn.clone()?;
+        let wanted = until.checked_sub(since)?;
+        if wanted == 0 {
+            return Some(Vec::new());
+        }
+        if wanted > LOG_LEN {
+            return None;
+        }
+        // Entries newer than `until` may have been appended since: read a little more, and the
+        // whole log if that was not enough.
+        for tail in [wanted + 16, LOG_LEN] {
+            let start = -i64::try_from(tail).ok()?;
+            let entries: Vec<String> = match conn.lrange(self.log_key(city), start as isize, -1).await {
+                Ok(entries) => entries,
+                Err(e) => {
+                    failed("read change log", &e);
+                    return None;
+                }
+            };
+            if let Some(changes) = covering(&entries, since, until) {
+                return Some(changes);
+            }
+            if (entries.len() as u64) < tail {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Run `write` holding the lock `name`, shared by every replica through Redis, so that
+    /// read-modify-write updates of one document do not interleave (FerretDB v1 applies an
+    /// update as a read, then a write: two at once lose one). The lock expires after
+    /// [`LOCK_MS`] should its holder die; without Redis (or when it fails) `write` runs unlocked.
+    pub async fn exclusively<T, F: Future<Output = T>>(&self, name: &str, write: impl FnOnce() -> F) -> T {
+        let Some(mut conn) = self.conn.clone() else { return write().await };
+        let key = format!("{}:lock:{name}", self.namespace);
+        let token = format!("{}-{:?}", std::process::id(), std::time::SystemTime::now());
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(2 * LOCK_MS);
+        let locked = loop {
+            let set =
+                redis::cmd("SET").arg(&key).arg(&token).arg("NX").arg("PX").arg(LOCK_MS).query_async::<Option<String>>(&mut conn).await;
+            match set {
+                Ok(Some(_)) => break true,
+                Ok(None) if tokio::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(5)).await,
+                Ok(None) => break false,
+                Err(e) => {
+                    failed("take lock", &e);
+                    break false;
+                }
+            }
+        };
+        let out = write().await;
+        if locked {
+            let release = redis::cmd("EVAL").arg(UNLOCK).arg(1).arg(&key).arg(&token).query_async::<()>(&mut conn).await;
+            if let Err(e) = release {
+                failed("release lock", &e);
+            }
+        }
+        out
+    }
+
     /// Whether Redis answers (for readiness details; the cache is optional).
     pub fn enabled(&self) -> bool {
         self.conn.is_some()
     }
 }
 
+/// The changes of `entries` (`"<generation> <json>"`, oldest first) for the generations
+/// `(since, until]`, when every one of them is there.
+pub fn covering(entries: &[String], since: u64, until: u64) -> Option<Vec<Change>> {
+    let mut out = Vec::new();
+    let mut expected = since + 1;
+    for entry in entries {
+        let (generation, json) = entry.split_once(' ')?;
+        let generation: u64 = generation.parse().ok()?;
+        if generation <= since || generation > until {
+            continue;
+        }
+        if generation != expected {
+            return None;
+        }
+        out.push(serde_json::from_str(json).ok()?);
+        expected += 1;
+    }
+    (expected == until + 1).then_some(out)
+}
+
 fn failed(what: &str, e: &redis::RedisError) -> Slot {
     metrics::counter!("search_cache_total", "outcome" => "error").increment(1);
     tracing::warn!(error = %e, what, "search cache unavailable; answering from MongoDB");
     Slot::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(generation: u64, hotel: &str) -> String {
+        format!("{generation} {}", serde_json::to_string(&Change { hotel: hotel.into(), room_type: None }).expect("json"))
+    }
+
+    #[test]
+    fn the_log_answers_only_when_it_covers_every_generation_asked() {
+        let log: Vec<String> = (5..=9).map(|g| entry(g, &format!("h{g}"))).collect();
+        let hotels = |c: Option<Vec<Change>>| c.map(|c| c.into_iter().map(|c| c.hotel).collect::<Vec<_>>());
+        assert_eq!(hotels(covering(&log, 6, 8)), Some(vec!["h7".to_owned(), "h8".to_owned()]), "newer entries are left out");
+        assert_eq!(hotels(covering(&log, 4, 9)).map(|h| h.len()), Some(5));
+        assert_eq!(hotels(covering(&log, 9, 9)), Some(vec![]));
+        assert_eq!(covering(&log, 3, 9), None, "generation 4 was trimmed");
+        assert_eq!(covering(&log, 6, 10), None, "generation 10 is not there");
+        let gap: Vec<String> = [5, 6, 8].iter().map(|g| entry(*g, "h")).collect();
+        assert_eq!(covering(&gap, 4, 8), None, "generation 7 was bumped without an entry");
+        assert_eq!(covering(&["x y".to_owned()], 0, 1), None, "an unreadable entry");
+    }
 }

@@ -1,7 +1,13 @@
 //! The consumer group that keeps the read model current. Each event is applied to MongoDB
-//! idempotently (see [`crate::store`]), then the cached results it affects are invalidated.
+//! idempotently (see [`crate::store`]), then the cached results it affects are invalidated and
+//! the hotel (or calendar) it changed is logged for the city snapshots ([`crate::cache`]).
 
-use crate::{availability, availability::BookingClient, cache::ResultCache, store::Store};
+use crate::{
+    availability,
+    availability::BookingClient,
+    cache::{Change, ResultCache},
+    store::Store,
+};
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
@@ -57,37 +63,42 @@ fn transient(e: mongodb::error::Error) -> HandlerError {
 /// Apply one event.
 #[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
 pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerError> {
-    let applied = match delivery.topic.as_str() {
+    let document = |hotel: &str| Change { hotel: hotel.to_owned(), room_type: None };
+    let (applied, change) = match delivery.topic.as_str() {
         topics::HOTEL_UPSERTED => {
             let e = delivery.event::<HotelUpserted>()?;
-            ix.store.upsert_hotel(&e.data, version(e.time)).await.map_err(transient)?
+            (ix.store.upsert_hotel(&e.data, version(e.time)).await.map_err(transient)?, document(&e.data.hotel_id))
         }
         topics::HOTEL_REMOVED => {
             let e = delivery.event::<HotelRemoved>()?;
-            ix.store.remove_hotel(&e.data.hotel_id, version(e.time)).await.map_err(transient)?
+            (ix.store.remove_hotel(&e.data.hotel_id, version(e.time)).await.map_err(transient)?, document(&e.data.hotel_id))
         }
         topics::HOTEL_RATING_UPDATED => {
             let e = delivery.event::<HotelRatingUpdated>()?;
-            ix.store.set_rating(&e.data.hotel_id, e.data.average, e.data.count, version(e.time)).await.map_err(transient)?
+            let d = &e.data;
+            (ix.store.set_rating(&d.hotel_id, d.average, d.count, version(e.time)).await.map_err(transient)?, document(&d.hotel_id))
         }
         topics::AVAILABILITY_CHANGED => {
             let e = delivery.event::<AvailabilityChanged>()?;
-            availability::sync(&ix.store, &ix.booking, &e.data, Utc::now().date_naive()).await?
+            let change = Change { hotel: e.data.hotel_id.clone(), room_type: Some(e.data.room_type.clone()) };
+            (availability::sync(&ix.store, &ix.booking, &e.data, Utc::now().date_naive()).await?, change)
         }
         topics::BOOKING_CONFIRMED => {
             let e = delivery.event::<BookingConfirmed>()?;
             let stay = &e.data.stay;
-            ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, true, false).await.map_err(transient)?
+            let applied = ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, true, false).await.map_err(transient)?;
+            (applied, document(&stay.hotel_id))
         }
         topics::BOOKING_CANCELLED => {
             let e = delivery.event::<BookingCancelled>()?;
             let stay = &e.data.stay;
-            ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, false, true).await.map_err(transient)?
+            let applied = ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, false, true).await.map_err(transient)?;
+            (applied, document(&stay.hotel_id))
         }
         other => return Err(HandlerError::Permanent(anyhow::anyhow!("search does not handle topic {other:?}"))),
     };
     if applied.changed {
-        ix.cache.invalidate(&applied.cities).await;
+        ix.cache.record(&applied.cities, &change).await;
     }
     Ok(())
 }

@@ -9,23 +9,24 @@
 //! - [`availability`]: `availability.changed` names only a room type and a date range; the
 //!   nights themselves (rooms left, price) are read from booking's public availability API and
 //!   stored in one calendar document per room type.
-//! - [`store`]: the collections (`hotels`, `calendars`, `bookings`) and how each event changes
-//!   them; [`calendar`]: a calendar's nights packed in one string (cheap for FerretDB to read).
+//! - [`store`]: the collections (`hotels`, `calendars`, `cityIndex`, `bookings`) and how each
+//!   event changes them; [`calendar`]: a calendar's nights packed in one string.
 //! - [`query`]: the `GET /hotels` parameters, validated (422 naming each bad field).
 //! - [`cache`]: generation-keyed Redis cache; an applied event bumps the generations of the
-//!   cities it touched, so the next search recomputes.
+//!   cities it touched, so the next search recomputes, and logs which hotel changed.
 //! - [`snapshot`]: on a cache miss, the city's hotels and calendars come from an in-process
-//!   snapshot loaded from MongoDB with two plain finds and reused while the city's cache
-//!   generation is unchanged (MongoDB stays the data of record; a restart just reloads).
+//!   snapshot, refreshed from MongoDB by re-reading only the hotels the change log names
+//!   (MongoDB stays the data of record; a restart just reloads).
 //! - [`results`]: running a query on a snapshot in Rust: filters, the per-night availability
 //!   check, prices, sorting and paging, so FerretDB v1 and MongoDB give the same answers.
 //! - [`api`]: `GET /hotels` and `GET /hotels/{id}`.
 //!
-//! Where a search's time goes (issue 8): FerretDB v1 answers only `{_id: …}` from an index
-//! and decodes every document of a collection for any other filter. A miss used to scan
-//! `hotels` and then `calendars` (a document per night inside each) on every query: ~70 ms for
-//! 30 hotels. Now a miss on an unchanged city is computed in memory, and the first search
-//! after a change reloads the city with two scans of cheap documents.
+//! Reads at any size: FerretDB v1 answers only `{_id: …}` from an index and decodes every
+//! document of a collection for any other filter, so request paths read by `_id` alone. A miss
+//! on an unchanged city is computed in memory; after a change, only the changed hotels or
+//! calendars are read again; a whole city is read (its index document, then each hotel and
+//! calendar by key) on a cold start, after a gap in the change log, or once per cache TTL. The
+//! only other query is the one-time build of the city index at startup for older data.
 
 pub mod api;
 pub mod availability;
@@ -115,10 +116,11 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
 
 /// Start the consumer and the HTTP server; returns once serving.
 pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
-    let store = connect(&cfg).await?;
     let namespace = if cfg.cache_namespace.is_empty() { format!("search:{}", cfg.mongodb_database) } else { cfg.cache_namespace.clone() };
     let cache = cache::ResultCache::new(cfg.redis_url.as_ref().map(|u| u.expose_secret()), &namespace, cfg.cache_ttl_secs)
         .context("APP_REDIS_URL is not a valid Redis URL")?;
+    let store = connect(&cfg).await?.with_locks(cache.clone());
+    store.build_city_index().await.context("cannot build the city index in MongoDB")?;
     if cfg.redis_url.is_none() {
         tracing::warn!("APP_REDIS_URL is unset: search results are not cached");
     }

@@ -2,18 +2,18 @@
 //!
 //! The hotel filters (amenities, rating, stars, party size), the per-night availability check
 //! (every night of the stay open with enough rooms, for a room type big enough), pricing, the
-//! price range, sorting and paging are all done here in Rust, on the hotels and calendars the
-//! snapshot loaded with two plain finds. So FerretDB v1 and MongoDB give the same answers, and
-//! a query the Redis cache misses costs no database round trip while its city is unchanged.
+//! price range, sorting and paging are all done here in Rust, on the hotels and calendars of the
+//! snapshots (read by `_id`). So FerretDB v1 and MongoDB give the same answers, and a query the
+//! Redis cache misses costs no database round trip while its city is unchanged. Only the page
+//! returned is turned into results, so a search over every city copies a page, not every hotel.
 
 use crate::{
-    calendar::Nights,
     query::{SearchQuery, SortKey, Stay},
-    snapshot::CitySnapshot,
+    snapshot::HotelEntry,
     store::{HotelDoc, RoomTypeDoc},
 };
 use serde::Serialize;
-use std::collections::HashMap;
+use std::cmp::Ordering;
 use tripnest_common::page::Paged;
 
 /// A page of results.
@@ -125,37 +125,59 @@ pub fn hotel_matches(h: &HotelDoc, q: &SearchQuery) -> bool {
         && (q.guests <= 1 || h.max_capacity >= q.capacity_needed())
 }
 
-/// Run `q` over the snapshot of its city.
-pub fn search(city: &CitySnapshot, q: &SearchQuery) -> SearchPage {
-    let candidates = city.hotels.iter().filter(|h| hotel_matches(h, q));
-    let mut hits: Vec<HotelHit> = match q.stay {
-        None => candidates.filter(|h| q.price_ok(h.from_price_cents)).map(|h| HotelHit::new(h.clone(), None)).collect(),
+/// A hotel that passed the filters: what it is sorted by, and its offers (dates given).
+struct Candidate<'a> {
+    hotel: &'a HotelDoc,
+    offers: Option<Vec<RoomOffer>>,
+    price: i64,
+}
+
+/// Run `q` over `hotels` (those of its city, or of every city).
+pub fn search<'a>(hotels: impl Iterator<Item = &'a HotelEntry>, q: &SearchQuery) -> SearchPage {
+    let candidates = hotels.filter(|h| hotel_matches(&h.doc, q));
+    let mut found: Vec<Candidate<'a>> = match q.stay {
+        None => candidates
+            .filter(|h| q.price_ok(h.doc.from_price_cents))
+            .map(|h| Candidate { hotel: &h.doc, offers: None, price: h.doc.from_price_cents })
+            .collect(),
         Some(stay) => candidates
             .filter_map(|h| {
-                let offers = offers_for(h, city.calendars.get(&h.id), stay, q);
+                let offers = offers_for(h, stay, q);
                 let best = offers.first()?.total_cents?;
-                q.price_ok(best).then(|| HotelHit::new(h.clone(), Some((stay, offers))))
+                q.price_ok(best).then_some(Candidate { hotel: &h.doc, offers: Some(offers), price: best })
             })
             .collect(),
     };
-    sort_hits(&mut hits, q.sort, q.descending);
-    let total = hits.len() as i64;
+    found.sort_by(|a, b| {
+        compare(
+            q.sort,
+            q.descending,
+            (a.price, a.hotel.rating, a.hotel.popularity, &a.hotel.id),
+            (b.price, b.hotel.rating, b.hotel.popularity, &b.hotel.id),
+        )
+    });
+    let total = found.len() as i64;
     let skip = usize::try_from(q.page.offset()).unwrap_or(usize::MAX);
-    let items = hits.into_iter().skip(skip).take(q.page.page_size as usize).collect();
+    let items = found
+        .into_iter()
+        .skip(skip)
+        .take(q.page.page_size as usize)
+        .map(|c| HotelHit::new(c.hotel.clone(), q.stay.zip(c.offers)))
+        .collect();
     q.page.of(items, total)
 }
 
 /// The room types of `h` that fit the party and have enough rooms left on every night of
-/// `stay` (per `calendars`: room type → nights), cheapest first.
-pub fn offers_for(h: &HotelDoc, calendars: Option<&HashMap<String, Nights>>, stay: Stay, q: &SearchQuery) -> Vec<RoomOffer> {
-    let Some(calendars) = calendars else { return Vec::new() };
+/// `stay` (per its calendars), cheapest first.
+pub fn offers_for(h: &HotelEntry, stay: Stay, q: &SearchQuery) -> Vec<RoomOffer> {
     let rooms = i32::try_from(q.rooms).unwrap_or(i32::MAX);
     let mut offers: Vec<RoomOffer> = h
+        .doc
         .room_types
         .iter()
         .filter(|r| r.capacity >= q.capacity_needed())
         .filter_map(|r| {
-            let nights = calendars.get(&r.name)?;
+            let nights = h.calendars.get(&r.name)?;
             let (mut per_room, mut fewest) = (0_i64, i32::MAX);
             for night in stay.check_in.iter_days().take_while(|n| *n < stay.check_out) {
                 let cell = nights.get(&night).filter(|c| c.available >= rooms)?;
@@ -173,26 +195,33 @@ pub fn offers_for(h: &HotelDoc, calendars: Option<&HashMap<String, Nights>>, sta
     offers
 }
 
+/// The order of two hits by `key` given (price, rating, popularity, id); ties by id,
+/// ascending, so pages are stable.
+fn compare(key: SortKey, descending: bool, a: (i64, f64, i64, &str), b: (i64, f64, i64, &str)) -> Ordering {
+    let primary = match key {
+        SortKey::Price => a.0.cmp(&b.0),
+        SortKey::Rating => a.1.total_cmp(&b.1),
+        SortKey::Popularity => a.2.cmp(&b.2),
+    };
+    let primary = if descending { primary.reverse() } else { primary };
+    primary.then_with(|| a.3.cmp(b.3))
+}
+
 /// Order hits by `key` (ties by id, ascending, so pages are stable). Price is the total for
 /// the stay when dates were given, else the cheapest base rate.
 pub fn sort_hits(hits: &mut [HotelHit], key: SortKey, descending: bool) {
-    let price = |h: &HotelHit| h.total_cents.unwrap_or(h.from_price_cents);
-    hits.sort_by(|a, b| {
-        let primary = match key {
-            SortKey::Price => price(a).cmp(&price(b)),
-            SortKey::Rating => a.rating.total_cmp(&b.rating),
-            SortKey::Popularity => a.popularity.cmp(&b.popularity),
-        };
-        let primary = if descending { primary.reverse() } else { primary };
-        primary.then_with(|| a.id.cmp(&b.id))
-    });
+    fn fields(h: &HotelHit) -> (i64, f64, i64, &str) {
+        (h.total_cents.unwrap_or(h.from_price_cents), h.rating, h.popularity, &h.id)
+    }
+    hits.sort_by(|a, b| compare(key, descending, fields(a), fields(b)));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{query::RawSearch, store::NightCell};
+    use crate::{calendar::Nights, query::RawSearch, store::NightCell};
     use chrono::NaiveDate;
+    use std::{collections::HashMap, sync::Arc};
 
     fn d(s: &str) -> NaiveDate {
         s.parse().expect("date")
@@ -202,9 +231,10 @@ mod tests {
         cells.iter().map(|(n, available, price_cents)| (d(n), NightCell { available: *available, price_cents: *price_cents })).collect()
     }
 
-    fn hotel() -> HotelDoc {
+    fn hotel(calendars: &HashMap<&str, Nights>) -> HotelEntry {
         let rt = |name: &str, capacity| RoomTypeDoc { name: name.into(), capacity, base_rate_cents: 100, amenities: vec![] };
-        HotelDoc { id: "h".into(), room_types: vec![rt("double", 2), rt("suite", 4)], ..HotelDoc::default() }
+        let doc = HotelDoc { id: "h".into(), room_types: vec![rt("double", 2), rt("suite", 4)], ..HotelDoc::default() };
+        HotelEntry { doc, calendars: calendars.iter().map(|(rt, n)| ((*rt).to_owned(), Arc::new(n.clone()))).collect() }
     }
 
     fn query(guests: &str, rooms: &str) -> SearchQuery {
@@ -219,20 +249,20 @@ mod tests {
         let q = query("3", "1");
         let stay = q.stay.expect("dates");
         let mut open = HashMap::new();
-        open.insert("double".to_owned(), nights(&[("2027-05-01", 3, 100), ("2027-05-02", 3, 100), ("2027-05-03", 3, 100)]));
+        open.insert("double", nights(&[("2027-05-01", 3, 100), ("2027-05-02", 3, 100), ("2027-05-03", 3, 100)]));
         // The suite's 2027-05-02 is missing; the night after the stay does not count.
-        open.insert("suite".to_owned(), nights(&[("2027-05-01", 1, 300), ("2027-05-03", 1, 300), ("2027-05-04", 0, 300)]));
-        assert!(offers_for(&hotel(), Some(&open), stay, &q).is_empty(), "double too small for 3, suite missing a night");
-        assert!(offers_for(&hotel(), None, stay, &q).is_empty(), "no calendars at all");
+        open.insert("suite", nights(&[("2027-05-01", 1, 300), ("2027-05-03", 1, 300), ("2027-05-04", 0, 300)]));
+        assert!(offers_for(&hotel(&open), stay, &q).is_empty(), "double too small for 3, suite missing a night");
+        assert!(offers_for(&hotel(&HashMap::new()), stay, &q).is_empty(), "no calendars at all");
 
         open.get_mut("suite").expect("suite").insert(d("2027-05-02"), NightCell { available: 2, price_cents: 400 });
-        let offers = offers_for(&hotel(), Some(&open), stay, &q);
+        let offers = offers_for(&hotel(&open), stay, &q);
         assert_eq!(offers.len(), 1);
         assert_eq!((offers[0].name.as_str(), offers[0].total_cents, offers[0].available), ("suite", Some(1000), Some(1)));
 
         // Two rooms: doubles fit (2 guests each) and 3 are left; the suite has 1 left on two nights.
         let two_rooms = query("3", "2");
-        let offers = offers_for(&hotel(), Some(&open), stay, &two_rooms);
+        let offers = offers_for(&hotel(&open), stay, &two_rooms);
         assert_eq!(offers.iter().map(|o| (o.name.as_str(), o.total_cents)).collect::<Vec<_>>(), [("double", Some(600))]);
     }
 

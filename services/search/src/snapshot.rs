@@ -1,55 +1,122 @@
 //! An in-process copy of one city's part of the read model (its hotels on sale and their
-//! calendars), so a search the Redis cache misses is computed in memory instead of from two
-//! collection scans in FerretDB.
+//! calendars), so a search the Redis cache misses is computed in memory, and kept current by
+//! re-reading only what changed, by `_id`.
 //!
-//! MongoDB stays the data of record: a snapshot is only ever *loaded* from it, never written
-//! by events, so every replica and every restart sees the same thing. A snapshot is tagged with
-//! the cache generation of its city (see [`crate::cache`]), read *before* the load, and is used
-//! only while that generation is still current: the consumer bumps it after every change it
-//! writes, so the first search after a change reloads the city, exactly when the cached
-//! results would have been recomputed. Without a generation (no Redis, or Redis failing) every
-//! search loads afresh. A snapshot also ages out after the cache TTL, the same staleness bound
-//! as a cached result whose generation bump was lost.
+//! MongoDB stays the data of record: a snapshot is only ever *read* from it, never written by
+//! events, so every replica and every restart sees the same thing. A snapshot is tagged with
+//! its city's cache generation (see [`crate::cache`]), read *before* the reads it is built
+//! from; the consumer bumps that generation after each change it writes, so a snapshot tagged
+//! `g` holds every change up to `g`. A search that needs generation `G` of a city:
+//!
+//! - reuses the snapshot held when it is at `G` or newer;
+//! - else refreshes it (**delta**): the city's change log names the hotel of every generation
+//!   in `(g, G]`; each named hotel document (and its calendars when its room types changed or
+//!   it is new to the city) or named calendar is re-read by `_id`, the rest is shared with the
+//!   old snapshot;
+//! - else (nothing held, the log no longer reaches back to `g`, a generation bumped without an
+//!   entry, the last full load older than the cache TTL) loads the city (**full**): its
+//!   `cityIndex` document, then each hotel and each of its calendars by `_id`.
+//!
+//! Only one load or refresh of a city runs at a time; searches arriving meanwhile wait for it
+//! and share it. Without a generation (no Redis, or Redis failing) a search loads afresh by
+//! keys and keeps nothing. Should Redis lose its keys (generations start again lower), held
+//! snapshots serve until their full load is older than the cache TTL: the same staleness bound
+//! as a lost generation bump. Loads are counted in `search_snapshot_loads_total{kind}` and the
+//! documents they read in `search_snapshot_documents_total` (and per instance, [`LoadStats`]).
+//!
+//! A search without a city runs over the snapshots of every city in the `cities` document (at
+//! most [`MAX_CITIES`], by key), each got the same way at its own generation: the same answer
+//! as scanning every hotel, with the same per-change cost. Its bound is the data held
+//! ([`MAX_HOTELS_HELD`]), and the first such search on a cold replica loads every city.
 
 use crate::{
+    cache::{Change, ResultCache},
     calendar::Nights,
     store::{HotelDoc, Store},
 };
+use futures::{StreamExt, TryStreamExt, stream};
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
-/// Most cities kept at once; the least recently loaded goes first.
-pub const MAX_CITIES: usize = 256;
+/// Most cities kept at once (and searched by a search without a city).
+pub const MAX_CITIES: usize = 1024;
 /// Most hotels kept over all cities (memory bound); the least recently loaded city goes first.
 pub const MAX_HOTELS_HELD: usize = 50_000;
+/// `_id` reads one load runs at once.
+const READS_IN_FLIGHT: usize = 8;
+
+/// A hotel on sale and the nights of its room types.
+#[derive(Debug, Default)]
+pub struct HotelEntry {
+    /// The hotel.
+    pub doc: HotelDoc,
+    /// Room type → nights (room types without a calendar are absent).
+    pub calendars: HashMap<String, Arc<Nights>>,
+}
 
 /// One city's hotels on sale and their nights.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CitySnapshot {
     /// Hotels on sale, by id.
-    pub hotels: Vec<HotelDoc>,
-    /// Hotel → room type → nights.
-    pub calendars: HashMap<String, HashMap<String, Nights>>,
+    pub hotels: BTreeMap<String, Arc<HotelEntry>>,
+    /// Whether the city has more hotels than a snapshot holds (then it is always fully loaded).
+    pub truncated: bool,
 }
 
 impl CitySnapshot {
-    /// Load the hotels of `city` (or everywhere) and their calendars: two queries.
-    pub async fn load(store: &Store, city: Option<&str>, max_hotels: i64) -> mongodb::error::Result<Self> {
-        let hotels = store.hotels_in(city, max_hotels).await?;
-        let ids: Vec<String> = hotels.iter().map(|h| h.id.clone()).collect();
-        let mut calendars: HashMap<String, HashMap<String, Nights>> = HashMap::new();
-        for cal in store.calendars_of(&ids).await? {
-            calendars.entry(cal.hotel_id).or_default().insert(cal.room_type, cal.nights);
-        }
-        Ok(Self { hotels, calendars })
+    /// The hotels, by id.
+    pub fn entries(&self) -> impl Iterator<Item = &HotelEntry> {
+        self.hotels.values().map(Arc::as_ref)
     }
+}
+
+/// Loads done by one [`Snapshots`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LoadStats {
+    /// Whole cities loaded.
+    pub full: u64,
+    /// Snapshots refreshed from the change log.
+    pub delta: u64,
+    /// Hotel and calendar documents read by either.
+    pub documents: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    full: AtomicU64,
+    delta: AtomicU64,
+    documents: AtomicU64,
+}
+
+impl Counters {
+    fn read(&self, n: u64) {
+        self.documents.fetch_add(n, Ordering::Relaxed);
+        metrics::counter!("search_snapshot_documents_total").increment(n);
+    }
+
+    fn loaded(&self, kind: &'static str) {
+        let counter = if kind == "full" { &self.full } else { &self.delta };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("search_snapshot_loads_total", "kind" => kind).increment(1);
+    }
+}
+
+/// What changed in one hotel since a snapshot.
+#[derive(Debug, Default)]
+struct Changed {
+    document: bool,
+    calendars: BTreeSet<String>,
 }
 
 struct Entry {
     generation: u64,
+    /// When the city was last loaded whole (refreshes keep it).
     loaded_at: Instant,
     snapshot: Arc<CitySnapshot>,
 }
@@ -60,8 +127,9 @@ pub struct Snapshots {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     /// One load at a time per city: concurrent misses after a change wait for it and share it.
     loading: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    counters: Arc<Counters>,
     max_age: Duration,
-    max_hotels: i64,
+    max_hotels: usize,
 }
 
 impl std::fmt::Debug for Snapshots {
@@ -71,66 +139,235 @@ impl std::fmt::Debug for Snapshots {
 }
 
 impl Snapshots {
-    /// Snapshots that live at most `max_age` and hold at most `max_hotels` hotels each.
+    /// Snapshots fully reloaded at least every `max_age`, holding at most `max_hotels` hotels
+    /// per city.
     pub fn new(max_age: Duration, max_hotels: i64) -> Self {
-        Self { entries: Arc::default(), loading: Arc::default(), max_age, max_hotels }
+        let max_hotels = usize::try_from(max_hotels).unwrap_or(0);
+        Self { entries: Arc::default(), loading: Arc::default(), counters: Arc::default(), max_age, max_hotels }
     }
 
-    /// The snapshot of `city` (or everywhere) as of `generation`, loading it when the one held
-    /// is older or absent. `None` for the generation means it is unknown: load, keep nothing.
-    pub async fn get(&self, store: &Store, city: Option<&str>, generation: Option<u64>) -> mongodb::error::Result<Arc<CitySnapshot>> {
-        // Distinct from every city key, whatever a city is called.
-        let key = &city.map_or_else(|| "everywhere".to_owned(), |c| format!("city:{c}"));
-        let Some(generation) = generation else { return Ok(Arc::new(CitySnapshot::load(store, city, self.max_hotels).await?)) };
-        if let Some(held) = self.held(key, generation) {
+    /// The loads this instance did so far.
+    pub fn stats(&self) -> LoadStats {
+        let c = &self.counters;
+        LoadStats {
+            full: c.full.load(Ordering::Relaxed),
+            delta: c.delta.load(Ordering::Relaxed),
+            documents: c.documents.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The snapshot of `city` as of `generation` or newer. `None` for the generation means it
+    /// is unknown: load, keep nothing.
+    pub async fn city(
+        &self,
+        store: &Store,
+        cache: &ResultCache,
+        city: &str,
+        generation: Option<u64>,
+    ) -> mongodb::error::Result<Arc<CitySnapshot>> {
+        let Some(generation) = generation else {
+            let loaded = self.load(store, city).await?;
+            self.counters.loaded("full");
+            return Ok(Arc::new(loaded));
+        };
+        if let Some(held) = self.held(city, generation) {
             metrics::counter!("search_snapshot_total", "outcome" => "reused").increment(1);
             return Ok(held);
         }
-        let lock = self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(key.to_owned()).or_default().clone();
+        let lock = self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(city.to_owned()).or_default().clone();
         let _loading = lock.lock().await;
-        if let Some(held) = self.held(key, generation) {
+        if let Some(held) = self.held(city, generation) {
             metrics::counter!("search_snapshot_total", "outcome" => "shared").increment(1);
             return Ok(held);
         }
-        let started = Instant::now();
-        let loaded = CitySnapshot::load(store, city, self.max_hotels).await.map(Arc::new);
-        if let Ok(snapshot) = &loaded {
-            metrics::counter!("search_snapshot_total", "outcome" => "loaded").increment(1);
-            tracing::debug!(
-                city = key,
-                hotels = snapshot.hotels.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "loaded a city snapshot"
-            );
-            self.keep(key, generation, snapshot.clone());
-        }
+        let refreshed = self.refresh(store, cache, city, generation).await;
         // Forget the city's lock when nobody else waits on it, so the map stays small.
         let mut loading = self.loading.lock().unwrap_or_else(|e| e.into_inner());
         if Arc::strong_count(&lock) <= 2 {
-            loading.remove(key);
+            loading.remove(city);
         }
-        loaded
+        refreshed
     }
 
-    fn held(&self, key: &str, generation: u64) -> Option<Arc<CitySnapshot>> {
+    /// The snapshots of every city, for a search without one (`generation`: the global one,
+    /// `None` when unknown).
+    pub async fn everywhere(
+        &self,
+        store: &Store,
+        cache: &ResultCache,
+        generation: Option<u64>,
+    ) -> mongodb::error::Result<Vec<Arc<CitySnapshot>>> {
+        let mut cities = store.city_keys().await?;
+        cities.sort();
+        cities.truncate(MAX_CITIES);
+        let generations = match generation {
+            Some(_) => cache.generations(&cities).await.map(|g| g.into_iter().map(Some).collect()),
+            None => None,
+        };
+        let generations: Vec<Option<u64>> = generations.unwrap_or_else(|| vec![None; cities.len()]);
+        let work: Vec<_> = cities.iter().zip(generations).map(|(city, generation)| self.city(store, cache, city, generation)).collect();
+        stream::iter(work).buffered(4).try_collect().await
+    }
+
+    async fn refresh(&self, store: &Store, cache: &ResultCache, city: &str, generation: u64) -> mongodb::error::Result<Arc<CitySnapshot>> {
+        let started = Instant::now();
+        let base = self.base(city);
+        let delta = match &base {
+            Some((since, _, old)) if !old.truncated => cache.changes(city, *since, generation).await.map(|c| (old, c)),
+            _ => None,
+        };
+        let (kind, loaded_at, snapshot) = match delta {
+            Some((old, changes)) => {
+                ("delta", base.as_ref().map_or_else(Instant::now, |b| b.1), self.apply(store, city, old, changes).await?)
+            }
+            None => ("full", Instant::now(), self.load(store, city).await?),
+        };
+        self.counters.loaded(kind);
+        tracing::debug!(city, kind, hotels = snapshot.hotels.len(), ms = started.elapsed().as_millis() as u64, "city snapshot loaded");
+        let snapshot = Arc::new(snapshot);
+        self.keep(city, generation, loaded_at, snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// Load `city` whole: its index document, then every hotel listed and its calendars.
+    async fn load(&self, store: &Store, city: &str) -> mongodb::error::Result<CitySnapshot> {
+        let mut ids = store.city_hotel_ids(city).await?;
+        ids.sort();
+        ids.dedup();
+        let none = BTreeSet::new();
+        let work: Vec<_> = ids.iter().map(|id| self.load_hotel(store, city, id, None, &none)).collect();
+        let loaded: Vec<Option<HotelEntry>> = stream::iter(work).buffered(READS_IN_FLIGHT).try_collect().await?;
+        let mut snapshot = CitySnapshot::default();
+        for entry in loaded.into_iter().flatten() {
+            snapshot.hotels.insert(entry.doc.id.clone(), Arc::new(entry));
+        }
+        self.bound(&mut snapshot);
+        Ok(snapshot)
+    }
+
+    /// `old` with the `changes` applied: each changed hotel or calendar is read again.
+    async fn apply(&self, store: &Store, city: &str, old: &CitySnapshot, changes: Vec<Change>) -> mongodb::error::Result<CitySnapshot> {
+        let mut changed: BTreeMap<String, Changed> = BTreeMap::new();
+        for Change { hotel, room_type } in changes {
+            let parts = changed.entry(hotel).or_default();
+            match room_type {
+                Some(room_type) => {
+                    parts.calendars.insert(room_type);
+                }
+                None => parts.document = true,
+            }
+        }
+        // Only calendars of a hotel not on sale here: nothing to show (its arrival in the city is
+        // a change of its document, which reads its calendars).
+        let work: Vec<_> = changed
+            .into_iter()
+            .map(|(hotel, parts)| (old.hotels.get(&hotel).map(Arc::as_ref), hotel, parts))
+            .filter(|(held, _, parts)| held.is_some() || parts.document)
+            .map(|(held, hotel, parts)| async move {
+                let entry = match held {
+                    Some(held) if !parts.document => Some(self.reread_calendars(store, held, &parts.calendars).await?),
+                    _ => self.load_hotel(store, city, &hotel, held, &parts.calendars).await?,
+                };
+                Ok::<_, mongodb::error::Error>((hotel, entry))
+            })
+            .collect();
+        let reread: Vec<(String, Option<HotelEntry>)> = stream::iter(work).buffered(READS_IN_FLIGHT).try_collect().await?;
+        let mut next = old.clone();
+        for (hotel, entry) in reread {
+            match entry {
+                Some(entry) => next.hotels.insert(hotel, Arc::new(entry)),
+                None => next.hotels.remove(&hotel),
+            };
+        }
+        self.bound(&mut next);
+        Ok(next)
+    }
+
+    /// Hotel `id` if it is on sale in `city`, with its calendars: those `held` (the copy in the
+    /// snapshot) has are kept unless `stale`, the others read.
+    async fn load_hotel(
+        &self,
+        store: &Store,
+        city: &str,
+        id: &str,
+        held: Option<&HotelEntry>,
+        stale: &BTreeSet<String>,
+    ) -> mongodb::error::Result<Option<HotelEntry>> {
+        self.counters.read(1);
+        let Some(doc) = store.hotel(id).await?.filter(|h| h.city_key == city) else { return Ok(None) };
+        let mut calendars = HashMap::new();
+        let mut missing = Vec::new();
+        for name in doc.room_types.iter().map(|r| &r.name) {
+            match held.and_then(|h| h.calendars.get(name)).filter(|_| !stale.contains(name)) {
+                Some(nights) => {
+                    calendars.insert(name.clone(), nights.clone());
+                }
+                None => missing.push(name.as_str()),
+            }
+        }
+        self.counters.read(missing.len() as u64);
+        let read = futures::future::try_join_all(missing.iter().map(|rt| store.calendar(id, rt))).await?;
+        for cal in read.into_iter().flatten() {
+            calendars.insert(cal.room_type, Arc::new(cal.nights));
+        }
+        Ok(Some(HotelEntry { doc, calendars }))
+    }
+
+    /// `held` with the calendars of `room_types` (those it sells) read again.
+    async fn reread_calendars(
+        &self,
+        store: &Store,
+        held: &HotelEntry,
+        room_types: &BTreeSet<String>,
+    ) -> mongodb::error::Result<HotelEntry> {
+        let sold: Vec<&String> = room_types.iter().filter(|rt| held.doc.room_types.iter().any(|r| &&r.name == rt)).collect();
+        self.counters.read(sold.len() as u64);
+        let read = futures::future::try_join_all(sold.iter().map(|rt| store.calendar(&held.doc.id, rt))).await?;
+        let mut calendars = held.calendars.clone();
+        for (rt, cal) in sold.into_iter().zip(read) {
+            match cal {
+                Some(cal) => calendars.insert(rt.clone(), Arc::new(cal.nights)),
+                None => calendars.remove(rt),
+            };
+        }
+        Ok(HotelEntry { doc: held.doc.clone(), calendars })
+    }
+
+    /// Keep at most `max_hotels` hotels (the first by id), remembering whether some were left out.
+    fn bound(&self, snapshot: &mut CitySnapshot) {
+        while snapshot.hotels.len() > self.max_hotels {
+            snapshot.hotels.pop_last();
+            snapshot.truncated = true;
+        }
+    }
+
+    /// The snapshot held for `city` if it is at `generation` or newer and not too old.
+    fn held(&self, city: &str, generation: u64) -> Option<Arc<CitySnapshot>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = entries.get(key)?;
-        (entry.generation == generation && entry.loaded_at.elapsed() < self.max_age).then(|| entry.snapshot.clone())
+        let entry = entries.get(city)?;
+        (entry.generation >= generation && entry.loaded_at.elapsed() < self.max_age).then(|| entry.snapshot.clone())
     }
 
-    fn keep(&self, key: &str, generation: u64, snapshot: Arc<CitySnapshot>) {
+    /// The snapshot held for `city` to refresh from: its generation, last full load and itself.
+    fn base(&self, city: &str) -> Option<(u64, Instant, Arc<CitySnapshot>)> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(city).filter(|e| e.loaded_at.elapsed() < self.max_age)?;
+        Some((entry.generation, entry.loaded_at, entry.snapshot.clone()))
+    }
+
+    fn keep(&self, city: &str, generation: u64, loaded_at: Instant, snapshot: Arc<CitySnapshot>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         // A slower load of an older generation must not replace a newer one (while it is fresh).
-        if entries.get(key).is_some_and(|e| e.generation > generation && e.loaded_at.elapsed() < self.max_age) {
+        if entries.get(city).is_some_and(|e| e.generation > generation && e.loaded_at.elapsed() < self.max_age) {
             return;
         }
-        entries.remove(key);
+        entries.remove(city);
         let mut held: usize = entries.values().map(|e| e.snapshot.hotels.len()).sum();
         while entries.len() >= MAX_CITIES || held + snapshot.hotels.len() > MAX_HOTELS_HELD {
             let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.loaded_at).map(|(k, _)| k.clone()) else { break };
             held -= entries.remove(&oldest).map_or(0, |e| e.snapshot.hotels.len());
         }
-        entries.insert(key.to_owned(), Entry { generation, loaded_at: Instant::now(), snapshot });
+        entries.insert(city.to_owned(), Entry { generation, loaded_at, snapshot });
     }
 }
 
@@ -142,22 +379,28 @@ mod tests {
         s.held(key, generation).is_some()
     }
 
+    fn keep(s: &Snapshots, key: &str, generation: u64, snapshot: Arc<CitySnapshot>) {
+        s.keep(key, generation, Instant::now(), snapshot);
+    }
+
     #[test]
-    fn a_snapshot_serves_only_its_own_generation_while_fresh() {
+    fn a_snapshot_serves_its_generation_and_older_while_fresh() {
         let s = Snapshots::new(Duration::from_secs(60), 10);
-        s.keep("lisbon", 3, Arc::default());
+        keep(&s, "lisbon", 3, Arc::default());
         assert!(held_generation(&s, "lisbon", 3));
-        assert!(!held_generation(&s, "lisbon", 4), "a change since the load: reload");
+        assert!(held_generation(&s, "lisbon", 2), "a search that read an older generation may see newer data");
+        assert!(!held_generation(&s, "lisbon", 4), "a change since the load: refresh");
         assert!(!held_generation(&s, "porto", 3));
-        s.keep("lisbon", 2, Arc::default());
+        keep(&s, "lisbon", 2, Arc::default());
         assert!(held_generation(&s, "lisbon", 3), "a slower load of an older generation does not replace a newer one");
-        s.keep("lisbon", 5, Arc::default());
-        assert!(held_generation(&s, "lisbon", 5) && !held_generation(&s, "lisbon", 3));
+        keep(&s, "lisbon", 5, Arc::default());
+        assert!(held_generation(&s, "lisbon", 5) && !held_generation(&s, "lisbon", 6));
 
         let expired = Snapshots::new(Duration::ZERO, 10);
-        expired.keep("lisbon", 1, Arc::default());
+        keep(&expired, "lisbon", 1, Arc::default());
         assert!(!held_generation(&expired, "lisbon", 1), "older than the cache TTL: reload");
-        expired.keep("lisbon", 0, Arc::default());
+        assert!(expired.base("lisbon").is_none(), "and not refreshed from: loaded whole");
+        keep(&expired, "lisbon", 0, Arc::default());
         assert!(expired.entries.lock().expect("lock")["lisbon"].generation == 0, "a reset generation replaces an expired one");
     }
 
@@ -165,21 +408,36 @@ mod tests {
     fn at_most_max_cities_are_kept() {
         let s = Snapshots::new(Duration::from_secs(60), 10);
         for i in 0..MAX_CITIES + 5 {
-            s.keep(&format!("city-{i}"), 1, Arc::default());
+            keep(&s, &format!("city-{i}"), 1, Arc::default());
         }
         let entries = s.entries.lock().expect("lock");
         assert_eq!(entries.len(), MAX_CITIES);
         assert!(entries.contains_key(&format!("city-{}", MAX_CITIES + 4)), "the newest stays");
         drop(entries);
 
-        let big = |n: usize| Arc::new(CitySnapshot { hotels: vec![HotelDoc::default(); n], calendars: HashMap::new() });
-        s.keep("big-1", 1, big(MAX_HOTELS_HELD / 2));
-        s.keep("big-2", 1, big(MAX_HOTELS_HELD / 2));
-        s.keep("big-3", 1, big(MAX_HOTELS_HELD / 2));
+        let big = |n: usize| {
+            let hotels = (0..n).map(|i| (format!("h{i}"), Arc::default())).collect();
+            Arc::new(CitySnapshot { hotels, truncated: false })
+        };
+        keep(&s, "big-1", 1, big(MAX_HOTELS_HELD / 2));
+        keep(&s, "big-2", 1, big(MAX_HOTELS_HELD / 2));
+        keep(&s, "big-3", 1, big(MAX_HOTELS_HELD / 2));
         let entries = s.entries.lock().expect("lock");
         assert!(
             !entries.contains_key("big-1") && entries.contains_key("big-2") && entries.contains_key("big-3"),
             "hotels held stay bounded"
         );
+    }
+
+    #[test]
+    fn a_city_larger_than_a_snapshot_keeps_its_first_hotels_and_says_so() {
+        let s = Snapshots::new(Duration::from_secs(60), 2);
+        let mut snapshot = CitySnapshot::default();
+        for id in ["c", "a", "b"] {
+            snapshot.hotels.insert(id.to_owned(), Arc::default());
+        }
+        s.bound(&mut snapshot);
+        assert_eq!(snapshot.hotels.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert!(snapshot.truncated);
     }
 }

@@ -1,36 +1,43 @@
-//! The MongoDB read model. Three collections, written only by the event consumer:
+//! The MongoDB read model, written only by the event consumer. Searches read it by `_id` alone:
+//! FerretDB v1 answers only `{_id: …}` from an index and reads and decodes every document of a
+//! collection for any other filter (`$in`, other fields, sorts), however small the answer.
 //!
-//! - `hotels`: one document per hotel, `_id` = hotel id. Each aspect has one source topic and
-//!   its own version (the event time in nanoseconds): the catalog (`hotel.upserted` /
-//!   `hotel.removed`, `catalogVersion`) and the rating (`hotel.rating.updated`,
-//!   `ratingVersion`). An event older than the stored version of its aspect is skipped, so
-//!   redelivery and cross-topic reordering never roll a hotel back. `popularity` is recounted
-//!   from `bookings`, which makes it idempotent too.
-//! - `calendars`: one document per hotel and room type (`_id` = `hotel|roomType`) holding its
-//!   nights (rooms left and price) packed in one string, see [`crate::calendar`]. A window of
-//!   nights is replaced with what booking says is true now (read, merged, written back when it
-//!   differs); nights before today are pruned on the way.
-//!
-//!   FerretDB v1 answers only `{_id: …}` from an index: any other filter reads and decodes
-//!   every document of the collection. So the calendars are kept cheap to decode (one string,
-//!   not a document per night), and searches read a city's hotels and calendars once per
-//!   change, into [`crate::snapshot`], instead of once per query.
+//! - `hotels`: one document per hotel, `_id` = hotel id, with its room types. Each aspect has
+//!   one source topic and its own version (the event time in nanoseconds): the catalog
+//!   (`hotel.upserted` / `hotel.removed`, `catalogVersion`) and the rating
+//!   (`hotel.rating.updated`, `ratingVersion`). An event older than the stored version of its
+//!   aspect is skipped, so redelivery and cross-topic reordering never roll a hotel back.
+//!   `popularity` is recounted from `bookings`, which makes it idempotent too.
+//! - `calendars`: one document per hotel and room type, `_id` = `hotel|roomType` (so a hotel's
+//!   calendars are found from its room types by key), holding its nights (rooms left and price)
+//!   packed in one string, see [`crate::calendar`]. A window of nights is replaced with what
+//!   booking says is true now (read, merged, written back when it differs); nights before
+//!   today are pruned on the way.
+//! - `cityIndex`: `{_id: "city:<cityKey>", hotelIds}` per city and `{_id: "cities", cityKeys}`,
+//!   so a city's hotels (and every city) are found by key. The catalog events keep them: a
+//!   hotel is added to its city's list before its document is written and taken out of the old
+//!   city's list when it moves or leaves sale, so a list may briefly name a hotel that is not
+//!   (or no longer) on sale there, never miss one; readers check each hotel's own document.
+//!   FerretDB v1 applies an update as a read and then a write, so two replicas adding hotels to
+//!   one city at once would lose one: each write of an index document holds a Redis lock.
+//!   Deployments from before the index get it built once at startup
+//!   ([`Store::build_city_index`]).
 //! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled}`, the facts popularity counts.
 //!
-//! Every document a query can match carries every field it filters or sorts on (no missing
-//! fields, no `null`s), and only plain operators are used (equality, `$in`, `$set`, sort/limit,
-//! `count_documents`): FerretDB v1 and MongoDB answer these identically.
+//! Only plain operators are used (equality, `$set`, `$addToSet`, `$pull`, `count_documents`):
+//! FerretDB v1 and MongoDB answer these identically.
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use mongodb::{
     Collection, Database, IndexModel,
-    bson::{doc, to_bson},
+    bson::{Document, doc, to_bson},
     error::{ErrorKind, WriteFailure},
 };
 use serde::{Deserialize, Serialize};
 use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
 
+use crate::cache::ResultCache;
 pub use crate::calendar::{CalendarDoc, NightCell};
 
 /// A hotel as the read model stores it.
@@ -147,6 +154,21 @@ pub struct Store {
     hotels: Collection<HotelDoc>,
     calendars: Collection<CalendarDoc>,
     bookings: Collection<BookingFact>,
+    city_index: Collection<Document>,
+    /// Serialises writes of one `cityIndex` document across replicas (see [`Store::with_locks`]).
+    locks: Option<ResultCache>,
+}
+
+/// The version of [`Store::build_city_index`]'s one-time build (bump to rebuild).
+const CITY_INDEX_BUILD: i32 = 1;
+
+/// The `_id` of a calendar.
+pub fn calendar_id(hotel: &str, room_type: &str) -> String {
+    format!("{hotel}|{room_type}")
+}
+
+fn city_index_id(city: &str) -> String {
+    format!("city:{city}")
 }
 
 /// The lowercased, trimmed form used for matching cities and amenities.
@@ -157,13 +179,25 @@ pub fn match_key(s: &str) -> String {
 impl Store {
     /// The collections of `db`.
     pub fn new(db: Database) -> Self {
-        Self { hotels: db.collection("hotels"), calendars: db.collection("calendars"), bookings: db.collection("bookings"), db }
+        Self {
+            hotels: db.collection("hotels"),
+            calendars: db.collection("calendars"),
+            bookings: db.collection("bookings"),
+            city_index: db.collection("cityIndex"),
+            locks: None,
+            db,
+        }
+    }
+
+    /// Take `locks`' Redis lock around each write of a `cityIndex` document: unlike a hotel or
+    /// a calendar, one is written by events of many hotels, so by several replicas at once.
+    pub fn with_locks(mut self, locks: ResultCache) -> Self {
+        self.locks = Some(locks);
+        self
     }
 
     /// Create the indexes queries use (idempotent).
     pub async fn create_indexes(&self) -> mongodb::error::Result<()> {
-        self.hotels.create_index(IndexModel::builder().keys(doc! { "onSale": 1, "cityKey": 1 }).build()).await?;
-        self.calendars.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
         self.bookings.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
         Ok(())
     }
@@ -186,12 +220,42 @@ impl Store {
         }
     }
 
+    /// Apply `update` to the city index document `id`, creating it when missing. Two writers
+    /// creating it at once: one gets a duplicate key error, and its retry finds the document.
+    async fn update_index(&self, id: &str, update: Document) -> mongodb::error::Result<()> {
+        let write = || async {
+            match self.city_index.update_one(doc! { "_id": id }, update.clone()).upsert(true).await {
+                Err(e) if is_duplicate_key(&e) => self.city_index.update_one(doc! { "_id": id }, update).upsert(true).await.map(|_| ()),
+                other => other.map(|_| ()),
+            }
+        };
+        match &self.locks {
+            Some(locks) => locks.exclusively(&format!("cityIndex:{id}"), write).await,
+            None => write().await,
+        }
+    }
+
+    /// List `hotel` under `city` (and the city among all cities).
+    async fn index_hotel(&self, city: &str, hotel: &str) -> mongodb::error::Result<()> {
+        self.update_index(&city_index_id(city), doc! { "$addToSet": { "hotelIds": hotel } }).await?;
+        self.update_index("cities", doc! { "$addToSet": { "cityKeys": city } }).await
+    }
+
+    /// Take `hotel` off `city`'s list.
+    async fn unindex_hotel(&self, city: &str, hotel: &str) -> mongodb::error::Result<()> {
+        self.update_index(&city_index_id(city), doc! { "$pull": { "hotelIds": hotel } }).await
+    }
+
     /// Apply `hotel.upserted` at `version`.
     pub async fn upsert_hotel(&self, h: &HotelUpserted, version: i64) -> mongodb::error::Result<Applied> {
         let stored = self.ensure_hotel(&h.hotel_id).await?;
         if stored.catalog_version > version {
             return Ok(Applied::default());
         }
+        if stored.on_sale && stored.city_key != match_key(&h.city) {
+            self.unindex_hotel(&stored.city_key, &h.hotel_id).await?;
+        }
+        self.index_hotel(&match_key(&h.city), &h.hotel_id).await?;
         let room_types: Vec<RoomTypeDoc> = h.room_types.iter().map(RoomTypeDoc::from).collect();
         let set = doc! {
             "onSale": true,
@@ -220,6 +284,7 @@ impl Store {
         if stored.catalog_version > version {
             return Ok(Applied::default());
         }
+        self.unindex_hotel(&stored.city_key, id).await?;
         self.hotels.update_one(doc! { "_id": id }, doc! { "$set": { "onSale": false, "catalogVersion": version } }).await?;
         Ok(Applied::in_cities([stored.city_key]))
     }
@@ -271,7 +336,7 @@ impl Store {
         nights: &[NightState],
         today: NaiveDate,
     ) -> mongodb::error::Result<Applied> {
-        let id = format!("{hotel}|{room_type}");
+        let id = calendar_id(hotel, room_type);
         let stored = self.calendars.find_one(doc! { "_id": &id }).await?;
         let mut next =
             CalendarDoc { id: id.clone(), hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), nights: Default::default() };
@@ -295,21 +360,50 @@ impl Store {
         Ok(Applied::in_cities(city))
     }
 
-    /// The hotels on sale in `city` (or everywhere), at most `limit`, by id.
-    pub async fn hotels_in(&self, city: Option<&str>, limit: i64) -> mongodb::error::Result<Vec<HotelDoc>> {
-        let mut filter = doc! { "onSale": true };
-        if let Some(city) = city {
-            filter.insert("cityKey", city);
-        }
-        self.hotels.find(filter).sort(doc! { "_id": 1 }).limit(limit).await?.try_collect().await
+    /// The ids listed for `city` in the city index (hotels on sale there, and possibly a few
+    /// that just left; see the module docs).
+    pub async fn city_hotel_ids(&self, city: &str) -> mongodb::error::Result<Vec<String>> {
+        self.listed(&city_index_id(city), "hotelIds").await
     }
 
-    /// The calendars of every room type of `hotels`.
-    pub async fn calendars_of(&self, hotels: &[String]) -> mongodb::error::Result<Vec<CalendarDoc>> {
-        if hotels.is_empty() {
-            return Ok(Vec::new());
+    /// Every city that ever had a hotel on sale (lowercased).
+    pub async fn city_keys(&self) -> mongodb::error::Result<Vec<String>> {
+        self.listed("cities", "cityKeys").await
+    }
+
+    async fn listed(&self, id: &str, field: &str) -> mongodb::error::Result<Vec<String>> {
+        let Some(found) = self.city_index.find_one(doc! { "_id": id }).await? else { return Ok(Vec::new()) };
+        let Ok(list) = found.get_array(field) else { return Ok(Vec::new()) };
+        Ok(list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+    }
+
+    /// One room type's calendar, by `_id`.
+    pub async fn calendar(&self, hotel: &str, room_type: &str) -> mongodb::error::Result<Option<CalendarDoc>> {
+        self.calendars.find_one(doc! { "_id": calendar_id(hotel, room_type) }).await
+    }
+
+    /// Build the city index from the hotels already stored, once per deployment (a marker
+    /// document remembers it): the one full read of `hotels`, at startup, for data written
+    /// before the index existed. Idempotent, so replicas starting together may both run it.
+    /// Returns whether it ran.
+    pub async fn build_city_index(&self) -> mongodb::error::Result<bool> {
+        let marker = self.city_index.find_one(doc! { "_id": "built" }).await?;
+        if marker.and_then(|m| m.get_i32("version").ok()).is_some_and(|v| v >= CITY_INDEX_BUILD) {
+            return Ok(false);
         }
-        self.calendars.find(doc! { "hotelId": { "$in": hotels } }).await?.try_collect().await
+        let mut by_city: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut hotels = self.hotels.find(doc! { "onSale": true }).await?;
+        while let Some(h) = hotels.try_next().await? {
+            by_city.entry(h.city_key).or_default().push(h.id);
+        }
+        for (city, ids) in &by_city {
+            self.update_index(&city_index_id(city), doc! { "$addToSet": { "hotelIds": { "$each": ids } } }).await?;
+        }
+        let cities: Vec<&String> = by_city.keys().collect();
+        self.update_index("cities", doc! { "$addToSet": { "cityKeys": { "$each": cities } } }).await?;
+        self.update_index("built", doc! { "$set": { "version": CITY_INDEX_BUILD } }).await?;
+        tracing::info!(cities = by_city.len(), hotels = by_city.values().map(Vec::len).sum::<usize>(), "built the city index");
+        Ok(true)
     }
 
     /// One hotel on sale (looked up by `_id` alone, which FerretDB answers from its index).

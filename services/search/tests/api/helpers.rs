@@ -160,3 +160,40 @@ impl TestApp {
         assert_eq!(r.status(), 200);
     }
 }
+
+/// A fresh read model database and a cache namespace of its own, with no service running.
+pub async fn fresh_read_model() -> (mongodb::Database, tripnest_search::cache::ResultCache) {
+    let stack = Stack::load();
+    let client = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await.expect("mongo");
+    let db = client.database(&unique("search").replace('-', "_"));
+    let cache =
+        tripnest_search::cache::ResultCache::new(Some(stack.get("REDIS_URL")), &format!("search:{}", db.name()), 120).expect("cache");
+    (db, cache)
+}
+
+/// A `hotel.upserted` payload: `(name, capacity)` room types at 90.00.
+pub fn catalog(id: &str, city: &str, rooms: &[(&str, i32)]) -> tripnest_common::saga::HotelUpserted {
+    let room_types = rooms
+        .iter()
+        .map(|(name, capacity)| tripnest_common::saga::RoomTypeInfo {
+            name: (*name).into(),
+            capacity: *capacity,
+            base_rate_cents: 9_000,
+            amenities: vec![],
+        })
+        .collect();
+    tripnest_common::saga::HotelUpserted {
+        hotel_id: id.into(),
+        name: id.into(),
+        city: city.into(),
+        country: "PT".into(),
+        address: String::new(),
+        lat: None,
+        lon: None,
+        stars: 3,
+        amenities: vec!["wifi".into()],
+        currency: "EUR".into(),
+        description: "A hotel with a description of a realistic length.".into(),
+        room_types,
+    }
+}

@@ -74,3 +74,116 @@ async fn search_latency_on_cache_hit_and_miss() {
     app.search(&stay).await;
     measure(&app, "hit, dated", (0..n).map(|_| stay.clone()), "hit", unchanged).await;
 }
+
+/// One search miss right after one availability change in the searched city, three ways:
+/// - `before`: what a miss did before issue 14 — scan `hotels` for the city, then `calendars`
+///   with `hotelId: {$in}` (FerretDB reads every document of both);
+/// - `delta`: now — re-read the changed calendar by `_id` into the held snapshot;
+/// - `full`: now, on a cold replica or a gap in the change log — the city by keys.
+///
+/// `SEARCH_BENCH_CITIES` cities (default 4) × `SEARCH_BENCH_PER_CITY` hotels (default 50),
+/// each with two room types of 365 nights, written straight into a fresh read model with the
+/// consumer's own store functions (no booking service needed).
+/// `cargo test -p tripnest-search --test api miss_after_an_availability_change -- --ignored --nocapture`
+#[tokio::test]
+#[ignore = "a measurement, not a check; run on demand"]
+async fn search_miss_after_an_availability_change() {
+    use chrono::{Days, Utc};
+    use futures::{StreamExt, TryStreamExt};
+    use mongodb::bson::doc;
+    use std::{collections::HashMap, sync::Arc};
+    use tripnest_search::{
+        cache::Change,
+        query::{RawSearch, SearchQuery},
+        results,
+        snapshot::{HotelEntry, Snapshots},
+        store::{CalendarDoc, HotelDoc, NightState, Store},
+    };
+
+    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default);
+    let (cities, per_city) = (env("SEARCH_BENCH_CITIES", 4), env("SEARCH_BENCH_PER_CITY", 50));
+    let (db, cache) = fresh_read_model().await;
+    let store = Store::new(db.clone()).with_locks(cache.clone());
+    let today = Utc::now().date_naive();
+    let night = |n: u64| today.checked_add_days(Days::new(n)).expect("date");
+    let year: Vec<NightState> = (0..365).map(|n| NightState { night: night(n), available: 5, price_cents: 9_000 + n as i64 }).collect();
+
+    let seeding = Instant::now();
+    let hotels: Vec<(String, String)> =
+        (0..cities).flat_map(|c| (0..per_city).map(move |h| (format!("city-{c}"), format!("h-{c}-{h}")))).collect();
+    futures::stream::iter(&hotels)
+        .map(|(city, id)| {
+            let (store, year) = (&store, &year);
+            async move {
+                let h = catalog(id, city, &[("double", 2), ("suite", 4)]);
+                store.upsert_hotel(&h, 1).await.expect("hotel");
+                for rt in ["double", "suite"] {
+                    store.replace_nights(id, rt, (night(0), night(365)), year, today).await.expect("nights");
+                }
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
+    println!("seeded {} hotels, {} calendars of 365 nights in {:?}", hotels.len(), hotels.len() * 2, seeding.elapsed());
+    assert_eq!(store.city_hotel_ids("city-0").await.expect("index").len(), per_city, "concurrent upserts all indexed");
+
+    let uri: axum::http::Uri =
+        format!("/hotels?city=city-0&checkIn={}&checkOut={}&guests=2&sort=price", night(3), night(6)).parse().expect("uri");
+    let q = SearchQuery::parse(axum::extract::Query::<RawSearch>::try_from_uri(&uri).expect("query").0, today).expect("valid");
+    let (hotel_docs, calendar_docs) = (db.collection::<HotelDoc>("hotels"), db.collection::<CalendarDoc>("calendars"));
+    let before = || async {
+        let hotels: Vec<HotelDoc> = hotel_docs
+            .find(doc! { "onSale": true, "cityKey": "city-0" })
+            .sort(doc! { "_id": 1 })
+            .limit(5000)
+            .await
+            .expect("find")
+            .try_collect()
+            .await
+            .expect("hotels");
+        let ids: Vec<&String> = hotels.iter().map(|h| &h.id).collect();
+        let cals: Vec<CalendarDoc> =
+            calendar_docs.find(doc! { "hotelId": { "$in": ids } }).await.expect("find").try_collect().await.expect("calendars");
+        let mut by_hotel: HashMap<String, HashMap<String, Arc<_>>> = HashMap::new();
+        for c in cals {
+            by_hotel.entry(c.hotel_id).or_default().insert(c.room_type, Arc::new(c.nights));
+        }
+        let entries: Vec<HotelEntry> =
+            hotels.into_iter().map(|doc| HotelEntry { calendars: by_hotel.remove(&doc.id).unwrap_or_default(), doc }).collect();
+        results::search(entries.iter(), &q).total
+    };
+    let warm = Snapshots::new(Duration::from_secs(3600), 5000);
+    let current = || async { cache.generations(&["city-0".to_owned()]).await.expect("redis")[0] };
+    warm.city(&store, &cache, "city-0", Some(current().await)).await.expect("warm up");
+
+    let (mut old, mut delta, mut full) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..60_u64 {
+        // One availability change, as the consumer applies it.
+        let id = format!("h-0-{}", i as usize % per_city);
+        let changed = [NightState { night: night(4), available: (i % 4) as i32 + 1, price_cents: 9_004 }];
+        store.replace_nights(&id, "double", (night(4), night(5)), &changed, today).await.expect("change");
+        cache.record(&["city-0".to_owned()], &Change { hotel: id, room_type: Some("double".into()) }).await;
+
+        let t = Instant::now();
+        let snapshot = warm.city(&store, &cache, "city-0", Some(current().await)).await.expect("delta");
+        let found = results::search(snapshot.entries(), &q).total;
+        delta.push(t.elapsed());
+
+        let t = Instant::now();
+        assert_eq!(before().await, found);
+        old.push(t.elapsed());
+
+        let t = Instant::now();
+        let cold = Snapshots::new(Duration::from_secs(3600), 5000);
+        let snapshot = cold.city(&store, &cache, "city-0", Some(current().await)).await.expect("full");
+        assert_eq!(results::search(snapshot.entries(), &q).total, found);
+        full.push(t.elapsed());
+    }
+    let stats = warm.stats();
+    assert_eq!((stats.full, stats.delta), (1, 60), "every change refreshed from the log");
+    for (label, mut times) in [("before (two scans)", old), ("now, delta", delta), ("now, full by keys", full)] {
+        times.sort();
+        println!("{label}: n={} p50={:?} p99={:?}", times.len(), percentile(&times, 0.5), percentile(&times, 0.99));
+    }
+}

@@ -8,3 +8,4 @@ mod filters;
 mod helpers;
 mod idempotency;
 mod latency;
+mod snapshots;
