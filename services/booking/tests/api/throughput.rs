@@ -18,16 +18,22 @@ struct DbStats {
 }
 
 /// The database's counters once every backend on it has flushed them: a backend reports its
-/// counters at exit, so end them all (the service's pool reconnects).
+/// counters at exit, so end them all (the service's pool reconnects; what the new backends did
+/// since is not counted yet).
 async fn flushed_stats(admin: &sqlx::PgPool, db: &str) -> DbStats {
-    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+    let ended: Vec<i32> = sqlx::query_scalar(
+        "WITH victims AS MATERIALIZED (SELECT pid FROM pg_stat_activity WHERE datname = $1) SELECT pid FROM victims WHERE pg_terminate_backend(pid)",
+    )
         .bind(db)
-        .execute(admin)
+        .fetch_all(admin)
         .await
         .expect("terminate");
     wait_until("the backends to exit", Duration::from_secs(20), || async {
-        let n: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1").bind(db).fetch_one(admin).await.expect("count");
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)")
+            .bind(&ended)
+            .fetch_one(admin)
+            .await
+            .expect("count");
         (n == 0).then_some(())
     })
     .await;
