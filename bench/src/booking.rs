@@ -138,11 +138,11 @@ pub fn p50_p99(h: &hdrhistogram::Histogram<u64>) -> (f64, f64) {
     (ms(h, 0.5), ms(h, 0.99))
 }
 
-/// pgbench running booking's create transaction (claim the Idempotency-Key, read the room
-/// type, hold the night with the conditional UPDATE, insert the booking and its two outbox
-/// events, read it back, complete the key — or roll back and release the key when sold
-/// out) on a scratch database with the contention scenario's calendar: `nights` nights of
-/// `rooms` rooms, `transactions` in all over 16 connections.
+/// pgbench running booking's create transaction — the service's own statements: claim the
+/// Idempotency-Key, hold the night and insert the booking in one statement, enqueue its two
+/// outbox events, complete the key; or roll back (claim included) when sold out — on a scratch
+/// database with the contention scenario's calendar: `nights` nights of `rooms` rooms,
+/// `transactions` in all over 16 connections.
 pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions: u32) -> anyhow::Result<Pgbench> {
     let (pool, url) = stack.fresh_database().await;
     tripnest_common::db::migrate(&pool, &tripnest_booking::MIGRATOR).await?;
@@ -167,29 +167,60 @@ pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions:
 }
 
 fn hold_script(nights: u64) -> String {
-    let user = "'00000000-0000-7000-8000-000000000001'";
-    let select_booking = tripnest_booking::store::SELECT_BOOKING;
+    let user = "'00000000-0000-7000-8000-000000000001'::uuid";
+    let key = "'pg' || :k::text";
+    let check_in = format!("(CURRENT_DATE + {FIRST_NIGHT} + :night::int)");
+    let check_out = format!("(CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1)");
+    let hold = with_literals(
+        tripnest_booking::bookings::HOLD_AND_INSERT,
+        &[
+            "'hot'",
+            "'double'",
+            &check_in,
+            &check_out,
+            "1",
+            user,
+            key,
+            "'hash'",
+            "1",
+            "gen_random_uuid()",
+            "'pm_card_visa'",
+            "'{\"email\": \"a@example.test\"}'::jsonb",
+            "now() + interval '15 minutes'",
+            "1::bigint",
+        ],
+    );
+    let enqueue = with_literals(
+        tripnest_common::outbox::ENQUEUE_ALL,
+        &[
+            "ARRAY[gen_random_uuid(), gen_random_uuid()]",
+            "ARRAY['booking.created', 'availability.changed']",
+            "ARRAY['bk', 'hot']",
+            "ARRAY['{\"type\": \"booking.created\", \"data\": {\"amountCents\": 8000}}'::jsonb, '{\"type\": \"availability.changed\"}'::jsonb]",
+            "NULL::text",
+            &format!("'{}'", tripnest_common::outbox::CHANNEL),
+        ],
+    );
+    let complete = with_literals(tripnest_booking::bookings::COMPLETE_KEY, &[user, key, "'{}'::jsonb"]);
     format!(
         "\\set night random(0, {last})
 \\set k random(1, 1000000000000)
-INSERT INTO idempotency_keys (user_id, key, request_hash, status) VALUES ({user}, 'pg' || :k::text, 'hash', 'in_flight') ON CONFLICT DO NOTHING;
 BEGIN;
-SELECT rt.capacity, h.currency::text FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id WHERE rt.hotel_id = 'hot' AND rt.name = 'double' AND rt.on_sale AND h.on_sale;
-WITH held AS (UPDATE availability SET available = available - 1, booked = booked + 1 WHERE hotel_id = 'hot' AND room_type = 'double' AND night >= CURRENT_DATE + {FIRST_NIGHT} + :night::int AND night < CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1 AND NOT closed AND available >= 1 RETURNING price_cents) SELECT count(*) AS held FROM held \\gset
-\\if :held = 1
-INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) VALUES (gen_random_uuid(), {user}, 'hot', 'double', CURRENT_DATE + {FIRST_NIGHT} + :night::int, CURRENT_DATE + {FIRST_NIGHT} + :night::int + 1, 1, 1, 8000, 'EUR', 'PENDING', 'pm_card_visa', '{{\"email\": \"a@example.test\"}}', now() + interval '15 minutes') RETURNING id AS bid \\gset
-{select_booking} WHERE b.id = :bid;
-INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'booking.created', 'bk', '{{\"type\": \"booking.created\", \"data\": {{\"amountCents\": 8000}}}}');
-SELECT pg_notify('outbox', '');
-INSERT INTO outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'availability.changed', 'hot', '{{\"type\": \"availability.changed\"}}');
-SELECT pg_notify('outbox', '');
-UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = '{{}}' WHERE user_id = {user} AND key = 'pg' || :k::text;
+{hold} \\gset
+\\if :nights_held = 1
+{enqueue};
+{complete};
 COMMIT;
 \\else
 ROLLBACK;
-DELETE FROM idempotency_keys WHERE user_id = {user} AND key = 'pg' || :k::text;
 \\endif
 ",
         last = nights.saturating_sub(1),
     )
+}
+
+/// `sql` with `$1`, `$2`, … replaced by `values` (pgbench scripts have no bind parameters).
+fn with_literals(sql: &str, values: &[&str]) -> String {
+    // From the highest number down, so `$1` never eats the start of `$12`.
+    values.iter().enumerate().rev().fold(sql.to_owned(), |sql, (i, v)| sql.replace(&format!("${}", i + 1), v))
 }

@@ -1,13 +1,19 @@
-//! The bookings API. Creating a booking holds rooms on every night in one statement
-//! (`available >= n` is re-checked under each row lock, and `CHECK (available >= 0)` backs it),
-//! prices the stay from the calendar, and inserts the booking with its `booking.created`
-//! event in the same transaction. No distributed lock is involved (see DESIGN.md).
+//! The bookings API. Creating a booking is one transaction of three statements:
 //!
-//! `Idempotency-Key` (required) is claimed in its own short transaction as `in_flight`; the
-//! booking transaction marks it `done` with the response. A retry with the same key and body
-//! gets that response again, a different body gets 422, and a retry while the first is still
-//! running gets 409. A request that fails releases its key, so it leaves no trace; a key whose
-//! request died mid-way is taken over after `STALE_IN_FLIGHT`.
+//! 1. One statement claims the `Idempotency-Key`, holds the rooms on every night (the
+//!    conditional `UPDATE … available >= n` is re-checked under each row lock, and
+//!    `CHECK (available >= 0)` backs it), prices the stay from the calendar and inserts the
+//!    PENDING booking, returning it — no re-read.
+//! 2. One statement enqueues `booking.created` and `availability.changed` in the outbox.
+//! 3. One statement completes the key with the response.
+//!
+//! No distributed lock is involved (see DESIGN.md). `Idempotency-Key` (required) is claimed
+//! inside that transaction, so a concurrent request with the same key waits on the claim and
+//! then replays the first's answer (or takes the key if the first rolled back). A retry with the
+//! same key and body gets the stored response again, a different body gets 422. A request that
+//! fails (sold out, unknown room, invalid guests) rolls back with its claim, so it leaves no
+//! trace. An `in_flight` key left by an older release is answered with 409 and taken over
+//! after `STALE_IN_FLIGHT`.
 
 use crate::{
     AppState,
@@ -24,14 +30,14 @@ use axum::{
 };
 use chrono::Utc;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{FromRow, PgPool, Row};
 use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::Caller,
     error::ErrorBody,
     events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
-    outbox,
+    outbox::{self, Outgoing},
     page::{PageQuery, Paged},
     saga::{BookingCreated, Contact},
 };
@@ -81,8 +87,10 @@ fn idempotency_key_schema() -> ObjectBuilder {
         .pattern(Some(r"^[!-~]([ -~]*[!-~])?$"))
 }
 
+/// What an `Idempotency-Key` found already stored says about this request.
 enum Claim {
-    Claimed,
+    /// No committed claim (its holder rolled back, or a stale one was cleared): try again.
+    Free,
     Replay(StatusCode, serde_json::Value),
     InFlight,
     Mismatch,
@@ -97,18 +105,10 @@ struct KeyRow {
     stale: bool,
 }
 
-async fn claim_key(pool: &PgPool, user: Uuid, key: &str, hash: &str) -> anyhow::Result<Claim> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (user_id, key, request_hash, status) VALUES ($1, $2, $3, 'in_flight') ON CONFLICT DO NOTHING",
-    )
-    .bind(user)
-    .bind(key)
-    .bind(hash)
-    .execute(pool)
-    .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(Claim::Claimed);
-    }
+/// Read the committed claim on `key`, after our own claim found it taken. The booking
+/// transaction writes keys only as `done`; an `in_flight` row comes from an older release and
+/// is taken over once stale.
+async fn existing_claim(pool: &PgPool, user: Uuid, key: &str, hash: &str) -> anyhow::Result<Claim> {
     let row: Option<KeyRow> = sqlx::query_as(
         "SELECT request_hash, status, response_status, response_body, started_at < now() - $3::interval AS stale FROM idempotency_keys WHERE user_id = $1 AND key = $2",
     )
@@ -118,8 +118,7 @@ async fn claim_key(pool: &PgPool, user: Uuid, key: &str, hash: &str) -> anyhow::
     .fetch_optional(pool)
     .await?;
     let Some(KeyRow { request_hash: stored_hash, status, response_status: code, response_body: body, stale }) = row else {
-        // Released between our insert and read: try once more.
-        return Box::pin(claim_key(pool, user, key, hash)).await;
+        return Ok(Claim::Free);
     };
     if stored_hash != hash {
         return Ok(Claim::Mismatch);
@@ -127,26 +126,15 @@ async fn claim_key(pool: &PgPool, user: Uuid, key: &str, hash: &str) -> anyhow::
     match (status.as_str(), code, body) {
         ("done", Some(code), Some(body)) => Ok(Claim::Replay(StatusCode::from_u16(code as u16)?, body)),
         _ if stale => {
-            let took = sqlx::query("UPDATE idempotency_keys SET started_at = now() WHERE user_id = $1 AND key = $2 AND status = 'in_flight' AND started_at < now() - $3::interval")
+            sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 'in_flight' AND started_at < now() - $3::interval")
                 .bind(user)
                 .bind(key)
                 .bind(STALE_IN_FLIGHT)
                 .execute(pool)
                 .await?;
-            Ok(if took.rows_affected() == 1 { Claim::Claimed } else { Claim::InFlight })
+            Ok(Claim::Free)
         }
         _ => Ok(Claim::InFlight),
-    }
-}
-
-async fn release_key(pool: &PgPool, user: Uuid, key: &str) {
-    if let Err(e) = sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status = 'in_flight'")
-        .bind(user)
-        .bind(key)
-        .execute(pool)
-        .await
-    {
-        tracing::warn!(error = %e, "could not release idempotency key; it will be taken over when stale");
     }
 }
 
@@ -189,114 +177,130 @@ async fn create(
     let key = idempotency_key(&headers)?;
     req.validate(Utc::now().date_naive())?;
     let hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).context("serialising the booking request")?));
-    match claim_key(&s.pool, claims.sub, &key, &hash).await? {
-        Claim::Claimed => {}
-        Claim::Replay(code, body) => return Ok((code, [("idempotent-replayed", "true")], Json(body)).into_response()),
-        Claim::InFlight => {
-            return Err(ApiError::conflict(
-                "request_in_flight",
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-            ));
-        }
-        Claim::Mismatch => {
-            return Err(ApiError::unprocessable("idempotency_key_reused", "this Idempotency-Key was used with a different request body"));
-        }
-    }
     let contact = Contact { email: claims.email.clone(), phone: claims.phone.clone(), name: claims.name.clone() };
     let traceparent = headers.get("traceparent").and_then(|v| v.to_str().ok());
-    match hold_rooms(&s, claims.sub, &key, &req, contact, traceparent).await {
-        Ok(booking) => Ok((StatusCode::ACCEPTED, Json(booking)).into_response()),
-        Err(e) => {
-            release_key(&s.pool, claims.sub, &key).await;
-            Err(e)
+    // A key found taken is read once it settled; a claim that vanished (its holder rolled
+    // back) is raced for again, a bounded number of times.
+    for _ in 0..3 {
+        match hold_rooms(&s, claims.sub, &key, &hash, &req, &contact, traceparent).await? {
+            Held::Booked(body) => return Ok((StatusCode::ACCEPTED, Json(body)).into_response()),
+            Held::KeyTaken => match existing_claim(&s.pool, claims.sub, &key, &hash).await? {
+                Claim::Free => {}
+                Claim::Replay(code, body) => return Ok((code, [("idempotent-replayed", "true")], Json(body)).into_response()),
+                Claim::InFlight => break,
+                Claim::Mismatch => {
+                    return Err(ApiError::unprocessable(
+                        "idempotency_key_reused",
+                        "this Idempotency-Key was used with a different request body",
+                    ));
+                }
+            },
         }
     }
+    Err(ApiError::conflict("request_in_flight", "a request with this Idempotency-Key is still being processed; retry shortly"))
 }
 
-/// Hold the rooms, insert the PENDING booking and its event, and complete the key — atomically.
+enum Held {
+    /// Booked: the response body, also stored with the key.
+    Booked(serde_json::Value),
+    /// Another request holds or completed this key; nothing was changed.
+    KeyTaken,
+}
+
+/// Claim the key, hold the rooms and insert the booking — one statement. The claim comes first:
+/// a concurrent request with the same key waits on it until the first commits (then finds it
+/// taken) or rolls back (then takes it). The hold runs only if the key was claimed and the
+/// booking is inserted only if every night was held. (The bench runs it under pgbench.)
+pub const HOLD_AND_INSERT: &str = "WITH room AS ( \
+       SELECT rt.capacity, h.currency::text AS currency, h.name AS hotel_name FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id \
+       WHERE rt.hotel_id = $1 AND rt.name = $2 AND rt.on_sale AND h.on_sale), \
+     claim AS ( \
+       INSERT INTO idempotency_keys (user_id, key, request_hash, status) SELECT $6, $7, $8, 'in_flight' FROM room \
+       WHERE $9 <= room.capacity * $5 ON CONFLICT DO NOTHING RETURNING 1), \
+     held AS ( \
+       UPDATE availability SET available = available - $5, booked = booked + $5 \
+       WHERE hotel_id = $1 AND room_type = $2 AND night >= $3 AND night < $4 AND NOT closed AND available >= $5 AND EXISTS (SELECT FROM claim) \
+       RETURNING price_cents), \
+     total AS (SELECT count(*) AS nights, sum(price_cents)::bigint * $5 AS amount FROM held), \
+     booking AS ( \
+       INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) \
+       SELECT $10, $6, $1, $2, $3, $4, $9, $5, total.amount, room.currency, 'PENDING', $11, $12, $13 FROM total, room WHERE total.nights = $14 \
+       RETURNING *) \
+     SELECT room.capacity, EXISTS (SELECT FROM claim) AS claimed, (SELECT nights FROM total) AS nights_held, room.hotel_name, b.* \
+     FROM room LEFT JOIN booking b ON true";
+
+/// Mark a claimed key done with the response (202) every retry gets back.
+pub const COMPLETE_KEY: &str =
+    "UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $3 WHERE user_id = $1 AND key = $2";
+
+/// Hold the rooms, insert the PENDING booking and its events, and complete the key — in one
+/// transaction of three statements. Any error rolls it all back, the key's claim included.
 async fn hold_rooms(
     s: &AppState,
     user: Uuid,
     key: &str,
+    hash: &str,
     req: &BookingRequest,
-    contact: Contact,
+    contact: &Contact,
     traceparent: Option<&str>,
-) -> ApiResult<serde_json::Value> {
+) -> ApiResult<Held> {
     let mut tx = s.pool.begin().await?;
-    let room: Option<(i32, String)> = sqlx::query_as(
-        "SELECT rt.capacity, h.currency::text FROM room_types rt JOIN hotels h ON h.id = rt.hotel_id \
-         WHERE rt.hotel_id = $1 AND rt.name = $2 AND rt.on_sale AND h.on_sale",
-    )
-    .bind(&req.hotel_id)
-    .bind(&req.room_type)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((capacity, currency)) = room else {
+    let hold_expires_at = Utc::now() + chrono::Duration::seconds(s.cfg.hold_seconds as i64);
+    let row = sqlx::query(HOLD_AND_INSERT)
+        .bind(&req.hotel_id)
+        .bind(&req.room_type)
+        .bind(req.check_in)
+        .bind(req.check_out)
+        .bind(req.rooms)
+        .bind(user)
+        .bind(key)
+        .bind(hash)
+        .bind(req.guests)
+        .bind(Uuid::now_v7())
+        .bind(&req.payment_method)
+        .bind(sqlx::types::Json(contact))
+        .bind(hold_expires_at)
+        .bind(req.nights())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        drop(tx);
         let hotel_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM hotels WHERE id = $1 AND on_sale)")
             .bind(&req.hotel_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&s.pool)
             .await?;
         return Err(ApiError::not_found(if hotel_exists { "room type" } else { "hotel" }));
     };
+    let capacity: i32 = row.try_get("capacity")?;
     if req.guests > capacity * req.rooms {
         return Err(ApiError::invalid_field(
             "guests",
             format!("{} room(s) of type {} sleep at most {}", req.rooms, req.room_type, capacity * req.rooms),
         ));
     }
-    let prices: Vec<i64> = sqlx::query_scalar(
-        "UPDATE availability SET available = available - $5, booked = booked + $5 \
-         WHERE hotel_id = $1 AND room_type = $2 AND night >= $3 AND night < $4 AND NOT closed AND available >= $5 \
-         RETURNING price_cents",
-    )
-    .bind(&req.hotel_id)
-    .bind(&req.room_type)
-    .bind(req.check_in)
-    .bind(req.check_out)
-    .bind(req.rooms)
-    .fetch_all(&mut *tx)
-    .await?;
-    if prices.len() as i64 != req.nights() {
-        // Dropping `tx` rolls back the nights we did take.
+    if !row.try_get::<bool, _>("claimed")? {
+        return Ok(Held::KeyTaken);
+    }
+    if row.try_get::<i64, _>("nights_held")? != req.nights() {
+        // Dropping `tx` rolls back the nights we did take, and the key's claim.
         metrics::counter!("bookings_total", "outcome" => "sold_out").increment(1);
         return Err(ApiError::conflict("sold_out", "not enough rooms of this type are available on every night of the stay"));
     }
-    let amount: i64 = prices.iter().sum::<i64>() * i64::from(req.rooms);
-    let id = Uuid::now_v7();
-    let hold_expires_at = Utc::now() + chrono::Duration::seconds(s.cfg.hold_seconds as i64);
-    sqlx::query(
-        "INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'PENDING', $11, $12, $13)",
-    )
-    .bind(id)
-    .bind(user)
-    .bind(&req.hotel_id)
-    .bind(&req.room_type)
-    .bind(req.check_in)
-    .bind(req.check_out)
-    .bind(req.guests)
-    .bind(req.rooms)
-    .bind(amount)
-    .bind(&currency)
-    .bind(&req.payment_method)
-    .bind(sqlx::types::Json(&contact))
-    .bind(hold_expires_at)
-    .execute(&mut *tx)
-    .await?;
-    let booking = fetch(&mut tx, id).await?.ok_or_else(|| anyhow::anyhow!("booking vanished in its own transaction"))?;
+    let booking = Booking::from_row(&row)?;
     let created = BookingCreated { stay: booking.stay(), payment_method: req.payment_method.clone(), hold_expires_at };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::BOOKING_CREATED, id.to_string(), created), traceparent).await?;
-    store::availability_changed(&mut tx, &req.hotel_id, &req.room_type, req.check_in, req.check_out, traceparent).await?;
+    let events = [
+        Outgoing::new(&Event::new(crate::NAME, topics::BOOKING_CREATED, booking.id.to_string(), created)),
+        Outgoing::new(&store::availability_event(&req.hotel_id, &req.room_type, req.check_in, req.check_out)),
+    ]
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .context("serialising the booking's events")?;
+    outbox::enqueue_all(&mut tx, &events, traceparent).await?;
     let body = serde_json::to_value(&booking).context("serialising the booking")?;
-    sqlx::query("UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $3 WHERE user_id = $1 AND key = $2")
-        .bind(user)
-        .bind(key)
-        .bind(&body)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(COMPLETE_KEY).bind(user).bind(key).bind(&body).execute(&mut *tx).await?;
     tx.commit().await?;
     metrics::counter!("bookings_total", "outcome" => "held").increment(1);
-    Ok(body)
+    Ok(Held::Booked(body))
 }
 
 async fn fetch(conn: &mut sqlx::PgConnection, id: Uuid) -> anyhow::Result<Option<Booking>> {

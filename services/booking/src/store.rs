@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use tripnest_common::{
     Event,
     events::topics,
-    outbox,
+    outbox::{self, Outgoing},
     saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, PaymentFailure, Stay},
 };
 use uuid::Uuid;
@@ -152,8 +152,11 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
                 refund_due: from == Status::Confirmed,
                 payment_failure: cause.payment_failure,
             };
-            outbox::enqueue(tx, &Event::new(crate::NAME, topics::BOOKING_CANCELLED, b.id.to_string(), data), tp).await?;
-            availability_changed(tx, &b.hotel_id, &b.room_type, b.check_in, b.check_out, tp).await?;
+            let events = [
+                Outgoing::new(&Event::new(crate::NAME, topics::BOOKING_CANCELLED, b.id.to_string(), data))?,
+                Outgoing::new(&availability_event(&b.hotel_id, &b.room_type, b.check_in, b.check_out))?,
+            ];
+            outbox::enqueue_all(tx, &events, tp).await?;
         }
         Status::Pending => {}
     }
@@ -204,8 +207,13 @@ pub async fn availability_changed(
     to: NaiveDate,
     tp: Option<&str>,
 ) -> sqlx::Result<()> {
+    outbox::enqueue(tx, &availability_event(hotel, room_type, from, to), tp).await
+}
+
+/// The `availability.changed` event for nights `[from, to)`, keyed by hotel.
+pub fn availability_event(hotel: &str, room_type: &str, from: NaiveDate, to: NaiveDate) -> Event<AvailabilityChanged> {
     let data = AvailabilityChanged { hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), from, to };
-    outbox::enqueue(tx, &Event::new(crate::NAME, topics::AVAILABILITY_CHANGED, hotel.to_owned(), data), tp).await
+    Event::new(crate::NAME, topics::AVAILABILITY_CHANGED, hotel.to_owned(), data)
 }
 
 fn reason_str(r: CancelReason) -> &'static str {

@@ -1,10 +1,13 @@
 //! Kafka on rdkafka: one [`Producer`] and one consumer-group runner, [`run_consumer`].
 //!
 //! The runner handles one message at a time per process, in partition order, and commits a
-//! message's offset only after its handler succeeded (or after the message was parked on the
-//! dead-letter topic). A crash between the handler's effect and the commit redelivers the
-//! message, which is why handlers record the event id in the same transaction as their
-//! effect (see DESIGN.md): delivery is at-least-once, effects are exactly-once.
+//! partition's offset only after every message before it was handled (or parked on the
+//! dead-letter topic). Commits are batched and asynchronous — every 100 ms or 500 messages —
+//! and synchronous on shutdown and when a rebalance revokes partitions ([`crate::offsets`]). A
+//! crash between a handler's effect and the commit redelivers the messages since the last
+//! commit, which is why handlers record the event id in the same transaction as their effect
+//! (see DESIGN.md): delivery is at-least-once, effects are exactly-once. The runner also
+//! reports the group's lag and the age of applied events as metrics.
 //!
 //! Failures are classified by the handler: [`HandlerError::Transient`] is retried with
 //! exponential backoff up to `max_attempts`, then parked; [`HandlerError::Permanent`]
@@ -15,9 +18,10 @@
 use crate::{
     config::KafkaConfig,
     events::{Event, topics},
+    offsets::Progress,
 };
 use rdkafka::{
-    ClientConfig, Message, Offset, TopicPartitionList,
+    ClientConfig, Message,
     consumer::{CommitMode, Consumer, StreamConsumer},
     error::KafkaError,
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
@@ -165,10 +169,17 @@ pub struct ConsumerSettings {
     pub initial_backoff: Duration,
     /// Upper bound of the retry delay.
     pub max_backoff: Duration,
+    /// Longest a handled offset waits before an (asynchronous) commit.
+    pub commit_interval: Duration,
+    /// Handled messages that trigger a commit before `commit_interval` is up.
+    pub commit_every: usize,
+    /// How often librdkafka reports statistics, which refresh the lag gauge.
+    pub stats_interval: Duration,
 }
 
 impl ConsumerSettings {
-    /// Defaults: 5 attempts, 200 ms doubling to at most 5 s.
+    /// Defaults: 5 attempts, 200 ms doubling to at most 5 s; commits every 100 ms or 500
+    /// messages; statistics every second.
     pub fn new(group_id: impl Into<String>, topics: &[&str]) -> Self {
         Self {
             group_id: group_id.into(),
@@ -176,6 +187,9 @@ impl ConsumerSettings {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(5),
+            commit_interval: Duration::from_millis(100),
+            commit_every: 500,
+            stats_interval: Duration::from_secs(1),
         }
     }
 }
@@ -209,7 +223,8 @@ enum Outcome {
 }
 
 /// Run a consumer group until `shutdown` fires. Each message goes to `handler`; its offset is
-/// committed only after the handler succeeded or the message was parked on `<topic>.dlq`.
+/// committed (in batches, see [`crate::offsets`]) only after the handler succeeded or the
+/// message was parked on `<topic>.dlq`.
 pub async fn run_consumer<F, Fut>(
     cfg: &KafkaConfig,
     settings: ConsumerSettings,
@@ -221,7 +236,7 @@ where
     F: Fn(Delivery) -> Fut + Send + Sync,
     Fut: Future<Output = Result<(), HandlerError>> + Send,
 {
-    let consumer: StreamConsumer = ClientConfig::new()
+    let consumer: StreamConsumer<Progress> = ClientConfig::new()
         .set("bootstrap.servers", &cfg.bootstrap_servers)
         .set("group.id", &settings.group_id)
         .set("enable.auto.commit", "false")
@@ -232,7 +247,8 @@ where
         .set("enable.partition.eof", "false")
         // Notice topics created after we subscribed within seconds, not the default 5 minutes.
         .set("topic.metadata.refresh.interval.ms", "5000")
-        .create()?;
+        .set("statistics.interval.ms", settings.stats_interval.as_millis().max(1).to_string())
+        .create_with_context(Progress::new(&settings.group_id, &cfg.topic_prefix))?;
     if cfg.create_missing_topics {
         ensure_topics(cfg, &settings.topics).await?;
     }
@@ -241,13 +257,23 @@ where
     consumer.subscribe(&topics)?;
     tracing::info!(group = settings.group_id, ?topics, "consumer started");
 
+    let progress = consumer.context().clone();
+    let mut tick = tokio::time::interval(settings.commit_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut since_commit = 0usize;
     loop {
         let message = tokio::select! {
+            biased; // shutdown first, so no new message starts once it fired
             () = shutdown.cancelled() => break,
+            _ = tick.tick() => {
+                progress.commit(&consumer, CommitMode::Async, None);
+                since_commit = 0;
+                continue;
+            }
             m = consumer.recv() => m,
         };
-        let delivery = match message {
-            Ok(m) => Delivery::from_message(&m, &cfg.topic_prefix),
+        let (delivery, event_time) = match message {
+            Ok(m) => (Delivery::from_message(&m, &cfg.topic_prefix), m.timestamp().to_millis()),
             Err(e) => {
                 // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
                 tracing::warn!(error = %e, "consumer poll error");
@@ -260,19 +286,36 @@ where
         let label = match outcome {
             Outcome::Handled => "handled",
             Outcome::Parked => "parked",
-            Outcome::Abandoned => break, // shutting down mid-retry: leave the offset uncommitted
+            Outcome::Abandoned => break, // shutting down mid-retry: leave this offset uncommitted
         };
         metrics::counter!("consumer_messages_total", "topic" => delivery.topic.clone(), "outcome" => label).increment(1);
         metrics::histogram!("consumer_handle_duration_seconds", "topic" => delivery.topic.clone()).record(started.elapsed().as_secs_f64());
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&delivery.physical_topic, delivery.partition, Offset::Offset(delivery.offset + 1))?;
-        if let Err(e) = consumer.commit(&tpl, CommitMode::Sync) {
-            // The effect is recorded with its event id, so a redelivery after this is harmless.
-            tracing::warn!(error = %e, topic = delivery.topic, offset = delivery.offset, "offset commit failed; message may be redelivered");
+        progress.handled(&delivery.physical_topic, delivery.partition, delivery.offset);
+        if let Some(age) = event_age(&delivery.payload, event_time) {
+            progress.event_age(&delivery.topic, age);
+        }
+        since_commit += 1;
+        if since_commit >= settings.commit_every {
+            progress.commit(&consumer, CommitMode::Async, None);
+            since_commit = 0;
         }
     }
+    progress.commit(&consumer, CommitMode::Sync, None);
     tracing::info!(group = settings.group_id, "consumer stopped");
     Ok(())
+}
+
+/// Seconds since the event happened: its CloudEvents `time`, else the broker timestamp (ms).
+fn event_age(payload: &[u8], broker_millis: Option<i64>) -> Option<f64> {
+    #[derive(serde::Deserialize)]
+    struct Stamped {
+        time: chrono::DateTime<chrono::Utc>,
+    }
+    let at = serde_json::from_slice::<Stamped>(payload)
+        .ok()
+        .map(|s| s.time)
+        .or_else(|| broker_millis.and_then(chrono::DateTime::from_timestamp_millis))?;
+    Some((chrono::Utc::now() - at).num_microseconds()? as f64 / 1e6)
 }
 
 /// Create `topics` (logical names) and their dead-letter topics if they do not exist yet, with

@@ -14,8 +14,9 @@
 //!   on every answer.
 //! - [`page`]: the one `?page&pageSize` query and paged answer of every list endpoint.
 //! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
-//! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
-//!   handler succeeds; poison messages parked on `<topic>.dlq`).
+//! - [`kafka`]: the producer and the consumer-group runner (offsets committed in batches, only
+//!   after the handler succeeds; poison messages parked on `<topic>.dlq`).
+//! - [`offsets`]: a consumer's progress — batched commits, rebalance commits, lag and event age.
 //! - [`shutdown`]: SIGTERM/SIGINT turned into one cancellation token.
 //! - [`db`]: PostgreSQL connect (creating the service's database), migrations, readiness.
 //! - [`outbox`]: the transactional outbox, its relay, and the processed-events record that
@@ -35,6 +36,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod kafka;
+pub mod offsets;
 pub mod outbox;
 pub mod page;
 pub mod saga;

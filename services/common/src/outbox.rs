@@ -1,9 +1,11 @@
 //! The transactional outbox and the idempotent-consumer record.
 //!
-//! A producer calls [`enqueue`] inside the transaction that changes state, so the event exists
-//! if and only if the change committed. [`run_relay`] publishes pending rows in commit order and
-//! deletes each one after Kafka acknowledged it; a crash in between republishes, and consumers
-//! drop the duplicate with [`first_delivery`]. One relay per database publishes at a time (a
+//! A producer calls [`enqueue`] (or [`enqueue_all`] for several events, one statement that
+//! also wakes the relay) inside the transaction that changes state, so the event exists if and
+//! only if the change committed. [`run_relay`] reads pending rows in `seq` order, publishes the
+//! whole batch at once and deletes the acknowledged prefix with one statement (by the rows'
+//! own seqs); a crash in between republishes, and consumers drop the duplicate with
+//! [`first_delivery`]. One relay per database publishes at a time (a
 //! PostgreSQL advisory lock elects it), which keeps per-key order across replicas. The relay
 //! wakes on `NOTIFY outbox` and also polls, so a lost notification only costs latency.
 
@@ -14,22 +16,59 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-const CHANNEL: &str = "outbox";
+/// The channel that wakes the relay.
+pub const CHANNEL: &str = "outbox";
 const BATCH: i64 = 256;
 /// Advisory lock key electing the relay ("outbox" in ASCII).
 const RELAY_LOCK: i64 = 0x6f75_7462_6f78;
 
+/// An event on its way into the outbox, whatever its payload type.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    event_id: Uuid,
+    topic: String,
+    key: String,
+    envelope: serde_json::Value,
+}
+
+impl Outgoing {
+    /// The event as the relay will publish it (the whole CloudEvents envelope).
+    pub fn new<T: Serialize>(event: &Event<T>) -> serde_json::Result<Self> {
+        Ok(Self { event_id: event.id, topic: event.kind.clone(), key: event.subject.clone(), envelope: serde_json::to_value(event)? })
+    }
+}
+
 /// Add `event` to the outbox within the caller's transaction.
 pub async fn enqueue<T: Serialize>(tx: &mut PgConnection, event: &Event<T>, traceparent: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO outbox (event_id, topic, key, payload, traceparent) VALUES ($1, $2, $3, $4, $5)")
-        .bind(event.id)
-        .bind(&event.kind)
-        .bind(&event.subject)
-        .bind(sqlx::types::Json(event))
+    enqueue_all(tx, &[Outgoing::new(event).map_err(|e| sqlx::Error::Encode(e.into()))?], traceparent).await
+}
+
+/// The statement of [`enqueue_all`]: events as arrays of ids, topics, keys and envelopes
+/// ($1–$4), the traceparent ($5) and the channel ($6). Rows are inserted in array order, so
+/// their `seq`s keep the order given.
+pub const ENQUEUE_ALL: &str = "WITH queued AS ( \
+       INSERT INTO outbox (event_id, topic, key, payload, traceparent) \
+       SELECT e.id, e.topic, e.key, e.payload, $5 \
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, topic, key, payload, n) ORDER BY e.n \
+       RETURNING 1) \
+     SELECT pg_notify($6, '')";
+
+/// Add `events`, in this order, to the outbox within the caller's transaction, and wake the
+/// relay — one statement.
+pub async fn enqueue_all(tx: &mut PgConnection, events: &[Outgoing], traceparent: Option<&str>) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
+    let topics: Vec<&str> = events.iter().map(|e| e.topic.as_str()).collect();
+    let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
+    let envelopes: Vec<&serde_json::Value> = events.iter().map(|e| &e.envelope).collect();
+    sqlx::query(ENQUEUE_ALL)
+        .bind(&ids)
+        .bind(&topics)
+        .bind(&keys)
+        .bind(&envelopes)
         .bind(traceparent)
+        .bind(CHANNEL)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("SELECT pg_notify($1, '')").bind(CHANNEL).execute(&mut *tx).await?;
     Ok(())
 }
 

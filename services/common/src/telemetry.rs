@@ -10,6 +10,9 @@ use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitEx
 /// Latency buckets (seconds) for every `*_duration_seconds` histogram.
 pub const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// Buckets (seconds) for every `*_age_seconds` histogram (how old an event was when applied).
+pub const AGE_BUCKETS: &[f64] = &[0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0];
+
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Initialise logging and metrics for `service`. Safe to call more than once (tests do):
@@ -36,6 +39,8 @@ pub fn prometheus(service: &str) -> PrometheusHandle {
             let recorder = PrometheusBuilder::new()
                 .add_global_label("service", service)
                 .set_buckets_for_metric(Matcher::Suffix("_duration_seconds".into()), LATENCY_BUCKETS)
+                .expect("static bucket list is non-empty")
+                .set_buckets_for_metric(Matcher::Suffix("_age_seconds".into()), AGE_BUCKETS)
                 .expect("static bucket list is non-empty")
                 .build_recorder();
             let handle = recorder.handle();

@@ -192,3 +192,20 @@ async fn every_documented_page_answers_and_pages_past_the_bounds_are_a_422() {
     let (status, first) = app.get(&ada, "/bookings?page=1&pageSize=1").await;
     assert_eq!((status.as_u16(), first["items"].as_array().map(Vec::len), first["pageSize"].as_u64()), (200, Some(1), Some(1)));
 }
+
+#[tokio::test]
+async fn a_sold_out_attempt_leaves_its_key_free_for_the_next_request() {
+    let app = spawn_app().await;
+    app.seed_hotel(1).await;
+    let (_, ada) = app.issuer.traveller("ada@example.test");
+    let (_, bob) = app.issuer.traveller("bob@example.test");
+    assert_eq!(app.book(&bob, "bob-1", &booking(&app.hotel, 5, 2, 1)).await.0, 202);
+    let (s, err) = app.book(&ada, "retry-me", &booking(&app.hotel, 5, 2, 1)).await;
+    assert_eq!((s.as_u16(), err["error"]["code"].as_str()), (409, Some("sold_out")));
+    // The same key with another body is a fresh request, not `idempotency_key_reused`.
+    let (s, b) = app.book(&ada, "retry-me", &booking(&app.hotel, 9, 2, 1)).await;
+    assert_eq!(s, 202, "{b}");
+    let (s, replay) = app.book(&ada, "retry-me", &booking(&app.hotel, 9, 2, 1)).await;
+    assert_eq!((s.as_u16(), &replay["id"]), (202, &b["id"]));
+    assert_eq!(app.count("SELECT count(*) FROM idempotency_keys WHERE status = 'done'").await, 2);
+}

@@ -8,3 +8,4 @@ mod inventory;
 mod occupancy;
 mod rejections;
 mod saga;
+mod throughput;

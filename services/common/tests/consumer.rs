@@ -1,0 +1,166 @@
+//! `run_consumer` against the real Kafka of the local stack: consumers that join and leave a
+//! group mid-stream lose no message, offsets are committed in batches (far fewer commits than
+//! messages, and everything handled is committed on shutdown), and the lag gauge drains to 0.
+
+use rdkafka::{
+    ClientConfig, Offset, TopicPartitionList,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::{BaseConsumer, Consumer},
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+use tripnest_common::{
+    Event,
+    config::KafkaConfig,
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    telemetry,
+};
+
+const TOPIC: &str = "progress.test";
+const PARTITIONS: i32 = 3;
+const MESSAGES: usize = 3000;
+
+/// The bootstrap servers of the shared stack (`TRIPNEST_STACK_ENV`, else the environment).
+fn bootstrap() -> String {
+    let from_file = std::env::var("TRIPNEST_STACK_ENV").ok().and_then(|p| std::fs::read_to_string(p).ok()).and_then(|text| {
+        text.lines().find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP_SERVERS=").map(|v| v.trim().trim_matches('"').to_owned()))
+    });
+    from_file.or_else(|| std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok()).expect("set TRIPNEST_STACK_ENV or KAFKA_BOOTSTRAP_SERVERS")
+}
+
+/// Every message number each handler call saw, in order.
+type Seen = Arc<Mutex<Vec<usize>>>;
+
+fn start(cfg: &KafkaConfig, group: &str, seen: Seen, producer: &Producer) -> (CancellationToken, tokio::task::JoinHandle<()>) {
+    let shutdown = CancellationToken::new();
+    let (cfg, settings, dlq, token) = (cfg.clone(), ConsumerSettings::new(group, &[TOPIC]), producer.clone(), shutdown.clone());
+    let task = tokio::spawn(async move {
+        run_consumer(&cfg, settings, dlq, token, move |d: Delivery| {
+            let seen = seen.clone();
+            async move {
+                let e = d.event::<serde_json::Value>()?;
+                let n = e.data["n"].as_u64().ok_or_else(|| HandlerError::Permanent(anyhow::anyhow!("no n")))?;
+                seen.lock().expect("lock").push(n as usize);
+                Ok(())
+            }
+        })
+        .await
+        .expect("consumer runs");
+    });
+    (shutdown, task)
+}
+
+async fn wait_until(what: &str, deadline: Duration, mut done: impl FnMut() -> bool) {
+    let until = Instant::now() + deadline;
+    while !done() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Values of metric `name` whose labels include `group="<group>"`, by their full label set.
+fn metric(text: &str, name: &str, group: &str) -> HashMap<String, f64> {
+    let tag = format!("group=\"{group}\"");
+    text.lines()
+        .filter(|l| l.starts_with(&format!("{name}{{")) && l.contains(&tag))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(k, v)| Some((k.to_owned(), v.parse().ok()?))))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_joining_and_leaving_mid_stream_lose_nothing_and_commit_in_batches() {
+    let metrics = telemetry::prometheus("consumer-test");
+    let cfg = KafkaConfig {
+        bootstrap_servers: bootstrap(),
+        topic_prefix: format!("t{}.", uuid::Uuid::now_v7().simple()),
+        create_missing_topics: true,
+        ..KafkaConfig::default()
+    };
+    let group = format!("progress-{}", uuid::Uuid::now_v7().simple());
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin");
+    let physical = cfg.topic(TOPIC);
+    let created = admin
+        .create_topics(&[NewTopic::new(&physical, PARTITIONS, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+
+    // Publish at about 600 messages/s while the consumers come and go, so they do so mid-stream.
+    let producer = Producer::new(&cfg).expect("producer");
+    let publishing = tokio::spawn({
+        let producer = producer.clone();
+        async move {
+            let mut pace = tokio::time::interval(Duration::from_millis(50));
+            for chunk in (0..MESSAGES).collect::<Vec<_>>().chunks(30) {
+                pace.tick().await;
+                let sends = chunk.iter().map(|&n| {
+                    let event = Event::new("/test", TOPIC, format!("key-{}", n % 11), serde_json::json!({ "n": n }));
+                    let producer = producer.clone();
+                    async move { producer.publish(&event, None).await.expect("publish") }
+                });
+                futures::future::join_all(sends).await;
+            }
+        }
+    });
+
+    // A starts alone; B joins after a third (a rebalance); A leaves after two thirds (another).
+    let (seen_a, seen_b): (Seen, Seen) = (Seen::default(), Seen::default());
+    let (stop_a, task_a) = start(&cfg, &group, seen_a.clone(), &producer);
+    wait_until("A to handle a third", Duration::from_secs(60), || seen_a.lock().expect("lock").len() >= MESSAGES / 3).await;
+    let (stop_b, task_b) = start(&cfg, &group, seen_b.clone(), &producer);
+    let total = || seen_a.lock().expect("lock").len() + seen_b.lock().expect("lock").len();
+    wait_until("two thirds handled", Duration::from_secs(60), || total() >= 2 * MESSAGES / 3).await;
+    stop_a.cancel();
+    task_a.await.expect("A stops");
+    let distinct = || {
+        let mut all: Vec<usize> = seen_a.lock().expect("lock").iter().chain(seen_b.lock().expect("lock").iter()).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all.len()
+    };
+    wait_until("every message handled", Duration::from_secs(90), || distinct() == MESSAGES).await;
+    publishing.await.expect("published");
+
+    // The lag gauge reports every partition and drains to 0.
+    wait_until("the lag gauge to drain to 0", Duration::from_secs(30), || {
+        let lag = metric(&metrics.render(), "kafka_consumer_lag_messages", &group);
+        let live = lag.iter().filter(|(_, v)| **v > 0.0).count();
+        lag.len() >= PARTITIONS as usize && live == 0
+    })
+    .await;
+    stop_b.cancel();
+    task_b.await.expect("B stops");
+
+    let text = metrics.render();
+    let commits: f64 = metric(&text, "kafka_consumer_commits_total", &group).values().sum();
+    let handled = total();
+    let (by_a, by_b) = (seen_a.lock().expect("lock").len(), seen_b.lock().expect("lock").len());
+    println!("handled {handled} deliveries (A {by_a}, B {by_b}) of {MESSAGES} messages with {commits} commits");
+    assert!(by_a >= MESSAGES / 3 && by_b > 0, "both consumers took part");
+    assert!(handled >= MESSAGES, "at least once");
+    assert!(commits > 0.0 && commits < (MESSAGES / 10) as f64, "commits are batched: {commits} for {MESSAGES} messages");
+    let ages = metric(&text, "kafka_consumer_event_age_seconds_count", &group);
+    assert_eq!(ages.values().sum::<f64>(), handled as f64, "every applied event's age is recorded: {ages:?}");
+
+    // Stopping committed everything handled: the group's offsets are the high watermarks.
+    let probe: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).set("group.id", &group).create().expect("probe");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(&physical, p);
+    }
+    let committed = probe.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+    let mut sum = 0;
+    for e in committed.elements() {
+        let (_, high) = probe.fetch_watermarks(&physical, e.partition(), Duration::from_secs(10)).expect("watermarks");
+        assert_eq!(e.offset(), Offset::Offset(high), "partition {} is committed through its end", e.partition());
+        sum += high;
+    }
+    assert_eq!(sum, MESSAGES as i64);
+}
