@@ -152,8 +152,9 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<String> {
 /// Book a stay: the rooms are held while the payment runs.
 ///
 /// Same key and body → the same answer (with `Idempotent-Replayed: true`); same key with another
-/// body → 422 `idempotency_key_reused`; same key while the first request runs → 409
-/// `request_in_flight`; a night with too few rooms → 409 `sold_out`.
+/// body → 422 `idempotency_key_reused`; same key while the first request runs → waits for it
+/// and gets its answer (409 `request_in_flight` only when the key stays contended after three
+/// tries); a night with too few rooms → 409 `sold_out`.
 #[utoipa::path(
     post, path = "/bookings", operation_id = "createBooking",
     security(("bearerAuth" = [])),

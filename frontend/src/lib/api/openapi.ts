@@ -81,8 +81,9 @@ export interface paths {
     /**
      * Book a stay: the rooms are held while the payment runs.
      * @description Same key and body → the same answer (with `Idempotent-Replayed: true`); same key with another
-     *     body → 422 `idempotency_key_reused`; same key while the first request runs → 409
-     *     `request_in_flight`; a night with too few rooms → 409 `sold_out`.
+     *     body → 422 `idempotency_key_reused`; same key while the first request runs → waits for it
+     *     and gets its answer (409 `request_in_flight` only when the key stays contended after three
+     *     tries); a night with too few rooms → 409 `sold_out`.
      */
     post: operations["createBooking"];
     delete?: never;
