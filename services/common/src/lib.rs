@@ -16,6 +16,8 @@
 //! - [`events`]: the CloudEvents 1.0 envelope and the topic names from DESIGN.md.
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed only after the
 //!   handler succeeds; poison messages parked on `<topic>.dlq`).
+//! - [`mongo`]: compare-and-set documents and idempotent counters that hold on MongoDB and
+//!   FerretDB v1 alike, with every step keyed by `_id`.
 //! - [`shutdown`]: SIGTERM/SIGINT turned into one cancellation token.
 //! - [`db`]: PostgreSQL connect (creating the service's database), migrations, readiness.
 //! - [`outbox`]: the transactional outbox, its relay, and the processed-events record that
@@ -35,6 +37,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod kafka;
+pub mod mongo;
 pub mod outbox;
 pub mod page;
 pub mod saga;

@@ -4,8 +4,8 @@
 //!   its own version (the event time in nanoseconds): the catalog (`hotel.upserted` /
 //!   `hotel.removed`, `catalogVersion`) and the rating (`hotel.rating.updated`,
 //!   `ratingVersion`). An event older than the stored version of its aspect is skipped, so
-//!   redelivery and cross-topic reordering never roll a hotel back. `popularity` is recounted
-//!   from `bookings`, which makes it idempotent too.
+//!   redelivery and cross-topic reordering never roll a hotel back. `popularity` is copied
+//!   from the hotel's tally (below) whenever that changes.
 //! - `calendars`: one document per hotel and room type (`_id` = `hotel|roomType`) holding its
 //!   nights (rooms left and price) packed in one string, see [`crate::calendar`]. A window of
 //!   nights is replaced with what booking says is true now (read, merged, written back when it
@@ -15,11 +15,14 @@
 //!   every document of the collection. So the calendars are kept cheap to decode (one string,
 //!   not a document per night), and searches read a city's hotels and calendars once per
 //!   change, into [`crate::snapshot`], instead of once per query.
-//! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled}`, the facts popularity counts.
+//! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled, counted}`, the facts
+//!   popularity counts; `popularity` (`_id` = hotel id): a
+//!   [`Tally`](tripnest_common::mongo::Tally) changed by one per booking that starts or stops
+//!   counting, under the booking's token: O(1) per event, idempotent, and safe between
+//!   replicas (see [`tripnest_common::mongo`]).
 //!
 //! Every document a query can match carries every field it filters or sorts on (no missing
-//! fields, no `null`s), and only plain operators are used (equality, `$in`, `$set`, sort/limit,
-//! `count_documents`): FerretDB v1 and MongoDB answer these identically.
+//! fields, no `null`s), and only plain operators are used (equality, `$in`, `$set`, sort/limit): FerretDB v1 and MongoDB answer these identically.
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -29,7 +32,10 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
 };
 use serde::{Deserialize, Serialize};
-use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
+use tripnest_common::{
+    mongo::Tallies,
+    saga::{HotelUpserted, RoomTypeInfo},
+};
 
 pub use crate::calendar::{CalendarDoc, NightCell};
 
@@ -119,6 +125,7 @@ struct BookingFact {
     hotel_id: String,
     confirmed: bool,
     cancelled: bool,
+    counted: bool,
 }
 
 /// Whether an event changed the read model, and which cities' results it affects.
@@ -147,6 +154,7 @@ pub struct Store {
     hotels: Collection<HotelDoc>,
     calendars: Collection<CalendarDoc>,
     bookings: Collection<BookingFact>,
+    popularity: Tallies,
 }
 
 /// The lowercased, trimmed form used for matching cities and amenities.
@@ -157,14 +165,19 @@ pub fn match_key(s: &str) -> String {
 impl Store {
     /// The collections of `db`.
     pub fn new(db: Database) -> Self {
-        Self { hotels: db.collection("hotels"), calendars: db.collection("calendars"), bookings: db.collection("bookings"), db }
+        Self {
+            hotels: db.collection("hotels"),
+            calendars: db.collection("calendars"),
+            bookings: db.collection("bookings"),
+            popularity: Tallies::new(&db, "popularity"),
+            db,
+        }
     }
 
     /// Create the indexes queries use (idempotent).
     pub async fn create_indexes(&self) -> mongodb::error::Result<()> {
         self.hotels.create_index(IndexModel::builder().keys(doc! { "onSale": 1, "cityKey": 1 }).build()).await?;
         self.calendars.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
-        self.bookings.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
         Ok(())
     }
 
@@ -235,7 +248,8 @@ impl Store {
         Ok(Applied::in_cities([stored.city_key]))
     }
 
-    /// Record that a booking was confirmed or cancelled and recount its hotel's popularity.
+    /// Record that a booking was confirmed or cancelled; its hotel's popularity changes by one
+    /// when whether it counts changes (see [`Tallies::settle`]).
     pub async fn record_booking(
         &self,
         booking_id: &str,
@@ -243,17 +257,24 @@ impl Store {
         confirmed: bool,
         cancelled: bool,
     ) -> mongodb::error::Result<Applied> {
-        let old = self.bookings.find_one(doc! { "_id": booking_id }).await?.unwrap_or_default();
+        let old = self.bookings.find_one(doc! { "_id": booking_id }).await?;
+        let known = old.is_some();
+        let old = old.unwrap_or_default();
         let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
-        let set = doc! { "hotelId": hotel_id, "confirmed": confirmed, "cancelled": cancelled };
-        self.bookings.update_one(doc! { "_id": booking_id }, doc! { "$set": set }).upsert(true).await?;
-        let popularity = self.bookings.count_documents(doc! { "hotelId": hotel_id, "confirmed": true, "cancelled": false }).await?;
-        let stored = self.ensure_hotel(hotel_id).await?;
-        let popularity = i64::try_from(popularity).unwrap_or(i64::MAX);
-        if stored.popularity == popularity {
+        let counts = confirmed && !cancelled;
+        let fact = BookingFact { id: booking_id.to_owned(), hotel_id: hotel_id.to_owned(), confirmed, cancelled, counted: counts };
+        if known && fact.confirmed == old.confirmed && fact.cancelled == old.cancelled && fact.counted == old.counted {
             return Ok(Applied::default());
         }
-        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": popularity } }).await?;
+        let tally =
+            if old.counted != counts { Some(self.popularity.settle(hotel_id, booking_id, old.counted, counts).await?) } else { None };
+        self.bookings.replace_one(doc! { "_id": booking_id }, &fact).upsert(true).await?;
+        let Some(tally) = tally else { return Ok(Applied::default()) };
+        let stored = self.ensure_hotel(hotel_id).await?;
+        if stored.popularity == tally.state.value {
+            return Ok(Applied::default());
+        }
+        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": tally.state.value } }).await?;
         Ok(Applied::in_cities([stored.city_key]))
     }
 

@@ -33,6 +33,7 @@ pub async fn spawn_app() -> TestApp {
     cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
     cfg.mongodb_database = unique("reco").replace('-', "_");
     cfg.jwks_url = issuer.jwks_url.clone();
+    cfg.catalog_refresh_ms = 100;
     tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let shutdown = CancellationToken::new();
@@ -152,4 +153,19 @@ impl TestApp {
 /// The scores of an answer's items, in order.
 pub fn scores(body: &Value) -> Vec<f64> {
     body["items"].as_array().map(|items| items.iter().filter_map(|h| h["score"].as_f64()).collect()).unwrap_or_default()
+}
+
+/// A store on a fresh database of the stack's MongoDB, with its own client (as a replica has).
+pub async fn fresh_store(database: &str) -> tripnest_recommendation::store::Store {
+    tripnest_recommendation::store::Store::new(fresh_db(database).await)
+}
+
+/// `database` on the stack's MongoDB, through a client of its own.
+pub async fn fresh_db(database: &str) -> mongodb::Database {
+    mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb client").database(database)
+}
+
+/// A database name no other test uses.
+pub fn fresh_database() -> String {
+    unique("reco").replace('-', "_")
 }
