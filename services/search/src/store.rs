@@ -19,7 +19,9 @@
 //!   popularity counts; `popularity` (`_id` = hotel id): a
 //!   [`Tally`](tripnest_common::mongo::Tally) changed by one per booking that starts or stops
 //!   counting, under the booking's token: O(1) per event, idempotent, and safe between
-//!   replicas (see [`tripnest_common::mongo`]).
+//!   replicas (see [`tripnest_common::mongo`]). The copy on the hotel is the value the last
+//!   writer saw; two replicas racing on one hotel can leave it one step behind until the
+//!   hotel's next booking event.
 //!
 //! Every document a query can match carries every field it filters or sorts on (no missing
 //! fields, no `null`s), and only plain operators are used (equality, `$in`, `$set`, sort/limit): FerretDB v1 and MongoDB answer these identically.
@@ -269,11 +271,8 @@ impl Store {
         let tally =
             if old.counted != counts { Some(self.popularity.settle(hotel_id, booking_id, old.counted, counts).await?) } else { None };
         self.bookings.replace_one(doc! { "_id": booking_id }, &fact).upsert(true).await?;
-        let Some(tally) = tally else { return Ok(Applied::default()) };
         let stored = self.ensure_hotel(hotel_id).await?;
-        if stored.popularity == tally.state.value {
-            return Ok(Applied::default());
-        }
+        let Some(tally) = tally.filter(|t| t.state.value != stored.popularity) else { return Ok(Applied::default()) };
         self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": tally.state.value } }).await?;
         Ok(Applied::in_cities([stored.city_key]))
     }
