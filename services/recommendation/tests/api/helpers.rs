@@ -25,13 +25,18 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_on(&fresh_database()).await
+}
+
+/// The service on MongoDB database `database`.
+pub async fn spawn_app_on(database: &str) -> TestApp {
     let stack = Stack::load();
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_recommendation::Config::default();
     cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
     cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
     cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
-    cfg.mongodb_database = unique("reco").replace('-', "_");
+    cfg.mongodb_database = database.to_owned();
     cfg.jwks_url = issuer.jwks_url.clone();
     cfg.catalog_refresh_ms = 100;
     tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
@@ -168,4 +173,11 @@ pub async fn fresh_db(database: &str) -> mongodb::Database {
 /// A database name no other test uses.
 pub fn fresh_database() -> String {
     unique("reco").replace('-', "_")
+}
+
+/// The 50th and 99th percentiles of `samples`, in milliseconds.
+pub fn percentiles(mut samples: Vec<std::time::Duration>) -> (f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.5), at(0.99))
 }

@@ -6,3 +6,4 @@ mod events;
 mod helpers;
 mod personal;
 mod popular;
+mod timing;
