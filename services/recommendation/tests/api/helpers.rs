@@ -25,11 +25,11 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_on(&fresh_database()).await
+    spawn_app_on(&fresh_database(), 100).await
 }
 
-/// The service on MongoDB database `database`.
-pub async fn spawn_app_on(database: &str) -> TestApp {
+/// The service on MongoDB database `database`, reloading its catalog every `refresh_ms`.
+pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let stack = Stack::load();
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_recommendation::Config::default();
@@ -38,7 +38,7 @@ pub async fn spawn_app_on(database: &str) -> TestApp {
     cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
     cfg.mongodb_database = database.to_owned();
     cfg.jwks_url = issuer.jwks_url.clone();
-    cfg.catalog_refresh_ms = 100;
+    cfg.catalog_refresh_ms = refresh_ms;
     tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let shutdown = CancellationToken::new();
