@@ -17,6 +17,8 @@
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed in batches, only
 //!   after the handler succeeds; poison messages parked on `<topic>.dlq`).
 //! - [`offsets`]: a consumer's progress — batched commits, rebalance commits, lag and event age.
+//! - [`mongo`]: compare-and-set documents and idempotent counters that hold on MongoDB and
+//!   FerretDB v1 alike, with every step keyed by `_id`.
 //! - [`shutdown`]: SIGTERM/SIGINT turned into one cancellation token.
 //! - [`db`]: PostgreSQL connect (creating the service's database), migrations, readiness.
 //! - [`outbox`]: the transactional outbox, its relay, and the processed-events record that
@@ -36,6 +38,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod kafka;
+pub mod mongo;
 pub mod offsets;
 pub mod outbox;
 pub mod page;

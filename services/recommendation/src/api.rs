@@ -7,6 +7,7 @@
 //! the guest already booked for overlapping dates are left out.
 
 use crate::{
+    catalog::CatalogCache,
     profile::{self, Profile, Reason},
     store::{HotelDoc, Store, match_key},
 };
@@ -42,10 +43,12 @@ pub const MAX_LIMIT: usize = 50;
 pub struct AppState {
     /// The collections.
     pub store: Store,
+    /// The catalog snapshot.
+    pub catalog: CatalogCache,
     /// Checks access tokens.
     pub verifier: Arc<JwksVerifier>,
     /// Most hotels scored per request.
-    pub max_candidates: i64,
+    pub max_candidates: usize,
 }
 
 impl FromRef<AppState> for Arc<JwksVerifier> {
@@ -155,17 +158,17 @@ struct Suggestion {
 }
 
 impl Suggestion {
-    fn new(h: HotelDoc, score: f64, reasons: Vec<Reason>) -> Self {
+    fn new(h: &HotelDoc, score: f64, reasons: Vec<Reason>) -> Self {
         Self {
-            id: h.id,
-            name: h.name,
-            city: h.city,
-            country: h.country,
+            id: h.id.clone(),
+            name: h.name.clone(),
+            city: h.city.clone(),
+            country: h.country.clone(),
             stars: h.stars,
             rating: h.rating,
             review_count: h.review_count,
-            amenities: h.amenities,
-            currency: h.currency,
+            amenities: h.amenities.clone(),
+            currency: h.currency.clone(),
             from_price_cents: h.from_price_cents,
             score,
             reasons,
@@ -188,45 +191,33 @@ impl Suggestion {
 #[tracing::instrument(skip_all, fields(signed_in = caller.0.is_some()))]
 async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q): ApiQuery<RawQuery>) -> ApiResult<Json<Recommendations>> {
     let req = parse(q)?;
-    let internal = |e: mongodb::error::Error| ApiError::Internal(e.into());
+    let catalog = s.catalog.current();
     let (profile, excluded) = match &caller.0 {
         Some(claims) => {
-            let user = claims.sub.to_string();
-            let stays = s.store.stays_of(&user).await.map_err(internal)?;
+            let doc = s.store.profile_of(&claims.sub.to_string()).await.map_err(|e| ApiError::Internal(e.into()))?;
+            let stays = doc.stays;
             let excluded: HashSet<String> = stays
                 .iter()
                 .filter(|st| req.stay.is_some_and(|(i, o)| st.check_in.is_some_and(|si| si < o) && st.check_out.is_some_and(|so| so > i)))
                 .map(|st| st.hotel_id.clone())
                 .collect();
-            let ids: Vec<String> = stays.iter().map(|st| st.hotel_id.clone()).collect();
             let hotels: HashMap<String, HotelDoc> =
-                s.store.hotels_by_id(&ids).await.map_err(internal)?.into_iter().map(|h| (h.id.clone(), h)).collect();
-            let ratings: HashMap<String, u8> = s
-                .store
-                .reviews_of(&user)
-                .await
-                .map_err(internal)?
-                .into_iter()
-                .map(|r| (r.booking_id, u8::try_from(r.rating.clamp(1, 5)).unwrap_or(3)))
-                .collect();
+                stays.iter().filter_map(|st| catalog.hotel(&st.hotel_id)).map(|h| (h.id.clone(), h.clone())).collect();
+            let ratings: HashMap<String, u8> =
+                doc.ratings.into_iter().map(|r| (r.booking_id, u8::try_from(r.rating.clamp(1, 5)).unwrap_or(3))).collect();
             (Some(profile::build(&stays, &hotels, &ratings)).filter(|p| p.stays > 0), excluded)
         }
         None => (None, HashSet::new()),
     };
-    let candidates = s.store.hotels_on_sale(req.city.as_deref(), s.max_candidates).await.map_err(internal)?;
-    let candidates = candidates.into_iter().filter(|h| !excluded.contains(&h.id));
+    let candidates = catalog.on_sale(req.city.as_deref()).take(s.max_candidates).filter(|h| !excluded.contains(&h.id));
     let Some(profile) = profile else {
-        let items = candidates.take(req.limit).map(|h| {
-            let reasons = profile::popular_reasons(&h);
-            let score = h.popularity as f64;
-            Suggestion::new(h, score, reasons)
-        });
+        let items = candidates.take(req.limit).map(|h| Suggestion::new(h, h.popularity as f64, profile::popular_reasons(h)));
         return Ok(Json(Recommendations { basis: "popular", profile: None, items: items.collect() }));
     };
     // Candidates come most popular first; a stable sort keeps that order among equal scores.
-    let mut scored: Vec<(f64, Vec<Reason>, HotelDoc)> = candidates
+    let mut scored: Vec<(f64, Vec<Reason>, &HotelDoc)> = candidates
         .map(|h| {
-            let (score, reasons) = profile::score(&profile, &h);
+            let (score, reasons) = profile::score(&profile, h);
             (score, reasons, h)
         })
         .collect();

@@ -1,4 +1,4 @@
-//! The consumer group `recommendation`: the catalog, ratings, confirmed and cancelled stays
+//! The consumer group [`crate::GROUP`]: the catalog, ratings, confirmed and cancelled stays
 //! and reviews, each applied idempotently to the collections in [`crate::store`].
 
 use crate::store::Store;

@@ -1,21 +1,31 @@
 //! The recommendation service: a per-user taste profile from confirmed stays and reviews, and
 //! hotels ranked by a score a guest can read, with popular choices for anonymous users.
 //!
-//! - [`consumer`]: the consumer group `recommendation` reads `hotel.upserted`,
-//!   `hotel.removed`, `hotel.rating.updated`, `booking.confirmed`, `booking.cancelled` and
-//!   `review.created` into MongoDB, idempotently.
-//! - [`store`]: the collections (`hotels`, `stays`, `reviews`) and their writes and reads.
+//! - [`consumer`]: the consumer group [`GROUP`] reads `hotel.upserted`, `hotel.removed`,
+//!   `hotel.rating.updated`, `booking.confirmed`, `booking.cancelled` and `review.created`
+//!   into MongoDB, idempotently, with O(1) work per event.
+//! - [`store`]: the collections (`hotels`, `bookings`, `popularity`, `profiles`), every read
+//!   and write keyed by `_id`.
+//! - [`catalog`]: the catalog with popularity in memory, reloaded in the background.
 //! - [`profile`]: the profile (cities, usual nightly price, amenities; reviewed stays weighted
 //!   by their rating) and the score (city 35, price 25, amenities 25, rating 15 points), each
 //!   factor with a reason in words.
 //! - [`api`]: `GET /recommendations` with optional sign-in; excludes hotels the guest already
 //!   booked for overlapping dates; anonymous callers get the most booked hotels.
 //!
-//! The profile is derived on each request from the stored stays and reviews rather than kept
-//! as a running document: that makes it immune to event order and redelivery, always reflects
-//! the latest hotel data, and costs three small indexed finds per request.
+//! A request costs one lookup by `_id` (the traveller's profile document, kept current by the
+//! consumer) plus bounded work on the in-memory catalog (at most `max_candidates` hotels
+//! scored), whatever the number of hotels, travellers and stays. The profile is computed from
+//! the stored stays and ratings on each request, so it always reflects the latest hotel data.
+//!
+//! Upgrading a deployment that ran the earlier layout (stays and reviews as separate
+//! documents, popularity recounted per event): the group name carries a layout version, so a
+//! new version starts a new group that rebuilds `bookings`, `popularity` and `profiles` from
+//! the beginning of the topics (their retention must cover the history); the old collections
+//! `stays` and `reviews` are no longer read and can be dropped.
 
 pub mod api;
+pub mod catalog;
 pub mod consumer;
 pub mod profile;
 pub mod store;
@@ -35,6 +45,8 @@ use tripnest_common::{
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "recommendation";
+/// The consumer group: the name and the version of the stored layout (see the module docs).
+pub const GROUP: &str = "recommendation-v2";
 
 /// Configuration: `APP_…` environment over these defaults.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,6 +64,8 @@ pub struct Config {
     pub jwks_url: String,
     /// Most hotels scored per request.
     pub max_candidates: i64,
+    /// How often the in-memory catalog is reloaded, milliseconds.
+    pub catalog_refresh_ms: u64,
 }
 
 impl Default for Config {
@@ -62,25 +76,24 @@ impl Default for Config {
             mongodb_database: "recommendation".into(),
             jwks_url: "http://127.0.0.1:8081/.well-known/jwks.json".into(),
             max_candidates: 2000,
+            catalog_refresh_ms: 2000,
         }
     }
 }
 
-/// Connect to MongoDB and create the indexes.
 /// This service's part of the public API (paths without the gateway's `/api`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api::router().split_for_parts().1
 }
 
+/// Connect to MongoDB.
 pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
     let uri = cfg.mongodb_uri.as_ref().context("the recommendation service needs MongoDB: set APP_MONGODB_URI")?;
     let mut options =
         mongodb::options::ClientOptions::parse(uri.expose_secret()).await.context("APP_MONGODB_URI is not a valid MongoDB URI")?;
     options.app_name = Some(NAME.into());
     options.server_selection_timeout = Some(Duration::from_secs(5));
-    let store = store::Store::new(mongodb::Client::with_options(options)?.database(&cfg.mongodb_database));
-    store.create_indexes().await.context("cannot create the recommendation indexes in MongoDB")?;
-    Ok(store)
+    Ok(store::Store::new(mongodb::Client::with_options(options)?.database(&cfg.mongodb_database)))
 }
 
 /// Start the consumer and the HTTP server; returns once serving.
@@ -97,12 +110,18 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
             let producer = kafka_check.clone();
             async move { producer.check().await }
         });
-    let state =
-        api::AppState { store: store.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)), max_candidates: cfg.max_candidates };
+    let every = Duration::from_millis(cfg.catalog_refresh_ms.max(1));
+    let catalog = catalog::start(store.clone(), every, shutdown.clone()).await.context("cannot load the hotel catalog from MongoDB")?;
+    let state = api::AppState {
+        store: store.clone(),
+        catalog,
+        verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)),
+        max_candidates: usize::try_from(cfg.max_candidates).unwrap_or(0),
+    };
     let running =
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
-    let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
+    let group = if cfg.common.kafka.group_id.is_empty() { GROUP.to_owned() } else { cfg.common.kafka.group_id.clone() };
     let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), store, shutdown));
     Ok(running.with_worker(consumer).with_cleanup(async move { producer.flush(Duration::from_secs(5)) }))
 }

@@ -1,26 +1,36 @@
-//! The recommendation service's MongoDB collections, written only by the event consumer:
+//! The recommendation service's MongoDB collections, written only by the event consumer. Every
+//! read and write is keyed by `_id`, because FerretDB v1 (the local server) answers nothing
+//! else from an index: any other filter decodes the whole collection.
 //!
 //! - `hotels` (`_id` = hotel id): the catalog from `hotel.upserted` / `hotel.removed`
-//!   (versioned by event time, `catalogVersion`), the rating from `hotel.rating.updated`
-//!   (`ratingVersion`), and `popularity`, recounted from `stays`.
-//! - `stays` (`_id` = booking id): `{userId, hotelId, checkIn, checkOut, nightlyCents,
-//!   confirmed, cancelled}` from `booking.confirmed` / `booking.cancelled`; a cancellation is
-//!   final whichever arrives first.
-//! - `reviews` (`_id` = review id): `{userId, hotelId, bookingId, rating}` from `review.created`.
+//!   (versioned by event time, `catalogVersion`) and the rating from `hotel.rating.updated`
+//!   (`ratingVersion`). Read whole only by the background catalog load ([`crate::catalog`]).
+//! - `bookings` (`_id` = booking id): `{hotelId, userId, confirmed, cancelled, counted,
+//!   profiled}`. A cancellation is final whichever event arrives first; `counted` and
+//!   `profiled` say whether the popularity tally and the traveller's profile include it.
+//! - `popularity` (`_id` = hotel id): a [`Tally`](tripnest_common::mongo::Tally) of the hotel's
+//!   confirmed, not cancelled stays, changed by `+1`/`-1` per booking under the booking's
+//!   token ([`Tallies::settle`]): O(1) per event, never counted twice, never lost between
+//!   replicas (compare-and-set, see [`tripnest_common::mongo`]).
+//! - `profiles` (`_id` = user id): the traveller's [`ProfileDoc`], their [`PROFILE_STAYS`]
+//!   most recent counted stays (by check-in) and their ratings, kept with set semantics (by
+//!   booking id, by review id), so redelivery and order do not matter and a review may arrive
+//!   before its stay. A request reads it with one lookup. Older stays fall out of the profile.
 //!
-//! Every write is an idempotent upsert by id or a version-guarded `$set`, so redelivered and
-//! reordered events leave the same state. Queries are plain finds (`$in`, equality, sort,
-//! limit), which FerretDB v1 and MongoDB answer alike.
+//! A booking event reads its fact, changes the tally and the profile when its "counts" changed,
+//! then records the fact; a crash in between redelivers the event, which finds the tally's
+//! token and the profile's set already holding it. Replaying an event that changed nothing
+//! costs one lookup.
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
-use mongodb::{
-    Collection, Database, IndexModel,
-    bson::{Document, doc},
-    error::{ErrorKind, WriteFailure},
-};
+use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
-use tripnest_common::saga::{HotelUpserted, ReviewCreated, Stay};
+use std::collections::HashMap;
+use tripnest_common::{
+    mongo::{Tallies, Versioned, is_duplicate_key},
+    saga::{HotelUpserted, ReviewCreated, Stay},
+};
 
 /// A hotel as this service stores it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,7 +63,7 @@ pub struct HotelDoc {
     pub rating: f64,
     /// Reviews.
     pub review_count: i64,
-    /// Confirmed, not cancelled stays.
+    /// Confirmed, not cancelled stays (from `popularity`; not stored here).
     pub popularity: i64,
     /// Event time (ns) of the stored catalog.
     pub catalog_version: i64,
@@ -61,7 +71,7 @@ pub struct HotelDoc {
     pub rating_version: i64,
 }
 
-/// A booking as this service stores it.
+/// A stay in a traveller's profile.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct StayDoc {
@@ -86,21 +96,75 @@ pub struct StayDoc {
     pub cancelled: bool,
 }
 
-/// A review as this service stores it.
+/// A rating a traveller gave one of their stays.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct ReviewDoc {
+pub struct RatingDoc {
     /// Review id.
-    #[serde(rename = "_id")]
-    pub id: String,
-    /// Author.
-    pub user_id: String,
-    /// Hotel.
-    pub hotel_id: String,
+    pub review_id: String,
     /// The stay reviewed.
     pub booking_id: String,
     /// 1–5.
     pub rating: i32,
+}
+
+/// A traveller's profile document (`_id` = user id): their most recent stays and ratings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ProfileDoc {
+    /// Confirmed, not cancelled stays, latest check-in first, at most [`PROFILE_STAYS`].
+    pub stays: Vec<StayDoc>,
+    /// Ratings by review, oldest first, at most [`PROFILE_RATINGS`].
+    pub ratings: Vec<RatingDoc>,
+}
+
+/// Stays a profile keeps (the most recent by check-in).
+pub const PROFILE_STAYS: usize = 50;
+/// Ratings a profile keeps.
+pub const PROFILE_RATINGS: usize = 2 * PROFILE_STAYS;
+
+impl ProfileDoc {
+    /// Make `stay` part of the profile (`counts`) or not; whether anything changed.
+    pub fn set_stay(&mut self, stay: &StayDoc, counts: bool) -> bool {
+        let before = self.stays.clone();
+        self.stays.retain(|s| s.id != stay.id);
+        if counts {
+            self.stays.push(stay.clone());
+            self.stays.sort_by(|a, b| b.check_in.cmp(&a.check_in).then_with(|| a.id.cmp(&b.id)));
+            self.stays.truncate(PROFILE_STAYS);
+        }
+        self.stays != before
+    }
+
+    /// Add a rating (once per review); whether anything changed. Past the limit, ratings of
+    /// stays the profile no longer holds go first, then the oldest.
+    pub fn add_rating(&mut self, rating: &RatingDoc) -> bool {
+        if self.ratings.iter().any(|r| r.review_id == rating.review_id) {
+            return false;
+        }
+        self.ratings.push(rating.clone());
+        while self.ratings.len() > PROFILE_RATINGS {
+            let stale = self.ratings.iter().position(|r| !self.stays.iter().any(|s| s.id == r.booking_id)).unwrap_or(0);
+            self.ratings.remove(stale);
+        }
+        true
+    }
+}
+
+/// What this service knows of one booking (`_id` = booking id).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct BookingFact {
+    #[serde(rename = "_id")]
+    id: String,
+    hotel_id: String,
+    user_id: String,
+    confirmed: bool,
+    cancelled: bool,
+    /// Counted in its hotel's popularity.
+    counted: bool,
+    /// Listed in its traveller's profile.
+    profiled: bool,
 }
 
 /// The lowercased, trimmed form used for matching.
@@ -113,23 +177,21 @@ pub fn match_key(s: &str) -> String {
 pub struct Store {
     db: Database,
     hotels: Collection<HotelDoc>,
-    stays: Collection<StayDoc>,
-    reviews: Collection<ReviewDoc>,
+    bookings: Collection<BookingFact>,
+    popularity: Tallies,
+    profiles: Versioned<ProfileDoc>,
 }
 
 impl Store {
     /// The collections of `db`.
     pub fn new(db: Database) -> Self {
-        Self { hotels: db.collection("hotels"), stays: db.collection("stays"), reviews: db.collection("reviews"), db }
-    }
-
-    /// Create the indexes queries use (idempotent).
-    pub async fn create_indexes(&self) -> mongodb::error::Result<()> {
-        self.hotels.create_index(IndexModel::builder().keys(doc! { "onSale": 1, "cityKey": 1 }).build()).await?;
-        self.stays.create_index(IndexModel::builder().keys(doc! { "userId": 1 }).build()).await?;
-        self.stays.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
-        self.reviews.create_index(IndexModel::builder().keys(doc! { "userId": 1 }).build()).await?;
-        Ok(())
+        Self {
+            hotels: db.collection("hotels"),
+            bookings: db.collection("bookings"),
+            popularity: Tallies::new(&db, "popularity"),
+            profiles: Versioned::new(&db, "profiles"),
+            db,
+        }
     }
 
     /// A round trip to the server, for readiness.
@@ -144,9 +206,7 @@ impl Store {
         let fresh = HotelDoc { id: id.to_owned(), ..HotelDoc::default() };
         match self.hotels.insert_one(&fresh).await {
             Ok(_) => Ok(fresh),
-            Err(e) if matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000) => {
-                Ok(self.hotels.find_one(doc! { "_id": id }).await?.unwrap_or(fresh))
-            }
+            Err(e) if is_duplicate_key(&e) => Ok(self.hotels.find_one(doc! { "_id": id }).await?.unwrap_or(fresh)),
             Err(e) => Err(e),
         }
     }
@@ -192,64 +252,72 @@ impl Store {
         Ok(())
     }
 
-    /// Record a confirmed or cancelled stay, then recount its hotel's popularity.
+    /// Record a confirmed or cancelled stay: its hotel's popularity and its traveller's
+    /// profile follow whether it counts now (confirmed and not cancelled).
     pub async fn record_stay(&self, stay: &Stay, confirmed: bool, cancelled: bool) -> mongodb::error::Result<()> {
         let id = stay.booking_id.to_string();
-        let old = self.stays.find_one(doc! { "_id": &id }).await?.unwrap_or_default();
-        let nights = (stay.check_out - stay.check_in).num_days().max(1);
-        let nightly = stay.amount_cents / nights / i64::from(stay.rooms.max(1));
-        let set = doc! {
-            "userId": stay.user_id.to_string(),
-            "hotelId": &stay.hotel_id,
-            "checkIn": stay.check_in.to_string(),
-            "checkOut": stay.check_out.to_string(),
-            "nightlyCents": nightly,
-            "currency": &stay.currency,
-            "confirmed": old.confirmed || confirmed,
-            "cancelled": old.cancelled || cancelled,
+        let old = self.bookings.find_one(doc! { "_id": &id }).await?;
+        let known = old.is_some();
+        let old = old.unwrap_or_default();
+        let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
+        let counts = confirmed && !cancelled;
+        let fact = BookingFact {
+            id: id.clone(),
+            hotel_id: stay.hotel_id.clone(),
+            user_id: stay.user_id.to_string(),
+            confirmed,
+            cancelled,
+            counted: counts,
+            profiled: counts,
         };
-        self.stays.update_one(doc! { "_id": &id }, doc! { "$set": set }).upsert(true).await?;
-        let popularity = self.stays.count_documents(doc! { "hotelId": &stay.hotel_id, "confirmed": true, "cancelled": false }).await?;
-        self.ensure_hotel(&stay.hotel_id).await?;
-        let popularity = i64::try_from(popularity).unwrap_or(i64::MAX);
-        self.hotels.update_one(doc! { "_id": &stay.hotel_id }, doc! { "$set": { "popularity": popularity } }).await?;
-        Ok(())
-    }
-
-    /// Record a review.
-    pub async fn record_review(&self, r: &ReviewCreated) -> mongodb::error::Result<()> {
-        let set = doc! {
-            "userId": r.user_id.to_string(),
-            "hotelId": &r.hotel_id,
-            "bookingId": r.booking_id.to_string(),
-            "rating": i32::from(r.rating),
-        };
-        self.reviews.update_one(doc! { "_id": r.review_id.to_string() }, doc! { "$set": set }).upsert(true).await?;
-        Ok(())
-    }
-
-    /// A user's confirmed, not cancelled stays.
-    pub async fn stays_of(&self, user: &str) -> mongodb::error::Result<Vec<StayDoc>> {
-        self.stays.find(doc! { "userId": user, "confirmed": true, "cancelled": false }).await?.try_collect().await
-    }
-
-    /// A user's reviews.
-    pub async fn reviews_of(&self, user: &str) -> mongodb::error::Result<Vec<ReviewDoc>> {
-        self.reviews.find(doc! { "userId": user }).await?.try_collect().await
-    }
-
-    /// Hotels by id (on sale or not).
-    pub async fn hotels_by_id(&self, ids: &[String]) -> mongodb::error::Result<Vec<HotelDoc>> {
-        self.hotels.find(doc! { "_id": { "$in": ids } }).await?.try_collect().await
-    }
-
-    /// Hotels on sale (in `city`, when given), most popular first, at most `limit`.
-    pub async fn hotels_on_sale(&self, city: Option<&str>, limit: i64) -> mongodb::error::Result<Vec<HotelDoc>> {
-        let mut filter: Document = doc! { "onSale": true };
-        if let Some(city) = city {
-            filter.insert("cityKey", city);
+        if known && fact == old {
+            return Ok(());
         }
-        let sort = doc! { "popularity": -1, "rating": -1, "_id": 1 };
-        self.hotels.find(filter).sort(sort).limit(limit).await?.try_collect().await
+        if old.counted != counts {
+            self.popularity.settle(&stay.hotel_id, &id, old.counted, counts).await?;
+        }
+        if old.profiled != counts {
+            let nights = (stay.check_out - stay.check_in).num_days().max(1);
+            let entry = StayDoc {
+                id: id.clone(),
+                user_id: fact.user_id.clone(),
+                hotel_id: stay.hotel_id.clone(),
+                check_in: Some(stay.check_in),
+                check_out: Some(stay.check_out),
+                nightly_cents: stay.amount_cents / nights / i64::from(stay.rooms.max(1)),
+                currency: stay.currency.clone(),
+                confirmed,
+                cancelled,
+            };
+            self.profiles.update(&fact.user_id, |p| p.set_stay(&entry, counts)).await?;
+        }
+        self.bookings.replace_one(doc! { "_id": &id }, &fact).upsert(true).await?;
+        Ok(())
+    }
+
+    /// Record a review in its author's profile.
+    pub async fn record_review(&self, r: &ReviewCreated) -> mongodb::error::Result<()> {
+        let rating = RatingDoc { review_id: r.review_id.to_string(), booking_id: r.booking_id.to_string(), rating: i32::from(r.rating) };
+        self.profiles.update(&r.user_id.to_string(), |p| p.add_rating(&rating)).await?;
+        Ok(())
+    }
+
+    /// A traveller's profile document (empty when they have none).
+    pub async fn profile_of(&self, user: &str) -> mongodb::error::Result<ProfileDoc> {
+        self.profiles.get(user).await
+    }
+
+    /// Every hotel (on sale or not) with its popularity: two reads of whole collections, for
+    /// the background catalog load only.
+    pub async fn load_catalog(&self) -> mongodb::error::Result<Vec<HotelDoc>> {
+        let (hotels, popularity) = futures::try_join!(async { self.hotels.find(doc! {}).await }, self.popularity.all())?;
+        let popularity: HashMap<String, i64> = popularity.into_iter().map(|(id, t)| (id, t.value)).collect();
+        hotels
+            .map_ok(|mut h| {
+                h.popularity = popularity.get(&h.id).copied().unwrap_or(0);
+                h
+            })
+            .try_collect()
+            .await
     }
 }

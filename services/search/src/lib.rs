@@ -2,7 +2,7 @@
 //! and per-night availability, kept current from events, queried with filters, sorting and
 //! pagination, and fronted by a Redis cache that events invalidate.
 //!
-//! - [`consumer`]: the consumer group `search` reads `hotel.upserted`, `hotel.removed`,
+//! - [`consumer`]: the consumer group `search-v2` reads `hotel.upserted`, `hotel.removed`,
 //!   `availability.changed`, `hotel.rating.updated`, `booking.confirmed` and
 //!   `booking.cancelled`, applies each idempotently and invalidates the cached results it
 //!   affects.
@@ -110,7 +110,6 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
     options.server_selection_timeout = Some(Duration::from_secs(5));
     let client = mongodb::Client::with_options(options)?;
     let store = store::Store::new(client.database(&cfg.mongodb_database));
-    store.create_indexes().await.context("cannot create the search indexes in MongoDB")?;
     Ok(store)
 }
 
@@ -126,7 +125,8 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     }
     let booking = availability::BookingClient::new(&cfg.booking_url, Duration::from_millis(cfg.booking_timeout_ms))?;
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
-    let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
+    // `-v2`: popularity became a tally (store.rs); a new group rebuilds it from the topics.
+    let group = if cfg.common.kafka.group_id.is_empty() { format!("{NAME}-v2") } else { cfg.common.kafka.group_id.clone() };
 
     let (ping, kafka_check) = (store.clone(), producer.clone());
     let readiness = Readiness::default()

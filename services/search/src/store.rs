@@ -7,7 +7,7 @@
 //!   (`hotel.upserted` / `hotel.removed`, `catalogVersion`) and the rating
 //!   (`hotel.rating.updated`, `ratingVersion`). An event older than the stored version of its
 //!   aspect is skipped, so redelivery and cross-topic reordering never roll a hotel back.
-//!   `popularity` is recounted from `bookings`, which makes it idempotent too.
+//!   `popularity` is copied from the hotel's tally (below) whenever that changes.
 //! - `calendars`: one document per hotel and room type, `_id` = `hotel|roomType` (so a hotel's
 //!   calendars are found from its room types by key), holding its nights (rooms left and price)
 //!   packed in one string, see [`crate::calendar`]. A window of nights is replaced with what
@@ -22,10 +22,16 @@
 //!   one city at once would lose one: each write of an index document holds a Redis lock.
 //!   Deployments from before the index get it built once at startup
 //!   ([`Store::build_city_index`]).
-//! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled}`, the facts popularity counts.
+//! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled, counted}`, the facts
+//!   popularity counts; `popularity` (`_id` = hotel id): a
+//!   [`Tally`](tripnest_common::mongo::Tally) changed by one per booking that starts or stops
+//!   counting, under the booking's token: O(1) per event, idempotent, and safe between
+//!   replicas (see [`tripnest_common::mongo`]). The copy on the hotel is the value the last
+//!   writer saw; two replicas racing on one hotel can leave it one step behind until the
+//!   hotel's next booking event.
 //!
-//! Only plain operators are used (equality, `$set`, `$addToSet`, `$pull`, `count_documents`):
-//! FerretDB v1 and MongoDB answer these identically.
+//! Only plain operators are used (equality, `$set`, `$addToSet`, `$pull`): FerretDB v1 and
+//! MongoDB answer these identically.
 
 use chrono::NaiveDate;
 use futures::TryStreamExt;
@@ -35,7 +41,10 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
 };
 use serde::{Deserialize, Serialize};
-use tripnest_common::saga::{HotelUpserted, RoomTypeInfo};
+use tripnest_common::{
+    mongo::Tallies,
+    saga::{HotelUpserted, RoomTypeInfo},
+};
 
 use crate::cache::ResultCache;
 pub use crate::calendar::{CalendarDoc, NightCell};
@@ -126,6 +135,7 @@ struct BookingFact {
     hotel_id: String,
     confirmed: bool,
     cancelled: bool,
+    counted: bool,
 }
 
 /// Whether an event changed the read model, and which cities' results it affects.
@@ -154,6 +164,7 @@ pub struct Store {
     hotels: Collection<HotelDoc>,
     calendars: Collection<CalendarDoc>,
     bookings: Collection<BookingFact>,
+    popularity: Tallies,
     city_index: Collection<Document>,
     /// Serialises writes of one `cityIndex` document across replicas (see [`Store::with_locks`]).
     locks: Option<ResultCache>,
@@ -183,6 +194,7 @@ impl Store {
             hotels: db.collection("hotels"),
             calendars: db.collection("calendars"),
             bookings: db.collection("bookings"),
+            popularity: Tallies::new(&db, "popularity"),
             city_index: db.collection("cityIndex"),
             locks: None,
             db,
@@ -194,12 +206,6 @@ impl Store {
     pub fn with_locks(mut self, locks: ResultCache) -> Self {
         self.locks = Some(locks);
         self
-    }
-
-    /// Create the indexes queries use (idempotent).
-    pub async fn create_indexes(&self) -> mongodb::error::Result<()> {
-        self.bookings.create_index(IndexModel::builder().keys(doc! { "hotelId": 1 }).build()).await?;
-        Ok(())
     }
 
     /// A round trip to the server, for readiness.
@@ -300,7 +306,8 @@ impl Store {
         Ok(Applied::in_cities([stored.city_key]))
     }
 
-    /// Record that a booking was confirmed or cancelled and recount its hotel's popularity.
+    /// Record that a booking was confirmed or cancelled; its hotel's popularity changes by one
+    /// when whether it counts changes (see [`Tallies::settle`]).
     pub async fn record_booking(
         &self,
         booking_id: &str,
@@ -308,17 +315,21 @@ impl Store {
         confirmed: bool,
         cancelled: bool,
     ) -> mongodb::error::Result<Applied> {
-        let old = self.bookings.find_one(doc! { "_id": booking_id }).await?.unwrap_or_default();
+        let old = self.bookings.find_one(doc! { "_id": booking_id }).await?;
+        let known = old.is_some();
+        let old = old.unwrap_or_default();
         let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
-        let set = doc! { "hotelId": hotel_id, "confirmed": confirmed, "cancelled": cancelled };
-        self.bookings.update_one(doc! { "_id": booking_id }, doc! { "$set": set }).upsert(true).await?;
-        let popularity = self.bookings.count_documents(doc! { "hotelId": hotel_id, "confirmed": true, "cancelled": false }).await?;
-        let stored = self.ensure_hotel(hotel_id).await?;
-        let popularity = i64::try_from(popularity).unwrap_or(i64::MAX);
-        if stored.popularity == popularity {
+        let counts = confirmed && !cancelled;
+        let fact = BookingFact { id: booking_id.to_owned(), hotel_id: hotel_id.to_owned(), confirmed, cancelled, counted: counts };
+        if known && fact.confirmed == old.confirmed && fact.cancelled == old.cancelled && fact.counted == old.counted {
             return Ok(Applied::default());
         }
-        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": popularity } }).await?;
+        let tally =
+            if old.counted != counts { Some(self.popularity.settle(hotel_id, booking_id, old.counted, counts).await?) } else { None };
+        self.bookings.replace_one(doc! { "_id": booking_id }, &fact).upsert(true).await?;
+        let stored = self.ensure_hotel(hotel_id).await?;
+        let Some(tally) = tally.filter(|t| t.state.value != stored.popularity) else { return Ok(Applied::default()) };
+        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": tally.state.value } }).await?;
         Ok(Applied::in_cities([stored.city_key]))
     }
 

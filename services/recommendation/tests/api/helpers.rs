@@ -25,14 +25,20 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_on(&fresh_database(), 100).await
+}
+
+/// The service on MongoDB database `database`, reloading its catalog every `refresh_ms`.
+pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let stack = Stack::load();
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_recommendation::Config::default();
     cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
     cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
     cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
-    cfg.mongodb_database = unique("reco").replace('-', "_");
+    cfg.mongodb_database = database.to_owned();
     cfg.jwks_url = issuer.jwks_url.clone();
+    cfg.catalog_refresh_ms = refresh_ms;
     tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let shutdown = CancellationToken::new();
@@ -152,4 +158,26 @@ impl TestApp {
 /// The scores of an answer's items, in order.
 pub fn scores(body: &Value) -> Vec<f64> {
     body["items"].as_array().map(|items| items.iter().filter_map(|h| h["score"].as_f64()).collect()).unwrap_or_default()
+}
+
+/// A store on a fresh database of the stack's MongoDB, with its own client (as a replica has).
+pub async fn fresh_store(database: &str) -> tripnest_recommendation::store::Store {
+    tripnest_recommendation::store::Store::new(fresh_db(database).await)
+}
+
+/// `database` on the stack's MongoDB, through a client of its own.
+pub async fn fresh_db(database: &str) -> mongodb::Database {
+    mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb client").database(database)
+}
+
+/// A database name no other test uses.
+pub fn fresh_database() -> String {
+    unique("reco").replace('-', "_")
+}
+
+/// The 50th and 99th percentiles of `samples`, in milliseconds.
+pub fn percentiles(mut samples: Vec<std::time::Duration>) -> (f64, f64) {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    (at(0.5), at(0.99))
 }

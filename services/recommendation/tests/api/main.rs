@@ -2,6 +2,8 @@
 //! own MongoDB database, topic prefix and token issuer; the catalog, stays and reviews arrive
 //! as real events on Kafka.
 
+mod events;
 mod helpers;
 mod personal;
 mod popular;
+mod timing;

@@ -1,0 +1,200 @@
+//! Compare-and-set documents and idempotent counters on MongoDB *and* FerretDB v1.
+//!
+//! FerretDB v1 (our local server, on SQLite) answers only `{_id: …}` from an index, and it
+//! runs an update as "read the matching document, apply the operators in Go, write the whole
+//! document back by `_id`" with nothing held in between. So neither `$inc` nor a
+//! `{_id, rev}` guard in the filter is atomic there: two writers that read the same revision
+//! both succeed, and one change is lost. The only atomic steps it has are an insert (the
+//! `_id` is unique) and a delete. [`Versioned`] builds compare-and-set from the insert:
+//!
+//! - Revision `r` of key `k` is an immutable document `{_id: "k#r", rev, state}` in
+//!   `<name>_revisions`. Writing revision `r + 1` is `insert_one`; of two writers that both
+//!   read revision `r`, exactly one insert succeeds and the other gets a duplicate key, reads
+//!   again and retries its change on the new state. No update is ever lost, on either server.
+//! - The head `{_id: "k", rev, state}` in `<name>` is what readers read (one lookup by `_id`)
+//!   and where writers start. A writer publishes its revision to the head and then looks up
+//!   `k#(r + 1)`: if a faster writer got there, it publishes the newer one, so the last head
+//!   write always carries the latest revision. A writer that finds revisions past the head
+//!   (a writer crashed between its insert and its publish) publishes them too.
+//! - Old revisions are deleted once [`KEEP_REVISIONS`] newer ones exist; a head can only lag
+//!   by as many revisions as writers race on one key, far fewer.
+//!
+//! Every step is a lookup, insert, replace or delete by `_id`, so the cost of a change does not
+//! depend on the size of the collection, and MongoDB gives identical answers.
+//!
+//! A [`Tally`] is a [`Versioned`] counter that remembers the last [`TALLY_TOKENS`] tokens it
+//! applied, so a change redelivered after a crash between "counted" and "recorded that it was
+//! counted" is not applied twice. [`Tallies::settle`] turns a per-item fact ("this booking
+//! counts now") into at most one `+1` and one `-1` per item, each under its own token.
+
+use futures::TryStreamExt;
+use mongodb::{
+    Collection, Database,
+    bson::doc,
+    error::{ErrorKind, Result, WriteFailure},
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Revisions kept per key; older ones are deleted as new ones are written.
+pub const KEEP_REVISIONS: i64 = 32;
+/// Tokens a [`Tally`] remembers.
+pub const TALLY_TOKENS: usize = 64;
+
+/// One revision of a key's state (also the shape of the head).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Revision<T> {
+    #[serde(rename = "_id")]
+    id: String,
+    rev: i64,
+    state: T,
+}
+
+/// What [`Versioned::update`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Updated<T> {
+    /// The state now.
+    pub state: T,
+    /// Whether this call changed it.
+    pub changed: bool,
+}
+
+/// Documents by key whose changes are compare-and-set on every MongoDB-wire server.
+#[derive(Debug, Clone)]
+pub struct Versioned<T: Send + Sync> {
+    heads: Collection<Revision<T>>,
+    revisions: Collection<Revision<T>>,
+}
+
+fn revision_id(key: &str, rev: i64) -> String {
+    format!("{key}#{rev}")
+}
+
+/// Whether `e` is a duplicate key on insert (code 11000).
+pub fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
+    matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
+}
+
+impl<T> Versioned<T>
+where
+    T: Serialize + DeserializeOwned + Default + Clone + Send + Sync + Unpin,
+{
+    /// The heads in collection `name` of `db`, their revisions in `<name>_revisions`.
+    pub fn new(db: &Database, name: &str) -> Self {
+        Self { heads: db.collection(name), revisions: db.collection(&format!("{name}_revisions")) }
+    }
+
+    /// The published state of `key` (the default when it was never written).
+    pub async fn get(&self, key: &str) -> Result<T> {
+        Ok(self.heads.find_one(doc! { "_id": key }).await?.map(|h| h.state).unwrap_or_default())
+    }
+
+    /// Every published state, by key. Reads the whole collection: for background loads only.
+    pub async fn all(&self) -> Result<Vec<(String, T)>> {
+        self.heads.find(doc! {}).await?.map_ok(|h| (h.id, h.state)).try_collect().await
+    }
+
+    /// The latest revision of `key` and whether the head already shows it.
+    async fn latest(&self, key: &str) -> Result<(i64, T, bool)> {
+        let (mut rev, mut state) = match self.heads.find_one(doc! { "_id": key }).await? {
+            Some(h) => (h.rev, h.state),
+            None => (0, T::default()),
+        };
+        let mut published = true;
+        while let Some(next) = self.revisions.find_one(doc! { "_id": revision_id(key, rev + 1) }).await? {
+            (rev, state, published) = (next.rev, next.state, false);
+        }
+        Ok((rev, state, published))
+    }
+
+    /// Make the head show revision `rev` or a later one.
+    async fn publish(&self, key: &str, mut rev: i64, mut state: T) -> Result<()> {
+        loop {
+            let head = Revision { id: key.to_owned(), rev, state };
+            let written = self.heads.replace_one(doc! { "_id": key }, &head).upsert(true).await;
+            state = head.state;
+            match written {
+                Ok(_) => {}
+                Err(e) if is_duplicate_key(&e) => continue, // two first writes raced; replace now
+                Err(e) => return Err(e),
+            }
+            let mut newer = false;
+            while let Some(next) = self.revisions.find_one(doc! { "_id": revision_id(key, rev + 1) }).await? {
+                (rev, state, newer) = (next.rev, next.state, true);
+            }
+            if !newer {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Apply `change` to the latest state of `key` as one compare-and-set, retried on conflict.
+    /// `change` returns whether it changed anything; it may run more than once.
+    pub async fn update(&self, key: &str, mut change: impl FnMut(&mut T) -> bool) -> Result<Updated<T>> {
+        loop {
+            let (rev, current, published) = self.latest(key).await?;
+            let mut next = current.clone();
+            if !change(&mut next) {
+                if !published {
+                    self.publish(key, rev, current.clone()).await?;
+                }
+                return Ok(Updated { state: current, changed: false });
+            }
+            let revision = Revision { id: revision_id(key, rev + 1), rev: rev + 1, state: next };
+            match self.revisions.insert_one(&revision).await {
+                Ok(_) => {}
+                Err(e) if is_duplicate_key(&e) => continue,
+                Err(e) => return Err(e),
+            }
+            self.publish(key, revision.rev, revision.state.clone()).await?;
+            if revision.rev > KEEP_REVISIONS {
+                let old = revision_id(key, revision.rev - KEEP_REVISIONS);
+                if let Err(e) = self.revisions.delete_one(doc! { "_id": &old }).await {
+                    tracing::warn!(error = %e, revision = old, "cannot delete an old revision; the next write retries");
+                }
+            }
+            return Ok(Updated { state: revision.state, changed: true });
+        }
+    }
+}
+
+/// A counter that applies each token at most once (within its last [`TALLY_TOKENS`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tally {
+    /// The count.
+    pub value: i64,
+    /// The tokens applied most recently, oldest first.
+    pub tokens: Vec<String>,
+}
+
+/// Tallies by key.
+pub type Tallies = Versioned<Tally>;
+
+impl Versioned<Tally> {
+    /// Add `delta` to `key` unless `token` was applied already; returns the tally now.
+    pub async fn add(&self, key: &str, token: &str, delta: i64) -> Result<Updated<Tally>> {
+        self.update(key, |t| {
+            if t.tokens.iter().any(|seen| seen == token) {
+                return false;
+            }
+            t.value += delta;
+            t.tokens.push(token.to_owned());
+            let excess = t.tokens.len().saturating_sub(TALLY_TOKENS);
+            t.tokens.drain(..excess);
+            true
+        })
+        .await
+    }
+
+    /// Make item `item` count (`counts`) in `key`'s tally, given whether it was counted
+    /// before: `+1` under token `item+`, `-1` under `item-`, nothing when it is unchanged.
+    /// The caller records `counts` for the item after this returns; a crash in between makes
+    /// the redelivered call find its token and change nothing. An item may count at most once
+    /// and stop counting at most once (a cancellation is final).
+    pub async fn settle(&self, key: &str, item: &str, counted: bool, counts: bool) -> Result<Updated<Tally>> {
+        match (counted, counts) {
+            (false, true) => self.add(key, &format!("{item}+"), 1).await,
+            (true, false) => self.add(key, &format!("{item}-"), -1).await,
+            _ => Ok(Updated { state: self.get(key).await?, changed: false }),
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! The read model under redelivery, reordering and concurrent replicas, applied through the
+//! store (as the consumer does) on the real FerretDB; and a review that arrives before its stay,
+//! through Kafka.
+
+use crate::helpers::*;
+use tripnest_common::{
+    Event,
+    mongo::{Tallies, Tally},
+};
+use tripnest_recommendation::store::Store;
+use uuid::Uuid;
+
+async fn popularity(store: &Store, hotel: &str) -> i64 {
+    let catalog = store.load_catalog().await.expect("catalog");
+    catalog.iter().find(|h| h.id == hotel).map(|h| h.popularity).expect("hotel in the catalog")
+}
+
+#[tokio::test]
+async fn redelivered_and_reordered_booking_events_leave_popularity_right() {
+    let store = fresh_store(&fresh_database()).await;
+    let porto: Event<_> = hotel("porto", "Porto", &["wifi"], 10_000);
+    store.upsert_hotel(&porto.data, 1).await.expect("hotel");
+    let guest = Uuid::now_v7();
+    let (kept, late, undone) =
+        (stay(guest, "porto", 10, 2, 10_000), stay(guest, "porto", 20, 2, 10_000), stay(guest, "porto", 30, 2, 10_000));
+
+    // Kept: confirmed, then the same event again.
+    store.record_stay(&kept, true, false).await.expect("confirm");
+    store.record_stay(&kept, true, false).await.expect("redelivered confirm");
+    // Late: cancelled before its confirmation arrives, then both again.
+    store.record_stay(&late, false, true).await.expect("cancel first");
+    store.record_stay(&late, true, false).await.expect("late confirm");
+    store.record_stay(&late, false, true).await.expect("redelivered cancel");
+    store.record_stay(&late, true, false).await.expect("redelivered confirm");
+    // Undone: confirmed, cancelled, then the confirmation redelivered.
+    store.record_stay(&undone, true, false).await.expect("confirm");
+    store.record_stay(&undone, false, true).await.expect("cancel");
+    store.record_stay(&undone, true, false).await.expect("redelivered confirm");
+    store.record_stay(&undone, false, true).await.expect("redelivered cancel");
+
+    assert_eq!(popularity(&store, "porto").await, 1, "only the kept stay counts");
+    let profile = store.profile_of(&guest.to_string()).await.expect("profile");
+    let listed: Vec<&str> = profile.stays.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(listed, [kept.booking_id.to_string()], "only the kept stay is in the profile");
+}
+
+#[tokio::test]
+async fn a_tally_applies_each_token_once() {
+    let database = fresh_database();
+    let tallies: Tallies = Tallies::new(&fresh_db(&database).await, "tallies");
+    assert_eq!(tallies.add("h", "b1+", 1).await.expect("add").state.value, 1);
+    let again = tallies.add("h", "b1+", 1).await.expect("add again");
+    assert_eq!((again.state.value, again.changed), (1, false), "a token already applied changes nothing");
+    assert_eq!(tallies.settle("h", "b1", true, false).await.expect("uncount").state.value, 0);
+    assert_eq!(tallies.settle("h", "b1", true, false).await.expect("uncount again").state.value, 0);
+    assert_eq!(tallies.get("h").await.expect("get").value, 0);
+    assert_eq!(tallies.get("never").await.expect("get"), Tally::default());
+}
+
+#[tokio::test]
+async fn two_replicas_updating_one_hotel_lose_no_counts() {
+    let database = fresh_database();
+    let (a, b) = (fresh_store(&database).await, fresh_store(&database).await);
+    a.upsert_hotel(&hotel("busy", "Faro", &[], 9_000).data, 1).await.expect("hotel");
+    let guest = Uuid::now_v7();
+    let stays: Vec<_> = (0..40).map(|i| stay(guest, "busy", 5 + i, 1, 9_000)).collect();
+    let (first, second) = stays.split_at(20);
+    let run = |store: Store, stays: Vec<tripnest_common::saga::Stay>| async move {
+        for s in &stays {
+            store.record_stay(s, true, false).await.expect("confirm");
+        }
+    };
+    tokio::join!(run(a.clone(), first.to_vec()), run(b.clone(), second.to_vec()));
+    assert_eq!(popularity(&a, "busy").await, 40);
+    assert_eq!(a.profile_of(&guest.to_string()).await.expect("profile").stays.len(), 40, "no stay lost from the shared profile");
+
+    // Both replicas cancel every other stay at once, one of them twice.
+    let cancels: Vec<_> = stays.iter().step_by(2).cloned().collect();
+    let cancel = |store: Store, stays: Vec<tripnest_common::saga::Stay>| async move {
+        for s in &stays {
+            store.record_stay(s, false, true).await.expect("cancel");
+        }
+    };
+    tokio::join!(cancel(a.clone(), cancels.clone()), cancel(b.clone(), cancels.clone()), cancel(b.clone(), cancels));
+    assert_eq!(popularity(&b, "busy").await, 20);
+    assert_eq!(b.profile_of(&guest.to_string()).await.expect("profile").stays.len(), 20);
+}
+
+#[tokio::test]
+async fn a_review_that_arrives_before_its_stay_still_weighs_it() {
+    let app = spawn_app().await;
+    app.publish(&hotel("porto-pool", "Porto", &["pool"], 10_000)).await;
+    app.publish(&hotel("lisbon-spa", "Lisbon", &["spa"], 10_000)).await;
+    let (ada, token) = app.issuer.traveller("ada@example.test");
+    let (porto, lisbon) = (stay(ada, "porto-pool", 10, 2, 10_000), stay(ada, "lisbon-spa", 20, 2, 10_000));
+    app.publish(&reviewed(&porto, 5)).await;
+    app.publish(&confirmed(&lisbon)).await;
+    app.publish(&confirmed(&porto)).await;
+    // Porto weighs 5/3, Lisbon 1: Porto holds 5/8 of the profile (without the review, half).
+    tripnest_e2e::wait_until("the early review to weigh the Porto stay", WAIT, || async {
+        let (_, body) = app.recommend(Some(&token), "").await;
+        let top = &body["profile"]["cities"][0];
+        let share = top[1].as_f64()?;
+        (body["profile"]["stays"] == 2 && top[0] == "Porto" && (share - 0.625).abs() < 1e-9).then_some(())
+    })
+    .await;
+}
