@@ -13,8 +13,10 @@
 //! - [`roll`]: the inventory roll against a plain `INSERT … SELECT`.
 //! - [`report`]: `RESULTS.md` and `results.json`.
 //!
-//! `make bench` runs it on release binaries after the criterion benchmarks; `--quick` is the
-//! two-minute version. Everything it starts is stopped when it ends.
+//! `make bench` runs it on release binaries after the criterion benchmarks, at both sizes;
+//! `--quick` is the small size with short steps. The first run at a size seeds it (minutes
+//! at small, much longer at large); later runs reuse the seed. Every phase has a deadline,
+//! and everything it starts is stopped when it ends.
 
 mod baselines;
 mod booking;
@@ -59,6 +61,11 @@ enum SizeArg {
 }
 
 impl Args {
+    /// Where the results go.
+    pub fn out_dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| tripnest_e2e::repo_root().join("bench"))
+    }
+
     /// The sizes to run, in order.
     pub fn sizes(&self) -> Vec<seed::Size> {
         match self.size {
@@ -104,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
             .collect();
     }
     report.seconds = started.elapsed().as_secs_f64();
-    let out = args.out.clone().unwrap_or_else(|| tripnest_e2e::repo_root().join("bench"));
+    let out = args.out_dir();
     report.write(&out)?;
     println!("{}", report.markdown());
     eprintln!("wrote {} and {} in {:.0} s", out.join("RESULTS.md").display(), out.join("results.json").display(), report.seconds);

@@ -10,8 +10,7 @@ use crate::{
     load::{self, Load, Pace, Step, doubling, ladder, ladder_classed, max_rate_under, open_loop_classed, spread},
     operator,
     report::{ClassRow, Report, Row},
-    roll,
-    seed::{self, Size},
+    roll, seed,
     site::{self, CLASSES, Site, expect},
 };
 use serde_json::Value;
@@ -132,6 +131,7 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             eprintln!("[{}] starting the platform on the seed {}", size.name(), seed::pin(size));
             let site = Arc::new(Site::start(size, Duration::from_secs(args.catch_up)).await?);
             seed_rows(&site, report);
+            report.seeds.push(site.seed.clone());
             report.setup.push(format!(
                 "seed {} (`{}`): {} hotels in {} cities (booking's catalog API: one `double` room type, {} rooms, a {}-night calendar rolled by the inventory API), \
                  {} travellers registered through the user API (the login and signed-in classes use them; each registration and login costs a password hash, so the pool is the same {} at both sizes), \
@@ -156,28 +156,33 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             if args.runs("mix") {
                 site.sign_in_again().await?;
                 mix(&site, &bare_url, &sizes, report).await;
+                checkpoint(args, report);
             }
             if args.runs("classes") {
                 site.sign_in_again().await?;
                 classes(&site, &sizes, report).await;
+                checkpoint(args, report);
             }
             if args.runs("contention") {
                 site.sign_in_again().await?;
                 contention(&site, &stack, &sizes, report).await?;
+                checkpoint(args, report);
             }
             if args.runs("booking") {
                 site.sign_in_again().await?;
                 uncontended(&site, &stack, &sizes, report).await?;
+                checkpoint(args, report);
             }
             if args.runs("lag") {
                 site.sign_in_again().await?;
                 lag(&site, &sizes, report).await?;
+                checkpoint(args, report);
             }
             if args.runs("saga") {
                 site.sign_in_again().await?;
                 saga(&site, &stack, &sizes, report).await?;
+                checkpoint(args, report);
             }
-            report.seeds.push(site.seed.clone());
         }
     }
     if args.runs("operator") {
@@ -211,6 +216,13 @@ fn bare_request(http: &reqwest::Client, url: &str) -> impl Fn(u64) -> futures::f
 
 fn at_rate(steps: &[Step], rate: f64) -> Option<&Step> {
     steps.iter().find(|s| (s.offered_rps - rate).abs() < 0.5)
+}
+
+/// Write what the run has so far (a later phase that fails or runs out of time leaves it).
+fn checkpoint(args: &Args, report: &Report) {
+    if let Err(e) = report.write(&args.out_dir()) {
+        eprintln!("could not write the partial results: {e}");
+    }
 }
 
 /// The scenario label with the size: `1 hotel-site mix [small]`.

@@ -190,6 +190,20 @@ async fn caught_up(platform: &Platform, deadline: Duration) -> anyhow::Result<()
     Ok(())
 }
 
+/// Wait (at most 5 minutes) until booking's outbox relay put at least `n` events on `topic`.
+async fn published(platform: &Platform, topic: &str, n: usize) -> anyhow::Result<()> {
+    let physical = format!("{}{topic}", platform.prefix);
+    let started = Instant::now();
+    loop {
+        let on_topic = topic_messages(platform.stack.get("KAFKA_BOOTSTRAP_SERVERS"), &physical).await?;
+        if on_topic >= n as i64 {
+            return Ok(());
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(300), "{on_topic} of {n} {topic} published after 300 s");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 /// Events `group` has not committed yet on `topics` (logical names under `prefix`).
 pub async fn group_lag(bootstrap: &str, prefix: &str, group: &str, topics: &[&str]) -> anyhow::Result<i64> {
     let (bootstrap, group) = (bootstrap.to_owned(), group.to_owned());
@@ -341,7 +355,7 @@ pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> an
     let lag_left = wait_caught_up(platform, catch_up).await?;
     let catch_up_seconds = waited.elapsed().as_secs_f64();
     let (postgres_mb, rows) = sizes(platform, &pin).await?;
-    let mut topic_messages = BTreeMap::new();
+    let mut messages = BTreeMap::new();
     for t in [
         topics::HOTEL_UPSERTED,
         topics::AVAILABILITY_CHANGED,
@@ -349,10 +363,19 @@ pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> an
         topics::REVIEW_CREATED,
         topics::HOTEL_RATING_UPDATED,
     ] {
-        topic_messages.insert(t.to_owned(), topic_messages(&bootstrap, &format!("{}{t}", platform.prefix)).await?);
+        messages.insert(t.to_owned(), topic_messages(&bootstrap, &format!("{}{t}", platform.prefix)).await?);
     }
-    let report =
-        SeedReport { size: size.name(), plan, seed_seconds, seeded_now, catch_up_seconds, lag_left, postgres_mb, rows, topic_messages };
+    let report = SeedReport {
+        size: size.name(),
+        plan,
+        seed_seconds,
+        seeded_now,
+        catch_up_seconds,
+        lag_left,
+        postgres_mb,
+        rows,
+        topic_messages: messages,
+    };
     Ok(Seeded { report, pool })
 }
 
@@ -389,12 +412,14 @@ async fn publish(platform: &mut Platform, size: Size) -> anyhow::Result<Vec<(Str
     let upserted: Vec<anyhow::Result<()>> =
         stream::iter(0..plan.hotels).map(|i| upsert_hotel(p, size, i)).buffer_unordered(8).collect().await;
     upserted.into_iter().collect::<anyhow::Result<()>>()?;
+    published(p, topics::HOTEL_UPSERTED, plan.hotels).await?;
     // Search drops an availability.changed for a hotel it does not know yet: calendars only
     // once the read models consumed every hotel.upserted.
     caught_up(p, Duration::from_secs(600)).await?;
     eprintln!("[seed]   {:.0} s; {HORIZON_DAYS}-night calendars (the roll)", started.elapsed().as_secs_f64());
     let opened: Vec<anyhow::Result<()>> = stream::iter(0..plan.hotels).map(|i| open_rooms(p, size, i)).buffer_unordered(4).collect().await;
     opened.into_iter().collect::<anyhow::Result<()>>()?;
+    published(p, topics::AVAILABILITY_CHANGED, plan.hotels).await?;
     caught_up(p, Duration::from_secs(600)).await?;
     eprintln!("[seed]   {:.0} s; registering {} pool travellers", started.elapsed().as_secs_f64(), plan.pool);
     let pool = sign_in_pool(p, size, true).await?;
@@ -508,4 +533,27 @@ async fn open_rooms(p: &Platform, size: Size, i: usize) -> anyhow::Result<()> {
     let r = p.http.put(url).bearer_auth(&p.internal_token).json(&inventory).send().await?;
     anyhow::ensure!(r.status() == 200, "inventory {id}: {}", r.text().await?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_is_one_tenth_of_large_with_the_same_pool() {
+        let (s, l) = (Size::Small.plan(), Size::Large.plan());
+        assert_eq!((s.hotels * 10, s.cities * 10, s.travellers * 10, s.stays * 10), (l.hotels, l.cities, l.travellers, l.stays));
+        assert_eq!(s.pool, l.pool);
+        assert!(l.hotels >= 10_000 && l.cities >= 200 && l.travellers >= 100_000 && l.stays >= 200_000);
+    }
+
+    #[test]
+    fn each_size_has_its_own_names_and_hotels_spread_over_every_city() {
+        assert_eq!(pin(Size::Small), format!("bench_small_v{VERSION}"));
+        assert_ne!(hotel(Size::Small, 7).0, hotel(Size::Large, 7).0);
+        let plan = Size::Small.plan();
+        let cities: std::collections::BTreeSet<String> = (0..plan.hotels).map(|i| hotel(Size::Small, i).1).collect();
+        assert_eq!(cities.len(), plan.cities);
+        assert!(day(-1) < day(0) && day(0) < day(1));
+    }
 }
