@@ -38,8 +38,9 @@ fmt:
 	@cargo fmt --all
 
 ## bench: criterion benchmarks of the hot functions, then the load generator against the real stack
-##        on release binaries (bench/RESULTS.md, bench/results.json); `make bench ARGS=--quick` or
-##        `make bench-quick` for the two-minute run. Not part of `make test`.
+##        on release binaries at the small and the large size (seeded once, then cached; bench/RESULTS.md,
+##        bench/results.json); `make bench ARGS=--quick` or `make bench-quick` for the short run at the
+##        small size. Not part of `make test`.
 CRITERION ?= --warm-up-time 1 --measurement-time 3
 bench:
 	@bash -c 'source dev/lib.sh; source dev/toolchain.sh; ensure_rust; cargo bench -p tripnest-common -p tripnest-booking -p tripnest-gateway --bench hot_paths --bench pricing --bench rate_limit -- $(CRITERION)'

@@ -39,18 +39,18 @@ pub struct Contention {
 /// `nights` one-night stays at one hotel with `rooms` rooms each, offered at `load` by many
 /// travellers; then wait for every held booking to settle and count.
 pub async fn contention(site: Arc<Site>, load: Load, nights: u64, rooms: i32) -> anyhow::Result<Contention> {
-    let hotel = format!("{}-last-rooms", site.run);
+    let hotel = format!("{}-last-rooms-{}", site.run, load.rate.round());
     site.seed_hotel(7, &hotel, "Contention", rooms).await?;
-    let held: Arc<Mutex<Vec<(u64, usize, String)>>> = Arc::default();
+    let held: Arc<Mutex<Vec<(u64, String, String)>>> = Arc::default();
     let step = open_loop(load, |i| {
         let (site, held, hotel) = (site.clone(), held.clone(), hotel.clone());
         async move {
-            let who = (spread(i, 11) % site.travellers.len() as u64) as usize;
+            let who = site.traveller(spread(i, 11));
             let night = FIRST_NIGHT + spread(i, 12) % nights;
             let key = format!("{}-race-{i}", site.run);
-            let (status, id) = site.book(&site.travellers[who].token, &key, &hotel, night, 1).await?;
+            let (status, id) = site.book(&who.token, &key, &hotel, night, 1).await?;
             if let (202, Some(id)) = (status, id) {
-                held.lock().expect("held").push((night, who, id));
+                held.lock().expect("held").push((night, who.token, id));
             }
             Ok(())
         }
@@ -61,7 +61,7 @@ pub async fn contention(site: Arc<Site>, load: Load, nights: u64, rooms: i32) ->
     let mut held_per_night: BTreeMap<u64, i32> = BTreeMap::new();
     for (night, who, id) in &held {
         *held_per_night.entry(*night).or_default() += 1;
-        if settle(&site, &site.travellers[*who].token, id).await.as_deref() == Some("CONFIRMED") {
+        if settle(&site, who, id).await.as_deref() == Some("CONFIRMED") {
             *confirmed_per_night.entry(*night).or_default() += 1;
         }
     }
@@ -97,7 +97,7 @@ pub async fn saga(site: Arc<Site>, load: Load) -> (Step, hdrhistogram::Histogram
     let step = open_loop(load, |i| {
         let (site, ids) = (site.clone(), ids.clone());
         async move {
-            let who = &site.travellers[(spread(i, 21) % site.travellers.len() as u64) as usize];
+            let who = site.traveller(spread(i, 21));
             let (hotel, _) = &site.hotels[(spread(i, 22) % site.hotels.len() as u64) as usize];
             let from = 40 + spread(i, 23) % 15;
             match site.book(&who.token, &format!("{}-saga-{i}", site.run), hotel, from, 2).await? {

@@ -6,6 +6,9 @@
 //! Each request runs as its own task. At most `max_in_flight` run at once; a request due while
 //! that many are outstanding is not sent and counts as an error (`dropped`), so a slow server
 //! never slows the schedule down.
+//!
+//! A request may name its class ([`open_loop_classed`]): the step then also has each class's
+//! percentiles. A [`Pace`] lengthens steps at low rates so every step rests on enough samples.
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -56,6 +59,43 @@ pub struct Step {
     pub max_ms: f64,
     /// Errors by kind.
     pub error_kinds: BTreeMap<String, u64>,
+    /// Per request class (when the requests named one).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, ClassStats>,
+}
+
+/// One request class within a step.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassStats {
+    /// Answered as expected.
+    pub ok: u64,
+    /// Failed or timed out (drops at the cap have no class).
+    pub errors: u64,
+    /// Latency percentiles from the intended start, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// 99.9th percentile, ms.
+    pub p999_ms: f64,
+}
+
+/// How long a step at a given rate lasts: `step`, lengthened to `min_samples` requests at
+/// low rates, but never beyond `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// The shortest step.
+    pub step: Duration,
+    /// Requests a step should rest on.
+    pub min_samples: u64,
+    /// The longest step.
+    pub max: Duration,
+}
+
+impl Pace {
+    /// The step length at `rate`.
+    pub fn duration(&self, rate: f64) -> Duration {
+        Duration::from_secs_f64(self.step.as_secs_f64().max(self.min_samples as f64 / rate).min(self.max.as_secs_f64()))
+    }
 }
 
 impl Step {
@@ -87,9 +127,23 @@ where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
+    open_loop_classed(load, |i| {
+        let fut = request(i);
+        async move { ("", fut.await) }
+    })
+    .await
+}
+
+/// [`open_loop`] where each request names its class: the step has every class's figures too.
+pub async fn open_loop_classed<F, Fut>(load: Load, request: F) -> Step
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = (&'static str, Outcome)> + Send + 'static,
+{
     let due = (load.rate * load.duration.as_secs_f64()).round().max(1.0) as u64;
     let hist = Arc::new(Mutex::new(histogram()));
     let kinds = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let classes = Arc::new(Mutex::new(BTreeMap::<&'static str, (Histogram<u64>, u64)>::new()));
     let permits = Arc::new(Semaphore::new(load.max_in_flight));
     let t0 = Instant::now() + Duration::from_millis(5);
     let mut tasks = JoinSet::new();
@@ -101,14 +155,22 @@ where
             dropped += 1;
             continue;
         };
-        let (fut, hist, kinds) = (request(i), hist.clone(), kinds.clone());
+        let (fut, hist, kinds, classes) = (request(i), hist.clone(), kinds.clone(), classes.clone());
         tasks.spawn(async move {
-            let outcome = fut.await;
-            let took = intended.elapsed();
+            let (class, outcome) = fut.await;
+            let took = intended.elapsed().as_micros().max(1) as u64;
             drop(permit);
+            let mut classes = classes.lock().expect("classes");
+            let (class_hist, class_errors) = classes.entry(class).or_insert_with(|| (histogram(), 0));
             match outcome {
-                Ok(()) => hist.lock().expect("hist").saturating_record(took.as_micros().max(1) as u64),
-                Err(kind) => *kinds.lock().expect("kinds").entry(kind).or_default() += 1,
+                Ok(()) => {
+                    hist.lock().expect("hist").saturating_record(took);
+                    class_hist.saturating_record(took);
+                }
+                Err(kind) => {
+                    *class_errors += 1;
+                    *kinds.lock().expect("kinds").entry(kind).or_default() += 1;
+                }
             }
         });
         while tasks.try_join_next().is_some() {}
@@ -128,6 +190,16 @@ where
     }
     let h = hist.lock().expect("hist").clone();
     let ok = h.len();
+    let classes = classes
+        .lock()
+        .expect("classes")
+        .iter()
+        .filter(|(name, _)| !name.is_empty())
+        .map(|(name, (h, errors))| {
+            let stats = ClassStats { ok: h.len(), errors: *errors, p50_ms: ms(h, 0.5), p99_ms: ms(h, 0.99), p999_ms: ms(h, 0.999) };
+            ((*name).to_owned(), stats)
+        })
+        .collect();
     Step {
         offered_rps: load.rate,
         due,
@@ -140,6 +212,7 @@ where
         p999_ms: ms(&h, 0.999),
         max_ms: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
         error_kinds,
+        classes,
     }
 }
 
@@ -150,15 +223,29 @@ pub fn doubling(start: f64, max: f64) -> Vec<f64> {
 
 /// Offer rising rates until one misses `p99_ms` (then one step halfway, in log scale, between
 /// the last rate that met it and the first that did not). Returns every step, in order.
-pub async fn ladder<F, Fut>(rates: &[f64], duration: Duration, max_in_flight: usize, p99_ms: f64, request: F) -> Vec<Step>
+pub async fn ladder<F, Fut>(rates: &[f64], pace: Pace, max_in_flight: usize, p99_ms: f64, request: F) -> Vec<Step>
 where
     F: Fn(u64) -> Fut + Clone,
     Fut: Future<Output = Outcome> + Send + 'static,
 {
+    ladder_classed(rates, pace, max_in_flight, p99_ms, move |i| {
+        let fut = request(i);
+        async move { ("", fut.await) }
+    })
+    .await
+}
+
+/// [`ladder`] of requests that name their class.
+pub async fn ladder_classed<F, Fut>(rates: &[f64], pace: Pace, max_in_flight: usize, p99_ms: f64, request: F) -> Vec<Step>
+where
+    F: Fn(u64) -> Fut + Clone,
+    Fut: Future<Output = (&'static str, Outcome)> + Send + 'static,
+{
+    let run = |rate: f64| open_loop_classed(Load { rate, duration: pace.duration(rate), max_in_flight }, request.clone());
     let mut steps: Vec<Step> = Vec::new();
     for &rate in rates {
         settle(&steps).await;
-        let step = open_loop(Load { rate, duration, max_in_flight }, request.clone()).await;
+        let step = run(rate).await;
         eprintln!(
             "    {rate:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, {} errors of {}",
             step.p50_ms, step.p99_ms, step.p999_ms, step.errors, step.due
@@ -171,7 +258,7 @@ where
                 // Even the first rate was too much: go down (by 4× each time, three times at most).
                 for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
                     settle(&steps).await;
-                    let step = open_loop(Load { rate: lower, duration, max_in_flight }, request.clone()).await;
+                    let step = run(lower).await;
                     eprintln!(
                         "    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors",
                         step.p50_ms, step.p99_ms, step.errors
@@ -186,7 +273,7 @@ where
             if let Some(lo) = passed {
                 let mid = (lo * rate).sqrt().round();
                 settle(&steps).await;
-                let step = open_loop(Load { rate: mid, duration, max_in_flight }, request.clone()).await;
+                let step = run(mid).await;
                 eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
                 steps.push(step);
             }
@@ -248,6 +335,31 @@ mod tests {
         let step = open_loop(load, |i| async move { if i % 2 == 0 { Ok(()) } else { Err("status 500".into()) } }).await;
         assert_eq!((step.ok, step.errors, step.error_kinds.get("status 500").copied()), (10, 10, Some(10)));
         assert!(!step.meets(100.0));
+    }
+
+    #[tokio::test]
+    async fn classes_get_their_own_percentiles() {
+        let load = Load { rate: 200.0, duration: Duration::from_millis(200), max_in_flight: 100 };
+        let step = open_loop_classed(load, |i| async move {
+            if i % 2 == 0 {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                ("slow", Ok(()))
+            } else {
+                ("fast", if i % 4 == 1 { Err("status 500".into()) } else { Ok(()) })
+            }
+        })
+        .await;
+        let (slow, fast) = (&step.classes["slow"], &step.classes["fast"]);
+        assert_eq!((slow.ok, slow.errors, fast.ok, fast.errors), (20, 0, 10, 10), "{step:?}");
+        assert!(slow.p50_ms >= 30.0 && fast.p99_ms < slow.p50_ms, "{step:?}");
+    }
+
+    #[test]
+    fn low_rates_get_longer_steps_up_to_the_cap() {
+        let pace = Pace { step: Duration::from_secs(8), min_samples: 2000, max: Duration::from_secs(120) };
+        assert_eq!(pace.duration(1000.0), Duration::from_secs(8));
+        assert_eq!(pace.duration(100.0), Duration::from_secs(20));
+        assert_eq!(pace.duration(5.0), Duration::from_secs(120));
     }
 
     #[test]

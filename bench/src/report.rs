@@ -1,7 +1,10 @@
 //! The results: one [`Row`] per figure, each next to its ceiling from the same run, written
 //! as a Markdown table (`RESULTS.md`) and JSON (`results.json`), with the machine it ran on.
 
-use crate::load::Step;
+use crate::{
+    load::{ClassStats, Step},
+    seed::SeedReport,
+};
 use serde::Serialize;
 use std::{collections::BTreeMap, path::Path, process::Command};
 
@@ -118,6 +121,24 @@ pub struct Report {
     pub seconds: f64,
     /// How the run was set up (rate limits, sizes), one line each.
     pub setup: Vec<String>,
+    /// Each request class's figures, by size and scenario.
+    pub classes: Vec<ClassRow>,
+    /// What each size's seed was and took.
+    pub seeds: Vec<SeedReport>,
+}
+
+/// One request class in one scenario at one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassRow {
+    /// `small` / `large`.
+    pub size: String,
+    /// `mix at 80 req/s`, `alone at 50 req/s`.
+    pub scenario: String,
+    /// `search miss`, …
+    pub class: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub stats: ClassStats,
 }
 
 fn num(v: Option<f64>) -> String {
@@ -153,6 +174,51 @@ impl Report {
                 r.ratio().map_or("–".into(), |x| format!("{x:.2}×")),
                 r.note
             ));
+        }
+        if !self.classes.is_empty() {
+            out.push_str("\n## Request classes\n\nLatency from the intended start, successful requests; `large ÷ small` compares the p50 of the same class and scenario kind at both sizes (the bar: ≤ 1.3× for reads).\n\n");
+            out.push_str("| size | scenario | class | requests | errors | p50 ms | p99 ms | p99.9 ms | p50 large ÷ small |\n|---|---|---|---|---|---|---|---|---|\n");
+            for c in &self.classes {
+                let kind = |s: &str| s.split(" at ").next().unwrap_or(s).to_owned();
+                let small = self.classes.iter().find(|o| o.size == "small" && o.class == c.class && kind(&o.scenario) == kind(&c.scenario));
+                let growth = match small {
+                    Some(o) if c.size == "large" && o.stats.p50_ms > 0.0 => format!("{:.2}×", c.stats.p50_ms / o.stats.p50_ms),
+                    _ => "–".into(),
+                };
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {growth} |\n",
+                    c.size,
+                    c.scenario,
+                    c.class,
+                    c.stats.ok + c.stats.errors,
+                    c.stats.errors,
+                    c.stats.p50_ms,
+                    c.stats.p99_ms,
+                    c.stats.p999_ms
+                ));
+            }
+        }
+        if !self.seeds.is_empty() {
+            out.push_str("\n## Seeds\n\n| size | hotels | cities | travellers | registered | stays (reviewed) | seeded | seed time s | read-model catch-up s | lag left (events) | PostgreSQL MB | rows | topic messages |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for s in &self.seeds {
+                let map = |m: &BTreeMap<String, i64>| m.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ");
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {} | {:.0} | {} | {} |\n",
+                    s.size,
+                    s.plan.hotels,
+                    s.plan.cities,
+                    s.plan.travellers,
+                    s.plan.pool,
+                    s.plan.stays,
+                    if s.seeded_now { "this run" } else { "cached" },
+                    s.seed_seconds,
+                    s.catch_up_seconds,
+                    map(&s.lag_left),
+                    s.postgres_mb.values().sum::<f64>(),
+                    map(&s.rows),
+                    map(&s.topic_messages)
+                ));
+            }
         }
         out.push_str("\n## Load steps\n\nOpen loop at a fixed offered rate; latency from each request's intended start (coordinated omission corrected), successful requests only.\n\n");
         out.push_str(
@@ -226,6 +292,8 @@ mod tests {
             criterion_ns: BTreeMap::from([("nightly_price".into(), 42.0)]),
             seconds: 1.0,
             setup: vec![],
+            classes: vec![],
+            seeds: vec![],
         };
         let md = report.markdown();
         assert!(md.contains("| 1 | p99 (ms) | 30.0 | bare | 10.0 | 3.00× |"), "{md}");

@@ -1,21 +1,18 @@
 //! The platform under load: every service as a real process behind the gateway (the e2e
-//! harness's [`Platform`]), seeded with many hotels in several cities and a pool of
-//! travellers, and the requests of the hotel-site mix and the search cache scenarios.
+//! harness's [`Platform`], pinned to the size's seed: see [`crate::seed`]), and the requests
+//! of the hotel-site mix and of each request class.
 
-use crate::load::{Outcome, spread};
+use crate::{
+    load::{Outcome, spread},
+    seed::{self, HORIZON_DAYS, PASSWORD, Size},
+};
 use chrono::{Days, Utc};
-use futures::{StreamExt, stream};
 use serde_json::{Value, json};
-use std::{sync::Arc, time::Duration};
-use tripnest_common::events::topics;
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 use tripnest_e2e::{platform::Platform, unique};
-
-/// Cities the seeded hotels are in.
-pub const CITIES: [&str; 5] = ["Lisbon", "Porto", "Madrid", "Paris", "Rome"];
-/// The password of every seeded traveller.
-const PASSWORD: &str = "correct horse battery staple";
-/// Nights open for sale from today.
-const HORIZON_DAYS: u64 = 60;
 
 /// A rate limit so high the limiter never refuses the generator, while its Redis call stays
 /// on every request's path (`APP_RATE_LIMITS__*`).
@@ -37,6 +34,9 @@ pub struct Traveller {
     pub token: String,
 }
 
+/// The request classes reported one by one.
+pub const CLASSES: [&str; 6] = ["search hit", "search miss", "recommendation", "hotel page", "login", "booking"];
+
 /// The seeded platform and a pooled HTTP client, shared by every request task.
 #[derive(Debug)]
 pub struct Site {
@@ -47,11 +47,19 @@ pub struct Site {
     /// `…/api`.
     pub api: String,
     /// Hotel ids and their city.
-    pub hotels: Vec<(String, &'static str)>,
-    /// Signed-in travellers.
-    pub travellers: Vec<Traveller>,
+    pub hotels: Vec<(String, String)>,
+    /// The cities.
+    pub cities: Vec<String>,
+    /// Signed-in travellers (the seed's pool; tokens renewed by [`Site::sign_in_again`]).
+    travellers: RwLock<Arc<Vec<Traveller>>>,
     /// Distinguishes this run's Idempotency-Keys.
     pub run: String,
+    /// The size.
+    pub size: Size,
+    /// What the seed step did.
+    pub seed: seed::SeedReport,
+    /// Search misses so far (each a query never asked before).
+    misses: std::sync::atomic::AtomicU64,
 }
 
 /// A date `n` days from today.
@@ -73,135 +81,128 @@ pub fn client() -> reqwest::Client {
 }
 
 impl Site {
-    /// Start every service, seed `hotels` hotels (20 rooms of `double` for 60 nights each) and
-    /// `travellers` signed-in users, and wait until search lists every hotel.
-    pub async fn start(hotels: usize, travellers: usize) -> anyhow::Result<Self> {
-        let platform = Platform::start_full_with(&GATEWAY_LIMITS).await;
+    /// Start every service pinned to `size`'s seed, seed it (or find it cached) and wait at
+    /// most `catch_up` for the read models.
+    pub async fn start(size: Size, catch_up: Duration) -> anyhow::Result<Self> {
+        let mut platform = Platform::start_pinned(Some(&seed::pin(size)), &GATEWAY_LIMITS).await;
+        let seeded = seed::seed(&mut platform, size, catch_up).await?;
+        let plan = size.plan();
         let api = platform.api();
-        let run = unique("run");
-        let hotels: Vec<(String, &'static str)> = (0..hotels).map(|i| (format!("{run}-h{i:03}"), CITIES[i % CITIES.len()])).collect();
-        let site = Self { platform, http: client(), api, hotels, travellers: Vec::new(), run };
-        // Hotels first, inventories once search knows every hotel: search drops an
-        // availability.changed that arrives before its hotel.upserted (seen at 25 hotels).
-        let seeded: Vec<anyhow::Result<()>> = stream::iter(site.hotels.iter().enumerate())
-            .map(|(i, (id, city))| site.upsert_hotel(i, id, city))
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        seeded.into_iter().collect::<anyhow::Result<()>>()?;
-        site.wait_listed(None).await?;
-        let opened: Vec<anyhow::Result<()>> =
-            stream::iter(site.hotels.iter()).map(|(id, _)| site.open_rooms(id, 20)).buffer_unordered(8).collect().await;
-        opened.into_iter().collect::<anyhow::Result<()>>()?;
-        site.wait_listed(Some(2)).await?;
-        let run = site.run.clone();
-        let travellers: Vec<Traveller> = stream::iter(0..travellers)
-            .map(|i| {
-                let email = format!("{run}-u{i}@example.test");
-                let platform = &site.platform;
-                async move { Traveller { token: platform.traveller(&email).await, email } }
-            })
-            .buffer_unordered(4)
-            .collect()
-            .await;
-        Ok(Self { travellers, ..site })
+        let travellers = seeded.pool.into_iter().map(|(email, _, token)| Traveller { email, token }).collect();
+        Ok(Self {
+            platform,
+            http: client(),
+            api,
+            hotels: (0..plan.hotels).map(|i| seed::hotel(size, i)).collect(),
+            cities: (0..plan.cities).map(seed::city).collect(),
+            travellers: RwLock::new(Arc::new(travellers)),
+            run: unique("run"),
+            size,
+            seed: seeded.report,
+            misses: Default::default(),
+        })
     }
 
-    /// Wait until search lists every seeded hotel in every city (with rooms on night
-    /// `day(night)` when given), reading past the cache.
-    async fn wait_listed(&self, night: Option<u64>) -> anyhow::Result<()> {
-        let dates = night.map(|n| format!("&checkIn={}&checkOut={}", day(n), day(n + 1))).unwrap_or_default();
-        for city in CITIES {
-            let expected = self.hotels.iter().filter(|(_, c)| *c == city).count() as u64;
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-            for attempt in 0.. {
-                // A new minimum price each time: a cache miss, so this reads the read model itself.
-                let url = format!("{}/hotels?city={city}{dates}&pageSize=1&minPrice={attempt}", self.api);
-                let body: Value = self.http.get(&url).send().await?.json().await?;
-                if body["total"].as_u64() == Some(expected) {
-                    break;
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    let published = self
-                        .hotels
-                        .iter()
-                        .filter(|(id, c)| *c == city && !self.platform.tap.about(topics::HOTEL_UPSERTED, id).is_empty())
-                        .count();
-                    let listed: Value = self
-                        .http
-                        .get(format!("{}/hotels?city={city}&pageSize=100&minPrice=99999{attempt}", self.api))
-                        .send()
-                        .await?
-                        .json()
-                        .await?;
-                    anyhow::bail!(
-                        "search lists {} of {expected} hotels in {city}{dates} after 120 s ({published} hotel.upserted published): {listed}",
-                        body["total"]
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        }
+    /// The pool, signed in.
+    pub fn travellers(&self) -> Arc<Vec<Traveller>> {
+        self.travellers.read().expect("travellers").clone()
+    }
+
+    /// Traveller number `n` of the pool (modulo its size).
+    pub fn traveller(&self, n: u64) -> Traveller {
+        let all = self.travellers();
+        all[(n % all.len() as u64) as usize].clone()
+    }
+
+    /// Log the pool in again (access tokens last 15 minutes; call before each scenario).
+    pub async fn sign_in_again(&self) -> anyhow::Result<()> {
+        let pool = seed::sign_in_pool(&self.platform, self.size, false).await?;
+        *self.travellers.write().expect("travellers") =
+            Arc::new(pool.into_iter().map(|(email, _, token)| Traveller { email, token }).collect());
         Ok(())
     }
 
     /// Upsert one hotel into booking's catalog and open `rooms` rooms of `double`.
     pub async fn seed_hotel(&self, i: usize, id: &str, city: &str, rooms: i32) -> anyhow::Result<()> {
-        self.upsert_hotel(i, id, city).await?;
-        self.open_rooms(id, rooms).await
-    }
-
-    /// Upsert one hotel (one room type, `double`) into booking's catalog.
-    async fn upsert_hotel(&self, i: usize, id: &str, city: &str) -> anyhow::Result<()> {
         let p = &self.platform;
         let spec = json!({ "name": format!("Hotel {i} {city}"), "city": city, "country": "EU", "stars": 1 + i % 5, "currency": "EUR",
-                           "amenities": if i.is_multiple_of(2) { json!(["wifi", "pool"]) } else { json!(["wifi"]) },
-                           "roomTypes": [{ "name": "double", "capacity": 2, "baseRateCents": 8000 + 500 * (i % 20) as i64 }] });
+                           "roomTypes": [{ "name": "double", "capacity": 2, "baseRateCents": 8000 }] });
         let r = p.http.put(format!("{}/internal/hotels/{id}", p.booking.url)).bearer_auth(&p.internal_token).json(&spec).send().await?;
         anyhow::ensure!(r.status() == 200, "hotel {id}: {}", r.text().await?);
-        Ok(())
-    }
-
-    /// Open `rooms` rooms of `double` for the next 60 nights.
-    async fn open_rooms(&self, id: &str, rooms: i32) -> anyhow::Result<()> {
-        let p = &self.platform;
-        let inventory = json!({ "rooms": rooms, "horizonDays": HORIZON_DAYS, "pricing": { "weekendMultiplier": 1.25 } });
+        let inventory = json!({ "rooms": rooms, "horizonDays": 60 });
         let url = format!("{}/internal/inventory/{id}/double", p.booking.url);
         let r = p.http.put(url).bearer_auth(&p.internal_token).json(&inventory).send().await?;
         anyhow::ensure!(r.status() == 200, "inventory {id}: {}", r.text().await?);
         Ok(())
     }
 
+    fn city(&self, i: u64, salt: u64) -> &str {
+        &self.cities[(spread(i, salt) % self.cities.len() as u64) as usize]
+    }
+
+    fn hotel(&self, i: u64, salt: u64) -> &str {
+        &self.hotels[(spread(i, salt) % self.hotels.len() as u64) as usize].0
+    }
+
+    /// Request `i` of one class (one of [`CLASSES`]).
+    pub async fn class_request(self: Arc<Self>, class: &'static str, i: u64) -> (&'static str, Outcome) {
+        let who = self.traveller(spread(i, 1));
+        let from = 1 + spread(i, 3) % (HORIZON_DAYS - 10);
+        let outcome = match class {
+            // One query, asked again and again: answered from the cache after the first.
+            "search hit" => {
+                let url = format!("{}/hotels?city={}&checkIn={}&checkOut={}&guests=2&rooms=1", self.api, self.cities[0], day(20), day(22));
+                expect(self.http.get(url).send().await, &[200]).await
+            }
+            // Every miss another query (a minimum price below every hotel's, never repeated).
+            "search miss" => {
+                let n = self.misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                let url = format!(
+                    "{}/hotels?city={}&checkIn={}&checkOut={}&guests=1&rooms=1&minPrice={n}",
+                    self.api,
+                    self.city(i, 2),
+                    day(from),
+                    day(from + 1 + spread(i, 4) % 3)
+                );
+                expect(self.http.get(url).send().await, &[200]).await
+            }
+            "recommendation" => {
+                let url = format!("{}/recommendations?city={}", self.api, self.city(i, 2));
+                expect(self.http.get(url).bearer_auth(&who.token).send().await, &[200]).await
+            }
+            "hotel page" => expect(self.http.get(format!("{}/hotels/{}", self.api, self.hotel(i, 5))).send().await, &[200]).await,
+            "login" => {
+                let body = json!({ "email": who.email, "password": PASSWORD });
+                expect(self.http.post(format!("{}/auth/login", self.api)).json(&body).send().await, &[200]).await
+            }
+            _ => {
+                self.book(&who.token, &format!("{}-{}-{i}", self.run, class.replace(' ', "-")), self.hotel(i, 5), from, 1).await.map(|_| ())
+            }
+        };
+        (class, outcome)
+    }
+
     /// Request `i` of the hotel-site mix: 60% search, 39% recommendations, 0.5% login and
-    /// 0.5% booking, spread over travellers, cities, hotels and dates.
-    pub async fn mix_request(self: Arc<Self>, i: u64) -> Outcome {
-        let who = &self.travellers[(spread(i, 1) % self.travellers.len() as u64) as usize];
-        let city = CITIES[(spread(i, 2) % CITIES.len() as u64) as usize];
+    /// 0.5% booking, spread over travellers, cities, hotels and dates; named by class.
+    pub async fn mix_request(self: Arc<Self>, i: u64) -> (&'static str, Outcome) {
+        let who = self.traveller(spread(i, 1));
         let from = 1 + spread(i, 3) % (HORIZON_DAYS - 10);
         match spread(i, 0) % 1000 {
             0..600 => {
                 let nights = 1 + spread(i, 4) % 3;
                 let url = format!(
-                    "{}/hotels?city={city}&checkIn={}&checkOut={}&guests={}&rooms=1",
+                    "{}/hotels?city={}&checkIn={}&checkOut={}&guests={}&rooms=1",
                     self.api,
+                    self.city(i, 2),
                     day(from),
                     day(from + nights),
                     1 + i % 2
                 );
-                expect(self.http.get(url).bearer_auth(&who.token).send().await, &[200]).await
+                ("search", expect(self.http.get(url).bearer_auth(&who.token).send().await, &[200]).await)
             }
-            600..990 => {
-                let url = format!("{}/recommendations?city={city}", self.api);
-                expect(self.http.get(url).bearer_auth(&who.token).send().await, &[200]).await
-            }
-            990..995 => {
-                let body = json!({ "email": who.email, "password": PASSWORD });
-                expect(self.http.post(format!("{}/auth/login", self.api)).json(&body).send().await, &[200]).await
-            }
-            _ => {
-                let (hotel, _) = &self.hotels[(spread(i, 5) % self.hotels.len() as u64) as usize];
-                self.book(&who.token, &format!("{}-mix-{i}", self.run), hotel, from, 1).await.map(|_| ())
-            }
+            600..990 => self.class_request("recommendation", i).await,
+            990..995 => self.class_request("login", i).await,
+            _ => ("booking", self.book(&who.token, &format!("{}-mix-{i}", self.run), self.hotel(i, 5), from, 1).await.map(|_| ())),
         }
     }
 
@@ -222,9 +223,10 @@ impl Site {
         }
     }
 
-    /// The search query the cache scenario repeats, and its answer (what the bare handler serves).
+    /// The search query the bare handler's answer is copied from, and its answer.
     pub async fn search_sample(&self) -> anyhow::Result<(String, Value)> {
-        let url = format!("{}/hotels?city=Lisbon&checkIn={}&checkOut={}&guests=2&rooms=1&pageSize=20", self.api, day(20), day(22));
+        let url =
+            format!("{}/hotels?city={}&checkIn={}&checkOut={}&guests=2&rooms=1&pageSize=20", self.api, self.cities[0], day(20), day(22));
         let body: Value = self.http.get(&url).send().await?.error_for_status()?.json().await?;
         Ok((url, body))
     }

@@ -127,6 +127,12 @@ pub struct EventTap {
 impl EventTap {
     /// Start recording `topics` (logical names) under `prefix`, from the earliest offset.
     pub async fn start(bootstrap: &str, prefix: &str, topics: &[&str]) -> Self {
+        Self::start_at(bootstrap, prefix, topics, true).await
+    }
+
+    /// [`EventTap::start`] from the earliest offset, or (`earliest` false) only what is
+    /// published from now on.
+    pub async fn start_at(bootstrap: &str, prefix: &str, topics: &[&str], earliest: bool) -> Self {
         use rdkafka::{
             ClientConfig, Message,
             consumer::{Consumer, StreamConsumer},
@@ -134,7 +140,7 @@ impl EventTap {
         let consumer: StreamConsumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("group.id", unique("tap"))
-            .set("auto.offset.reset", "earliest")
+            .set("auto.offset.reset", if earliest { "earliest" } else { "latest" })
             .set("allow.auto.create.topics", "true")
             .set("topic.metadata.refresh.interval.ms", "500")
             .create()

@@ -2,6 +2,12 @@
 //! payment and notification, each with its own fresh database, all on one Kafka topic prefix,
 //! talking to each other exactly as in production (JWKS from user, internal token for the
 //! catalog API, events over Kafka, mail over SMTP).
+//!
+//! A platform is fresh by default (unique database names and topic prefix). A *pinned* one
+//! ([`Platform::start_pinned`], used by the bench's cached seed) names everything after a
+//! fixed name instead: databases `<name>_<service>`, topic prefix `<name>.`, consumer groups
+//! `<name>.<service>`; started again with the same name it finds its data and its consumers
+//! resume from their committed offsets. Its event tap starts at the end of the topics.
 
 use crate::{EventTap, Stack, process::ServiceProcess, unique, wait_until, with_database};
 use reqwest::StatusCode;
@@ -54,8 +60,15 @@ impl Platform {
 
     /// [`Platform::start_full`] with extra gateway settings (e.g. rate limits).
     pub async fn start_full_with(gateway_settings: &[(&str, &str)]) -> Self {
-        let mut p = Self::start(&[]).await;
-        let mongo_db = |s: &str| format!("t_{s}_{}", unique("m").replace('-', "_"));
+        Self::start_pinned(None, gateway_settings).await
+    }
+
+    /// [`Platform::start_full_with`], every store and topic named after `pin` when given (see
+    /// the module docs).
+    pub async fn start_pinned(pin: Option<&str>, gateway_settings: &[(&str, &str)]) -> Self {
+        let names = Names(pin.map(str::to_owned));
+        let mut p = Self::start_named(&names, &[]).await;
+        let mongo_db = |s: &str| names.store(s);
         let common = |p: &Platform| -> BTreeMap<String, String> {
             BTreeMap::from([
                 ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), p.stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
@@ -66,20 +79,22 @@ impl Platform {
                 ("APP_BOOKING_URL".into(), p.booking.url.clone()),
             ])
         };
-        let mut search_env = common(&p);
+        let common = |p: &Platform, service: &str| {
+            let mut env = common(p);
+            names.group(&mut env, service);
+            env
+        };
+        let mut search_env = common(&p, "search");
         search_env.insert("APP_MONGODB_DATABASE".into(), mongo_db("search"));
         search_env.insert("APP_CACHE_NAMESPACE".into(), unique("cache"));
         let search = ServiceProcess::spawn("search", search_env);
-        let mut review_env = common(&p);
-        review_env.insert(
-            "APP_DATABASE_URL".into(),
-            with_database(p.stack.database_url(), &format!("t_review_{}", unique("db").replace('-', "_"))),
-        );
+        let mut review_env = common(&p, "review");
+        review_env.insert("APP_DATABASE_URL".into(), with_database(p.stack.database_url(), &names.store("review")));
         let review = ServiceProcess::spawn("review", review_env);
-        let mut reco_env = common(&p);
+        let mut reco_env = common(&p, "recommendation");
         reco_env.insert("APP_MONGODB_DATABASE".into(), mongo_db("reco"));
         let recommendation = ServiceProcess::spawn("recommendation", reco_env);
-        let mut gateway_env = common(&p);
+        let mut gateway_env = common(&p, "gateway");
         for (name, url) in [
             ("USER", &p.user.url),
             ("BOOKING", &p.booking.url),
@@ -105,20 +120,28 @@ impl Platform {
 
     /// Start the four saga services; `booking_env` adds or overrides booking settings.
     pub async fn start(booking_env: &[(&str, &str)]) -> Self {
+        Self::start_named(&Names(None), booking_env).await
+    }
+
+    async fn start_named(names: &Names, booking_env: &[(&str, &str)]) -> Self {
         let stack = Stack::load();
-        let prefix = format!("{}.", unique("p"));
+        let prefix = names.prefix();
         let internal_token = unique("internal");
         let base = |service: &str| -> BTreeMap<String, String> {
-            let db = with_database(stack.database_url(), &format!("t_{service}_{}", unique("db").replace('-', "_")));
-            BTreeMap::from([
+            let db = with_database(stack.database_url(), &names.store(service));
+            let mut env = BTreeMap::from([
                 ("APP_DATABASE_URL".into(), db),
                 ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
                 ("APP_KAFKA__TOPIC_PREFIX".into(), prefix.clone()),
                 ("APP_INTERNAL_TOKEN".into(), internal_token.clone()),
-            ])
+            ]);
+            names.group(&mut env, service);
+            env
         };
         crate::create_topics(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix).await;
-        let tap = EventTap::start(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix, tripnest_common::events::topics::ALL).await;
+        let tap =
+            EventTap::start_at(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix, tripnest_common::events::topics::ALL, names.0.is_none())
+                .await;
         let user = ServiceProcess::spawn("user", base("user"));
         let jwks = format!("{}/.well-known/jwks.json", user.url);
         let mut booking_settings = base("booking");
@@ -138,6 +161,11 @@ impl Platform {
             .build()
             .expect("http");
         Self { stack, prefix, internal_token, user, booking, payment, notification, edge: None, tap, http }
+    }
+
+    /// The consumer group a service of a pinned platform runs in.
+    pub fn group(&self, service: &str) -> String {
+        Names::pinned_group(&self.prefix, service)
     }
 
     /// Register a traveller and log in; returns the access token.
@@ -228,5 +256,39 @@ impl Platform {
         let url = format!("{}/api/v1/messages", self.stack.get("MAIL_API_URL").trim_end_matches('/'));
         let list: Value = self.http.get(url).send().await.expect("mail api").json().await.expect("json");
         list["messages"].as_array().cloned().unwrap_or_default().into_iter().filter(|m| m["To"].to_string().contains(address)).collect()
+    }
+}
+
+/// How a platform names its stores, topics and consumer groups: fresh, or pinned to a name.
+#[derive(Debug, Clone)]
+struct Names(Option<String>);
+
+impl Names {
+    /// A service's database (PostgreSQL or MongoDB).
+    fn store(&self, service: &str) -> String {
+        match &self.0 {
+            Some(pin) => format!("{pin}_{service}"),
+            None => format!("t_{service}_{}", unique("db").replace('-', "_")),
+        }
+    }
+
+    /// The topic prefix.
+    fn prefix(&self) -> String {
+        match &self.0 {
+            Some(pin) => format!("{pin}."),
+            None => format!("{}.", unique("p")),
+        }
+    }
+
+    /// A pinned platform's services each get a consumer group of their own under its prefix
+    /// (a fresh one keeps the services' default, their name).
+    fn group(&self, env: &mut BTreeMap<String, String>, service: &str) {
+        if self.0.is_some() {
+            env.insert("APP_KAFKA__GROUP_ID".into(), Self::pinned_group(&self.prefix(), service));
+        }
+    }
+
+    fn pinned_group(prefix: &str, service: &str) -> String {
+        format!("{prefix}{service}")
     }
 }
