@@ -36,7 +36,7 @@
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use mongodb::{
-    Collection, Database, IndexModel,
+    Collection, Database,
     bson::{Document, doc, to_bson},
     error::{ErrorKind, WriteFailure},
 };
