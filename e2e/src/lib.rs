@@ -148,12 +148,13 @@ impl EventTap {
         let physical: Vec<String> = topics.iter().map(|t| format!("{prefix}{t}")).collect();
         let names: Vec<&str> = physical.iter().map(String::as_str).collect();
         consumer.subscribe(&names).expect("subscribe");
+        let consumer = DropOffThread(Some(consumer));
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let token = tokio_util::sync::CancellationToken::new();
         let (sink, stop, prefix) = (seen.clone(), token.clone(), prefix.to_owned());
         tokio::spawn(async move {
             loop {
-                let msg = tokio::select! { () = stop.cancelled() => return, m = consumer.recv() => m };
+                let msg = tokio::select! { () = stop.cancelled() => return, m = consumer.get().recv() => m };
                 if let Ok(m) = msg {
                     let topic = m.topic().strip_prefix(&prefix).unwrap_or(m.topic()).to_owned();
                     let value = m.payload().and_then(|p| serde_json::from_slice(p).ok()).unwrap_or(serde_json::Value::Null);
@@ -172,6 +173,28 @@ impl EventTap {
     /// Wait until an event on `topic` about `subject` arrives, and return it.
     pub async fn wait_for(&self, topic: &str, subject: &str, timeout: Duration) -> serde_json::Value {
         wait_until(&format!("{topic} about {subject}"), timeout, || async { self.about(topic, subject).into_iter().next() }).await
+    }
+}
+
+/// Owns a Kafka consumer and drops it on a thread of its own.
+///
+/// librdkafka's consumer close serves a pending group rebalance and can wait on it forever
+/// when the group is still forming (a test that ends within a second of starting its tap). The
+/// tap is dropped when the test's runtime shuts down, so dropping it inline hung the whole test
+/// binary once; on a detached thread the worst case is a thread left waiting at exit.
+struct DropOffThread<T: Send + 'static>(Option<T>);
+
+impl<T: Send + 'static> DropOffThread<T> {
+    fn get(&self) -> &T {
+        self.0.as_ref().expect("present until dropped")
+    }
+}
+
+impl<T: Send + 'static> Drop for DropOffThread<T> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.take() {
+            std::thread::spawn(move || drop(inner));
+        }
     }
 }
 
