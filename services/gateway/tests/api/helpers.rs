@@ -210,7 +210,11 @@ pub async fn spawn_gateway_with(adjust: impl FnOnce(&mut Config)) -> TestGateway
 
 /// An HTTP client with a generous timeout.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client")
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+        .build()
+        .expect("client")
 }
 
 /// Claims of a traveller whose token expires `exp_in` seconds from now (negative: expired).

@@ -97,7 +97,11 @@ pub async fn prepare_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let recorded = Arc::new(Mutex::new(Vec::new()));
     tokio::spawn(record(cfg.clone(), recorded.clone()));
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("http client");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+        .build()
+        .expect("http client");
     TestApp { cfg, pool, producer, http, running: None, recorded }
 }
 

@@ -45,7 +45,11 @@ pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let running = tripnest_recommendation::start(cfg, shutdown.clone()).await.expect("recommendation starts");
     TestApp {
         url: running.url(),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http"),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+            .build()
+            .expect("http"),
         issuer,
         producer,
         _shutdown: shutdown.drop_guard(),

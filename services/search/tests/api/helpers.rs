@@ -51,7 +51,11 @@ pub async fn spawn_app() -> TestApp {
     TestApp {
         url: search.url(),
         booking_url: booking.url(),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http"),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+            .build()
+            .expect("http"),
         issuer,
         producer,
         mongo,

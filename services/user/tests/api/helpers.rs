@@ -73,7 +73,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         ops_url: running.ops_url(),
         pool,
         database_url,
-        http: reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client"),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
+            .build()
+            .expect("client"),
         shutdown: running.shutdown.clone(),
     }
 }
