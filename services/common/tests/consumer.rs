@@ -25,9 +25,12 @@ const TOPIC: &str = "progress.test";
 const PARTITIONS: i32 = 3;
 const MESSAGES: usize = 3000;
 
-/// The bootstrap servers of the shared stack (`TRIPNEST_STACK_ENV`, else the environment).
+/// The bootstrap servers of the local stack: `TRIPNEST_STACK_ENV`, else the repository's
+/// `.tripnest/stack.env` (where `make up` and `make test` write it), else the environment.
 fn bootstrap() -> String {
-    let from_file = std::env::var("TRIPNEST_STACK_ENV").ok().and_then(|p| std::fs::read_to_string(p).ok()).and_then(|text| {
+    let path = std::env::var("TRIPNEST_STACK_ENV")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../.tripnest/stack.env").to_owned());
+    let from_file = std::fs::read_to_string(path).ok().and_then(|text| {
         text.lines().find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP_SERVERS=").map(|v| v.trim().trim_matches('"').to_owned()))
     });
     from_file.or_else(|| std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok()).expect("set TRIPNEST_STACK_ENV or KAFKA_BOOTSTRAP_SERVERS")
