@@ -48,7 +48,36 @@ wait_for_gateway() {
   done
 }
 
+# On the node, every ServiceDeployment Ready first: an earlier test (a broker restart) may have
+# restarted a Pod, and a fuzz run against a service still starting reports its 502s as defects.
+wait_for_platform() {
+  [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]] || return 0
+  kubectl --kubeconfig "$KUBECONFIG" -n "${TRIPNEST_NAMESPACE:-default}" wait --for=condition=Ready \
+    servicedeployments.tripnest.io --all --timeout=240s >&2 || { platform_state; die "not every ServiceDeployment is Ready"; }
+}
+
+# What the platform looked like, printed when the fuzzing failed, so a CI log says why.
+platform_state() {
+  [[ "${TRIPNEST_RUNTIME:-processes}" == cluster ]] || return 0
+  local k=(kubectl --kubeconfig "$KUBECONFIG" -n "${TRIPNEST_NAMESPACE:-default}") pod
+  {
+    echo "--- the platform after the fuzz run: kubectl get servicedeployments,pods"
+    "${k[@]}" get servicedeployments.tripnest.io,pods -o wide
+    echo "--- recent events"
+    "${k[@]}" get events --sort-by=.lastTimestamp | tail -25
+    for pod in $("${k[@]}" get pods -o name); do
+      if "${k[@]}" get "$pod" -o jsonpath='{.status.containerStatuses[*].restartCount}' | grep -qv '^0*$'; then
+        echo "--- $pod restarted; the log of its previous container:"
+        "${k[@]}" logs "$pod" --previous --tail=40
+      fi
+    done
+    echo "--- the last lines of booking's log"
+    "${k[@]}" logs deployment/booking --tail=30
+  } >&2 2>&1 || true
+}
+
 ensure_schemathesis
+wait_for_platform
 wait_for_gateway
 token="$(sign_in)"
 rm -rf "$OUT"; mkdir -p "$OUT"
@@ -70,4 +99,4 @@ timeout --signal INT --kill-after 30 "${FUZZ_TIMEOUT:-300}" \
   --generation-allow-x00 true \
   --generation-database none \
   --no-color \
-  --report junit,pytest --report-dir "$OUT"
+  --report junit,pytest --report-dir "$OUT" || { rc=$?; platform_state; exit "$rc"; }

@@ -196,6 +196,10 @@ pub struct KafkaConfig {
     /// Create the topics a consumer subscribes to (and their `.dlq`) when missing. On for the
     /// local stack; a cluster where the operator manages topics turns it off.
     pub create_missing_topics: bool,
+    /// Messages the consumer of a read model (search, recommendation) handles at once, one at a
+    /// time per ordering key ([`crate::kafka::ConsumerSettings::concurrency`]). The saga's
+    /// consumers always handle one at a time.
+    pub read_model_concurrency: usize,
 }
 
 impl KafkaConfig {
@@ -213,6 +217,7 @@ impl Default for KafkaConfig {
             message_timeout_ms: 30_000,
             topic_prefix: String::new(),
             create_missing_topics: true,
+            read_model_concurrency: 16,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Kafka on rdkafka: one [`Producer`] and one consumer-group runner, [`run_consumer`].
 //!
-//! The runner handles one message at a time per process, in partition order, and commits a
-//! partition's offset only after every message before it was handled (or parked on the
-//! dead-letter topic). Commits are batched and asynchronous — every 100 ms or 500 messages —
+//! The runner handles messages one at a time per process in partition order, or, with
+//! `concurrency` above 1, several at once with one at a time per ordering key
+//! ([`crate::lanes`]). It commits a partition's offset only after every message before it was
+//! handled (or parked on the dead-letter topic). Commits are batched and asynchronous — every 100 ms or 500 messages —
 //! and synchronous on shutdown and when a rebalance revokes partitions ([`crate::offsets`]). A
 //! crash between a handler's effect and the commit redelivers the messages since the last
 //! commit, which is why handlers record the event id in the same transaction as their effect
@@ -18,8 +19,10 @@
 use crate::{
     config::KafkaConfig,
     events::{Event, topics},
+    lanes::{Lanes, Watermarks},
     offsets::Progress,
 };
+use futures::{StreamExt, stream::FuturesUnordered};
 use rdkafka::{
     ClientConfig, Message,
     consumer::{CommitMode, Consumer, StreamConsumer},
@@ -175,11 +178,18 @@ pub struct ConsumerSettings {
     pub commit_every: usize,
     /// How often librdkafka reports statistics, which refresh the lag gauge.
     pub stats_interval: Duration,
+    /// Messages held at once ([`crate::lanes`]): messages of different ordering keys are
+    /// handled concurrently, those of one key one after another in offset order. 1 (the
+    /// default) handles one message at a time.
+    pub concurrency: usize,
+    /// A message's ordering key: by default its Kafka key (the aggregate id). A consumer whose
+    /// handler writes another aggregate names that one, so its writers never overlap.
+    pub order_key: fn(&Delivery) -> Vec<u8>,
 }
 
 impl ConsumerSettings {
     /// Defaults: 5 attempts, 200 ms doubling to at most 5 s; commits every 100 ms or 500
-    /// messages; statistics every second.
+    /// messages; statistics every second; one message at a time.
     pub fn new(group_id: impl Into<String>, topics: &[&str]) -> Self {
         Self {
             group_id: group_id.into(),
@@ -190,6 +200,8 @@ impl ConsumerSettings {
             commit_interval: Duration::from_millis(100),
             commit_every: 500,
             stats_interval: Duration::from_secs(1),
+            concurrency: 1,
+            order_key: |d| d.key.clone().unwrap_or_default(),
         }
     }
 }
@@ -261,48 +273,91 @@ where
     let mut tick = tokio::time::interval(settings.commit_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut since_commit = 0usize;
+    let (limit, order_key) = (settings.concurrency.max(1), settings.order_key);
+    let mut lanes = Lanes::default();
+    let mut marks = Watermarks::default();
+    let mut running = FuturesUnordered::new();
+    let (s, dlq, stop, handle) = (&settings, &dead_letters, &shutdown, &handler);
+    let run = move |(d, broker_millis): (Delivery, Option<i64>)| async move {
+        let started = std::time::Instant::now();
+        let outcome = process(&d, s, dlq, stop, handle).await;
+        Finished { delivery: d, broker_millis, outcome, started }
+    };
     loop {
-        let message = tokio::select! {
+        tokio::select! {
             biased; // shutdown first, so no new message starts once it fired
             () = shutdown.cancelled() => break,
+            Some(done) = running.next(), if !running.is_empty() => {
+                let done: Finished = done;
+                if done.outcome == Outcome::Abandoned {
+                    break; // shutting down mid-retry: leave this offset uncommitted
+                }
+                done.account(&progress, &mut marks);
+                if let Some(next) = lanes.finish(&order_key(&done.delivery)) {
+                    running.push(run(next));
+                }
+                since_commit += 1;
+                if since_commit >= settings.commit_every {
+                    progress.commit(&consumer, CommitMode::Async, None);
+                    since_commit = 0;
+                }
+            }
             _ = tick.tick() => {
                 progress.commit(&consumer, CommitMode::Async, None);
                 since_commit = 0;
-                continue;
             }
-            m = consumer.recv() => m,
-        };
-        let (delivery, event_time) = match message {
-            Ok(m) => (Delivery::from_message(&m, &cfg.topic_prefix), m.timestamp().to_millis()),
-            Err(e) => {
-                // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
-                tracing::warn!(error = %e, "consumer poll error");
-                tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_millis(500)) => {} }
-                continue;
-            }
-        };
-        let started = std::time::Instant::now();
-        let outcome = process(&delivery, &settings, &dead_letters, &shutdown, &handler).await;
-        let label = match outcome {
-            Outcome::Handled => "handled",
-            Outcome::Parked => "parked",
-            Outcome::Abandoned => break, // shutting down mid-retry: leave this offset uncommitted
-        };
-        metrics::counter!("consumer_messages_total", "topic" => delivery.topic.clone(), "outcome" => label).increment(1);
-        metrics::histogram!("consumer_handle_duration_seconds", "topic" => delivery.topic.clone()).record(started.elapsed().as_secs_f64());
-        progress.handled(&delivery.physical_topic, delivery.partition, delivery.offset);
-        if let Some(age) = event_age(&delivery.payload, event_time) {
-            progress.event_age(&delivery.topic, age);
+            m = consumer.recv(), if lanes.held() < limit => match m {
+                Ok(m) => {
+                    let delivery = Delivery::from_message(&m, &cfg.topic_prefix);
+                    marks.received(&delivery.physical_topic, delivery.partition, delivery.offset);
+                    let key = order_key(&delivery);
+                    if let Some(now) = lanes.admit(&key, (delivery, m.timestamp().to_millis())) {
+                        running.push(run(now));
+                    }
+                }
+                Err(e) => {
+                    // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
+                    tracing::warn!(error = %e, "consumer poll error");
+                    tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_millis(500)) => {} }
+                }
+            },
         }
-        since_commit += 1;
-        if since_commit >= settings.commit_every {
-            progress.commit(&consumer, CommitMode::Async, None);
-            since_commit = 0;
+    }
+    // Let the messages already running finish (a retry's backoff ends at once on shutdown);
+    // the queued ones stay uncommitted for the next owner.
+    while let Some(done) = running.next().await {
+        if done.outcome != Outcome::Abandoned {
+            done.account(&progress, &mut marks);
         }
     }
     progress.commit(&consumer, CommitMode::Sync, None);
     tracing::info!(group = settings.group_id, "consumer stopped");
     Ok(())
+}
+
+/// A message the runner is done with.
+struct Finished {
+    delivery: Delivery,
+    /// The broker's timestamp of the message.
+    broker_millis: Option<i64>,
+    outcome: Outcome,
+    started: std::time::Instant,
+}
+
+impl Finished {
+    /// Count a handled or parked message, and advance its partition's committable position.
+    fn account(&self, progress: &Progress, marks: &mut Watermarks) {
+        let d = &self.delivery;
+        let label = if self.outcome == Outcome::Parked { "parked" } else { "handled" };
+        metrics::counter!("consumer_messages_total", "topic" => d.topic.clone(), "outcome" => label).increment(1);
+        metrics::histogram!("consumer_handle_duration_seconds", "topic" => d.topic.clone()).record(self.started.elapsed().as_secs_f64());
+        if let Some(last) = marks.finished(&d.physical_topic, d.partition, d.offset) {
+            progress.handled(&d.physical_topic, d.partition, last);
+        }
+        if let Some(age) = event_age(&d.payload, self.broker_millis) {
+            progress.event_age(&d.topic, age);
+        }
+    }
 }
 
 /// Seconds since the event happened: its CloudEvents `time`, else the broker timestamp (ms).

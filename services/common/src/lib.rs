@@ -38,6 +38,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod kafka;
+mod lanes;
 pub mod mongo;
 pub mod offsets;
 pub mod outbox;

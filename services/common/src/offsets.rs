@@ -4,9 +4,10 @@
 //! calls [`Progress`] (the consumer's context) back for rebalances, commit results and
 //! statistics.
 //!
-//! - **Commits.** A partition's committed offset is the offset after its last handled message.
-//!   The runner handles one message at a time in partition order, so every earlier message of
-//!   that partition was handled before. Commits are asynchronous and batched (at most every
+//! - **Commits.** A partition's committed offset is the offset after the last message before
+//!   which every message of that partition was handled ([`crate::lanes::Watermarks`]: the
+//!   runner may handle several messages at once, so they can finish out of order). Commits are
+//!   asynchronous and batched (at most every
 //!   `commit_interval` or `commit_every` messages); they are synchronous on shutdown and in
 //!   `pre_rebalance` when partitions are revoked, so the next owner starts after what we
 //!   handled. A failed asynchronous commit puts its offsets back to be committed again. A crash
@@ -59,9 +60,13 @@ impl Progress {
         physical.strip_prefix(self.prefix.as_str()).unwrap_or(physical)
     }
 
-    /// Record that the message at `offset` of `topic`/`partition` was handled or parked.
+    /// Record that every message of `topic`/`partition` up to `offset` was handled or parked.
+    /// A partition revoked meanwhile is left to its new owner (which handles it again).
     pub(crate) fn handled(&self, topic: &str, partition: i32, offset: i64) {
         let mut s = self.state();
+        if !s.assigned.contains(&(topic.to_owned(), partition)) {
+            return;
+        }
         s.handled.insert((topic.to_owned(), partition), offset + 1);
         s.uncommitted.insert((topic.to_owned(), partition), offset + 1);
     }
@@ -145,7 +150,7 @@ impl ClientContext for Progress {
 impl ConsumerContext for Progress {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(revoked) = rebalance {
-            // Everything returned by earlier polls was handled: the runner polls only between messages.
+            // What was handled up to the first message still held; the new owner redelivers the rest.
             self.commit(consumer, CommitMode::Sync, Some(revoked));
             let mut s = self.state();
             for e in revoked.elements() {

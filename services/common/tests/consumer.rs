@@ -1,6 +1,7 @@
 //! `run_consumer` against the real Kafka of the local stack: consumers that join and leave a
 //! group mid-stream lose no message, offsets are committed in batches (far fewer commits than
 //! messages, and everything handled is committed on shutdown), and the lag gauge drains to 0.
+//! With `concurrency` above 1, each key keeps its order and what finished is committed.
 
 use rdkafka::{
     ClientConfig, Offset, TopicPartitionList,
@@ -34,6 +35,46 @@ fn bootstrap() -> String {
         text.lines().find_map(|l| l.strip_prefix("KAFKA_BOOTSTRAP_SERVERS=").map(|v| v.trim().trim_matches('"').to_owned()))
     });
     from_file.or_else(|| std::env::var("KAFKA_BOOTSTRAP_SERVERS").ok()).expect("set TRIPNEST_STACK_ENV or KAFKA_BOOTSTRAP_SERVERS")
+}
+
+/// A config with a prefix of its own, and [`TOPIC`] created under it with [`PARTITIONS`].
+async fn fresh_topic() -> (KafkaConfig, String) {
+    let cfg = KafkaConfig {
+        bootstrap_servers: bootstrap(),
+        topic_prefix: format!("t{}.", uuid::Uuid::now_v7().simple()),
+        create_missing_topics: true,
+        ..KafkaConfig::default()
+    };
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin");
+    let physical = cfg.topic(TOPIC);
+    let created = admin
+        .create_topics(&[NewTopic::new(&physical, PARTITIONS, TopicReplication::Fixed(1))], &AdminOptions::new())
+        .await
+        .expect("create topic");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    (cfg, physical)
+}
+
+/// Asserts that `group` committed every partition of `physical` through its end; returns the
+/// number of messages in the topic.
+fn committed_through_the_end(cfg: &KafkaConfig, group: &str, physical: &str) -> i64 {
+    let probe: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).set("group.id", group).create().expect("probe");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        tpl.add_partition(physical, p);
+    }
+    let committed = probe.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+    let mut sum = 0;
+    for e in committed.elements() {
+        let (_, high) = probe.fetch_watermarks(physical, e.partition(), Duration::from_secs(10)).expect("watermarks");
+        if high > 0 {
+            assert_eq!(e.offset(), Offset::Offset(high), "partition {} is committed through its end", e.partition());
+        }
+        sum += high;
+    }
+    sum
 }
 
 /// Every message number each handler call saw, in order.
@@ -78,21 +119,8 @@ fn metric(text: &str, name: &str, group: &str) -> HashMap<String, f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consumers_joining_and_leaving_mid_stream_lose_nothing_and_commit_in_batches() {
     let metrics = telemetry::prometheus("consumer-test");
-    let cfg = KafkaConfig {
-        bootstrap_servers: bootstrap(),
-        topic_prefix: format!("t{}.", uuid::Uuid::now_v7().simple()),
-        create_missing_topics: true,
-        ..KafkaConfig::default()
-    };
+    let (cfg, physical) = fresh_topic().await;
     let group = format!("progress-{}", uuid::Uuid::now_v7().simple());
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin");
-    let physical = cfg.topic(TOPIC);
-    let created = admin
-        .create_topics(&[NewTopic::new(&physical, PARTITIONS, TopicReplication::Fixed(1))], &AdminOptions::new())
-        .await
-        .expect("create topic");
-    assert!(created.iter().all(Result::is_ok), "{created:?}");
 
     // Publish at about 600 messages/s while the consumers come and go, so they do so mid-stream.
     let producer = Producer::new(&cfg).expect("producer");
@@ -152,18 +180,62 @@ async fn consumers_joining_and_leaving_mid_stream_lose_nothing_and_commit_in_bat
     assert_eq!(ages.values().sum::<f64>(), handled as f64, "every applied event's age is recorded: {ages:?}");
 
     // Stopping committed everything handled: the group's offsets are the high watermarks.
-    let probe: BaseConsumer =
-        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).set("group.id", &group).create().expect("probe");
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        tpl.add_partition(&physical, p);
+    assert_eq!(committed_through_the_end(&cfg, &group, &physical), MESSAGES as i64);
+}
+
+/// With `concurrency` above 1, messages of different keys are handled at once, each key's in
+/// the order published, and stopping commits everything handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_handling_keeps_each_keys_order_and_commits_what_finished() {
+    const KEYS: usize = 6;
+    const COUNT: usize = 600;
+    const CONCURRENCY: usize = 8;
+    let (cfg, physical) = fresh_topic().await;
+    let group = format!("lanes-{}", uuid::Uuid::now_v7().simple());
+    let producer = Producer::new(&cfg).expect("producer");
+    let sends = (0..COUNT).map(|n| {
+        let event = Event::new("/test", TOPIC, format!("key-{}", n % KEYS), serde_json::json!({ "n": n }));
+        let producer = producer.clone();
+        async move { producer.publish(&event, None).await.expect("publish") }
+    });
+    futures::future::join_all(sends).await;
+
+    // Per key, the numbers in the order handled; how many handlers ran at once, at most.
+    let by_key: Arc<Mutex<HashMap<usize, Vec<usize>>>> = Arc::default();
+    let (running, most) = (Arc::new(std::sync::atomic::AtomicUsize::new(0)), Arc::new(std::sync::atomic::AtomicUsize::new(0)));
+    let shutdown = CancellationToken::new();
+    let settings = ConsumerSettings { concurrency: CONCURRENCY, ..ConsumerSettings::new(&group, &[TOPIC]) };
+    let task = tokio::spawn({
+        let (cfg, dlq, token, by_key, running, most) =
+            (cfg.clone(), producer.clone(), shutdown.clone(), by_key.clone(), running.clone(), most.clone());
+        async move {
+            run_consumer(&cfg, settings, dlq, token, move |d: Delivery| {
+                let (by_key, running, most) = (by_key.clone(), running.clone(), most.clone());
+                async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(now, SeqCst);
+                    let n = d.event::<serde_json::Value>()?.data["n"].as_u64().expect("n") as usize;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    by_key.lock().expect("lock").entry(n % KEYS).or_default().push(n);
+                    running.fetch_sub(1, SeqCst);
+                    Ok(())
+                }
+            })
+            .await
+            .expect("consumer runs");
+        }
+    });
+    let handled = || by_key.lock().expect("lock").values().map(Vec::len).sum::<usize>();
+    wait_until("every message handled", Duration::from_secs(90), || handled() >= COUNT).await;
+    shutdown.cancel();
+    task.await.expect("consumer stops");
+
+    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((2..=CONCURRENCY).contains(&most), "handlers ran at once, at most {CONCURRENCY}: {most}");
+    for (key, ns) in by_key.lock().expect("lock").iter() {
+        assert!(ns.windows(2).all(|w| w[0] < w[1]), "key {key} was handled in order: {ns:?}");
+        assert_eq!(ns.len(), COUNT / KEYS, "key {key} was handled once per message");
     }
-    let committed = probe.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
-    let mut sum = 0;
-    for e in committed.elements() {
-        let (_, high) = probe.fetch_watermarks(&physical, e.partition(), Duration::from_secs(10)).expect("watermarks");
-        assert_eq!(e.offset(), Offset::Offset(high), "partition {} is committed through its end", e.partition());
-        sum += high;
-    }
-    assert_eq!(sum, MESSAGES as i64);
+    assert_eq!(committed_through_the_end(&cfg, &group, &physical), COUNT as i64);
 }

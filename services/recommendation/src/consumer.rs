@@ -22,7 +22,10 @@ pub const TOPICS: &[&str] = &[
 
 /// Consume until `shutdown`; a failure of the consumer itself stops the process.
 pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, store: Store, shutdown: CancellationToken) {
-    let settings = ConsumerSettings::new(group, TOPICS);
+    // Ordered by the Kafka key: catalog events by hotel, stays by booking, reviews by review.
+    // The documents written under another key (a traveller's profile, a hotel's popularity)
+    // are compare-and-set (`tripnest_common::mongo`), so concurrent writers lose nothing.
+    let settings = ConsumerSettings { concurrency: kafka.read_model_concurrency, ..ConsumerSettings::new(group, TOPICS) };
     let handler = |delivery: Delivery| {
         let store = store.clone();
         async move { handle(&store, &delivery).await }

@@ -40,7 +40,8 @@ pub struct Indexer {
 
 /// Consume until `shutdown`; a failure of the consumer itself stops the process.
 pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, indexer: Indexer, shutdown: CancellationToken) {
-    let settings = ConsumerSettings::new(group, TOPICS);
+    let settings =
+        ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_of, ..ConsumerSettings::new(group, TOPICS) };
     let handler = |delivery: Delivery| {
         let indexer = indexer.clone();
         async move { handle(&indexer, &delivery).await }
@@ -49,6 +50,19 @@ pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, inde
         tracing::error!(error = %e, "consumer failed; shutting down");
         shutdown.cancel();
     }
+}
+
+/// Every event search handles writes one hotel's documents (booking events its popularity),
+/// so events are ordered by hotel: two writers of one document never overlap, which FerretDB's
+/// read-then-write updates need (see `tripnest_common::mongo`). Catalog events are keyed by
+/// hotel already; booking events are keyed by booking.
+fn hotel_of(d: &Delivery) -> Vec<u8> {
+    let stay = match d.topic.as_str() {
+        topics::BOOKING_CONFIRMED => d.event::<BookingConfirmed>().ok().map(|e| e.data.stay),
+        topics::BOOKING_CANCELLED => d.event::<BookingCancelled>().ok().map(|e| e.data.stay),
+        _ => None,
+    };
+    stay.map(|s| s.hotel_id.into_bytes()).or_else(|| d.key.clone()).unwrap_or_default()
 }
 
 /// The version an event writes: its time in nanoseconds.

@@ -336,9 +336,9 @@ impl Store {
     /// Make the nights `[from, to)` of a room type exactly `nights` (nights booking did not
     /// report are removed: not on sale), and drop nights before `today`. The calendar is read,
     /// changed in memory and written back whole (it is one packed string, see [`crate::calendar`]),
-    /// only when it differs. The consumer handles one event at a time and `availability.changed`
-    /// is keyed by hotel, so two writers of one calendar overlap only during a partition
-    /// handover; each then writes what booking says now for its window.
+    /// only when it differs. The consumer orders events by hotel (`consumer::hotel_of`), so
+    /// two writers of one calendar overlap only during a partition handover; each then writes
+    /// what booking says now for its window.
     pub async fn replace_nights(
         &self,
         hotel: &str,
