@@ -1,6 +1,6 @@
 //! Compare-and-set documents and idempotent counters on MongoDB *and* FerretDB v1.
 //!
-//! FerretDB v1 (our local server, on SQLite) answers only `{_id: …}` from an index, and it
+//! FerretDB v1 (our local server, on PostgreSQL) answers only `{_id: …}` from an index, and it
 //! runs an update as "read the matching document, apply the operators in Go, write the whole
 //! document back by `_id`" with nothing held in between. So neither `$inc` nor a
 //! `{_id, rev}` guard in the filter is atomic there: two writers that read the same revision
