@@ -5,7 +5,7 @@
 //! - [`consumer`]: the consumer group `search-v2` reads `hotel.upserted`, `hotel.removed`,
 //!   `availability.changed`, `hotel.rating.updated`, `booking.confirmed` and
 //!   `booking.cancelled`, applies each idempotently and invalidates the cached results it
-//!   affects.
+//!   affects; up to `kafka.read_model_concurrency` events at once, one at a time per hotel.
 //! - [`availability`]: `availability.changed` names only a room type and a date range; the
 //!   nights themselves (rooms left, price) are read from booking's public availability API and
 //!   stored in one calendar document per room type.
