@@ -7,6 +7,7 @@
 //
 //	ferretdb -listen 127.0.0.1:37017 -sqlite-dir /path/to/data   serve until SIGTERM/SIGINT
 //	ferretdb -ping mongodb://127.0.0.1:37017/                      one real OP_MSG ping (exit 0 when ok)
+//	ferretdb ... -debug-addr 127.0.0.1:6061                         also serve Go's pprof there (profiling)
 package main
 
 import (
@@ -18,6 +19,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served only with -debug-addr
 	"net/url"
 	"os"
 	"os/signal"
@@ -37,6 +40,7 @@ func main() {
 	logLevel := flag.String("log-level", "warn", "debug, info, warn or error")
 	ping := flag.String("ping", "", "instead of serving, send one ping to this MongoDB URI and exit 0 when it answers ok")
 	timeout := flag.Duration("timeout", 3*time.Second, "timeout for -ping")
+	debugAddr := flag.String("debug-addr", "", "serve Go's pprof handlers on this loopback address (off when empty)")
 	flag.Parse()
 
 	if *ping != "" {
@@ -79,6 +83,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+
+	if *debugAddr != "" {
+		if host, _, err := net.SplitHostPort(*debugAddr); err != nil || !net.ParseIP(host).IsLoopback() {
+			fatal(fmt.Errorf("-debug-addr must be a loopback host:port, got %q", *debugAddr))
+		}
+		go func() { logger.Warn("pprof stopped", "error", http.ListenAndServe(*debugAddr, nil)) }()
+	}
 
 	logger.Warn("ferretdb serving", "listen", *listen, "handler", *handler, "sqlite", cfg.SQLiteURL)
 	if err := f.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
