@@ -74,7 +74,7 @@ booking: [postgres, kafka, internal]
 payment: [postgres, kafka, internal]
 notification: [postgres, kafka, smtp, sms]
 search: [kafka, mongodb, redis]
-recommendation: [kafka, mongodb]
+recommendation: [kafka, mongodb, redis]
 review: [postgres, kafka]
 {{- end -}}
 
@@ -100,6 +100,9 @@ APP_REDIS_KEY_PREFIX: {{ printf "%sgateway:" $c.redis.keyPrefix | quote }}
 {{- end }}
 {{- if and (eq $name "search") $c.redis.keyPrefix }}
 APP_CACHE_NAMESPACE: {{ printf "%ssearch:%ssearch" $c.redis.keyPrefix ($c.mongodb.databasePrefix | default "") | quote }}
+{{- end }}
+{{- if and (eq $name "recommendation") $c.redis.keyPrefix }}
+APP_CATALOG_LOG_PREFIX: {{ printf "%srecommendation:%srecommendation:catalog" $c.redis.keyPrefix ($c.mongodb.databasePrefix | default "") | quote }}
 {{- end }}
 {{- if eq $name "gateway" }}
 {{- range $peer := list "user" "booking" "notification" "search" "recommendation" "review" }}

@@ -183,7 +183,8 @@ pub struct ConsumerSettings {
     /// default) handles one message at a time.
     pub concurrency: usize,
     /// A message's ordering key: by default its Kafka key (the aggregate id). A consumer whose
-    /// handler writes another aggregate names that one, so its writers never overlap.
+    /// handler writes another aggregate names that one, so its writers never overlap. Called once
+    /// per message, on receipt.
     pub order_key: fn(&Delivery) -> Vec<u8>,
 }
 
@@ -278,10 +279,11 @@ where
     let mut marks = Watermarks::default();
     let mut running = FuturesUnordered::new();
     let (s, dlq, stop, handle) = (&settings, &dead_letters, &shutdown, &handler);
-    let run = move |(d, broker_millis): (Delivery, Option<i64>)| async move {
+    // The ordering key is computed once, on receipt, and travels with the message.
+    let run = move |(d, broker_millis, key): (Delivery, Option<i64>, Vec<u8>)| async move {
         let started = std::time::Instant::now();
         let outcome = process(&d, s, dlq, stop, handle).await;
-        Finished { delivery: d, broker_millis, outcome, started }
+        Finished { delivery: d, broker_millis, key, outcome, started }
     };
     loop {
         tokio::select! {
@@ -293,7 +295,7 @@ where
                     break; // shutting down mid-retry: leave this offset uncommitted
                 }
                 done.account(&progress, &mut marks);
-                if let Some(next) = lanes.finish(&order_key(&done.delivery)) {
+                if let Some(next) = lanes.finish(&done.key) {
                     running.push(run(next));
                 }
                 since_commit += 1;
@@ -311,7 +313,7 @@ where
                     let delivery = Delivery::from_message(&m, &cfg.topic_prefix);
                     marks.received(&delivery.physical_topic, delivery.partition, delivery.offset);
                     let key = order_key(&delivery);
-                    if let Some(now) = lanes.admit(&key, (delivery, m.timestamp().to_millis())) {
+                    if let Some(now) = lanes.admit(&key, (delivery, m.timestamp().to_millis(), key.clone())) {
                         running.push(run(now));
                     }
                 }
@@ -340,6 +342,8 @@ struct Finished {
     delivery: Delivery,
     /// The broker's timestamp of the message.
     broker_millis: Option<i64>,
+    /// Its ordering key.
+    key: Vec<u8>,
     outcome: Outcome,
     started: std::time::Instant,
 }

@@ -17,6 +17,8 @@
 //! - [`kafka`]: the producer and the consumer-group runner (offsets committed in batches, only
 //!   after the handler succeeds; poison messages parked on `<topic>.dlq`).
 //! - [`offsets`]: a consumer's progress — batched commits, rebalance commits, lag and event age.
+//! - [`changelog`]: change logs in Redis, so in-memory copies of a read model reload only what
+//!   changed.
 //! - [`mongo`]: compare-and-set documents and idempotent counters that hold on MongoDB and
 //!   FerretDB v1 alike, with every step keyed by `_id`.
 //! - [`shutdown`]: SIGTERM/SIGINT turned into one cancellation token.
@@ -31,6 +33,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod changelog;
 pub mod config;
 pub mod db;
 pub mod email;

@@ -1,18 +1,87 @@
 //! The hotel catalog in memory: every hotel by id, and those on sale ranked most popular first
 //! (then best rated, then by id), overall and per city.
 //!
-//! A request must not scan `hotels` (FerretDB v1 decodes the whole collection for any filter
-//! but `_id`), so a background task loads the whole catalog with its popularity every
-//! `catalog_refresh_ms` and swaps the new snapshot in. Requests read the current snapshot and
-//! never wait for MongoDB; only [`start`] waits for the first load. A failed load keeps the
-//! previous snapshot (stale while revalidating). Catalog, rating and popularity changes
-//! therefore show within one refresh interval; a traveller's own stays and reviews are read
-//! fresh from their profile on each request.
+//! A request never reads `hotels`: it reads the current snapshot, and never waits for MongoDB
+//! (only [`start`] waits for the first load). A background task keeps the snapshot current
+//! with work that follows the *changes*, not the size of the catalog:
+//!
+//! - The consumer records every change it makes to a hotel or its popularity in a change log
+//!   in Redis ([`CatalogLog`], [`tripnest_common::changelog`]): a catalog or rating change names
+//!   the hotel; a popularity change carries the new count and its revision.
+//! - Every `catalog_refresh_ms` the task reads the log's generation (one `GET`); when it moved,
+//!   it reads the new entries, re-reads each named hotel by `_id`, applies each popularity that
+//!   is newer than the one it holds, and swaps in a new snapshot.
+//! - It loads the whole catalog at start, when the log cannot say what changed (trimmed past,
+//!   Redis failing), and every `catalog_full_reload_secs` in case a change was written to
+//!   MongoDB but never logged (the bound on staleness without Redis). Without Redis configured
+//!   it loads the whole catalog every `catalog_refresh_ms`.
+//!
+//! Catalog, rating and popularity changes show within one refresh interval on every replica;
+//! a traveller's own stays and reviews are read fresh from their profile on each request.
 
 use crate::store::{HotelDoc, Store};
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use futures::{StreamExt, TryStreamExt};
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tripnest_common::changelog::{self, Log};
+
+/// Entries the catalog's change log keeps: a reader further behind loads the whole catalog.
+pub const LOG_LEN: u64 = 8192;
+
+/// One change the consumer made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogChange {
+    /// The hotel.
+    pub hotel: String,
+    /// Its popularity now, with the tally's revision; `None`: the hotel document changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<(i64, i64)>,
+}
+
+/// The catalog's change log in Redis.
+#[derive(Clone)]
+pub struct CatalogLog {
+    conn: ConnectionManager,
+    log: Log,
+}
+
+impl std::fmt::Debug for CatalogLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CatalogLog").field("log", &self.log).finish()
+    }
+}
+
+impl CatalogLog {
+    /// The log under the key prefix `prefix` on the Redis at `url` (connecting lazily).
+    pub fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        Ok(Self { conn: changelog::connect(url)?, log: Log::under(prefix) })
+    }
+
+    /// Record `change`. A failure is logged and counted, not returned: the readers' full
+    /// reloads bound how long a change may go unseen.
+    pub async fn record(&self, change: &CatalogChange) {
+        if let Err(e) = changelog::record(&mut self.conn.clone(), &[], std::slice::from_ref(&self.log), LOG_LEN, change).await {
+            metrics::counter!("recommendation_catalog_log_errors_total").increment(1);
+            tracing::warn!(error = %e, hotel = change.hotel, "cannot record a catalog change; readers see it at their next full reload");
+        }
+    }
+
+    async fn generation(&self) -> redis::RedisResult<u64> {
+        changelog::generation(&mut self.conn.clone(), &self.log).await
+    }
+
+    async fn changes(&self, since: u64, until: u64) -> redis::RedisResult<Option<Vec<CatalogChange>>> {
+        changelog::changes(&mut self.conn.clone(), &self.log, LOG_LEN, since, until).await
+    }
+}
 
 /// One snapshot of the catalog.
 #[derive(Debug, Default)]
@@ -61,23 +130,116 @@ impl CatalogCache {
     }
 }
 
-/// Load the catalog once, then keep reloading it every `every` until `shutdown`.
-pub async fn start(store: Store, every: Duration, shutdown: CancellationToken) -> mongodb::error::Result<CatalogCache> {
-    let (tx, rx) = watch::channel(Arc::new(Catalog::new(store.load_catalog().await?)));
+/// How the background task refreshes the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct Refresh {
+    /// How often it looks for changes.
+    pub every: Duration,
+    /// How often it loads the whole catalog anyway (when a change log is there).
+    pub full_every: Duration,
+}
+
+/// The catalog the task holds: every hotel, with the popularity revision it shows.
+struct Held {
+    hotels: HashMap<String, HotelDoc>,
+    /// The log's generation the copy includes; `None`: unknown (load everything next).
+    generation: Option<u64>,
+    loaded: Instant,
+}
+
+impl Held {
+    async fn load(store: &Store) -> mongodb::error::Result<Self> {
+        // The generation first: a change logged after it is applied again later (harmless);
+        // one logged before it was written to MongoDB before the load reads it.
+        let generation = match store.log() {
+            Some(log) => log.generation().await.ok(),
+            None => None,
+        };
+        let hotels = store.load_catalog().await?.into_iter().map(|h| (h.id.clone(), h)).collect();
+        metrics::counter!("recommendation_catalog_loads_total", "kind" => "full").increment(1);
+        Ok(Self { hotels, generation, loaded: Instant::now() })
+    }
+
+    /// Apply what the log says changed since the copy's generation: `Ok(false)` when the log
+    /// cannot say (the caller loads everything), `Ok(true)` when the copy is current.
+    async fn follow(&mut self, store: &Store, log: &CatalogLog) -> anyhow::Result<bool> {
+        let Some(since) = self.generation else { return Ok(false) };
+        let Ok(now) = log.generation().await else { return Ok(false) };
+        if now == since {
+            return Ok(true);
+        }
+        let Ok(Some(changes)) = log.changes(since, now).await else { return Ok(false) };
+        let mut reread: Vec<String> = Vec::new();
+        for change in &changes {
+            match change.popularity {
+                Some((value, rev)) => {
+                    let hotel = self
+                        .hotels
+                        .entry(change.hotel.clone())
+                        .or_insert_with(|| HotelDoc { id: change.hotel.clone(), ..HotelDoc::default() });
+                    if rev > hotel.popularity_rev {
+                        (hotel.popularity, hotel.popularity_rev) = (value, rev);
+                    }
+                }
+                None if !reread.contains(&change.hotel) => reread.push(change.hotel.clone()),
+                None => {}
+            }
+        }
+        let lookups = reread.iter().cloned().map(|id| {
+            let store = store.clone();
+            async move { store.hotel(&id).await }
+        });
+        let fresh: Vec<Option<HotelDoc>> = futures::stream::iter(lookups).buffered(8).try_collect().await?;
+        for (id, doc) in reread.iter().zip(fresh) {
+            let Some(mut doc) = doc else { continue };
+            if let Some(held) = self.hotels.get(id) {
+                (doc.popularity, doc.popularity_rev) = (held.popularity, held.popularity_rev);
+            }
+            self.hotels.insert(id.clone(), doc);
+        }
+        metrics::counter!("recommendation_catalog_loads_total", "kind" => "changes").increment(1);
+        self.generation = Some(now);
+        Ok(true)
+    }
+
+    fn snapshot(&self) -> Arc<Catalog> {
+        Arc::new(Catalog::new(self.hotels.values().cloned().collect()))
+    }
+}
+
+/// Load the catalog once, then keep it current (see the module docs) until `shutdown`.
+pub async fn start(store: Store, refresh: Refresh, shutdown: CancellationToken) -> mongodb::error::Result<CatalogCache> {
+    let mut held = Held::load(&store).await?;
+    let (tx, rx) = watch::channel(held.snapshot());
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(every) => {}
+                () = tokio::time::sleep(refresh.every) => {}
             }
-            let started = std::time::Instant::now();
-            match store.load_catalog().await {
-                Ok(hotels) => {
-                    metrics::histogram!("recommendation_catalog_load_seconds").record(started.elapsed().as_secs_f64());
-                    tx.send_replace(Arc::new(Catalog::new(hotels)));
+            let started = Instant::now();
+            let before = held.generation;
+            let followed = match store.log() {
+                Some(log) if held.loaded.elapsed() < refresh.full_every => held.follow(&store, log).await,
+                _ => Ok(false),
+            };
+            match followed {
+                Ok(true) if held.generation == before => continue, // nothing changed
+                Ok(true) => {}
+                Ok(false) => match Held::load(&store).await {
+                    Ok(fresh) => held = fresh,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "catalog reload failed; serving the previous snapshot");
+                        continue;
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "catalog refresh failed; serving the previous snapshot");
+                    continue;
                 }
-                Err(e) => tracing::warn!(error = %e, "catalog reload failed; serving the previous snapshot"),
             }
+            metrics::histogram!("recommendation_catalog_load_seconds").record(started.elapsed().as_secs_f64());
+            tx.send_replace(held.snapshot());
         }
     });
     Ok(CatalogCache(rx))

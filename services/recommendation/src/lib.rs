@@ -6,7 +6,8 @@
 //!   into MongoDB, idempotently, with O(1) work per event.
 //! - [`store`]: the collections (`hotels`, `bookings`, `popularity`, `profiles`), every read
 //!   and write keyed by `_id`.
-//! - [`catalog`]: the catalog with popularity in memory, reloaded in the background.
+//! - [`catalog`]: the catalog with popularity in memory, kept current in the background by
+//!   re-reading only what the consumer's change log in Redis names.
 //! - [`profile`]: the profile (cities, usual nightly price, amenities; reviewed stays weighted
 //!   by their rating) and the score (city 35, price 25, amenities 25, rating 15 points), each
 //!   factor with a reason in words.
@@ -64,8 +65,16 @@ pub struct Config {
     pub jwks_url: String,
     /// Most hotels scored per request.
     pub max_candidates: i64,
-    /// How often the in-memory catalog is reloaded, milliseconds.
+    /// How often the in-memory catalog looks for changes, milliseconds ([`catalog`]).
     pub catalog_refresh_ms: u64,
+    /// How often the in-memory catalog is loaded whole anyway, seconds (with Redis).
+    pub catalog_full_reload_secs: u64,
+    /// Redis, for the catalog's change log (`APP_REDIS_URL`); without it the catalog is
+    /// loaded whole every `catalog_refresh_ms`.
+    #[serde(skip_serializing)]
+    pub redis_url: Option<SecretString>,
+    /// Key prefix of the catalog's change log; empty: `<mongodb_database>:catalog`.
+    pub catalog_log_prefix: String,
 }
 
 impl Default for Config {
@@ -77,6 +86,9 @@ impl Default for Config {
             jwks_url: "http://127.0.0.1:8081/.well-known/jwks.json".into(),
             max_candidates: 2000,
             catalog_refresh_ms: 2000,
+            catalog_full_reload_secs: 600,
+            redis_url: None,
+            catalog_log_prefix: String::new(),
         }
     }
 }
@@ -93,7 +105,11 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
         mongodb::options::ClientOptions::parse(uri.expose_secret()).await.context("APP_MONGODB_URI is not a valid MongoDB URI")?;
     options.app_name = Some(NAME.into());
     options.server_selection_timeout = Some(Duration::from_secs(5));
-    Ok(store::Store::new(mongodb::Client::with_options(options)?.database(&cfg.mongodb_database)))
+    let store = store::Store::new(mongodb::Client::with_options(options)?.database(&cfg.mongodb_database));
+    let Some(redis) = &cfg.redis_url else { return Ok(store) };
+    let prefix =
+        if cfg.catalog_log_prefix.is_empty() { format!("{}:catalog", cfg.mongodb_database) } else { cfg.catalog_log_prefix.clone() };
+    Ok(store.with_log(catalog::CatalogLog::new(redis.expose_secret(), &prefix).context("APP_REDIS_URL is not a valid Redis URL")?))
 }
 
 /// Start the consumer and the HTTP server; returns once serving.
@@ -110,8 +126,11 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
             let producer = kafka_check.clone();
             async move { producer.check().await }
         });
-    let every = Duration::from_millis(cfg.catalog_refresh_ms.max(1));
-    let catalog = catalog::start(store.clone(), every, shutdown.clone()).await.context("cannot load the hotel catalog from MongoDB")?;
+    let refresh = catalog::Refresh {
+        every: Duration::from_millis(cfg.catalog_refresh_ms.max(1)),
+        full_every: Duration::from_secs(cfg.catalog_full_reload_secs.max(1)),
+    };
+    let catalog = catalog::start(store.clone(), refresh, shutdown.clone()).await.context("cannot load the hotel catalog from MongoDB")?;
     let state = api::AppState {
         store: store.clone(),
         catalog,

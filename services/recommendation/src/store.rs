@@ -4,7 +4,8 @@
 //!
 //! - `hotels` (`_id` = hotel id): the catalog from `hotel.upserted` / `hotel.removed`
 //!   (versioned by event time, `catalogVersion`) and the rating from `hotel.rating.updated`
-//!   (`ratingVersion`). Read whole only by the background catalog load ([`crate::catalog`]).
+//!   (`ratingVersion`). Read whole only by the catalog's full loads ([`crate::catalog`]); every
+//!   change to a hotel or its popularity is also recorded in the catalog's change log.
 //! - `bookings` (`_id` = booking id): `{hotelId, userId, confirmed, cancelled, counted,
 //!   profiled}`. A cancellation is final whichever event arrives first; `counted` and
 //!   `profiled` say whether the popularity tally and the traveller's profile include it.
@@ -22,6 +23,7 @@
 //! token and the profile's set already holding it. Replaying an event that changed nothing
 //! costs one lookup.
 
+use crate::catalog::{CatalogChange, CatalogLog};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use mongodb::{Collection, Database, bson::doc};
@@ -65,6 +67,9 @@ pub struct HotelDoc {
     pub review_count: i64,
     /// Confirmed, not cancelled stays (from `popularity`; not stored here).
     pub popularity: i64,
+    /// The popularity tally's revision that `popularity` is from (not stored).
+    #[serde(skip)]
+    pub popularity_rev: i64,
     /// Event time (ns) of the stored catalog.
     pub catalog_version: i64,
     /// Event time (ns) of the stored rating.
@@ -180,6 +185,7 @@ pub struct Store {
     bookings: Collection<BookingFact>,
     popularity: Tallies,
     profiles: Versioned<ProfileDoc>,
+    log: Option<CatalogLog>,
 }
 
 impl Store {
@@ -190,8 +196,30 @@ impl Store {
             bookings: db.collection("bookings"),
             popularity: Tallies::new(&db, "popularity"),
             profiles: Versioned::new(&db, "profiles"),
+            log: None,
             db,
         }
+    }
+
+    /// Record every change to a hotel or its popularity in `log` too ([`crate::catalog`]).
+    pub fn with_log(self, log: CatalogLog) -> Self {
+        Self { log: Some(log), ..self }
+    }
+
+    /// The catalog's change log, when there is one.
+    pub fn log(&self) -> Option<&CatalogLog> {
+        self.log.as_ref()
+    }
+
+    async fn logged(&self, hotel: &str, popularity: Option<(i64, i64)>) {
+        if let Some(log) = &self.log {
+            log.record(&CatalogChange { hotel: hotel.to_owned(), popularity }).await;
+        }
+    }
+
+    /// One hotel by id.
+    pub async fn hotel(&self, id: &str) -> mongodb::error::Result<Option<HotelDoc>> {
+        self.hotels.find_one(doc! { "_id": id }).await
     }
 
     /// A round trip to the server, for readiness.
@@ -230,6 +258,7 @@ impl Store {
             "catalogVersion": version,
         };
         self.hotels.update_one(doc! { "_id": &h.hotel_id }, doc! { "$set": set }).await?;
+        self.logged(&h.hotel_id, None).await;
         Ok(())
     }
 
@@ -239,6 +268,7 @@ impl Store {
             return Ok(());
         }
         self.hotels.update_one(doc! { "_id": id }, doc! { "$set": { "onSale": false, "catalogVersion": version } }).await?;
+        self.logged(id, None).await;
         Ok(())
     }
 
@@ -249,6 +279,7 @@ impl Store {
         }
         let set = doc! { "rating": average, "reviewCount": count, "ratingVersion": version };
         self.hotels.update_one(doc! { "_id": id }, doc! { "$set": set }).await?;
+        self.logged(id, None).await;
         Ok(())
     }
 
@@ -274,7 +305,8 @@ impl Store {
             return Ok(());
         }
         if old.counted != counts {
-            self.popularity.settle(&stay.hotel_id, &id, old.counted, counts).await?;
+            let tally = self.popularity.settle(&stay.hotel_id, &id, old.counted, counts).await?;
+            self.logged(&stay.hotel_id, Some((tally.state.value, tally.rev))).await;
         }
         if old.profiled != counts {
             let nights = (stay.check_out - stay.check_in).num_days().max(1);
@@ -311,10 +343,10 @@ impl Store {
     /// the background catalog load only.
     pub async fn load_catalog(&self) -> mongodb::error::Result<Vec<HotelDoc>> {
         let (hotels, popularity) = futures::try_join!(async { self.hotels.find(doc! {}).await }, self.popularity.all())?;
-        let popularity: HashMap<String, i64> = popularity.into_iter().map(|(id, t)| (id, t.value)).collect();
+        let popularity: HashMap<String, (i64, i64)> = popularity.into_iter().map(|(id, rev, t)| (id, (t.value, rev))).collect();
         hotels
             .map_ok(|mut h| {
-                h.popularity = popularity.get(&h.id).copied().unwrap_or(0);
+                (h.popularity, h.popularity_rev) = popularity.get(&h.id).copied().unwrap_or_default();
                 h
             })
             .try_collect()

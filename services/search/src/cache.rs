@@ -12,8 +12,8 @@
 //!
 //! Next to each city's generation, a *change log* (`<ns>:log:city:<city>`, a list of the last
 //! [`LOG_LEN`] entries) says which hotel each bump was for: `"<generation> <json Change>"`.
-//! The consumer bumps and appends in one Lua script ([`ResultCache::record`]), so every
-//! logged generation has exactly one entry; a bump without an entry ([`ResultCache::invalidate`],
+//! The consumer bumps and appends in one Lua script ([`ResultCache::record`], through
+//! [`tripnest_common::changelog`]), so every logged generation has exactly one entry; a bump without an entry ([`ResultCache::invalidate`],
 //! an unknown change) leaves a gap, and a reader that finds a gap or a log trimmed past what it
 //! needs reloads the whole city instead of the named hotels ([`crate::snapshot`]).
 //!
@@ -26,6 +26,7 @@ use redis::{AsyncCommands, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
+use tripnest_common::changelog::{self, Log};
 
 /// Entries each city's change log keeps (older ones are trimmed; a reader further behind
 /// reloads the city).
@@ -47,18 +48,6 @@ pub const LOCK_MS: u64 = 10_000;
 
 /// Delete a lock only if it is still ours. KEYS: the lock; ARGV: our token.
 const UNLOCK: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end return 0";
-
-/// Bump the global generation and, per city, its generation and its log, atomically.
-/// KEYS: the global generation, then (generation, log) per city; ARGV: log length, entry.
-const RECORD: &str = r"
-redis.call('INCR', KEYS[1])
-for i = 2, #KEYS, 2 do
-  local g = redis.call('INCR', KEYS[i])
-  redis.call('RPUSH', KEYS[i + 1], string.format('%d ', g) .. ARGV[2])
-  redis.call('LTRIM', KEYS[i + 1], -tonumber(ARGV[1]), -1)
-end
-return 0
-";
 
 /// The cache, or a no-op when no Redis is configured.
 #[derive(Clone)]
@@ -92,21 +81,12 @@ impl Slot {
 impl ResultCache {
     /// A cache on `url` (connecting lazily), with keys under `namespace`.
     pub fn new(url: Option<&str>, namespace: &str, ttl_secs: u64) -> anyhow::Result<Self> {
-        let conn = match url {
-            Some(url) => {
-                let config = redis::aio::ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(Duration::from_secs(1)))
-                    .set_response_timeout(Some(Duration::from_millis(500)))
-                    .set_number_of_retries(1);
-                Some(redis::Client::open(url)?.get_connection_manager_lazy(config)?)
-            }
-            None => None,
-        };
+        let conn = url.map(changelog::connect).transpose()?;
         Ok(Self { conn, namespace: namespace.to_owned(), ttl_secs })
     }
 
-    fn log_key(&self, city: &str) -> String {
-        format!("{}:log:city:{city}", self.namespace)
+    fn log(&self, city: &str) -> Log {
+        Log { generation: self.generation_key(Some(city)), entries: format!("{}:log:city:{city}", self.namespace) }
     }
 
     fn generation_key(&self, city: Option<&str>) -> String {
@@ -164,18 +144,10 @@ impl ResultCache {
     /// `change` is what changed in each of them (atomically with the bumps).
     pub async fn record(&self, cities: &[String], change: &Change) {
         let Some(mut conn) = self.conn.clone() else { return };
-        let entry = match serde_json::to_string(change) {
-            Ok(entry) => entry,
-            Err(_) => return self.invalidate(cities).await,
-        };
-        let mut eval = redis::cmd("EVAL");
-        eval.arg(RECORD).arg(1 + 2 * cities.len()).arg(self.generation_key(None));
-        for city in cities {
-            eval.arg(self.generation_key(Some(city))).arg(self.log_key(city));
-        }
-        eval.arg(LOG_LEN).arg(entry);
-        if let Err(e) = eval.query_async::<()>(&mut conn).await {
-            failed("record change", &e);
+        let logs: Vec<Log> = cities.iter().map(|city| self.log(city)).collect();
+        if let Err(e) = changelog::record(&mut conn, &[self.generation_key(None)], &logs, LOG_LEN, change).await {
+            metrics::counter!("search_cache_total", "outcome" => "error").increment(1);
+            tracing::warn!(error = %e, "search cache unavailable: a change was not recorded");
         }
     }
 
@@ -200,32 +172,13 @@ impl ResultCache {
     /// without an entry, Redis failing), so the caller must reload everything.
     pub async fn changes(&self, city: &str, since: u64, until: u64) -> Option<Vec<Change>> {
         let mut conn = self.conn.clone()?;
-        let wanted = until.checked_sub(since)?;
-        if wanted == 0 {
-            return Some(Vec::new());
-        }
-        if wanted > LOG_LEN {
-            return None;
-        }
-        // Entries newer than `until` may have been appended since: read a little more, and the
-        // whole log if that was not enough.
-        for tail in [wanted + 16, LOG_LEN] {
-            let start = -i64::try_from(tail).ok()?;
-            let entries: Vec<String> = match conn.lrange(self.log_key(city), start as isize, -1).await {
-                Ok(entries) => entries,
-                Err(e) => {
-                    failed("read change log", &e);
-                    return None;
-                }
-            };
-            if let Some(changes) = covering(&entries, since, until) {
-                return Some(changes);
-            }
-            if (entries.len() as u64) < tail {
-                return None;
+        match changelog::changes(&mut conn, &self.log(city), LOG_LEN, since, until).await {
+            Ok(changes) => changes,
+            Err(e) => {
+                failed("read change log", &e);
+                None
             }
         }
-        None
     }
 
     /// Run `write` holding the lock `name`, shared by every replica through Redis, so that
@@ -266,51 +219,8 @@ impl ResultCache {
     }
 }
 
-/// The changes of `entries` (`"<generation> <json>"`, oldest first) for the generations
-/// `(since, until]`, when every one of them is there.
-pub fn covering(entries: &[String], since: u64, until: u64) -> Option<Vec<Change>> {
-    let mut out = Vec::new();
-    let mut expected = since + 1;
-    for entry in entries {
-        let (generation, json) = entry.split_once(' ')?;
-        let generation: u64 = generation.parse().ok()?;
-        if generation <= since || generation > until {
-            continue;
-        }
-        if generation != expected {
-            return None;
-        }
-        out.push(serde_json::from_str(json).ok()?);
-        expected += 1;
-    }
-    (expected == until + 1).then_some(out)
-}
-
 fn failed(what: &str, e: &redis::RedisError) -> Slot {
     metrics::counter!("search_cache_total", "outcome" => "error").increment(1);
     tracing::warn!(error = %e, what, "search cache unavailable; answering from MongoDB");
     Slot::default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(generation: u64, hotel: &str) -> String {
-        format!("{generation} {}", serde_json::to_string(&Change { hotel: hotel.into(), room_type: None }).expect("json"))
-    }
-
-    #[test]
-    fn the_log_answers_only_when_it_covers_every_generation_asked() {
-        let log: Vec<String> = (5..=9).map(|g| entry(g, &format!("h{g}"))).collect();
-        let hotels = |c: Option<Vec<Change>>| c.map(|c| c.into_iter().map(|c| c.hotel).collect::<Vec<_>>());
-        assert_eq!(hotels(covering(&log, 6, 8)), Some(vec!["h7".to_owned(), "h8".to_owned()]), "newer entries are left out");
-        assert_eq!(hotels(covering(&log, 4, 9)).map(|h| h.len()), Some(5));
-        assert_eq!(hotels(covering(&log, 9, 9)), Some(vec![]));
-        assert_eq!(covering(&log, 3, 9), None, "generation 4 was trimmed");
-        assert_eq!(covering(&log, 6, 10), None, "generation 10 is not there");
-        let gap: Vec<String> = [5, 6, 8].iter().map(|g| entry(*g, "h")).collect();
-        assert_eq!(covering(&gap, 4, 8), None, "generation 7 was bumped without an entry");
-        assert_eq!(covering(&["x y".to_owned()], 0, 1), None, "an unreadable entry");
-    }
 }

@@ -58,6 +58,26 @@ async fn a_tally_applies_each_token_once() {
 }
 
 #[tokio::test]
+async fn a_revision_written_by_a_writer_that_crashed_before_publishing_is_not_lost() {
+    use mongodb::bson::{Document, doc};
+    let db = fresh_db(&fresh_database()).await;
+    let tallies: Tallies = Tallies::new(&db, "tallies");
+    assert_eq!(tallies.add("h", "b1+", 1).await.expect("add").state.value, 1);
+    // A writer inserted revision 2 and crashed before it made the head show it.
+    let orphan = doc! { "_id": "h#2", "rev": 2_i64, "state": { "value": 2_i64, "tokens": ["b1+", "b2+"] } };
+    db.collection::<Document>("tallies_revisions").insert_one(orphan).await.expect("orphan revision");
+    assert_eq!(tallies.get("h").await.expect("get").value, 1, "the head still shows revision 1");
+
+    // A new change builds on the orphan, not on the head it read first.
+    let next = tallies.add("h", "b3+", 1).await.expect("add after the orphan");
+    assert_eq!((next.state.value, next.changed), (3, true), "{next:?}");
+    // A redelivery of the orphan's change finds its token.
+    let again = tallies.add("h", "b2+", 1).await.expect("redelivered add");
+    assert_eq!((again.state.value, again.changed), (3, false), "{again:?}");
+    assert_eq!(tallies.get("h").await.expect("get").tokens, ["b1+", "b2+", "b3+"]);
+}
+
+#[tokio::test]
 async fn two_replicas_updating_one_hotel_lose_no_counts() {
     let database = fresh_database();
     let (a, b) = (fresh_store(&database).await, fresh_store(&database).await);

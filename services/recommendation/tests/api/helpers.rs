@@ -28,7 +28,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(&fresh_database(), 100).await
 }
 
-/// The service on MongoDB database `database`, reloading its catalog every `refresh_ms`.
+/// The service on MongoDB database `database`, looking for catalog changes every `refresh_ms`
+/// (through its change log in the stack's Redis).
 pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let stack = Stack::load();
     let issuer = TokenIssuer::start().await;
@@ -39,6 +40,7 @@ pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     cfg.mongodb_database = database.to_owned();
     cfg.jwks_url = issuer.jwks_url.clone();
     cfg.catalog_refresh_ms = refresh_ms;
+    cfg.redis_url = Some(stack.get("REDIS_URL").into());
     tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let shutdown = CancellationToken::new();

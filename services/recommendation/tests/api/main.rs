@@ -2,6 +2,7 @@
 //! own MongoDB database, topic prefix and token issuer; the catalog, stays and reviews arrive
 //! as real events on Kafka.
 
+mod catalog;
 mod events;
 mod helpers;
 mod personal;
