@@ -56,13 +56,24 @@ pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, inde
 /// so events are ordered by hotel: two writers of one document never overlap, which FerretDB's
 /// read-then-write updates need (see `tripnest_common::mongo`). Catalog events are keyed by
 /// hotel already; booking events are keyed by booking.
+/// Only the hotel of a booking event is decoded here (the handler decodes the whole event).
 fn hotel_of(d: &Delivery) -> Vec<u8> {
-    let stay = match d.topic.as_str() {
-        topics::BOOKING_CONFIRMED => d.event::<BookingConfirmed>().ok().map(|e| e.data.stay),
-        topics::BOOKING_CANCELLED => d.event::<BookingCancelled>().ok().map(|e| e.data.stay),
+    #[derive(serde::Deserialize)]
+    struct Booking {
+        data: Stayed,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stayed {
+        hotel_id: String,
+    }
+    let hotel = match d.topic.as_str() {
+        topics::BOOKING_CONFIRMED | topics::BOOKING_CANCELLED => {
+            serde_json::from_slice::<Booking>(&d.payload).ok().map(|b| b.data.hotel_id)
+        }
         _ => None,
     };
-    stay.map(|s| s.hotel_id.into_bytes()).or_else(|| d.key.clone()).unwrap_or_default()
+    hotel.map(String::into_bytes).or_else(|| d.key.clone()).unwrap_or_default()
 }
 
 /// The version an event writes: its time in nanoseconds.
@@ -115,4 +126,43 @@ pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerErro
         ix.cache.record(&applied.cities, &change).await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tripnest_common::{
+        Event,
+        saga::{Contact, Stay},
+    };
+
+    fn delivery(topic: &str, key: &str, payload: Vec<u8>) -> Delivery {
+        let (topic, key) = (topic.to_owned(), Some(key.as_bytes().to_vec()));
+        Delivery { physical_topic: topic.clone(), topic, partition: 0, offset: 0, key, payload, headers: Vec::new() }
+    }
+
+    #[test]
+    fn booking_events_are_ordered_by_their_hotel_and_other_events_by_their_key() {
+        let night = chrono::NaiveDate::from_ymd_opt(2027, 5, 1).expect("date");
+        let stay = Stay {
+            booking_id: uuid::Uuid::now_v7(),
+            user_id: uuid::Uuid::now_v7(),
+            hotel_id: "porto-1".into(),
+            hotel_name: "Porto One".into(),
+            room_type: "double".into(),
+            check_in: night,
+            check_out: night.succ_opt().expect("date"),
+            guests: 2,
+            rooms: 1,
+            amount_cents: 9_000,
+            currency: "EUR".into(),
+            contact: Contact { email: "ada@example.test".into(), phone: None, name: None },
+        };
+        let booking = stay.booking_id.to_string();
+        let event = Event::new("booking", topics::BOOKING_CONFIRMED, &booking, BookingConfirmed { stay, payment_id: uuid::Uuid::now_v7() });
+        let confirmed = delivery(topics::BOOKING_CONFIRMED, &booking, serde_json::to_vec(&event).expect("json"));
+        assert_eq!(hotel_of(&confirmed), b"porto-1", "a booking event goes in its hotel's lane");
+        assert_eq!(hotel_of(&delivery(topics::HOTEL_UPSERTED, "faro-2", b"{}".to_vec())), b"faro-2");
+        assert_eq!(hotel_of(&delivery(topics::BOOKING_CANCELLED, "b-1", b"not json".to_vec())), b"b-1", "unreadable: its key");
+    }
 }
