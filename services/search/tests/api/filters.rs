@@ -70,6 +70,8 @@ async fn seeded() -> TestApp {
         (seen == settled).then_some(())
     })
     .await;
+    // Porto's hotel arrives on its own lane: a search without a city must see it too.
+    app.wait_ids("sort=price", &["lisbon-b", "porto-d", "lisbon-a", "lisbon-c"]).await;
     app
 }
 
