@@ -173,6 +173,35 @@ async fn a_snapshot_the_change_log_no_longer_covers_reloads_whole() {
 }
 
 #[tokio::test]
+async fn an_expired_snapshot_is_served_at_once_and_reloaded_whole_behind_the_search() {
+    let app = spawn_app().await;
+    city_of_six(&app, "Braga").await;
+    let mut replica = Replica::of(&app);
+    // Every snapshot expires as soon as it is loaded: each search starts a reload (one at a time).
+    replica.snapshots = Snapshots::new(Duration::ZERO, 5000);
+    let first = replica.snapshot("braga").await;
+    assert_eq!(first.hotels["braga-1"].doc.stars, 3);
+    tripnest_e2e::wait_until("the background reload of an expired snapshot", WAIT, || async {
+        (replica.snapshots.stats().full >= 2).then_some(())
+    })
+    .await;
+
+    // A change no generation bump names (the case the TTL guards against): the held snapshot is
+    // still served at the same generation, without waiting for a load, until a reload shows it.
+    let hotels = app.mongo.collection::<mongodb::bson::Document>("hotels");
+    hotels.update_one(doc! { "_id": "braga-1" }, doc! { "$set": { "stars": 5 } }).await.expect("update");
+    let generation = replica.generation("braga").await;
+    let seen = tripnest_e2e::wait_until("a reload to pick up the unnamed change", WAIT, || async {
+        let s = replica.snapshots.city(&replica.store, &replica.cache, "braga", Some(generation)).await.expect("snapshot");
+        (s.hotels["braga-1"].doc.stars == 5).then_some(s)
+    })
+    .await;
+    assert_eq!(seen.hotels.len(), 6);
+    assert_eq!(replica.snapshots.stats().delta, 0, "nothing was named in the change log");
+    assert_eq!(replica.generation("braga").await, generation);
+}
+
+#[tokio::test]
 async fn hotels_stored_before_the_city_index_are_indexed_once_at_startup() {
     let (db, _) = fresh_read_model().await;
     // Hotel documents as an earlier version wrote them: no `cityIndex` collection at all.
