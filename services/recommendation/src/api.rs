@@ -8,6 +8,7 @@
 
 use crate::{
     catalog::CatalogCache,
+    profiles::ProfileCache,
     profile::{self, Profile, Reason},
     store::{HotelDoc, Store, match_key},
 };
@@ -45,6 +46,8 @@ pub struct AppState {
     pub store: Store,
     /// The catalog snapshot.
     pub catalog: CatalogCache,
+    /// Travellers' profiles in memory.
+    pub profiles: ProfileCache,
     /// Checks access tokens.
     pub verifier: Arc<JwksVerifier>,
     /// Most hotels scored per request.
@@ -194,8 +197,8 @@ async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q
     let catalog = s.catalog.current();
     let (profile, excluded) = match &caller.0 {
         Some(claims) => {
-            let doc = s.store.profile_of(&claims.sub.to_string()).await.map_err(|e| ApiError::Internal(e.into()))?;
-            let stays = doc.stays;
+            let doc = s.profiles.get(&s.store, &claims.sub.to_string()).await.map_err(|e| ApiError::Internal(e.into()))?;
+            let stays = &doc.stays;
             let excluded: HashSet<String> = stays
                 .iter()
                 .filter(|st| req.stay.is_some_and(|(i, o)| st.check_in.is_some_and(|si| si < o) && st.check_out.is_some_and(|so| so > i)))
@@ -204,8 +207,8 @@ async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q
             let hotels: HashMap<String, HotelDoc> =
                 stays.iter().filter_map(|st| catalog.hotel(&st.hotel_id)).map(|h| (h.id.clone(), h.clone())).collect();
             let ratings: HashMap<String, u8> =
-                doc.ratings.into_iter().map(|r| (r.booking_id, u8::try_from(r.rating.clamp(1, 5)).unwrap_or(3))).collect();
-            (Some(profile::build(&stays, &hotels, &ratings)).filter(|p| p.stays > 0), excluded)
+                doc.ratings.iter().map(|r| (r.booking_id.clone(), u8::try_from(r.rating.clamp(1, 5)).unwrap_or(3))).collect();
+            (Some(profile::build(stays, &hotels, &ratings)).filter(|p| p.stays > 0), excluded)
         }
         None => (None, HashSet::new()),
     };

@@ -19,7 +19,10 @@
 //! Catalog, rating and popularity changes show within one refresh interval on every replica;
 //! a traveller's own stays and reviews are read fresh from their profile on each request.
 
-use crate::store::{HotelDoc, Store};
+use crate::{
+    profiles::ProfileCache,
+    store::{HotelDoc, Store},
+};
 use futures::{StreamExt, TryStreamExt};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
@@ -46,11 +49,12 @@ pub struct CatalogChange {
     pub popularity: Option<(i64, i64)>,
 }
 
-/// The catalog's change log in Redis.
+/// The consumer's change logs in Redis: the catalog's, and the profiles' ([`crate::profiles`]).
 #[derive(Clone)]
 pub struct CatalogLog {
     conn: ConnectionManager,
     log: Log,
+    profiles: Log,
 }
 
 impl std::fmt::Debug for CatalogLog {
@@ -62,7 +66,7 @@ impl std::fmt::Debug for CatalogLog {
 impl CatalogLog {
     /// The log under the key prefix `prefix` on the Redis at `url` (connecting lazily).
     pub fn new(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        Ok(Self { conn: changelog::connect(url)?, log: Log::under(prefix) })
+        Ok(Self { conn: changelog::connect(url)?, log: Log::under(prefix), profiles: Log::under(&format!("{prefix}:profiles")) })
     }
 
     /// Record `change`. A failure is logged and counted, not returned: the readers' full
@@ -72,6 +76,22 @@ impl CatalogLog {
             metrics::counter!("recommendation_catalog_log_errors_total").increment(1);
             tracing::warn!(error = %e, hotel = change.hotel, "cannot record a catalog change; readers see it at their next full reload");
         }
+    }
+
+    /// Record that `user`'s profile changed (failures as in [`Self::record`]).
+    pub async fn record_profile(&self, user: &str) {
+        if let Err(e) = changelog::record(&mut self.conn.clone(), &[], std::slice::from_ref(&self.profiles), LOG_LEN, &user).await {
+            metrics::counter!("recommendation_catalog_log_errors_total").increment(1);
+            tracing::warn!(error = %e, user, "cannot record a profile change; replicas see it when their copy expires");
+        }
+    }
+
+    pub(crate) async fn profile_generation(&self) -> redis::RedisResult<u64> {
+        changelog::generation(&mut self.conn.clone(), &self.profiles).await
+    }
+
+    pub(crate) async fn profile_changes(&self, since: u64, until: u64) -> redis::RedisResult<Option<Vec<String>>> {
+        changelog::changes(&mut self.conn.clone(), &self.profiles, LOG_LEN, since, until).await
     }
 
     async fn generation(&self) -> redis::RedisResult<u64> {
@@ -208,7 +228,11 @@ impl Held {
 }
 
 /// Load the catalog once, then keep it current (see the module docs) until `shutdown`.
-pub async fn start(store: Store, refresh: Refresh, shutdown: CancellationToken) -> mongodb::error::Result<CatalogCache> {
+/// The task also keeps `profiles` in step with the profile log ([`crate::profiles`]).
+pub async fn start(store: Store, refresh: Refresh, profiles: ProfileCache, shutdown: CancellationToken) -> mongodb::error::Result<CatalogCache> {
+    if let Some(log) = store.log() {
+        profiles.follow(log).await;
+    }
     let mut held = Held::load(&store).await?;
     let (tx, rx) = watch::channel(held.snapshot());
     tokio::spawn(async move {
@@ -216,6 +240,9 @@ pub async fn start(store: Store, refresh: Refresh, shutdown: CancellationToken) 
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(refresh.every) => {}
+            }
+            if let Some(log) = store.log() {
+                profiles.follow(log).await;
             }
             let started = Instant::now();
             let before = held.generation;

@@ -29,6 +29,7 @@ pub mod api;
 pub mod catalog;
 pub mod consumer;
 pub mod profile;
+pub mod profiles;
 pub mod store;
 
 use anyhow::Context;
@@ -75,6 +76,11 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// Key prefix of the catalog's change log; empty: `<mongodb_database>:catalog`.
     pub catalog_log_prefix: String,
+    /// Most travellers' profiles held in memory (with Redis; 0: none) ([`profiles`]).
+    pub profile_cache_entries: usize,
+    /// Longest a profile is served from memory, seconds (the bound when a change's log record
+    /// was lost).
+    pub profile_cache_secs: u64,
 }
 
 impl Default for Config {
@@ -89,6 +95,8 @@ impl Default for Config {
             catalog_full_reload_secs: 600,
             redis_url: None,
             catalog_log_prefix: String::new(),
+            profile_cache_entries: 20_000,
+            profile_cache_secs: 60,
         }
     }
 }
@@ -130,10 +138,14 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         every: Duration::from_millis(cfg.catalog_refresh_ms.max(1)),
         full_every: Duration::from_secs(cfg.catalog_full_reload_secs.max(1)),
     };
-    let catalog = catalog::start(store.clone(), refresh, shutdown.clone()).await.context("cannot load the hotel catalog from MongoDB")?;
+    let profiles = profiles::ProfileCache::new(cfg.profile_cache_entries, Duration::from_secs(cfg.profile_cache_secs));
+    let catalog = catalog::start(store.clone(), refresh, profiles.clone(), shutdown.clone())
+        .await
+        .context("cannot load the hotel catalog from MongoDB")?;
     let state = api::AppState {
         store: store.clone(),
         catalog,
+        profiles,
         verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)),
         max_candidates: usize::try_from(cfg.max_candidates).unwrap_or(0),
     };

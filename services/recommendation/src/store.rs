@@ -217,6 +217,14 @@ impl Store {
         }
     }
 
+    /// Name `user` in the profile log after an update of their profile: even when it changed
+    /// nothing, since a redelivery may follow a crash between the write and its record.
+    async fn profile_logged(&self, user: &str) {
+        if let Some(log) = &self.log {
+            log.record_profile(user).await;
+        }
+    }
+
     /// One hotel by id.
     pub async fn hotel(&self, id: &str) -> mongodb::error::Result<Option<HotelDoc>> {
         self.hotels.find_one(doc! { "_id": id }).await
@@ -322,6 +330,7 @@ impl Store {
                 cancelled,
             };
             self.profiles.update(&fact.user_id, |p| p.set_stay(&entry, counts)).await?;
+            self.profile_logged(&fact.user_id).await;
         }
         self.bookings.replace_one(doc! { "_id": &id }, &fact).upsert(true).await?;
         Ok(())
@@ -330,7 +339,9 @@ impl Store {
     /// Record a review in its author's profile.
     pub async fn record_review(&self, r: &ReviewCreated) -> mongodb::error::Result<()> {
         let rating = RatingDoc { review_id: r.review_id.to_string(), booking_id: r.booking_id.to_string(), rating: i32::from(r.rating) };
-        self.profiles.update(&r.user_id.to_string(), |p| p.add_rating(&rating)).await?;
+        let user = r.user_id.to_string();
+        self.profiles.update(&user, |p| p.add_rating(&rating)).await?;
+        self.profile_logged(&user).await;
         Ok(())
     }
 

@@ -1,11 +1,15 @@
-//! The in-memory catalog follows the consumer's change log: it re-reads only the hotels the
-//! log names, and loads everything when the log cannot say what changed.
+//! The in-memory catalog and profiles follow the consumer's change logs: the catalog re-reads
+//! only the hotels its log names, the profile cache drops only the travellers its log names, and
+//! both start over when a log cannot say what changed.
 
 use crate::helpers::*;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_e2e::{Stack, wait_until};
-use tripnest_recommendation::catalog::{self, CatalogCache, CatalogLog, Refresh};
+use tripnest_recommendation::{
+    catalog::{self, CatalogCache, CatalogLog, Refresh},
+    profiles::ProfileCache,
+};
 use uuid::Uuid;
 
 async fn shows(cache: &CatalogCache, hotel: &str, city: &str) -> bool {
@@ -25,7 +29,7 @@ async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_
     let shutdown = CancellationToken::new();
     let _stop = shutdown.clone().drop_guard();
     let refresh = Refresh { every: Duration::from_millis(50), full_every: Duration::from_secs(3600) };
-    let cache = catalog::start(store.clone(), refresh, shutdown).await.expect("catalog");
+    let cache = catalog::start(store.clone(), refresh, ProfileCache::new(0, Duration::ZERO), shutdown).await.expect("catalog");
     assert!(shows(&cache, "a", "porto").await, "the first load holds hotel a");
 
     // Logged changes show: a stay makes hotel a popular, hotel b goes on sale.
@@ -49,4 +53,64 @@ async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_
     redis::pipe().del(format!("{prefix}:log")).incr(format!("{prefix}:gen"), 1).query_async::<()>(&mut redis).await.expect("trim");
     wait_until("hotel c after a full load", WAIT, || async { shows(&cache, "c", "porto").await.then_some(()) }).await;
     assert_eq!(cache.current().hotel("a").map(|h| h.popularity), Some(1), "the full load reads popularity too");
+}
+
+#[tokio::test]
+async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
+    let stack = Stack::load();
+    let database = fresh_database();
+    let prefix = format!("{database}:catalog");
+    let store = fresh_store(&database).await.with_log(CatalogLog::new(stack.get("REDIS_URL"), &prefix).expect("log"));
+    let unlogged = fresh_store(&database).await;
+    store.upsert_hotel(&hotel("a", "Porto", &[], 10_000).data, 1).await.expect("hotel a");
+    let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let (ada_id, bob_id) = (ada.to_string(), bob.to_string());
+    store.record_stay(&stay(ada, "a", 5, 2, 10_000), true, false).await.expect("ada's first stay");
+
+    let shutdown = CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let refresh = Refresh { every: Duration::from_millis(50), full_every: Duration::from_secs(3600) };
+    let profiles = ProfileCache::new(100, Duration::from_secs(3600));
+    catalog::start(store.clone(), refresh, profiles.clone(), shutdown).await.expect("catalog");
+    assert_eq!(profiles.get(&store, &ada_id).await.expect("read").stays.len(), 1);
+    assert_eq!(profiles.get(&store, &bob_id).await.expect("read").stays.len(), 0);
+    assert_eq!(profiles.len(), 2, "both kept");
+
+    // A change whose record was lost is not seen: the profile is answered from memory.
+    unlogged.record_stay(&stay(ada, "a", 20, 1, 10_000), true, false).await.expect("unlogged stay");
+    assert_eq!(profiles.get(&store, &ada_id).await.expect("read").stays.len(), 1, "served from memory");
+
+    // A logged change to bob drops bob alone.
+    store.record_stay(&stay(bob, "a", 9, 1, 10_000), true, false).await.expect("bob's stay");
+    wait_until("bob's stay to show", WAIT, || async {
+        (profiles.get(&store, &bob_id).await.ok()?.stays.len() == 1).then_some(())
+    })
+    .await;
+    assert_eq!(profiles.get(&store, &ada_id).await.expect("read").stays.len(), 1, "ada was not read again");
+
+    // The log trimmed past the cache (a generation with no entry): it starts over, and ada's
+    // unlogged stay shows.
+    let mut redis = tripnest_common::changelog::connect(stack.get("REDIS_URL")).expect("redis");
+    let log = format!("{prefix}:profiles");
+    redis::pipe().del(format!("{log}:log")).incr(format!("{log}:gen"), 1).query_async::<()>(&mut redis).await.expect("trim");
+    wait_until("ada's unlogged stay after the cache starts over", WAIT, || async {
+        (profiles.get(&store, &ada_id).await.ok()?.stays.len() == 2).then_some(())
+    })
+    .await;
+
+    // A profile older than its bound is read again, logged or not.
+    let young = ProfileCache::new(100, Duration::ZERO);
+    young.follow(store.log().expect("log")).await;
+    assert_eq!(young.get(&store, &ada_id).await.expect("read").stays.len(), 2);
+    unlogged.record_stay(&stay(ada, "a", 30, 1, 10_000), true, false).await.expect("another unlogged stay");
+    assert_eq!(young.get(&store, &ada_id).await.expect("read").stays.len(), 3, "expired at once: read again");
+
+    // Without a change log nothing is cached: every read goes to MongoDB.
+    let plain = ProfileCache::new(100, Duration::from_secs(3600));
+    plain.follow(store.log().expect("log")).await;
+    let no_log = ProfileCache::new(100, Duration::from_secs(3600));
+    assert_eq!(no_log.get(&unlogged, &ada_id).await.expect("read").stays.len(), 3);
+    assert!(no_log.is_empty(), "a cache that never followed a log keeps nothing");
+    assert_eq!(plain.get(&store, &ada_id).await.expect("read").stays.len(), 3);
+    assert_eq!(plain.len(), 1);
 }
