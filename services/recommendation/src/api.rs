@@ -8,8 +8,8 @@
 
 use crate::{
     catalog::CatalogCache,
-    profiles::ProfileCache,
     profile::{self, Profile, Reason},
+    profiles::ProfileCache,
     store::{HotelDoc, Store, match_key},
 };
 use axum::{

@@ -229,7 +229,12 @@ impl Held {
 
 /// Load the catalog once, then keep it current (see the module docs) until `shutdown`.
 /// The task also keeps `profiles` in step with the profile log ([`crate::profiles`]).
-pub async fn start(store: Store, refresh: Refresh, profiles: ProfileCache, shutdown: CancellationToken) -> mongodb::error::Result<CatalogCache> {
+pub async fn start(
+    store: Store,
+    refresh: Refresh,
+    profiles: ProfileCache,
+    shutdown: CancellationToken,
+) -> mongodb::error::Result<CatalogCache> {
     if let Some(log) = store.log() {
         profiles.follow(log).await;
     }

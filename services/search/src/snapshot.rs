@@ -154,14 +154,7 @@ impl Snapshots {
     /// per city.
     pub fn new(max_age: Duration, max_hotels: i64) -> Self {
         let max_hotels = usize::try_from(max_hotels).unwrap_or(0);
-        Self {
-            entries: Arc::default(),
-            loading: Arc::default(),
-            reloading: Arc::default(),
-            counters: Arc::default(),
-            max_age,
-            max_hotels,
-        }
+        Self { entries: Arc::default(), loading: Arc::default(), reloading: Arc::default(), counters: Arc::default(), max_age, max_hotels }
     }
 
     /// The loads this instance did so far.

@@ -9,6 +9,7 @@ use tripnest_e2e::{Stack, wait_until};
 use tripnest_recommendation::{
     catalog::{self, CatalogCache, CatalogLog, Refresh},
     profiles::ProfileCache,
+    store::Store,
 };
 use uuid::Uuid;
 
@@ -16,15 +17,21 @@ async fn shows(cache: &CatalogCache, hotel: &str, city: &str) -> bool {
     cache.current().on_sale(Some(city)).any(|h| h.id == hotel)
 }
 
-#[tokio::test]
-async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_log_cannot_say() {
+/// A fresh store logging its changes under `<database>:catalog` (returned), the same collections
+/// written without the log (a change whose record was lost), and hotel `a` in Porto.
+async fn logged_store() -> (Stack, String, Store, Store) {
     let stack = Stack::load();
     let database = fresh_database();
     let prefix = format!("{database}:catalog");
     let store = fresh_store(&database).await.with_log(CatalogLog::new(stack.get("REDIS_URL"), &prefix).expect("log"));
-    // The same collections, written without the log: a change whose record was lost.
     let unlogged = fresh_store(&database).await;
     store.upsert_hotel(&hotel("a", "Porto", &[], 10_000).data, 1).await.expect("hotel a");
+    (stack, prefix, store, unlogged)
+}
+
+#[tokio::test]
+async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_log_cannot_say() {
+    let (stack, prefix, store, unlogged) = logged_store().await;
 
     let shutdown = CancellationToken::new();
     let _stop = shutdown.clone().drop_guard();
@@ -57,12 +64,7 @@ async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_
 
 #[tokio::test]
 async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
-    let stack = Stack::load();
-    let database = fresh_database();
-    let prefix = format!("{database}:catalog");
-    let store = fresh_store(&database).await.with_log(CatalogLog::new(stack.get("REDIS_URL"), &prefix).expect("log"));
-    let unlogged = fresh_store(&database).await;
-    store.upsert_hotel(&hotel("a", "Porto", &[], 10_000).data, 1).await.expect("hotel a");
+    let (stack, prefix, store, unlogged) = logged_store().await;
     let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
     let (ada_id, bob_id) = (ada.to_string(), bob.to_string());
     store.record_stay(&stay(ada, "a", 5, 2, 10_000), true, false).await.expect("ada's first stay");
@@ -82,10 +84,7 @@ async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
 
     // A logged change to bob drops bob alone.
     store.record_stay(&stay(bob, "a", 9, 1, 10_000), true, false).await.expect("bob's stay");
-    wait_until("bob's stay to show", WAIT, || async {
-        (profiles.get(&store, &bob_id).await.ok()?.stays.len() == 1).then_some(())
-    })
-    .await;
+    wait_until("bob's stay to show", WAIT, || async { (profiles.get(&store, &bob_id).await.ok()?.stays.len() == 1).then_some(()) }).await;
     assert_eq!(profiles.get(&store, &ada_id).await.expect("read").stays.len(), 1, "ada was not read again");
 
     // The log trimmed past the cache (a generation with no entry): it starts over, and ada's
