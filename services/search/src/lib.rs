@@ -16,7 +16,7 @@
 //!   cities it touched, so the next search recomputes, and logs which hotel changed.
 //! - [`snapshot`]: on a cache miss, the city's hotels and calendars come from an in-process
 //!   snapshot, refreshed from MongoDB by re-reading only the hotels the change log names
-//!   (MongoDB stays the data of record; a restart just reloads).
+//!   (MongoDB stays the data of record; a replica loads every city before it reports ready).
 //! - [`results`]: running a query on a snapshot in Rust: filters, the per-night availability
 //!   check, prices, sorting and paging, so FerretDB v1 and MongoDB give the same answers.
 //! - [`api`]: `GET /hotels` and `GET /hotels/{id}`.
@@ -41,7 +41,7 @@ pub mod store;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use std::{sync::atomic::Ordering, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::CommonConfig,
@@ -139,6 +139,11 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
             async move { producer.check().await }
         });
     let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.cache_ttl_secs), cfg.max_candidates);
+    let warmed = snapshots.warm_up(&store, &cache);
+    let readiness = readiness.with_check("snapshots", move || {
+        let warmed = warmed.clone();
+        async move { if warmed.load(Ordering::Acquire) { Ok(()) } else { Err("loading the city snapshots".to_owned()) } }
+    });
     let state = api::AppState { store: store.clone(), cache: cache.clone(), snapshots };
     let running =
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;

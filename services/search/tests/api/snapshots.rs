@@ -245,6 +245,30 @@ async fn hotels_stored_before_the_city_index_are_indexed_once_at_startup() {
 }
 
 #[tokio::test]
+async fn a_starting_replica_loads_every_city_before_its_first_search() {
+    let app = spawn_app().await;
+    city_of_six(&app, "Faro").await;
+    city_of_six(&app, "Evora").await;
+    let replica = Replica::of(&app);
+    let warmed = replica.snapshots.warm_up(&replica.store, &replica.cache);
+    tripnest_e2e::wait_until("the replica to load its cities", WAIT, || async {
+        warmed.load(std::sync::atomic::Ordering::Acquire).then_some(())
+    })
+    .await;
+    let loaded = replica.snapshots.stats();
+    assert_eq!((loaded.full, loaded.documents), (2, 24), "two cities, six hotels and six calendars each");
+    assert_eq!(replica.snapshot("faro").await.hotels.len(), 6);
+    assert_eq!(replica.snapshot("evora").await.hotels.len(), 6);
+    assert_eq!(replica.snapshots.stats(), loaded, "searches after start load nothing");
+
+    // Without Redis nothing is kept, so nothing is loaded, and the replica is ready at once.
+    let no_redis = ResultCache::new(None, "unused", 120).expect("cache");
+    let plain = Snapshots::new(Duration::from_secs(120), 5000);
+    assert!(plain.warm_up(&replica.store, &no_redis).load(std::sync::atomic::Ordering::Acquire));
+    assert_eq!(plain.stats().full, 0);
+}
+
+#[tokio::test]
 async fn replicas_indexing_hotels_of_one_city_at_once_lose_none() {
     use futures::StreamExt;
     let (db, cache) = fresh_read_model().await;
