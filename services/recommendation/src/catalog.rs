@@ -17,7 +17,7 @@
 //!   it loads the whole catalog every `catalog_refresh_ms`.
 //!
 //! Catalog, rating and popularity changes show within one refresh interval on every replica;
-//! a traveller's own stays and reviews are read fresh from their profile on each request.
+//! the same task evicts the profiles the consumer's profile log names ([`crate::profiles`]).
 
 use crate::{
     profiles::ProfileCache,

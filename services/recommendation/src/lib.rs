@@ -14,10 +14,11 @@
 //! - [`api`]: `GET /recommendations` with optional sign-in; excludes hotels the guest already
 //!   booked for overlapping dates; anonymous callers get the most booked hotels.
 //!
-//! A request costs one lookup by `_id` (the traveller's profile document, kept current by the
-//! consumer) plus bounded work on the in-memory catalog (at most `max_candidates` hotels
+//! A request costs at most one lookup by `_id` (the traveller's profile document, kept current
+//! by the consumer, and held in memory until the consumer's profile log names it: [`profiles`])
+//! plus bounded work on the in-memory catalog (at most `max_candidates` hotels
 //! scored), whatever the number of hotels, travellers and stays. The profile is computed from
-//! the stored stays and ratings on each request, so it always reflects the latest hotel data.
+//! the stays and ratings on each request, so it always reflects the latest hotel data.
 //!
 //! Upgrading a deployment that ran the earlier layout (stays and reviews as separate
 //! documents, popularity recounted per event): the group name carries a layout version, so a
