@@ -233,14 +233,15 @@ async fn run_controllers(ctx: Arc<controller::Context>, dlq: Producer, stop: Can
     let (nudge, nudges) = tokio::sync::mpsc::channel(256);
     let (store, ratings, kafka_cfg) = (hotels.store(), ctx.ratings.clone(), ctx.cfg.common.kafka.clone());
     // Like the services' groups (see desired::workload): apart per topic prefix.
-    let group = if kafka_cfg.group_id.is_empty() { format!("{}{NAME}", kafka_cfg.topic_prefix) } else { kafka_cfg.group_id.clone() };
-    let consumer_stop = stop.clone();
+    let group = kafka_cfg.group_or(format!("{}{NAME}", kafka_cfg.topic_prefix));
+    let settings = ConsumerSettings::new(group, ratings::TOPICS);
+    let handler = move |d| ratings::handle(d, ratings.clone(), store.clone(), nudge.clone());
+    // A consumer that fails ends this term of leadership like any consumer's failure ends its
+    // service (`kafka::spawn_consumer`); the supervisor then stands for the Lease again and
+    // starts the controllers and the consumer afresh.
+    let consumer = kafka::spawn_consumer("ratings", &kafka_cfg, settings, dlq, stop.clone(), handler);
     let consumer = async move {
-        let settings = ConsumerSettings::new(group, ratings::TOPICS);
-        let handler = move |d| ratings::handle(d, ratings.clone(), store.clone(), nudge.clone());
-        if let Err(e) = kafka::run_consumer(&kafka_cfg, settings, dlq, consumer_stop, handler).await {
-            tracing::error!(error = %e, "ratings consumer stopped");
-        }
+        let _ = consumer.await;
     };
     let nudges = futures::stream::unfold(nudges, |mut rx| async move { rx.recv().await.map(|r| (r, rx)) });
     let all = async {

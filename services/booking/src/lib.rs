@@ -147,27 +147,13 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
 
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
     let sweeper = tokio::spawn(saga::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
-    let kafka_cfg = state.cfg.common.kafka.clone();
-    let group = if kafka_cfg.group_id.is_empty() { NAME.to_owned() } else { kafka_cfg.group_id.clone() };
-    let (consumer_state, stop, dlq) = (state.clone(), shutdown.clone(), producer.clone());
-    let consumer = tokio::spawn(async move {
-        let settings = ConsumerSettings::new(group, saga::TOPICS);
-        let handler = move |d| saga::handle(consumer_state.clone(), d);
-        if let Err(e) = kafka::run_consumer(&kafka_cfg, settings, dlq, stop.clone(), handler).await {
-            tracing::error!(error = %e, "payment consumer failed; shutting down so the service is restarted");
-            stop.cancel();
-        }
-    });
+    let kafka_cfg = &state.cfg.common.kafka;
+    let settings = ConsumerSettings::new(kafka_cfg.group_or(NAME), saga::TOPICS);
+    let consumer_state = state.clone();
+    let handler = move |d| saga::handle(consumer_state.clone(), d);
+    let consumer = kafka::spawn_consumer("payment results", kafka_cfg, settings, producer.clone(), shutdown.clone(), handler);
     Ok(running.with_worker(relay).with_worker(sweeper).with_worker(consumer).with_cleanup(async move {
         producer.flush(Duration::from_secs(5));
         pool.close().await;
     }))
-}
-
-/// Serve until SIGTERM, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, tripnest_common::shutdown::on_signal()).await?;
-    running.stopped().await?;
-    Ok(())
 }

@@ -29,7 +29,9 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cfg: tripnest_booking::Config = tripnest_common::config::load()?;
     match Cli::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => tripnest_booking::run(cfg).await,
+        Command::Serve => {
+            tripnest_common::service::run(tripnest_booking::NAME, &cfg.common.log.clone(), cfg, tripnest_booking::start).await
+        }
         Command::RollInventory { hotel, room_type } => {
             tripnest_common::telemetry::init(tripnest_booking::NAME, &cfg.common.log);
             let pool = tripnest_booking::connect(&cfg).await?;

@@ -187,7 +187,7 @@ pub enum LogFormat {
 pub struct KafkaConfig {
     /// `host:port[,host:port]`.
     pub bootstrap_servers: String,
-    /// Consumer group; defaults to the service name when empty.
+    /// Consumer group; when empty, each consumer's own default ([`Self::group_or`]).
     pub group_id: String,
     /// Delivery timeout for produced messages, in milliseconds.
     pub message_timeout_ms: u64,
@@ -206,6 +206,11 @@ impl KafkaConfig {
     /// The physical topic for a logical topic name.
     pub fn topic(&self, logical: &str) -> String {
         format!("{}{logical}", self.topic_prefix)
+    }
+
+    /// The consumer group: `group_id` when set, else `default` (the service's own name).
+    pub fn group_or(&self, default: impl Into<String>) -> String {
+        if self.group_id.is_empty() { default.into() } else { self.group_id.clone() }
     }
 }
 
@@ -227,6 +232,14 @@ impl Default for KafkaConfig {
 mod tests {
     use super::*;
     use secrecy::ExposeSecret;
+
+    #[test]
+    fn a_consumer_group_is_the_configured_one_or_the_consumers_own() {
+        let mut kafka = KafkaConfig::default();
+        assert_eq!(kafka.group_or("payment"), "payment");
+        kafka.group_id = "payment-blue".into();
+        assert_eq!(kafka.group_or("payment"), "payment-blue");
+    }
 
     #[derive(Debug, Default, Serialize, Deserialize)]
     #[serde(default)]

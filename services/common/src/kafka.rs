@@ -93,6 +93,15 @@ impl Producer {
             .map_err(|e| e.to_string())
     }
 
+    /// [`Self::check`] as a readiness check: `Readiness::with_check("kafka", producer.readiness())`.
+    pub fn readiness(&self) -> impl Fn() -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync + 'static {
+        let producer = self.clone();
+        move || {
+            let producer = producer.clone();
+            Box::pin(async move { producer.check().await })
+        }
+    }
+
     /// Wait for queued messages to be delivered (call before exit).
     pub fn flush(&self, timeout: Duration) {
         if let Err(e) = self.inner.flush(Timeout::After(timeout)) {
@@ -233,6 +242,34 @@ enum Outcome {
     Handled,
     Parked,
     Abandoned,
+}
+
+/// Run a consumer group as a background task of a service (see [`run_consumer`]). One rule
+/// for every consumer: one that fails (the client, not a handler: a handler's errors are
+/// retried or parked) cancels `shutdown`, so whatever runs under that token stops too. For a
+/// service that is the whole process, which exits and is restarted by its supervisor: a
+/// service without its consumer would answer from state that no longer moves. `name` says
+/// which consumer it was in the log.
+pub fn spawn_consumer<F, Fut>(
+    name: &'static str,
+    cfg: &KafkaConfig,
+    settings: ConsumerSettings,
+    dead_letters: Producer,
+    shutdown: CancellationToken,
+    handler: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(Delivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    let cfg = cfg.clone();
+    tokio::spawn(async move {
+        let group = settings.group_id.clone();
+        if let Err(e) = run_consumer(&cfg, settings, dead_letters, shutdown.clone(), handler).await {
+            tracing::error!(error = %e, consumer = name, group, "consumer failed; stopping");
+            shutdown.cancel();
+        }
+    })
 }
 
 /// Run a consumer group until `shutdown` fires. Each message goes to `handler`; its offset is

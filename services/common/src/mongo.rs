@@ -27,13 +27,35 @@
 //! counted" is not applied twice. [`Tallies::settle`] turns a per-item fact ("this booking
 //! counts now") into at most one `+1` and one `-1` per item, each under its own token.
 
-use futures::TryStreamExt;
+use anyhow::Context as _;
+use futures::{TryStreamExt, future::BoxFuture};
 use mongodb::{
     Collection, Database,
     bson::doc,
     error::{ErrorKind, Result, WriteFailure},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// The database `database` of the server at `uri` (`APP_MONGODB_URI`), for `service` (its name
+/// is the client's app name in the server's logs). Connecting is lazy: a server that is down
+/// shows in [`readiness`], not here.
+pub async fn connect(service: &'static str, uri: Option<&secrecy::SecretString>, database: &str) -> anyhow::Result<Database> {
+    use secrecy::ExposeSecret as _;
+    let uri = uri.with_context(|| format!("the {service} service needs MongoDB: set APP_MONGODB_URI"))?;
+    let mut options =
+        mongodb::options::ClientOptions::parse(uri.expose_secret()).await.context("APP_MONGODB_URI is not a valid MongoDB URI")?;
+    options.app_name = Some(service.into());
+    options.server_selection_timeout = Some(std::time::Duration::from_secs(5));
+    Ok(mongodb::Client::with_options(options)?.database(database))
+}
+
+/// A readiness check: one `ping` round trip to the server of `db`.
+pub fn readiness(db: Database) -> impl Fn() -> BoxFuture<'static, std::result::Result<(), String>> + Send + Sync + 'static {
+    move || {
+        let db = db.clone();
+        Box::pin(async move { db.run_command(doc! { "ping": 1 }).await.map(|_| ()).map_err(|e| e.to_string()) })
+    }
+}
 
 /// Revisions kept per key; older ones are deleted as new ones are written.
 pub const KEEP_REVISIONS: i64 = 32;

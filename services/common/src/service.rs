@@ -5,7 +5,7 @@
 //! message, the outbox relay lets go), then run cleanups (flush the producer, close the pool).
 
 use crate::{
-    config::CommonConfig,
+    config::{CommonConfig, LogConfig},
     http::{self, Readiness},
     shutdown, telemetry,
 };
@@ -114,10 +114,15 @@ pub async fn start(
     Ok(Running { addr, ops_addr, shutdown, server, ops_server, workers: Vec::new(), cleanups: Vec::new() })
 }
 
-/// `main` for a service: telemetry, serve until SIGTERM/SIGINT, then drain.
-pub async fn run(service: &'static str, cfg: &CommonConfig, routes: Router, readiness: Readiness) -> anyhow::Result<()> {
-    telemetry::init(service, &cfg.log);
-    let running = start(service, cfg, routes, readiness, shutdown::on_signal()).await?;
+/// `main` for a service: logs, then `start` (with a token SIGTERM/SIGINT cancels), then serve
+/// until that signal and drain. Every service binary's `main` is this one call.
+pub async fn run<C, F, Fut>(service: &'static str, log: &LogConfig, cfg: C, start: F) -> anyhow::Result<()>
+where
+    F: FnOnce(C, CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<Running>>,
+{
+    telemetry::init(service, log);
+    let running = start(cfg, shutdown::on_signal()).await?;
     running.stopped().await?;
     tracing::info!(service, "stopped");
     Ok(())

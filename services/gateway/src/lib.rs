@@ -49,7 +49,6 @@ use tripnest_common::{
     auth::JwksVerifier,
     http::{REQUEST_ID, Readiness},
     service::{self, Running},
-    shutdown, telemetry,
 };
 
 /// Name used in logs, metrics labels and event sources.
@@ -130,13 +129,4 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let common = state.cfg.common.clone();
     let routes = router(state)?;
     Ok(service::start(NAME, &common, routes, Readiness::default(), shutdown).await?)
-}
-
-/// `main`: telemetry, serve until SIGTERM/SIGINT, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

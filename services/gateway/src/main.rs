@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_gateway::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_gateway::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_gateway::NAME, &cfg.common.log.clone(), cfg, tripnest_gateway::start).await
 }

@@ -74,11 +74,6 @@ impl Config {
         );
         Ok(lease)
     }
-
-    /// The consumer group: `kafka.group_id` when set, else the service name.
-    pub fn consumer_group(&self) -> String {
-        if self.common.kafka.group_id.is_empty() { crate::NAME.to_owned() } else { self.common.kafka.group_id.clone() }
-    }
 }
 
 #[cfg(test)]
@@ -92,13 +87,5 @@ mod tests {
         let short = Config { claim_lease_secs: 20, send_timeout_secs: 15, ..Config::default() };
         let err = short.claim_lease().expect_err("lease shorter than two sends");
         assert!(err.to_string().contains("APP_CLAIM_LEASE_SECS"), "{err}");
-    }
-
-    #[test]
-    fn the_consumer_group_defaults_to_the_service_name() {
-        let mut cfg = Config::default();
-        assert_eq!(cfg.consumer_group(), "notification");
-        cfg.common.kafka.group_id = "notification-canary".into();
-        assert_eq!(cfg.consumer_group(), "notification-canary");
     }
 }

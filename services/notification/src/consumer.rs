@@ -6,28 +6,31 @@ use crate::{
     templates,
 };
 use std::sync::Arc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::KafkaConfig,
     events::topics,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, TRACEPARENT, run_consumer},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, TRACEPARENT, spawn_consumer},
     saga::{BookingCancelled, BookingConfirmed},
 };
 
 /// The topics this service consumes.
 pub const TOPICS: &[&str] = &[topics::BOOKING_CONFIRMED, topics::BOOKING_CANCELLED];
 
-/// Consume until `shutdown`; failures of the consumer itself stop the whole process.
-pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, notifier: Arc<Notifier>, shutdown: CancellationToken) {
-    let settings = ConsumerSettings::new(group, TOPICS);
-    let handler = |delivery: Delivery| {
+/// Consume in the background until `shutdown` (which a failed consumer cancels).
+pub fn spawn(
+    kafka: &KafkaConfig,
+    group: String,
+    dead_letters: Producer,
+    notifier: Arc<Notifier>,
+    shutdown: CancellationToken,
+) -> JoinHandle<()> {
+    let handler = move |delivery: Delivery| {
         let notifier = notifier.clone();
         async move { handle(&notifier, &delivery).await }
     };
-    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
-        tracing::error!(error = %e, "consumer failed; shutting down");
-        shutdown.cancel();
-    }
+    spawn_consumer("booking events", kafka, ConsumerSettings::new(group, TOPICS), dead_letters, shutdown, handler)
 }
 
 /// Render and deliver the notifications of one event.

@@ -60,7 +60,7 @@ use anyhow::Context;
 use sqlx::migrate::Migrator;
 use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{auth::JwksVerifier, db, http::Readiness, kafka::Producer, outbox, service, shutdown, telemetry};
+use tripnest_common::{auth::JwksVerifier, db, http::Readiness, kafka::Producer, outbox, service};
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "notification";
@@ -90,14 +90,10 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
 
     let workers = vec![
         tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone())),
-        tokio::spawn(consumer::run(cfg.common.kafka.clone(), cfg.consumer_group(), producer.clone(), notifier, shutdown.clone())),
+        consumer::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(NAME), producer.clone(), notifier, shutdown.clone()),
     ];
 
-    let kafka_check = producer.clone();
-    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", move || {
-        let producer = kafka_check.clone();
-        async move { producer.check().await }
-    });
+    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", producer.readiness());
     let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(cfg.jwks_url.clone())) };
     let http =
         match service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await {
@@ -112,13 +108,4 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
         producer.flush(Duration::from_secs(5));
         pool.close().await;
     }))
-}
-
-/// Serve until SIGTERM, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

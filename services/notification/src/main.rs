@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_notification::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_notification::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_notification::NAME, &cfg.common.log.clone(), cfg, tripnest_notification::start).await
 }

@@ -37,16 +37,6 @@ impl Default for Config {
     }
 }
 
-impl Config {
-    /// The consumer group: `kafka.group_id`, or the service name when that is empty.
-    pub fn consumer_group(&self) -> String {
-        match self.common.kafka.group_id.as_str() {
-            "" => crate::NAME.to_owned(),
-            group => group.to_owned(),
-        }
-    }
-}
-
 /// Exponential backoff for transient provider errors: `attempts` calls in all, waiting
 /// `initial_backoff_ms`, then double, … (at most `max_backoff_ms`) between them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,13 +81,5 @@ mod tests {
         let policy = RetryPolicy::default();
         let delays: Vec<u128> = (1..policy.attempts).map(|a| policy.delay_after(a).as_millis()).collect();
         assert_eq!(delays, [100, 200, 400]);
-    }
-
-    #[test]
-    fn the_group_defaults_to_the_service_name() {
-        let mut cfg = Config::default();
-        assert_eq!(cfg.consumer_group(), "payment");
-        cfg.common.kafka.group_id = "payment-blue".into();
-        assert_eq!(cfg.consumer_group(), "payment-blue");
     }
 }

@@ -48,8 +48,8 @@ use tripnest_common::{
     auth::InternalToken,
     db,
     http::Readiness,
-    kafka::{Producer, run_consumer},
-    outbox, service, shutdown, telemetry,
+    kafka::{Producer, spawn_consumer},
+    outbox, service,
 };
 
 /// Name used in logs, metrics labels, event sources and as the processed-events consumer.
@@ -64,40 +64,23 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
     db::migrate(&pool, &MIGRATOR).await.context("migrating the payment database")?;
     let producer = Producer::new(&cfg.common.kafka).context("creating the Kafka producer")?;
 
-    let kafka = producer.clone();
-    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", move || {
-        let kafka = kafka.clone();
-        async move { kafka.check().await }
-    });
+    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", producer.readiness());
     let state = api::AppState { pool: pool.clone(), internal_token: internal_token(&cfg) };
     let server = service::start(NAME, &cfg.common, api::router(state), readiness, shutdown.clone()).await?;
 
     let provider = SandboxProvider::new(pool.clone(), Duration::from_millis(cfg.sandbox.response_delay_ms));
     let saga = Arc::new(consumer::PaymentSaga { pool: pool.clone(), provider, retry: cfg.provider_retry.clone() });
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
-    let consume = tokio::spawn(consume(cfg, saga, producer.clone(), shutdown.clone()));
-    Ok(server.with_worker(consume).with_worker(relay).with_cleanup(async move {
-        producer.flush(Duration::from_secs(5));
-        pool.close().await;
-    }))
-}
-
-async fn consume<P: PaymentProvider>(
-    cfg: Config,
-    saga: Arc<consumer::PaymentSaga<P>>,
-    dead_letters: Producer,
-    shutdown: CancellationToken,
-) {
-    let settings = consumer::settings(&cfg.consumer_group());
+    let settings = consumer::settings(&cfg.common.kafka.group_or(NAME));
     let handler = move |delivery| {
         let saga = saga.clone();
         async move { saga.handle(delivery).await }
     };
-    if let Err(e) = run_consumer(&cfg.common.kafka, settings, dead_letters, shutdown.clone(), handler).await {
-        // Without its consumer the service is useless: stop, and let the orchestrator restart it.
-        tracing::error!(error = %e, "saga consumer failed; shutting down");
-        shutdown.cancel();
-    }
+    let consume = spawn_consumer("saga", &cfg.common.kafka, settings, producer.clone(), shutdown.clone(), handler);
+    Ok(server.with_worker(consume).with_worker(relay).with_cleanup(async move {
+        producer.flush(Duration::from_secs(5));
+        pool.close().await;
+    }))
 }
 
 fn internal_token(cfg: &Config) -> InternalToken {
@@ -106,13 +89,4 @@ fn internal_token(cfg: &Config) -> InternalToken {
         SecretString::from(format!("unset-{}", uuid::Uuid::new_v4()))
     });
     InternalToken(Arc::new(token))
-}
-
-/// Serve until SIGTERM, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_payment::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_payment::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_payment::NAME, &cfg.common.log.clone(), cfg, tripnest_payment::start).await
 }

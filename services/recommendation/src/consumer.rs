@@ -2,11 +2,12 @@
 //! and reviews, each applied idempotently to the collections in [`crate::store`].
 
 use crate::store::Store;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::KafkaConfig,
     events::topics,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
     saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, ReviewCreated},
 };
 
@@ -20,20 +21,17 @@ pub const TOPICS: &[&str] = &[
     topics::REVIEW_CREATED,
 ];
 
-/// Consume until `shutdown`; a failure of the consumer itself stops the process.
-pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, store: Store, shutdown: CancellationToken) {
+/// Consume in the background until `shutdown` (which a failed consumer cancels).
+pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, store: Store, shutdown: CancellationToken) -> JoinHandle<()> {
     // Ordered by the Kafka key: catalog events by hotel, stays by booking, reviews by review.
     // The documents written under another key (a traveller's profile, a hotel's popularity)
     // are compare-and-set (`tripnest_common::mongo`), so concurrent writers lose nothing.
     let settings = ConsumerSettings { concurrency: kafka.read_model_concurrency, ..ConsumerSettings::new(group, TOPICS) };
-    let handler = |delivery: Delivery| {
+    let handler = move |delivery: Delivery| {
         let store = store.clone();
         async move { handle(&store, &delivery).await }
     };
-    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
-        tracing::error!(error = %e, "consumer failed; shutting down");
-        shutdown.cancel();
-    }
+    spawn_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
 }
 
 fn version(time: chrono::DateTime<chrono::Utc>) -> i64 {

@@ -43,6 +43,7 @@ use tripnest_common::{
     config::CommonConfig,
     http::Readiness,
     kafka::Producer,
+    mongo,
     service::{self, Running},
 };
 
@@ -109,12 +110,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Connect to MongoDB.
 pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
-    let uri = cfg.mongodb_uri.as_ref().context("the recommendation service needs MongoDB: set APP_MONGODB_URI")?;
-    let mut options =
-        mongodb::options::ClientOptions::parse(uri.expose_secret()).await.context("APP_MONGODB_URI is not a valid MongoDB URI")?;
-    options.app_name = Some(NAME.into());
-    options.server_selection_timeout = Some(Duration::from_secs(5));
-    let store = store::Store::new(mongodb::Client::with_options(options)?.database(&cfg.mongodb_database));
+    let store = store::Store::new(mongo::connect(NAME, cfg.mongodb_uri.as_ref(), &cfg.mongodb_database).await?);
     let Some(redis) = &cfg.redis_url else { return Ok(store) };
     let prefix =
         if cfg.catalog_log_prefix.is_empty() { format!("{}:catalog", cfg.mongodb_database) } else { cfg.catalog_log_prefix.clone() };
@@ -125,16 +121,8 @@ pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
 pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let store = connect(&cfg).await?;
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
-    let (ping, kafka_check) = (store.clone(), producer.clone());
-    let readiness = Readiness::default()
-        .with_check("mongodb", move || {
-            let store = ping.clone();
-            async move { store.ping().await }
-        })
-        .with_check("kafka", move || {
-            let producer = kafka_check.clone();
-            async move { producer.check().await }
-        });
+    let readiness =
+        Readiness::default().with_check("mongodb", mongo::readiness(store.database())).with_check("kafka", producer.readiness());
     let refresh = catalog::Refresh {
         every: Duration::from_millis(cfg.catalog_refresh_ms.max(1)),
         full_every: Duration::from_secs(cfg.catalog_full_reload_secs.max(1)),
@@ -153,16 +141,6 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let running =
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
-    let group = if cfg.common.kafka.group_id.is_empty() { GROUP.to_owned() } else { cfg.common.kafka.group_id.clone() };
-    let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), store, shutdown));
+    let consumer = consumer::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(GROUP), producer.clone(), store, shutdown);
     Ok(running.with_worker(consumer).with_cleanup(async move { producer.flush(Duration::from_secs(5)) }))
-}
-
-/// Serve until SIGTERM, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, tripnest_common::shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_recommendation::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_recommendation::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_recommendation::NAME, &cfg.common.log.clone(), cfg, tripnest_recommendation::start).await
 }

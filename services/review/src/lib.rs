@@ -75,29 +75,15 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let pool = db::connect(url, cfg.max_connections).await?;
     db::migrate(&pool, &MIGRATOR).await?;
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
-    let kafka_check = producer.clone();
-    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", move || {
-        let producer = kafka_check.clone();
-        async move { producer.check().await }
-    });
+    let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", producer.readiness());
     let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)) };
     let running =
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
-    let group = if cfg.common.kafka.group_id.is_empty() { NAME.to_owned() } else { cfg.common.kafka.group_id.clone() };
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
-    let consumer = tokio::spawn(stays::run(cfg.common.kafka.clone(), group, producer.clone(), pool.clone(), shutdown));
+    let consumer = stays::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(NAME), producer.clone(), pool.clone(), shutdown);
     Ok(running.with_worker(relay).with_worker(consumer).with_cleanup(async move {
         producer.flush(Duration::from_secs(5));
         pool.close().await;
     }))
-}
-
-/// Serve until SIGTERM, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, tripnest_common::shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_review::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_review::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_review::NAME, &cfg.common.log.clone(), cfg, tripnest_review::start).await
 }

@@ -4,11 +4,12 @@
 //! a cancellation is final whichever of the two events arrives first.
 
 use sqlx::PgPool;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::KafkaConfig,
     events::topics,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
     outbox,
     saga::{BookingCancelled, BookingConfirmed, Stay},
 };
@@ -19,17 +20,13 @@ pub const TOPICS: &[&str] = &[topics::BOOKING_CONFIRMED, topics::BOOKING_CANCELL
 /// The name the processed-events record uses.
 const CONSUMER: &str = "review-stays";
 
-/// Consume until `shutdown`; a failure of the consumer itself stops the process.
-pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, pool: PgPool, shutdown: CancellationToken) {
-    let settings = ConsumerSettings::new(group, TOPICS);
-    let handler = |delivery: Delivery| {
+/// Consume in the background until `shutdown` (which a failed consumer cancels).
+pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, pool: PgPool, shutdown: CancellationToken) -> JoinHandle<()> {
+    let handler = move |delivery: Delivery| {
         let pool = pool.clone();
         async move { handle(&pool, &delivery).await }
     };
-    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
-        tracing::error!(error = %e, "consumer failed; shutting down");
-        shutdown.cancel();
-    }
+    spawn_consumer("stays", kafka, ConsumerSettings::new(group, TOPICS), dead_letters, shutdown, handler)
 }
 
 /// Record one booking event.

@@ -9,11 +9,12 @@ use crate::{
     store::Store,
 };
 use chrono::{DateTime, Utc};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::KafkaConfig,
     events::topics,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
     saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted},
 };
 
@@ -38,18 +39,15 @@ pub struct Indexer {
     pub booking: BookingClient,
 }
 
-/// Consume until `shutdown`; a failure of the consumer itself stops the process.
-pub async fn run(kafka: KafkaConfig, group: String, dead_letters: Producer, indexer: Indexer, shutdown: CancellationToken) {
+/// Consume in the background until `shutdown` (which a failed consumer cancels).
+pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, indexer: Indexer, shutdown: CancellationToken) -> JoinHandle<()> {
     let settings =
         ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_of, ..ConsumerSettings::new(group, TOPICS) };
-    let handler = |delivery: Delivery| {
+    let handler = move |delivery: Delivery| {
         let indexer = indexer.clone();
         async move { handle(&indexer, &delivery).await }
     };
-    if let Err(e) = run_consumer(&kafka, settings, dead_letters, shutdown.clone(), handler).await {
-        tracing::error!(error = %e, "consumer failed; shutting down");
-        shutdown.cancel();
-    }
+    spawn_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
 }
 
 /// Every event search handles writes one hotel's documents (booking events its popularity),

@@ -47,6 +47,7 @@ use tripnest_common::{
     config::CommonConfig,
     http::Readiness,
     kafka::Producer,
+    mongo,
     service::{self, Running},
 };
 
@@ -103,14 +104,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 pub async fn connect(cfg: &Config) -> anyhow::Result<store::Store> {
-    let uri = cfg.mongodb_uri.as_ref().context("the search service needs MongoDB: set APP_MONGODB_URI")?;
-    let mut options =
-        mongodb::options::ClientOptions::parse(uri.expose_secret()).await.context("APP_MONGODB_URI is not a valid MongoDB URI")?;
-    options.app_name = Some(NAME.into());
-    options.server_selection_timeout = Some(Duration::from_secs(5));
-    let client = mongodb::Client::with_options(options)?;
-    let store = store::Store::new(client.database(&cfg.mongodb_database));
-    Ok(store)
+    Ok(store::Store::new(mongo::connect(NAME, cfg.mongodb_uri.as_ref(), &cfg.mongodb_database).await?))
 }
 
 /// Start the consumer and the HTTP server; returns once serving.
@@ -126,18 +120,10 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let booking = availability::BookingClient::new(&cfg.booking_url, Duration::from_millis(cfg.booking_timeout_ms))?;
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
     // `-v2`: popularity became a tally (store.rs); a new group rebuilds it from the topics.
-    let group = if cfg.common.kafka.group_id.is_empty() { format!("{NAME}-v2") } else { cfg.common.kafka.group_id.clone() };
+    let group = cfg.common.kafka.group_or(format!("{NAME}-v2"));
 
-    let (ping, kafka_check) = (store.clone(), producer.clone());
-    let readiness = Readiness::default()
-        .with_check("mongodb", move || {
-            let store = ping.clone();
-            async move { store.ping().await }
-        })
-        .with_check("kafka", move || {
-            let producer = kafka_check.clone();
-            async move { producer.check().await }
-        });
+    let readiness =
+        Readiness::default().with_check("mongodb", mongo::readiness(store.database())).with_check("kafka", producer.readiness());
     let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.cache_ttl_secs), cfg.max_candidates);
     let warmed = snapshots.warm_up(&store, &cache);
     let readiness = readiness.with_check("snapshots", move || {
@@ -149,15 +135,6 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let indexer = consumer::Indexer { store, cache, booking };
-    let consumer = tokio::spawn(consumer::run(cfg.common.kafka.clone(), group, producer.clone(), indexer, shutdown));
+    let consumer = consumer::spawn(&cfg.common.kafka, group, producer.clone(), indexer, shutdown);
     Ok(running.with_worker(consumer).with_cleanup(async move { producer.flush(Duration::from_secs(5)) }))
-}
-
-/// Serve until SIGTERM, then drain.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    tripnest_common::telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, tripnest_common::shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_search::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_search::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_search::NAME, &cfg.common.log.clone(), cfg, tripnest_search::start).await
 }

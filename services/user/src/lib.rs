@@ -35,7 +35,7 @@ use signing_keys::KeyRing;
 use sqlx::{PgPool, migrate::Migrator};
 use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{auth::InternalToken, db, http::Readiness, service, shutdown, telemetry};
+use tripnest_common::{auth::InternalToken, db, http::Readiness, service};
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "user";
@@ -106,13 +106,4 @@ pub async fn rotate_signing_key(cfg: &Config) -> anyhow::Result<String> {
     let kid = signing_keys::rotate(&pool, cfg.retired_key_grace()).await;
     pool.close().await;
     kid
-}
-
-/// `main`: telemetry, serve until SIGTERM/SIGINT, drain, close the pool.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    telemetry::init(NAME, &cfg.common.log);
-    let running = start(cfg, shutdown::on_signal()).await?;
-    running.stopped().await?;
-    tracing::info!(service = NAME, "stopped");
-    Ok(())
 }

@@ -2,5 +2,6 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tripnest_user::run(tripnest_common::config::load()?).await
+    let cfg: tripnest_user::Config = tripnest_common::config::load()?;
+    tripnest_common::service::run(tripnest_user::NAME, &cfg.common.log.clone(), cfg, tripnest_user::start).await
 }

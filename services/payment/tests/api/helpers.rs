@@ -226,8 +226,11 @@ impl TestApp {
 
     /// The offset the service's group committed on `topic`, if any.
     async fn committed(&self, topic: &str) -> Option<i64> {
-        let (servers, group, physical) =
-            (self.cfg.common.kafka.bootstrap_servers.clone(), self.cfg.consumer_group(), self.cfg.common.kafka.topic(topic));
+        let (servers, group, physical) = (
+            self.cfg.common.kafka.bootstrap_servers.clone(),
+            self.cfg.common.kafka.group_or(tripnest_payment::NAME),
+            self.cfg.common.kafka.topic(topic),
+        );
         tokio::task::spawn_blocking(move || {
             let probe: BaseConsumer =
                 ClientConfig::new().set("bootstrap.servers", &servers).set("group.id", &group).create().expect("probe");
