@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Checks of everything that ships to a cluster (part of `make test`, after the cargo tests):
 #
-#   static   the chart's CRDs are byte-identical to crds/ (crdgen's output); the Rust
-#            Dockerfiles are what dev/docker/rust.Dockerfile.in makes; dev/images.sh's local
+#   static   the Rust Dockerfiles are what dev/docker/rust.Dockerfile.in makes; dev/images.sh's local
 #            recipe still matches every Dockerfile (`dev/images.sh check`); every Dockerfile passes
 #            dev/dockerfile-lint (BuildKit's parser + our policy; its own tests include bad
 #            fixtures); the build contexts stay under 20 MB with their .dockerignore applied;
@@ -45,16 +44,6 @@ until_ok() {
 }
 
 static_checks() {
-  step "chart CRDs are crdgen's output (crds/), byte for byte"
-  local f
-  diff <(cd crds && ls ./*.yaml) <(cd "$CHART/crds" && ls ./*.yaml) >/dev/null ||
-    die "charts/tripnest/crds/ holds other files than crds/" "" "cp crds/*.yaml charts/tripnest/crds/"
-  for f in crds/*.yaml; do
-    cmp -s "$f" "$CHART/crds/${f##*/}" || die "charts/tripnest/crds/${f##*/} differs from $f" "" \
-      "cargo run -p tripnest-operator --bin crdgen -- --write crds && cp crds/*.yaml charts/tripnest/crds/"
-  done
-  ok "$(ls crds/*.yaml | wc -l) CRDs identical"
-
   step "Dockerfiles: generated from the template, then linted with BuildKit's parser"
   bash "$DEV/dockerfiles.sh" check
   bash "$DEV/images.sh" check

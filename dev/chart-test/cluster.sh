@@ -130,18 +130,10 @@ cluster_checks() {
   for r in dry-default dry-namespaced dry-existing dry-local-node; do dry_run "$r" "$WORK/$r.yaml"; done
   dry_run kind-deps "$ROOT/kind/deps.yaml"
   dry_run examples-platform "$ROOT/crds/examples/platform.yaml"
-  sed "s/namespace: tripnest-system/namespace: $NS/" "$ROOT/operator/rbac.yaml" >"$WORK/rbac-reference.yaml"
-  dry_run rbac-reference "$WORK/rbac-reference.yaml"
-  # The chart's operator rules are operator/rbac.yaml's (which operator/tests/cluster/rbac.rs proves enough).
-  local rules='[.items[] | select(.kind == "ClusterRole" or (.kind == "Role" and (.metadata.name | endswith("leader-election") | not))) | .rules] | .[0]'
-  [[ "$(jq -cS "$rules" "$WORK/dry-default.json")" == "$(jq -cS "$rules" "$WORK/rbac-reference.json")" ]] ||
-    die "the chart's ClusterRole rules differ from operator/rbac.yaml" "" "keep tripnest.operatorRules in _helpers.tpl and operator/rbac.yaml the same"
-  [[ "$(jq -cS "$rules" "$WORK/dry-namespaced.json")" == "$(jq -cS "$rules" "$WORK/rbac-reference.json")" ]] ||
-    die "the chart's namespaced Role rules differ from operator/rbac.yaml"
   local topics='[.items[] | select(.kind == "ServiceDeployment") | {(.metadata.name): (.spec.topics // [])}] | add'
   [[ "$(jq -cS "$topics" "$WORK/dry-default.json")" == "$(jq -cS "$topics" "$WORK/examples-platform.json")" ]] ||
     die "the chart's ServiceDeployment topics differ from crds/examples/platform.yaml"
-  ok "the chart's RBAC rules equal operator/rbac.yaml; its topics equal crds/examples/platform.yaml"
+  ok "the chart's topics equal crds/examples/platform.yaml"
   [[ -z "$(jq -r "$UNSAFE_PODS" "$WORK/dry-default.json")" ]] || die "chart workloads that may run as root or write their root filesystem: $(jq -r "$UNSAFE_PODS" "$WORK/dry-default.json")"
 
   step "helm install $REL into $NS (kafka topic prefix $prefix)"

@@ -1,24 +1,28 @@
 //! The committed `crds/*.yaml`, and their copy in the Helm chart (`charts/tripnest/crds/`), are
-//! exactly what `crdgen` prints: regenerate with
-//! `cargo run -p tripnest-operator --bin crdgen -- --write crds` (and `--write charts/tripnest/crds`)
-//! when the types change.
+//! exactly what `crdgen` prints, file for file: regenerate both with
+//! `cargo run -p tripnest-operator --bin crdgen -- --write` when the types change.
 
-use tripnest_operator::resources::{crd_yaml, crds};
+use tripnest_operator::resources::{CRD_DIRS, crd_yaml, crds};
 
 #[test]
 fn committed_crds_match_crdgen_output() {
-    for dir in ["crds", "charts/tripnest/crds"] {
+    let fix = "run `cargo run -p tripnest-operator --bin crdgen -- --write` and commit the result";
+    for dir in CRD_DIRS {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
         for (file, crd) in crds() {
             let path = path.join(file);
-            let committed =
-                std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} is missing ({e}); run crdgen --write {dir}", path.display()));
-            assert!(
-                committed == crd_yaml(&crd),
-                "{} is stale: run `cargo run -p tripnest-operator --bin crdgen -- --write {dir}` and commit the result",
-                path.display()
-            );
+            let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{} is missing ({e}): {fix}", path.display()));
+            assert!(committed == crd_yaml(&crd), "{} is stale: {fix}", path.display());
         }
+        let mut files: Vec<String> = std::fs::read_dir(&path)
+            .expect("crd dir")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|f| f.ends_with(".yaml"))
+            .collect();
+        files.sort();
+        let mut expected: Vec<String> = crds().into_iter().map(|(file, _)| file.to_owned()).collect();
+        expected.sort();
+        assert_eq!(files, expected, "{dir} holds exactly one file per CRD: {fix}");
     }
 }
 

@@ -172,8 +172,11 @@ APP_SMS_TOKEN: {{ . | quote }}
 
 {{/* What the operator may do to the resources it reconciles and their children (no
 wildcards, no Secrets, no deletes except the optional HPA/PDB it removes when a spec drops
-them; Pods only read, to report stuck containers). The same rules as operator/rbac.yaml. */}}
+them; Pods only read, to report stuck containers). The one copy of these rules:
+operator/tests/cluster/rbac.rs renders them with `helm template` and runs the operator with
+nothing more. */}}
 {{- define "tripnest.operatorRules" -}}
+# The resources it reconciles; Hotels also get `patch` for the finalizer.
 - apiGroups: [tripnest.io]
   resources: [hotels]
   verbs: [get, list, watch, patch]
@@ -183,6 +186,7 @@ them; Pods only read, to report stuck containers). The same rules as operator/rb
 - apiGroups: [tripnest.io]
   resources: [hotels/status, inventories/status, servicedeployments/status]
   verbs: [patch]
+# Children, written by server-side apply (create covers the first apply).
 - apiGroups: [batch]
   resources: [cronjobs]
   verbs: [get, list, watch, create, patch]
@@ -195,15 +199,18 @@ them; Pods only read, to report stuck containers). The same rules as operator/rb
 - apiGroups: [""]
   resources: [services, configmaps]
   verbs: [get, list, watch, create, patch]
+# The Pods of its Deployments: read, never written, to report stuck containers.
 - apiGroups: [""]
   resources: [pods]
   verbs: [get, list, watch]
+# Optional children, deleted when the spec stops asking for them.
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [policy]
   resources: [poddisruptionbudgets]
   verbs: [get, list, watch, create, patch, delete]
+# Events it records about the resources.
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create, patch]

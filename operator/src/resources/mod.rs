@@ -15,6 +15,10 @@ use kube::CustomResourceExt;
 /// The API group of every TripNest resource.
 pub const GROUP: &str = "tripnest.io";
 
+/// Where the CRD files are committed, from the repository root: `crds/` (applied by hand and
+/// by the tests) and the Helm chart's copy. `crdgen --write` writes both.
+pub const CRD_DIRS: &[&str] = &["crds", "charts/tripnest/crds"];
+
 /// Every CRD with the file name `crdgen` writes it to (`crds/<file>`).
 pub fn crds() -> Vec<(&'static str, CustomResourceDefinition)> {
     vec![("hotel.yaml", Hotel::crd()), ("inventory.yaml", Inventory::crd()), ("servicedeployment.yaml", ServiceDeployment::crd())]

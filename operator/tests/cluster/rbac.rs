@@ -1,6 +1,7 @@
-//! The operator does its whole job with nothing but the permissions in `operator/rbac.yaml`:
-//! the test binds those rules to a ServiceAccount in a fresh namespace and runs the operator
-//! impersonating it.
+//! The operator does its whole job with nothing but the permissions the chart grants it
+//! (`charts/tripnest/templates/operator-rbac.yaml`, the one copy of those rules): the test
+//! renders them with `helm template`, binds them to a ServiceAccount in a fresh namespace and
+//! runs the operator impersonating it.
 
 use crate::helpers::{TestEnv, has_condition, hotel, inventory};
 use k8s_openapi::api::{
@@ -18,17 +19,25 @@ use serde_json::{Value, json};
 use tripnest_e2e::Stack;
 use tripnest_operator::resources::{Hotel, Inventory, ServiceDeployment};
 
+/// The chart's operator RBAC with its default values (cluster-wide: a ClusterRole, and the Role
+/// for its Lease).
 fn rbac_documents() -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/rbac.yaml")).expect("rbac.yaml");
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/../charts/tripnest");
+    let out = std::process::Command::new(tripnest_e2e::cluster::helm())
+        .args(["template", "rbac", chart, "--show-only", "templates/operator-rbac.yaml"])
+        .output()
+        .expect("run helm (HELM or helm on PATH)");
+    assert!(out.status.success(), "helm template: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
     serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).expect("yaml")).collect()
 }
 
 fn kind<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
-    docs.iter().find(|d| d["kind"] == kind).unwrap_or_else(|| panic!("rbac.yaml has a {kind}"))
+    docs.iter().find(|d| d["kind"] == kind).unwrap_or_else(|| panic!("the chart's operator RBAC has a {kind}"))
 }
 
-/// Grant the operator's ServiceAccount in `ns` exactly what rbac.yaml says, and return a client
-/// that impersonates it.
+/// Grant the operator's ServiceAccount in `ns` exactly what the chart grants, and return a
+/// client that impersonates it.
 async fn operator_client(admin: Client, ns: String) -> Client {
     let docs = rbac_documents();
     let rules = |v: &Value| v["rules"].as_array().expect("rules").clone();
