@@ -466,12 +466,8 @@ async fn publish(platform: &mut Platform, size: Size) -> anyhow::Result<Vec<(Str
         .collect();
     let sent: Vec<anyhow::Result<()>> = stream::iter(&stays)
         .map(|stay| {
-            let event = Event::new(
-                "booking",
-                topics::BOOKING_CONFIRMED,
-                stay.booking_id.to_string(),
-                BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() },
-            );
+            let event =
+                Event::new("booking", stay.booking_id.to_string(), BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() });
             let producer = &producer;
             async move { producer.publish(&event, None).await.map(|_| ()).map_err(Into::into) }
         })
@@ -496,10 +492,7 @@ async fn publish(platform: &mut Platform, size: Size) -> anyhow::Result<Vec<(Str
             rating,
         };
         let updated = HotelRatingUpdated { hotel_id: stay.hotel_id.clone(), average, count: *count };
-        events.push((
-            Event::new("review", topics::REVIEW_CREATED, &stay.hotel_id, created),
-            Event::new("review", topics::HOTEL_RATING_UPDATED, &stay.hotel_id, updated),
-        ));
+        events.push((Event::new("review", &stay.hotel_id, created), Event::new("review", &stay.hotel_id, updated)));
     }
     let sent: Vec<anyhow::Result<()>> = stream::iter(&events)
         .map(|(created, updated)| {

@@ -28,7 +28,7 @@ pub const GATEWAY_LIMITS: [(&str, &str); 6] = [
 /// A signed-in traveller.
 #[derive(Debug, Clone)]
 pub struct Traveller {
-    /// Login.
+    /// Email the traveller signs in with.
     pub email: String,
     /// Access token.
     pub token: String,

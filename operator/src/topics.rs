@@ -30,7 +30,7 @@ pub struct Observed {
 pub enum Step {
     /// The topic does not exist yet.
     Create {
-        /// Partitions.
+        /// Partitions the topic is created with.
         partitions: i32,
         /// Replication factor.
         replication: i32,

@@ -14,12 +14,28 @@ use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
     config::KafkaConfig,
+    events::Payload,
     kafka::{ConsumerSettings, HandlerError, Producer, run_consumer},
 };
 use tripnest_e2e::{Stack, unique, wait_until};
 
-fn kafka_config() -> KafkaConfig {
-    KafkaConfig { bootstrap_servers: Stack::load().get("KAFKA_BOOTSTRAP_SERVERS").to_owned(), ..KafkaConfig::default() }
+/// What these tests publish, on its own (logical) topic.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Probe {
+    n: u64,
+}
+
+impl Payload for Probe {
+    const TOPIC: &'static str = "e2e.probe";
+}
+
+/// A config whose topics are apart from every other test's (a prefix of its own), and the
+/// physical name of [`Probe`]'s topic under it.
+fn kafka_config() -> (KafkaConfig, String) {
+    let bootstrap_servers = Stack::load().get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
+    let cfg = KafkaConfig { bootstrap_servers, topic_prefix: unique("e2e-"), ..KafkaConfig::default() };
+    let topic = cfg.topic(Probe::TOPIC);
+    (cfg, topic)
 }
 
 async fn create_topic(cfg: &KafkaConfig, topic: &str) {
@@ -53,13 +69,13 @@ async fn wait_committed(cfg: &KafkaConfig, group: &str, topic: &str, offset: i64
     .await
 }
 
-fn spawn_consumer<F, Fut>(cfg: &KafkaConfig, group: &str, topic: &str, handler: F) -> (CancellationToken, tokio::task::JoinHandle<()>)
+fn spawn_consumer<F, Fut>(cfg: &KafkaConfig, group: &str, handler: F) -> (CancellationToken, tokio::task::JoinHandle<()>)
 where
     F: Fn(tripnest_common::kafka::Delivery) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
     let token = CancellationToken::new();
-    let (cfg, settings, stop) = (cfg.clone(), ConsumerSettings::new(group, &[topic]), token.clone());
+    let (cfg, settings, stop) = (cfg.clone(), ConsumerSettings::new(group, &[Probe::TOPIC]), token.clone());
     let dlq = Producer::new(&cfg).expect("dlq producer");
     let task = tokio::spawn(async move { run_consumer(&cfg, settings, dlq, stop, handler).await.expect("consumer runs") });
     (token, task)
@@ -67,22 +83,21 @@ where
 
 #[tokio::test]
 async fn kafka_produces_consumes_in_a_group_and_commits_offsets() {
-    let cfg = kafka_config();
-    let (topic, group) = (unique("e2e.booked"), unique("e2e-group"));
+    let ((cfg, topic), group) = (kafka_config(), unique("e2e-group"));
     create_topic(&cfg, &topic).await;
     let producer = Producer::new(&cfg).expect("producer");
     let mut sent = Vec::new();
     for n in 0..3 {
-        let event = Event::new("e2e", &topic, format!("bk-{n}"), serde_json::json!({ "n": n }));
+        let event = Event::new("e2e", format!("bk-{n}"), Probe { n });
         producer.publish(&event, Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")).await.expect("publish");
         sent.push(event.id);
     }
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop, task) = spawn_consumer(&cfg, &group, &topic, move |d| {
+    let (stop, task) = spawn_consumer(&cfg, &group, move |d| {
         let tx = tx.clone();
         async move {
-            let event = d.event::<serde_json::Value>()?;
+            let event = d.event::<Probe>()?;
             assert_eq!(d.header("traceparent").map(<[u8]>::len), Some(55), "traceparent travels as a header");
             tx.send((event.id, d.key.clone())).map_err(|e| HandlerError::Transient(e.into()))
         }
@@ -104,19 +119,18 @@ async fn kafka_produces_consumes_in_a_group_and_commits_offsets() {
 
 #[tokio::test]
 async fn kafka_parks_a_poison_message_on_the_dead_letter_topic_and_moves_on() {
-    let cfg = kafka_config();
-    let (topic, group) = (unique("e2e.poison"), unique("e2e-group"));
+    let ((cfg, topic), group) = (kafka_config(), unique("e2e-group"));
     create_topic(&cfg, &topic).await;
     let producer = Producer::new(&cfg).expect("producer");
     producer.send(&topic, b"bk-bad", b"{not json", &[]).await.expect("send poison");
-    let good = Event::new("e2e", &topic, "bk-good", serde_json::json!({}));
+    let good = Event::new("e2e", "bk-good", Probe { n: 0 });
     producer.publish(&good, None).await.expect("send good");
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop, task) = spawn_consumer(&cfg, &group, &topic, move |d| {
+    let (stop, task) = spawn_consumer(&cfg, &group, move |d| {
         let tx = tx.clone();
         async move {
-            let event = d.event::<serde_json::Value>()?;
+            let event = d.event::<Probe>()?;
             tx.send(event.id).map_err(|e| HandlerError::Transient(e.into()))
         }
     });
@@ -143,14 +157,13 @@ async fn kafka_parks_a_poison_message_on_the_dead_letter_topic_and_moves_on() {
 
 #[tokio::test]
 async fn kafka_offset_is_committed_only_after_the_handler_finishes() {
-    let cfg = kafka_config();
-    let (topic, group) = (unique("e2e.slow"), unique("e2e-group"));
+    let ((cfg, topic), group) = (kafka_config(), unique("e2e-group"));
     create_topic(&cfg, &topic).await;
-    Producer::new(&cfg).expect("producer").publish(&Event::new("e2e", &topic, "bk-1", ()), None).await.expect("publish");
+    Producer::new(&cfg).expect("producer").publish(&Event::new("e2e", "bk-1", Probe { n: 1 }), None).await.expect("publish");
 
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let (s, r) = (started.clone(), release.clone());
-    let (stop, task) = spawn_consumer(&cfg, &group, &topic, move |_| {
+    let (stop, task) = spawn_consumer(&cfg, &group, move |_| {
         let (s, r) = (s.clone(), r.clone());
         async move {
             s.notify_one();

@@ -32,7 +32,7 @@ pub struct HotelSpec {
     /// The name guests see.
     #[schemars(length(min = 1, max = 200))]
     pub display_name: String,
-    /// City.
+    /// City as guests search for it.
     #[schemars(length(min = 1, max = 100))]
     pub city: String,
     /// ISO 3166-1 alpha-2 country code, e.g. `PT`.
@@ -42,7 +42,7 @@ pub struct HotelSpec {
     #[serde(default)]
     #[schemars(length(max = 300))]
     pub address: String,
-    /// Coordinates.
+    /// Latitude and longitude, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// 1 to 5.

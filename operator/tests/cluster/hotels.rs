@@ -5,7 +5,7 @@ use kube::{
     api::{DeleteParams, ListParams},
 };
 use std::time::Duration;
-use tripnest_common::{Event as CloudEvent, events::topics, kafka::Producer, saga::HotelRatingUpdated};
+use tripnest_common::{Event as CloudEvent, kafka::Producer, saga::HotelRatingUpdated};
 use tripnest_e2e::{Stack, wait_until};
 use tripnest_operator::resources::Hotel;
 
@@ -73,7 +73,7 @@ async fn a_rating_event_lands_in_the_hotel_status() {
     };
     let producer = Producer::new(&kafka).expect("producer");
     let rating = HotelRatingUpdated { hotel_id: "harbour".into(), average: 4.25, count: 8 };
-    producer.publish(&CloudEvent::new("review", topics::HOTEL_RATING_UPDATED, "harbour", rating), None).await.expect("publish");
+    producer.publish(&CloudEvent::new("review", "harbour", rating), None).await.expect("publish");
 
     let h = env.wait_for::<Hotel>("harbour", "the rating in status", |h| h.status.as_ref().is_some_and(|s| s.rating == Some(4.25))).await;
     let status = h.status.expect("status");

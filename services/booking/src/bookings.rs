@@ -35,7 +35,6 @@ use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::Caller,
     error::ErrorBody,
-    events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
     outbox::{self, Outgoing},
     page::{PageQuery, Paged},
@@ -290,7 +289,7 @@ async fn hold_rooms(
     let booking = Booking::from_row(&row)?;
     let created = BookingCreated { stay: booking.stay(), payment_method: req.payment_method.clone(), hold_expires_at };
     let events = [
-        Outgoing::new(&Event::new(crate::NAME, topics::BOOKING_CREATED, booking.id.to_string(), created)),
+        Outgoing::new(&Event::new(crate::NAME, booking.id.to_string(), created)),
         Outgoing::new(&store::availability_event(&req.hotel_id, &req.room_type, req.check_in, req.check_out)),
     ]
     .into_iter()

@@ -18,7 +18,6 @@ use tripnest_common::{
     auth::ServiceToken,
     catalog::{CatalogHotel, HOTEL_ROUTE},
     error::{ErrorBody, FieldError},
-    events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
     outbox,
     saga::{HotelRemoved, HotelUpserted, RoomTypeInfo},
@@ -178,7 +177,7 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &CatalogHotel) -> anyho
             })
             .collect(),
     };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_UPSERTED, id, data), None).await?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, id, data), None).await?;
     tx.commit().await?;
     Ok(true)
 }
@@ -189,7 +188,7 @@ async fn remove(_: ServiceToken, State(s): State<AppState>, ApiPath(id): ApiPath
         sqlx::query("UPDATE hotels SET on_sale = false, updated_at = now() WHERE id = $1 AND on_sale").bind(&id).execute(&mut *tx).await?;
     if removed.rows_affected() == 1 {
         let data = HotelRemoved { hotel_id: id.clone() };
-        outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_REMOVED, &id, data), None).await?;
+        outbox::enqueue(&mut tx, &Event::new(crate::NAME, &id, data), None).await?;
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

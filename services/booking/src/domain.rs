@@ -16,7 +16,7 @@ pub const MAX_ROOMS: i32 = 9;
 pub enum Status {
     /// Rooms held, awaiting payment.
     Pending,
-    /// Paid.
+    /// Paid: the rooms are sold.
     Confirmed,
     /// Cancelled (payment failed, or the guest cancelled).
     Cancelled,
@@ -114,7 +114,7 @@ pub struct BookingRequest {
     /// Guests (the room type's capacity times `rooms` at most).
     #[schema(schema_with = guests_schema)]
     pub guests: i32,
-    /// Rooms.
+    /// Rooms of the room type to book, all for the same nights.
     #[schema(schema_with = rooms_schema)]
     pub rooms: i32,
     /// Payment method token, e.g. `pm_card_visa`.

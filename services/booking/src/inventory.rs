@@ -73,9 +73,9 @@ pub enum RollError {
     /// The hotel or room type is not in the catalog (yet).
     #[error("room type {room_type:?} of hotel {hotel:?} is not in the catalog")]
     UnknownRoomType {
-        /// Hotel.
+        /// Hotel the roll was asked for.
         hotel: String,
-        /// Room type.
+        /// Room type the roll was asked for.
         room_type: String,
     },
     /// The database failed.

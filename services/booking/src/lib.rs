@@ -85,7 +85,7 @@ impl Default for Config {
 pub struct AppState {
     /// Database pool.
     pub pool: PgPool,
-    /// Configuration.
+    /// The service's configuration.
     pub cfg: Arc<Config>,
     /// Access-token verifier.
     pub verifier: Arc<JwksVerifier>,

@@ -8,7 +8,6 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use tripnest_common::{
     Event,
-    events::topics,
     outbox::{self, Outgoing},
     saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, PaymentFailure, Stay},
 };
@@ -18,11 +17,11 @@ use uuid::Uuid;
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Booking {
-    /// Id.
+    /// Booking id (UUIDv7, also the events' subject).
     pub id: Uuid,
-    /// Guest.
+    /// The traveller who booked.
     pub user_id: Uuid,
-    /// Hotel.
+    /// Hotel the rooms are in.
     pub hotel_id: String,
     /// Hotel display name.
     pub hotel_name: String,
@@ -30,15 +29,15 @@ pub struct Booking {
     pub room_type: String,
     /// First night.
     pub check_in: NaiveDate,
-    /// Departure.
+    /// Check-out date: the first night not stayed.
     pub check_out: NaiveDate,
-    /// Guests.
+    /// Guests staying, across all rooms.
     pub guests: i32,
-    /// Rooms.
+    /// Rooms held (or sold) on each night.
     pub rooms: i32,
     /// Total, minor units.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of `amount_cents`.
     pub currency: String,
     /// PENDING / CONFIRMED / CANCELLED / EXPIRED.
     #[schema(value_type = Status)]
@@ -57,7 +56,7 @@ pub struct Booking {
     pub contact: sqlx::types::Json<Contact>,
     /// End of the hold.
     pub hold_expires_at: DateTime<Utc>,
-    /// Created.
+    /// When the booking was made (its hold began).
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
@@ -142,7 +141,7 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
     match to {
         Status::Confirmed => {
             let data = BookingConfirmed { stay: b.stay(), payment_id: cause.payment_id.unwrap_or_default() };
-            outbox::enqueue(tx, &Event::new(crate::NAME, topics::BOOKING_CONFIRMED, b.id.to_string(), data), tp).await?;
+            outbox::enqueue(tx, &Event::new(crate::NAME, b.id.to_string(), data), tp).await?;
         }
         Status::Cancelled | Status::Expired => {
             release_rooms(tx, b).await?;
@@ -153,7 +152,7 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
                 payment_failure: cause.payment_failure,
             };
             let events = [
-                Outgoing::new(&Event::new(crate::NAME, topics::BOOKING_CANCELLED, b.id.to_string(), data))?,
+                Outgoing::new(&Event::new(crate::NAME, b.id.to_string(), data))?,
                 Outgoing::new(&availability_event(&b.hotel_id, &b.room_type, b.check_in, b.check_out))?,
             ];
             outbox::enqueue_all(tx, &events, tp).await?;
@@ -178,7 +177,7 @@ pub async fn refund_late_capture(tx: &mut PgConnection, b: &Booking, payment_id:
         _ => CancelReason::Guest,
     };
     let data = BookingCancelled { stay: b.stay(), reason, refund_due: true, payment_failure: None };
-    outbox::enqueue(tx, &Event::new(crate::NAME, topics::BOOKING_CANCELLED, b.id.to_string(), data), tp).await?;
+    outbox::enqueue(tx, &Event::new(crate::NAME, b.id.to_string(), data), tp).await?;
     Ok(())
 }
 
@@ -213,7 +212,7 @@ pub async fn availability_changed(
 /// The `availability.changed` event for nights `[from, to)`, keyed by hotel.
 pub fn availability_event(hotel: &str, room_type: &str, from: NaiveDate, to: NaiveDate) -> Event<AvailabilityChanged> {
     let data = AvailabilityChanged { hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), from, to };
-    Event::new(crate::NAME, topics::AVAILABILITY_CHANGED, hotel.to_owned(), data)
+    Event::new(crate::NAME, hotel.to_owned(), data)
 }
 
 fn reason_str(r: CancelReason) -> &'static str {

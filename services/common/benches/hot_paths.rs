@@ -26,7 +26,7 @@ fn created() -> Event<BookingCreated> {
         contact: Contact { email: "ada@example.com".into(), phone: Some("+351912345678".into()), name: Some("Ada".into()) },
     };
     let data = BookingCreated { stay, payment_method: "pm_card_visa".into(), hold_expires_at: chrono::Utc::now() };
-    Event::new("booking", topics::BOOKING_CREATED, "bk", data)
+    Event::new("booking", "bk", data)
 }
 
 fn events(c: &mut Criterion) {

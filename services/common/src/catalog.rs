@@ -40,14 +40,14 @@ pub fn inventory_path(hotel: &str, room_type: &str) -> String {
 pub struct CatalogHotel {
     /// The name guests see.
     pub name: String,
-    /// City.
+    /// City as the hotel's manager wrote it.
     pub city: String,
     /// ISO 3166-1 alpha-2 country code, e.g. `PT`.
     pub country: String,
     /// Street address.
     #[serde(default)]
     pub address: String,
-    /// Coordinates.
+    /// Latitude and longitude, when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// 1 to 5.

@@ -2,6 +2,12 @@
 //! the topic name, `source` is the producing service and `subject` is the aggregate id
 //! (booking or hotel), which is also the Kafka key so that per-aggregate order holds.
 //! `traceparent` travels as a Kafka header, not in the body.
+//!
+//! Each payload type names its topic ([`Payload::TOPIC`], implemented next to the types in
+//! [`crate::saga`]): [`Event::new`] takes the topic from the payload, and
+//! [`Delivery::event`](crate::kafka::Delivery::event) refuses a payload type that is not the
+//! delivery's topic's, so a producer and a consumer of one topic agree on its type at compile
+//! time.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -59,6 +65,12 @@ pub mod topics {
     }
 }
 
+/// The `data` of the events on one topic.
+pub trait Payload: Serialize + DeserializeOwned {
+    /// The (logical) topic events of this payload are published on; it is also their `type`.
+    const TOPIC: &'static str;
+}
+
 /// A CloudEvent carrying `T` as JSON `data`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event<T> {
@@ -95,14 +107,15 @@ pub enum EnvelopeError {
     WrongType { expected: String, found: String },
 }
 
-impl<T> Event<T> {
-    /// A new event with a fresh id and the current time.
-    pub fn new(service: &str, kind: &str, subject: impl Into<String>, data: T) -> Self {
+impl<T: Payload> Event<T> {
+    /// A new event of `service` about `subject` on `T`'s topic, with a fresh id and the
+    /// current time.
+    pub fn new(service: &str, subject: impl Into<String>, data: T) -> Self {
         Self {
             specversion: SPEC_VERSION.to_owned(),
             id: Uuid::now_v7(),
             source: format!("/tripnest/{service}"),
-            kind: kind.to_owned(),
+            kind: T::TOPIC.to_owned(),
             subject: subject.into(),
             time: Utc::now(),
             datacontenttype: "application/json".to_owned(),
@@ -144,9 +157,17 @@ mod tests {
         amount_cents: i64,
     }
 
+    impl Payload for Created {
+        const TOPIC: &'static str = topics::BOOKING_CREATED;
+    }
+
+    fn created() -> Created {
+        Created { booking_id: "bk-1".into(), amount_cents: 12_000 }
+    }
+
     #[test]
     fn round_trips_in_structured_mode_with_cloudevents_names() {
-        let e = Event::new("booking", topics::BOOKING_CREATED, "bk-1", Created { booking_id: "bk-1".into(), amount_cents: 12_000 });
+        let e = Event::new("booking", "bk-1", created());
         let v: serde_json::Value = serde_json::from_slice(&e.to_bytes()).expect("json");
         assert_eq!(v["specversion"], "1.0");
         assert_eq!(v["type"], "booking.created");
@@ -160,8 +181,8 @@ mod tests {
 
     #[test]
     fn ids_are_unique() {
-        let a = Event::new("x", "t", "s", ());
-        let b = Event::new("x", "t", "s", ());
+        let a = Event::new("x", "s", created());
+        let b = Event::new("x", "s", created());
         assert_ne!(a.id, b.id);
     }
 
@@ -170,13 +191,13 @@ mod tests {
         let err = Event::<Created>::from_slice("booking.created", b"not json").expect_err("garbage");
         assert!(matches!(err, EnvelopeError::Malformed(_)));
 
-        let mut v = serde_json::to_value(Event::new("b", "booking.created", "s", json!({}))).expect("value");
+        let mut v = serde_json::to_value(Event::new("b", "s", created())).expect("value");
         v["specversion"] = json!("0.3");
         let err = Event::<serde_json::Value>::from_slice("booking.created", &serde_json::to_vec(&v).expect("bytes")).expect_err("version");
         assert!(err.to_string().contains("0.3"));
 
-        let e = Event::new("b", "payment.success", "s", json!({}));
-        let err = Event::<serde_json::Value>::from_slice("booking.created", &e.to_bytes()).expect_err("type");
+        let e = Event::new("b", "s", created());
+        let err = Event::<serde_json::Value>::from_slice("payment.success", &e.to_bytes()).expect_err("type");
         assert!(matches!(err, EnvelopeError::WrongType { .. }));
     }
 

@@ -18,7 +18,7 @@
 
 use crate::{
     config::KafkaConfig,
-    events::{Event, topics},
+    events::{Event, Payload, topics},
     lanes::{Lanes, Watermarks},
     offsets::Progress,
 };
@@ -31,7 +31,7 @@ use rdkafka::{
     producer::{FutureProducer, FutureRecord, Producer as _},
     util::Timeout,
 };
-use serde::{Serialize, de::DeserializeOwned};
+use serde::Serialize;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -152,7 +152,13 @@ impl Delivery {
     }
 
     /// Parse the payload as an event of this topic; a bad envelope is a permanent failure.
-    pub fn event<T: DeserializeOwned>(&self) -> Result<Event<T>, HandlerError> {
+    /// The event, read as `T`: refused (permanently, so it is parked) when this delivery's
+    /// topic is not `T`'s, or when the bytes are not an event of that topic.
+    pub fn event<T: Payload>(&self) -> Result<Event<T>, HandlerError> {
+        if self.topic != T::TOPIC {
+            let wanted = std::any::type_name::<T>();
+            return Err(HandlerError::Permanent(anyhow::anyhow!("a {wanted} is not what topic {:?} carries", self.topic)));
+        }
         Event::from_slice(&self.topic, &self.payload).map_err(|e| HandlerError::Permanent(e.into()))
     }
 }
@@ -546,6 +552,41 @@ mod tests {
             payload: b"nope".to_vec(),
             headers: vec![],
         };
-        assert!(matches!(d.event::<serde_json::Value>(), Err(HandlerError::Permanent(_))));
+        assert!(matches!(d.event::<crate::saga::BookingCreated>(), Err(HandlerError::Permanent(_))));
+    }
+
+    #[test]
+    fn a_payload_type_of_another_topic_is_refused_before_reading() {
+        let created = crate::saga::BookingCreated {
+            stay: crate::saga::Stay {
+                booking_id: uuid::Uuid::nil(),
+                user_id: uuid::Uuid::nil(),
+                hotel_id: "h".into(),
+                hotel_name: "H".into(),
+                room_type: "double".into(),
+                check_in: chrono::NaiveDate::MIN,
+                check_out: chrono::NaiveDate::MIN,
+                guests: 1,
+                rooms: 1,
+                amount_cents: 1,
+                currency: "EUR".into(),
+                contact: crate::saga::Contact { email: "a@example.test".into(), phone: None, name: None },
+            },
+            payment_method: "pm_card_visa".into(),
+            hold_expires_at: chrono::DateTime::UNIX_EPOCH,
+        };
+        let event = Event::new("booking", "b", created);
+        let d = Delivery {
+            topic: event.kind.clone(),
+            physical_topic: event.kind.clone(),
+            partition: 0,
+            offset: 0,
+            key: None,
+            payload: event.to_bytes(),
+            headers: vec![],
+        };
+        assert!(d.event::<crate::saga::BookingCreated>().is_ok(), "its own topic's type reads");
+        let Err(HandlerError::Permanent(e)) = d.event::<crate::saga::PaymentSucceeded>() else { panic!("another topic's type") };
+        assert!(e.to_string().contains("booking.created") && e.to_string().contains("PaymentSucceeded"), "{e}");
     }
 }

@@ -6,6 +6,34 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// Which topic carries which payload: the one place they are paired.
+macro_rules! on_topics {
+    ($($payload:ty => $topic:ident),* $(,)?) => {
+        $(impl crate::events::Payload for $payload {
+            const TOPIC: &'static str = crate::events::topics::$topic;
+        })*
+
+        /// The topics paired with a payload, in the order above.
+        #[cfg(test)]
+        const PAIRED: &[&str] = &[$(crate::events::topics::$topic),*];
+    };
+}
+
+on_topics! {
+    BookingCreated => BOOKING_CREATED,
+    PaymentSucceeded => PAYMENT_SUCCESS,
+    PaymentFailed => PAYMENT_FAILED,
+    PaymentRefunded => PAYMENT_REFUNDED,
+    BookingConfirmed => BOOKING_CONFIRMED,
+    BookingCancelled => BOOKING_CANCELLED,
+    NotificationSent => NOTIFICATION_SENT,
+    AvailabilityChanged => AVAILABILITY_CHANGED,
+    HotelUpserted => HOTEL_UPSERTED,
+    HotelRemoved => HOTEL_REMOVED,
+    ReviewCreated => REVIEW_CREATED,
+    HotelRatingUpdated => HOTEL_RATING_UPDATED,
+}
+
 /// How to reach the guest; travels with the booking so notification needs no other lookup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -38,9 +66,9 @@ pub struct Stay {
     pub check_in: NaiveDate,
     /// Day of departure (not a night).
     pub check_out: NaiveDate,
-    /// Guests.
+    /// Guests staying, across all rooms.
     pub guests: u32,
-    /// Rooms.
+    /// Rooms booked on each night.
     pub rooms: u32,
     /// Total price computed by booking from the calendar, in minor units.
     pub amount_cents: i64,
@@ -73,7 +101,7 @@ pub struct PaymentSucceeded {
     pub payment_id: Uuid,
     /// Captured amount.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the amount.
     pub currency: String,
 }
 
@@ -113,7 +141,7 @@ pub struct PaymentRefunded {
     pub payment_id: Uuid,
     /// Refunded amount.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the refund.
     pub currency: String,
 }
 
@@ -147,7 +175,7 @@ pub struct BookingCancelled {
     /// What was booked.
     #[serde(flatten)]
     pub stay: Stay,
-    /// Why.
+    /// Why the booking was cancelled.
     pub reason: CancelReason,
     /// Whether money was captured and must be refunded (cancelled after CONFIRMED).
     pub refund_due: bool,
@@ -188,7 +216,7 @@ pub struct NotificationSent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AvailabilityChanged {
-    /// Hotel.
+    /// Hotel whose calendar changed.
     pub hotel_id: String,
     /// Room type.
     pub room_type: String,
@@ -220,7 +248,7 @@ pub struct HotelUpserted {
     pub hotel_id: String,
     /// Display name.
     pub name: String,
-    /// City.
+    /// City as the hotel's manager wrote it.
     pub city: String,
     /// Country (ISO 3166-1 alpha-2).
     pub country: String,
@@ -236,7 +264,7 @@ pub struct HotelUpserted {
     pub amenities: Vec<String>,
     /// ISO 4217 currency of its prices.
     pub currency: String,
-    /// Description.
+    /// Free-text description from the Hotel resource.
     pub description: String,
     /// Room types on sale.
     pub room_types: Vec<RoomTypeInfo>,
@@ -260,7 +288,7 @@ pub struct ReviewCreated {
     pub hotel_id: String,
     /// The stay it is about.
     pub booking_id: Uuid,
-    /// Author.
+    /// The traveller who wrote the review.
     pub user_id: Uuid,
     /// 1–5.
     pub rating: u8,
@@ -270,7 +298,7 @@ pub struct ReviewCreated {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HotelRatingUpdated {
-    /// Hotel.
+    /// Hotel whose rating changed.
     pub hotel_id: String,
     /// Mean rating, 1–5, rounded to 2 decimals.
     pub average: f64,
@@ -281,6 +309,15 @@ pub struct HotelRatingUpdated {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_topic_carries_exactly_one_payload_type() {
+        let mut paired = PAIRED.to_vec();
+        paired.sort_unstable();
+        let mut all = crate::events::topics::ALL.to_vec();
+        all.sort_unstable();
+        assert_eq!(paired, all);
+    }
 
     fn stay() -> Stay {
         Stay {

@@ -18,11 +18,22 @@ use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
     config::KafkaConfig,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_consumer},
+    events::Payload,
+    kafka::{ConsumerSettings, Delivery, Producer, run_consumer},
     telemetry,
 };
 
-const TOPIC: &str = "progress.test";
+const TOPIC: &str = Numbered::TOPIC;
+
+/// What these tests publish.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Numbered {
+    n: u64,
+}
+
+impl Payload for Numbered {
+    const TOPIC: &'static str = "progress.test";
+}
 const PARTITIONS: i32 = 3;
 const MESSAGES: usize = 3000;
 
@@ -87,8 +98,7 @@ fn start(cfg: &KafkaConfig, group: &str, seen: Seen, producer: &Producer) -> (Ca
         run_consumer(&cfg, settings, dlq, token, move |d: Delivery| {
             let seen = seen.clone();
             async move {
-                let e = d.event::<serde_json::Value>()?;
-                let n = e.data["n"].as_u64().ok_or_else(|| HandlerError::Permanent(anyhow::anyhow!("no n")))?;
+                let n = d.event::<Numbered>()?.data.n;
                 seen.lock().expect("lock").push(n as usize);
                 Ok(())
             }
@@ -131,7 +141,7 @@ async fn consumers_joining_and_leaving_mid_stream_lose_nothing_and_commit_in_bat
             for chunk in (0..MESSAGES).collect::<Vec<_>>().chunks(30) {
                 pace.tick().await;
                 let sends = chunk.iter().map(|&n| {
-                    let event = Event::new("/test", TOPIC, format!("key-{}", n % 11), serde_json::json!({ "n": n }));
+                    let event = Event::new("/test", format!("key-{}", n % 11), Numbered { n: n as u64 });
                     let producer = producer.clone();
                     async move { producer.publish(&event, None).await.expect("publish") }
                 });
@@ -194,7 +204,7 @@ async fn concurrent_handling_keeps_each_keys_order_and_commits_what_finished() {
     let group = format!("lanes-{}", uuid::Uuid::now_v7().simple());
     let producer = Producer::new(&cfg).expect("producer");
     let sends = (0..COUNT).map(|n| {
-        let event = Event::new("/test", TOPIC, format!("key-{}", n % KEYS), serde_json::json!({ "n": n }));
+        let event = Event::new("/test", format!("key-{}", n % KEYS), Numbered { n: n as u64 });
         let producer = producer.clone();
         async move { producer.publish(&event, None).await.expect("publish") }
     });
@@ -215,7 +225,7 @@ async fn concurrent_handling_keeps_each_keys_order_and_commits_what_finished() {
                     use std::sync::atomic::Ordering::SeqCst;
                     let now = running.fetch_add(1, SeqCst) + 1;
                     most.fetch_max(now, SeqCst);
-                    let n = d.event::<serde_json::Value>()?.data["n"].as_u64().expect("n") as usize;
+                    let n = d.event::<Numbered>()?.data.n as usize;
                     tokio::time::sleep(Duration::from_millis(2)).await;
                     by_key.lock().expect("lock").entry(n % KEYS).or_default().push(n);
                     running.fetch_sub(1, SeqCst);

@@ -86,9 +86,9 @@ pub struct Upstreams {
     pub notification: String,
     /// Hotel search and hotel detail.
     pub search: String,
-    /// Recommendations.
+    /// Base URL of the recommendation service.
     pub recommendation: String,
-    /// Reviews.
+    /// Base URL of the review service.
     pub review: String,
 }
 

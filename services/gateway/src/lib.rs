@@ -57,7 +57,7 @@ pub const NAME: &str = "gateway";
 /// What every request shares; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// Configuration.
+    /// The gateway's configuration (upstreams, budgets, CORS).
     pub cfg: Arc<Config>,
     /// Access-token verifier (JWKS cache).
     pub verifier: Arc<JwksVerifier>,

@@ -11,13 +11,13 @@ pub enum Service {
     User,
     /// Bookings and availability.
     Booking,
-    /// Notifications.
+    /// Notification history (`/api/notifications`).
     Notification,
     /// Hotel search and detail.
     Search,
-    /// Recommendations.
+    /// Personal recommendations (`/api/recommendations`).
     Recommendation,
-    /// Reviews.
+    /// Hotel reviews (`/api/hotels/{id}/reviews`, `/api/reviews`).
     Review,
 }
 

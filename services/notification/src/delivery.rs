@@ -12,7 +12,6 @@ use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
-    events::topics,
     kafka::{HandlerError, backoff},
     outbox,
     saga::{Channel, NotificationSent, Stay},
@@ -189,7 +188,7 @@ impl Notifier {
             cause_event_id: cause.event_id,
             template: n.template.to_owned(),
         };
-        let event = Event::new(NAME, topics::NOTIFICATION_SENT, cause.stay.booking_id.to_string(), sent);
+        let event = Event::new(NAME, cause.stay.booking_id.to_string(), sent);
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -49,7 +49,7 @@ pub struct PaymentView {
     pub status: PaymentStatus,
     /// Amount in minor units.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the amount.
     pub currency: String,
     /// Whether the capture was refunded.
     pub refunded: bool,

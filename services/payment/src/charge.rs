@@ -15,7 +15,6 @@ use crate::{
 };
 use tripnest_common::{
     Event,
-    events::topics,
     kafka::{Delivery, HandlerError},
     outbox,
     saga::{BookingCreated, PaymentFailed, PaymentSucceeded},
@@ -78,12 +77,12 @@ pub async fn on_booking_created<P: PaymentProvider>(saga: &PaymentSaga<P>, deliv
     let label = match &outcome {
         ChargeOutcome::Captured { .. } => {
             let data = PaymentSucceeded { booking_id, payment_id, amount_cents, currency: currency.clone() };
-            outbox::enqueue(&mut tx, &Event::new(NAME, topics::PAYMENT_SUCCESS, subject, data), traceparent(delivery)).await?;
+            outbox::enqueue(&mut tx, &Event::new(NAME, subject, data), traceparent(delivery)).await?;
             "success"
         }
         ChargeOutcome::Failed { reason, message } => {
             let data = PaymentFailed { booking_id, reason: *reason, message: message.clone() };
-            outbox::enqueue(&mut tx, &Event::new(NAME, topics::PAYMENT_FAILED, subject, data), traceparent(delivery)).await?;
+            outbox::enqueue(&mut tx, &Event::new(NAME, subject, data), traceparent(delivery)).await?;
             failure_code(*reason)
         }
     };

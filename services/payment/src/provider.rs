@@ -26,7 +26,7 @@ pub struct Capture {
     pub id: String,
     /// Captured amount in minor units.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the amount.
     pub currency: String,
 }
 

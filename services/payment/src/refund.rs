@@ -14,7 +14,6 @@ use crate::{
 };
 use tripnest_common::{
     Event,
-    events::topics,
     kafka::{Delivery, HandlerError},
     outbox,
     saga::{BookingCancelled, CancelReason, PaymentRefunded},
@@ -66,7 +65,7 @@ pub async fn on_booking_cancelled<P: PaymentProvider>(saga: &PaymentSaga<P>, del
             amount_cents: payment.amount_cents,
             currency: payment.currency.clone(),
         };
-        let event = Event::new(NAME, topics::PAYMENT_REFUNDED, booking_id.to_string(), data);
+        let event = Event::new(NAME, booking_id.to_string(), data);
         outbox::enqueue(&mut tx, &event, traceparent(delivery)).await?;
     }
     tx.commit().await?;

@@ -48,7 +48,7 @@ pub struct Payment {
     pub status: String,
     /// Amount in minor units.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the amount.
     pub currency: String,
     /// Payment method token name (never card data).
     pub payment_method: Option<String>,
@@ -91,7 +91,7 @@ pub struct NewPayment<'a> {
     pub booking_id: Uuid,
     /// Amount in minor units.
     pub amount_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the amount.
     pub currency: &'a str,
     /// Payment method token name.
     pub payment_method: &'a str,

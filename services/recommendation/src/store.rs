@@ -51,19 +51,19 @@ pub struct HotelDoc {
     pub city_key: String,
     /// Country code.
     pub country: String,
-    /// Stars.
+    /// Star classification, 1 to 5.
     pub stars: i32,
     /// Amenities as written.
     pub amenities: Vec<String>,
     /// Lowercased amenities.
     pub amenity_keys: Vec<String>,
-    /// Currency.
+    /// ISO 4217 currency of the prices.
     pub currency: String,
     /// Cheapest base nightly rate, minor units.
     pub from_price_cents: i64,
     /// Mean rating (0 when unreviewed).
     pub rating: f64,
-    /// Reviews.
+    /// Number of reviews behind `rating`.
     pub review_count: i64,
     /// Confirmed, not cancelled stays (from `popularity`; not stored here).
     pub popularity: i64,
@@ -83,17 +83,17 @@ pub struct StayDoc {
     /// Booking id.
     #[serde(rename = "_id")]
     pub id: String,
-    /// Guest.
+    /// The traveller who stayed.
     pub user_id: String,
-    /// Hotel.
+    /// Hotel stayed at.
     pub hotel_id: String,
     /// First night.
     pub check_in: Option<NaiveDate>,
-    /// Departure.
+    /// Check-out date, when known.
     pub check_out: Option<NaiveDate>,
     /// Price of one room for one night, minor units.
     pub nightly_cents: i64,
-    /// Currency.
+    /// ISO 4217 currency of the amount.
     pub currency: String,
     /// A `booking.confirmed` arrived.
     pub confirmed: bool,

@@ -16,7 +16,6 @@ use tripnest_common::{
     auth::{Caller, Claims, JwksVerifier, Role},
     db,
     error::ErrorBody,
-    events::topics,
     http::{ApiJson, ApiPath, ApiQuery},
     kafka::TRACEPARENT,
     outbox,
@@ -128,9 +127,9 @@ async fn create(
         user_id: caller.sub,
         rating: review.rating,
     };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::REVIEW_CREATED, &hotel, created), traceparent).await?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, &hotel, created), traceparent).await?;
     let rating = HotelRatingUpdated { hotel_id: hotel.clone(), average: rules::average(sum, count), count };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, topics::HOTEL_RATING_UPDATED, &hotel, rating), traceparent).await?;
+    outbox::enqueue(&mut tx, &Event::new(crate::NAME, &hotel, rating), traceparent).await?;
     tx.commit().await?;
     metrics::counter!("reviews_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(view)))

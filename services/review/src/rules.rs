@@ -21,7 +21,7 @@ pub struct ReviewBody {
     /// Your confirmed booking at this hotel whose check-in has come.
     #[schema(value_type = Uuid, required = true)]
     booking_id: Option<serde_json::Value>,
-    /// Stars.
+    /// Rating from 1 to 5 stars.
     #[schema(schema_with = rating_schema, required = true)]
     rating: Option<serde_json::Value>,
     /// Optional title.

@@ -37,7 +37,7 @@ pub type Nights = BTreeMap<NaiveDate, NightCell>;
 pub struct CalendarDoc {
     /// `hotel|roomType`.
     pub id: String,
-    /// Hotel.
+    /// Hotel the room type belongs to.
     pub hotel_id: String,
     /// Room type.
     pub room_type: String,

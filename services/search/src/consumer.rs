@@ -157,7 +157,7 @@ mod tests {
             contact: Contact { email: "ada@example.test".into(), phone: None, name: None },
         };
         let booking = stay.booking_id.to_string();
-        let event = Event::new("booking", topics::BOOKING_CONFIRMED, &booking, BookingConfirmed { stay, payment_id: uuid::Uuid::now_v7() });
+        let event = Event::new("booking", &booking, BookingConfirmed { stay, payment_id: uuid::Uuid::now_v7() });
         let confirmed = delivery(topics::BOOKING_CONFIRMED, &booking, serde_json::to_vec(&event).expect("json"));
         assert_eq!(hotel_of(&confirmed), b"porto-1", "a booking event goes in its hotel's lane");
         assert_eq!(hotel_of(&delivery(topics::HOTEL_UPSERTED, "faro-2", b"{}".to_vec())), b"faro-2");

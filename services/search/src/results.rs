@@ -27,15 +27,15 @@ pub struct HotelHit {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// City.
+    /// City as the hotel's manager wrote it.
     pub city: String,
     /// Country code.
     pub country: String,
-    /// Stars.
+    /// Star classification, 1 to 5.
     pub stars: i32,
     /// Mean rating (0 when unreviewed).
     pub rating: f64,
-    /// Reviews.
+    /// Number of reviews behind `rating`.
     pub review_count: i64,
     /// Confirmed bookings.
     pub popularity: i64,
@@ -60,7 +60,7 @@ pub struct HotelHit {
 #[schema(as = SearchRoomType)]
 #[serde(rename_all = "camelCase")]
 pub struct RoomOffer {
-    /// Name.
+    /// Room type name, unique within the hotel.
     pub name: String,
     /// Guests per room.
     pub capacity: i32,

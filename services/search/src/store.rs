@@ -76,7 +76,7 @@ pub struct HotelDoc {
     pub amenity_keys: Vec<String>,
     /// ISO 4217 currency.
     pub currency: String,
-    /// Description.
+    /// Free-text description from the catalog.
     pub description: String,
     /// Room types on sale.
     pub room_types: Vec<RoomTypeDoc>,
@@ -100,7 +100,7 @@ pub struct HotelDoc {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RoomTypeDoc {
-    /// Name.
+    /// Room type name, unique within the hotel.
     pub name: String,
     /// Guests per room.
     pub capacity: i32,

@@ -300,19 +300,19 @@ export interface components {
       checkIn: string;
       /**
        * Format: date
-       * @description Departure.
+       * @description Check-out date: the first night not stayed.
        */
       checkOut: string;
       /**
        * Format: date-time
-       * @description Created.
+       * @description When the booking was made (its hold began).
        */
       createdAt: string;
-      /** @description Currency. */
+      /** @description ISO 4217 currency of `amount_cents`. */
       currency: string;
       /**
        * Format: int32
-       * @description Guests.
+       * @description Guests staying, across all rooms.
        */
       guests: number;
       /**
@@ -320,13 +320,13 @@ export interface components {
        * @description End of the hold.
        */
       holdExpiresAt: string;
-      /** @description Hotel. */
+      /** @description Hotel the rooms are in. */
       hotelId: string;
       /** @description Hotel display name. */
       hotelName: string;
       /**
        * Format: uuid
-       * @description Id.
+       * @description Booking id (UUIDv7, also the events' subject).
        */
       id: string;
       /** @description Why payment failed, when it did. */
@@ -342,7 +342,7 @@ export interface components {
       roomType: string;
       /**
        * Format: int32
-       * @description Rooms.
+       * @description Rooms held (or sold) on each night.
        */
       rooms: number;
       /** @description PENDING / CONFIRMED / CANCELLED / EXPIRED. */
@@ -354,7 +354,7 @@ export interface components {
       updatedAt: string;
       /**
        * Format: uuid
-       * @description Guest.
+       * @description The traveller who booked.
        */
       userId: string;
     };
@@ -440,7 +440,7 @@ export interface components {
     HotelHit: {
       /** @description Hotel amenities. */
       amenities: string[];
-      /** @description City. */
+      /** @description City as the hotel's manager wrote it. */
       city: string;
       /** @description Country code. */
       country: string;
@@ -472,14 +472,14 @@ export interface components {
       rating: number;
       /**
        * Format: int64
-       * @description Reviews.
+       * @description Number of reviews behind `rating`.
        */
       reviewCount: number;
       /** @description Room types: bookable offers for the stay (dates given), or the catalog. */
       roomTypes: components["schemas"]["SearchRoomType"][];
       /**
        * Format: int32
-       * @description Stars.
+       * @description Star classification, 1 to 5.
        */
       stars: number;
       /**
@@ -609,19 +609,19 @@ export interface components {
         checkIn: string;
         /**
          * Format: date
-         * @description Departure.
+         * @description Check-out date: the first night not stayed.
          */
         checkOut: string;
         /**
          * Format: date-time
-         * @description Created.
+         * @description When the booking was made (its hold began).
          */
         createdAt: string;
-        /** @description Currency. */
+        /** @description ISO 4217 currency of `amount_cents`. */
         currency: string;
         /**
          * Format: int32
-         * @description Guests.
+         * @description Guests staying, across all rooms.
          */
         guests: number;
         /**
@@ -629,13 +629,13 @@ export interface components {
          * @description End of the hold.
          */
         holdExpiresAt: string;
-        /** @description Hotel. */
+        /** @description Hotel the rooms are in. */
         hotelId: string;
         /** @description Hotel display name. */
         hotelName: string;
         /**
          * Format: uuid
-         * @description Id.
+         * @description Booking id (UUIDv7, also the events' subject).
          */
         id: string;
         /** @description Why payment failed, when it did. */
@@ -651,7 +651,7 @@ export interface components {
         roomType: string;
         /**
          * Format: int32
-         * @description Rooms.
+         * @description Rooms held (or sold) on each night.
          */
         rooms: number;
         /** @description PENDING / CONFIRMED / CANCELLED / EXPIRED. */
@@ -663,7 +663,7 @@ export interface components {
         updatedAt: string;
         /**
          * Format: uuid
-         * @description Guest.
+         * @description The traveller who booked.
          */
         userId: string;
       }[];
@@ -689,7 +689,7 @@ export interface components {
       items: {
         /** @description Hotel amenities. */
         amenities: string[];
-        /** @description City. */
+        /** @description City as the hotel's manager wrote it. */
         city: string;
         /** @description Country code. */
         country: string;
@@ -721,14 +721,14 @@ export interface components {
         rating: number;
         /**
          * Format: int64
-         * @description Reviews.
+         * @description Number of reviews behind `rating`.
          */
         reviewCount: number;
         /** @description Room types: bookable offers for the stay (dates given), or the catalog. */
         roomTypes: components["schemas"]["SearchRoomType"][];
         /**
          * Format: int32
-         * @description Stars.
+         * @description Star classification, 1 to 5.
          */
         stars: number;
         /**
@@ -938,7 +938,7 @@ export interface components {
        * @description Guests per room.
        */
       capacity: number;
-      /** @description Name. */
+      /** @description Room type name, unique within the hotel. */
       name: string;
       /**
        * Format: int64

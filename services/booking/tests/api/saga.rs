@@ -20,7 +20,7 @@ async fn pending(app: &TestApp) -> (String, String) {
 fn success(id: &str) -> Event<PaymentSucceeded> {
     let data =
         PaymentSucceeded { booking_id: id.parse().expect("uuid"), payment_id: Uuid::now_v7(), amount_cents: 1, currency: "EUR".into() };
-    Event::new("payment", topics::PAYMENT_SUCCESS, id, data)
+    Event::new("payment", id, data)
 }
 
 #[tokio::test]
@@ -56,7 +56,7 @@ async fn payment_failed_cancels_and_releases_the_rooms() {
     let (id, _) = pending(&app).await;
     assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (1, 1));
     let failed = PaymentFailed { booking_id: id.parse().expect("uuid"), reason: PaymentFailure::Declined, message: "declined".into() };
-    app.publish(&Event::new("payment", topics::PAYMENT_FAILED, &id, failed)).await;
+    app.publish(&Event::new("payment", &id, failed)).await;
     app.wait_status(&id, "CANCELLED").await;
     let cancelled = app.tap.wait_for(topics::BOOKING_CANCELLED, &id, WAIT).await;
     assert_eq!((cancelled["data"]["reason"].as_str(), cancelled["data"]["refundDue"].as_bool()), (Some("payment_failed"), Some(false)));

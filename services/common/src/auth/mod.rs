@@ -40,7 +40,7 @@ pub enum Role {
     Traveller,
     /// Manages hotels (read-only occupancy in the UI).
     Manager,
-    /// Everything.
+    /// Every permission of the traveller and manager roles.
     Admin,
 }
 
@@ -57,11 +57,11 @@ pub struct Claims {
     /// Phone in E.164, if given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// Roles.
+    /// Roles granted to the subject.
     pub roles: Vec<Role>,
-    /// Issuer.
+    /// Issuer: the user service that signed the token.
     pub iss: String,
-    /// Audience.
+    /// Audience: the platform the token is valid for.
     pub aud: String,
     /// Issued at (unix seconds).
     pub iat: i64,

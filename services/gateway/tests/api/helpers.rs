@@ -30,7 +30,7 @@ use uuid::Uuid;
 /// One request as a stand-in service received it.
 #[derive(Debug, Clone)]
 pub struct Seen {
-    /// Method.
+    /// HTTP method the upstream received.
     pub method: String,
     /// Path and query, as sent upstream.
     pub path_and_query: String,

@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tripnest_common::service::Running;
 use tripnest_common::{
     Event,
-    events::topics,
+    events::{Payload, topics},
     kafka::Producer,
     saga::{BookingCancelled, BookingCreated, CancelReason, Contact, Stay},
 };
@@ -168,8 +168,8 @@ pub fn cancellation(created: &BookingCreated, reason: CancelReason, refund_due: 
 }
 
 /// A booking event as booking's outbox would publish it.
-pub fn booking_event<T>(kind: &str, booking_id: Uuid, data: T) -> Event<T> {
-    Event::new("booking", kind, booking_id.to_string(), data)
+pub fn booking_event<T: Payload>(booking_id: Uuid, data: T) -> Event<T> {
+    Event::new("booking", booking_id.to_string(), data)
 }
 
 impl TestApp {
@@ -185,7 +185,7 @@ impl TestApp {
 
     /// Publish `booking.created` for `created`; returns the event.
     pub async fn create_booking(&self, created: &BookingCreated) -> Event<BookingCreated> {
-        let event = booking_event(topics::BOOKING_CREATED, created.stay.booking_id, created.clone());
+        let event = booking_event(created.stay.booking_id, created.clone());
         self.publish(&event).await;
         event
     }

@@ -14,7 +14,7 @@ async fn a_refund_due_cancellation_refunds_once_even_when_delivered_twice() {
     app.create_booking(&created).await;
     let success = app.wait_for_event::<PaymentSucceeded>(topics::PAYMENT_SUCCESS, booking_id).await;
 
-    let cancelled = booking_event(topics::BOOKING_CANCELLED, booking_id, cancellation(&created, CancelReason::Guest, true));
+    let cancelled = booking_event(booking_id, cancellation(&created, CancelReason::Guest, true));
     app.publish(&cancelled).await;
     app.publish(&cancelled).await;
 
@@ -37,7 +37,7 @@ async fn an_expiry_that_raced_the_capture_is_refunded_although_no_refund_was_due
     app.wait_for_event::<PaymentSucceeded>(topics::PAYMENT_SUCCESS, booking_id).await;
 
     let expired = cancellation(&created, CancelReason::Expired, false);
-    app.publish(&booking_event(topics::BOOKING_CANCELLED, booking_id, expired)).await;
+    app.publish(&booking_event(booking_id, expired)).await;
 
     app.wait_for_event::<PaymentRefunded>(topics::PAYMENT_REFUNDED, booking_id).await;
     assert_eq!(app.sandbox_refunds(booking_id).await, 1);
@@ -51,7 +51,7 @@ async fn a_guest_cancellation_without_refund_due_keeps_the_capture() {
     app.create_booking(&created).await;
     app.wait_for_event::<PaymentSucceeded>(topics::PAYMENT_SUCCESS, booking_id).await;
 
-    app.publish(&booking_event(topics::BOOKING_CANCELLED, booking_id, cancellation(&created, CancelReason::Guest, false))).await;
+    app.publish(&booking_event(booking_id, cancellation(&created, CancelReason::Guest, false))).await;
 
     app.wait_settled().await;
     assert_eq!(app.published_count(topics::PAYMENT_REFUNDED).await, 0);
@@ -70,7 +70,7 @@ async fn a_cancellation_after_a_failed_payment_refunds_nothing() {
 
     let mut cancelled = cancellation(&created, CancelReason::PaymentFailed, false);
     cancelled.payment_failure = Some(tripnest_common::saga::PaymentFailure::Declined);
-    app.publish(&booking_event(topics::BOOKING_CANCELLED, booking_id, cancelled)).await;
+    app.publish(&booking_event(booking_id, cancelled)).await;
 
     app.wait_settled().await;
     assert_eq!(app.published_count(topics::PAYMENT_REFUNDED).await, 0);
@@ -84,7 +84,7 @@ async fn a_booking_cancelled_before_its_charge_is_voided_and_never_charged() {
     let created = booking("pm_card_visa");
     let booking_id = created.stay.booking_id;
 
-    app.publish(&booking_event(topics::BOOKING_CANCELLED, booking_id, cancellation(&created, CancelReason::Expired, false))).await;
+    app.publish(&booking_event(booking_id, cancellation(&created, CancelReason::Expired, false))).await;
     app.wait_settled().await;
     app.create_booking(&created).await;
 

@@ -5,7 +5,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
-    events::topics,
     kafka::Producer,
     saga::{
         BookingCancelled, BookingConfirmed, CancelReason, Contact, HotelRatingUpdated, HotelUpserted, ReviewCreated, RoomTypeInfo, Stay,
@@ -77,11 +76,11 @@ pub fn hotel(id: &str, city: &str, amenities: &[&str], nightly_cents: i64) -> Ev
         description: String::new(),
         room_types: vec![RoomTypeInfo { name: "double".into(), capacity: 2, base_rate_cents: nightly_cents, amenities: vec![] }],
     };
-    Event::new("booking", topics::HOTEL_UPSERTED, id, data)
+    Event::new("booking", id, data)
 }
 
 pub fn rating(hotel: &str, average: f64, count: i64) -> Event<HotelRatingUpdated> {
-    Event::new("review", topics::HOTEL_RATING_UPDATED, hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
+    Event::new("review", hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
 }
 
 /// A stay of `nights` nights from day `check_in`, paying `nightly_cents` a night for one room.
@@ -103,17 +102,12 @@ pub fn stay(user: Uuid, hotel: &str, check_in: u64, nights: u64, nightly_cents: 
 }
 
 pub fn confirmed(stay: &Stay) -> Event<BookingConfirmed> {
-    Event::new(
-        "booking",
-        topics::BOOKING_CONFIRMED,
-        stay.booking_id.to_string(),
-        BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() },
-    )
+    Event::new("booking", stay.booking_id.to_string(), BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() })
 }
 
 pub fn cancelled(stay: &Stay) -> Event<BookingCancelled> {
     let data = BookingCancelled { stay: stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
-    Event::new("booking", topics::BOOKING_CANCELLED, stay.booking_id.to_string(), data)
+    Event::new("booking", stay.booking_id.to_string(), data)
 }
 
 pub fn reviewed(stay: &Stay, rating: u8) -> Event<ReviewCreated> {
@@ -124,7 +118,7 @@ pub fn reviewed(stay: &Stay, rating: u8) -> Event<ReviewCreated> {
         user_id: stay.user_id,
         rating,
     };
-    Event::new("review", topics::REVIEW_CREATED, &stay.hotel_id, data)
+    Event::new("review", &stay.hotel_id, data)
 }
 
 impl TestApp {

@@ -85,17 +85,12 @@ pub fn stay(user: Uuid, hotel: &str, check_in: i64) -> Stay {
 }
 
 pub fn confirmed(stay: &Stay) -> Event<BookingConfirmed> {
-    Event::new(
-        "booking",
-        topics::BOOKING_CONFIRMED,
-        stay.booking_id.to_string(),
-        BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() },
-    )
+    Event::new("booking", stay.booking_id.to_string(), BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() })
 }
 
 pub fn cancelled(stay: &Stay) -> Event<BookingCancelled> {
     let data = BookingCancelled { stay: stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
-    Event::new("booking", topics::BOOKING_CANCELLED, stay.booking_id.to_string(), data)
+    Event::new("booking", stay.booking_id.to_string(), data)
 }
 
 impl TestApp {

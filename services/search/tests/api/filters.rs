@@ -2,13 +2,12 @@ use crate::helpers::*;
 use serde_json::json;
 use tripnest_common::{
     Event,
-    events::topics,
     saga::{BookingConfirmed, Contact, HotelRatingUpdated, Stay},
 };
 use uuid::Uuid;
 
 pub fn rating(hotel: &str, average: f64, count: i64) -> Event<HotelRatingUpdated> {
-    Event::new("review", topics::HOTEL_RATING_UPDATED, hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
+    Event::new("review", hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
 }
 
 pub fn confirmed(hotel: &str) -> Event<BookingConfirmed> {
@@ -27,7 +26,7 @@ pub fn confirmed(hotel: &str) -> Event<BookingConfirmed> {
         currency: "EUR".into(),
         contact: Contact { email: "guest@example.test".into(), phone: None, name: None },
     };
-    Event::new("booking", topics::BOOKING_CONFIRMED, booking_id.to_string(), BookingConfirmed { stay, payment_id: Uuid::now_v7() })
+    Event::new("booking", booking_id.to_string(), BookingConfirmed { stay, payment_id: Uuid::now_v7() })
 }
 
 /// Three hotels in Lisbon and one in Porto, with ratings, popularity and 20 nights each:

@@ -5,13 +5,12 @@ use crate::{
 use chrono::Duration as Span;
 use tripnest_common::{
     Event,
-    events::topics,
     saga::{BookingCancelled, CancelReason},
 };
 
 fn cancelled(of: &Event<tripnest_common::saga::BookingConfirmed>) -> Event<BookingCancelled> {
     let data = BookingCancelled { stay: of.data.stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
-    Event::new("booking", topics::BOOKING_CANCELLED, of.subject.clone(), data)
+    Event::new("booking", of.subject.clone(), data)
 }
 
 #[tokio::test]
