@@ -1,15 +1,20 @@
 //! Service binaries run as real processes: [`ServiceProcess`] starts one on a free port with
 //! `APP_…` settings, reads its bound address from the `listening` log line, and can stop it
-//! gracefully (SIGTERM), kill it (SIGKILL) or start it again with the same settings.
+//! gracefully (SIGTERM), kill it (SIGKILL) or start it again with the same settings. Its JSON
+//! log lines are kept (the last [`KEPT_LOG_LINES`]) for tests that follow a trace through them.
 //! Binaries come from `cargo build --workspace --bins`, which `make test` runs first.
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, VecDeque},
     io::{BufRead, BufReader},
     path::PathBuf,
     process::{Child, Command, ExitStatus, Stdio},
+    sync::{Arc, Mutex},
     time::Duration,
 };
+
+/// Log lines a [`ServiceProcess`] keeps (the oldest are dropped first).
+pub const KEPT_LOG_LINES: usize = 20_000;
 
 /// The built binary `tripnest-<name>` in the running executable's profile directory (next to
 /// a binary such as `tripnest-bench`, or one up from a test in `deps/`).
@@ -36,6 +41,7 @@ pub struct ServiceProcess {
     pub ops_url: String,
     env: BTreeMap<String, String>,
     child: Child,
+    logs: Arc<Mutex<VecDeque<serde_json::Value>>>,
 }
 
 impl ServiceProcess {
@@ -54,10 +60,20 @@ impl ServiceProcess {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         let label = name.to_owned();
+        let logs: Arc<Mutex<VecDeque<serde_json::Value>>> = Arc::default();
+        let kept = logs.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                match serde_json::from_str::<serde_json::Value>(&line) {
+                let parsed = serde_json::from_str::<serde_json::Value>(&line);
+                if let Ok(v) = &parsed {
+                    let mut kept = kept.lock().expect("logs");
+                    if kept.len() == KEPT_LOG_LINES {
+                        kept.pop_front();
+                    }
+                    kept.push_back(v.clone());
+                }
+                match parsed {
                     Ok(v) if v["message"] == "listening" => {
                         if let Some(tx) = tx.take() {
                             let addr = |field: &str| v[field].as_str().unwrap_or_default().to_owned();
@@ -74,7 +90,12 @@ impl ServiceProcess {
         });
         let (addr, ops_addr) =
             rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("{name} did not log its listening address"));
-        Self { name: name.to_owned(), url: format!("http://{addr}"), ops_url: format!("http://{ops_addr}"), env, child }
+        Self { name: name.to_owned(), url: format!("http://{addr}"), ops_url: format!("http://{ops_addr}"), env, child, logs }
+    }
+
+    /// The JSON log lines this process wrote so far (the last [`KEPT_LOG_LINES`]).
+    pub fn logs(&self) -> Vec<serde_json::Value> {
+        self.logs.lock().expect("logs").iter().cloned().collect()
     }
 
     /// OS process id.

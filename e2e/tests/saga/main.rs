@@ -183,3 +183,69 @@ async fn a_steady_stream_of_bookings_is_each_confirmed_once() {
     }
     assert!(latencies[0] >= 0, "confirmed after created");
 }
+
+/// Whether one of `lines` ran in a span named `span` of trace `trace_id` (and of `topic`, for a
+/// message span).
+fn logged_in(lines: &[Value], span: &str, trace_id: &str, topic: Option<&str>) -> bool {
+    lines
+        .iter()
+        .flat_map(|l| l["spans"].as_array().cloned().unwrap_or_default())
+        .any(|s| s["name"] == span && s["trace_id"] == trace_id && topic.is_none_or(|t| s["topic"] == t))
+}
+
+#[tokio::test]
+async fn one_booking_is_followed_by_its_trace_id_through_the_logs_of_five_services() {
+    let p = Platform::start_full().await;
+    let hotel = unique("hotel");
+    p.seed_hotel(&hotel, 2).await;
+    let email = format!("{}@example.test", unique("trace"));
+    let token = p.traveller(&email).await;
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let r = p
+        .http
+        .post(format!("{}/bookings", p.api()))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", unique("traced"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&stay(&hotel, 12, 1, "pm_card_visa"))
+        .send()
+        .await
+        .expect("book through the gateway");
+    assert_eq!(r.status(), 202);
+    let id = r.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    p.tap.wait_for(topics::NOTIFICATION_SENT, &id, WAIT).await;
+
+    // gateway → booking → payment → booking → notification, each hop's log line in the span
+    // that carries the trace the client started.
+    let edge = p.edge.as_ref().expect("full platform");
+    let hops = [
+        ("gateway: POST /api/bookings", &edge.gateway, "request", None),
+        ("booking: POST /bookings", &p.booking, "request", None),
+        ("payment: booking.created", &p.payment, "message", Some(topics::BOOKING_CREATED)),
+        ("booking: payment.success", &p.booking, "message", Some(topics::PAYMENT_SUCCESS)),
+        ("notification: booking.confirmed", &p.notification, "message", Some(topics::BOOKING_CONFIRMED)),
+    ];
+    let missing = || hops.iter().filter(|(_, service, span, topic)| !logged_in(&service.logs(), span, &trace_id, *topic)).count();
+    wait_until("every hop to log under the trace", Duration::from_secs(10), || async { (missing() == 0).then_some(()) }).await;
+    for (hop, service, span, topic) in hops {
+        let lines = service.logs();
+        assert!(logged_in(&lines, span, &trace_id, topic), "{hop}: no log line in trace {trace_id}");
+        // What a reader grepping for the trace id sees (`--nocapture`).
+        let line = lines.iter().rev().find(|l| logged_in(std::slice::from_ref(l), span, &trace_id, topic)).expect("found above");
+        eprintln!("{hop}: {line}");
+    }
+    // And nothing else shares it: another booking has a trace of its own.
+    let (s, other) = p.book(&token, &unique("untraced"), &stay(&hotel, 14, 1, "pm_card_visa")).await;
+    assert_eq!(s, 202, "{other}");
+    let other_id = other["id"].as_str().expect("id");
+    p.tap.wait_for(topics::NOTIFICATION_SENT, other_id, WAIT).await;
+    let traces_of_booking_requests: std::collections::HashSet<String> = p
+        .booking
+        .logs()
+        .iter()
+        .flat_map(|l| l["spans"].as_array().cloned().unwrap_or_default())
+        .filter(|s| s["name"] == "request" && s["route"] == "/bookings" && s["method"] == "POST")
+        .filter_map(|s| s["trace_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(traces_of_booking_requests.len(), 2, "each booking request has its own trace: {traces_of_booking_requests:?}");
+}

@@ -37,9 +37,12 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use tracing::Instrument as _;
 
 /// The header carrying the request id, set by the gateway and echoed by every service.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// The W3C trace context header ([`crate::trace`]).
+pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// A named readiness check: resolves to `Err(reason)` when a dependency is not usable.
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -126,7 +129,9 @@ async fn render_metrics(State(metrics): State<PrometheusHandle>) -> impl IntoRes
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render())
 }
 
-/// Middleware: request id (kept or generated, echoed back), `http_requests_total` and
+/// Middleware: request id (kept or generated, echoed back), the trace (continued from the
+/// caller's `traceparent` or started; the request carries this hop's, see [`crate::trace`]),
+/// a `request` span around the handler, `http_requests_total` and
 /// `http_request_duration_seconds` labelled by method, matched route and status, and one log
 /// line per request, with the hidden cause of any 500.
 pub async fn observe(mut req: Request, next: Next) -> Response {
@@ -140,19 +145,30 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid is ascii"));
     req.headers_mut().insert(REQUEST_ID, request_id.clone());
+    let incoming = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let trace = crate::trace::TraceParent::continue_or_start(incoming);
+    req.headers_mut().insert(TRACEPARENT, HeaderValue::from_str(&trace.to_string()).expect("traceparent is ascii"));
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        route,
+        request_id = request_id.to_str().unwrap_or_default(),
+        trace_id = trace.trace_id_hex()
+    );
 
-    let mut response = next.run(req).await;
+    let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status();
     let elapsed = started.elapsed();
     let labels = [("method", method.to_string()), ("route", route.clone()), ("status", status.as_u16().to_string())];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
-    let rid = request_id.to_str().unwrap_or_default();
-    if let Some(InternalErrorReport(cause)) = response.extensions().get::<InternalErrorReport>() {
-        tracing::error!(request_id = rid, %method, route, status = status.as_u16(), error = format!("{cause:#}"), "request failed");
-    } else if route != "/healthz" && route != "/readyz" {
-        tracing::info!(request_id = rid, %method, route, status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
-    }
+    span.in_scope(|| {
+        if let Some(InternalErrorReport(cause)) = response.extensions().get::<InternalErrorReport>() {
+            tracing::error!(status = status.as_u16(), error = format!("{cause:#}"), "request failed");
+        } else if route != "/healthz" && route != "/readyz" {
+            tracing::info!(status = status.as_u16(), ms = elapsed.as_millis() as u64, "request");
+        }
+    });
     response.headers_mut().insert(REQUEST_ID, request_id);
     response
 }

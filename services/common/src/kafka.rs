@@ -34,6 +34,7 @@ use rdkafka::{
 use serde::Serialize;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 /// The header that carries the W3C trace context across the saga.
 pub const TRACEPARENT: &str = "traceparent";
@@ -152,6 +153,27 @@ impl Delivery {
     }
 
     /// Parse the payload as an event of this topic; a bad envelope is a permanent failure.
+    /// The `message` span its handling runs in: topic, partition, offset, the event's id (when
+    /// the payload has one) and the trace id of its `traceparent` header (a new trace when it
+    /// has none; see [`crate::trace`]).
+    pub fn span(&self) -> tracing::Span {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            id: Option<uuid::Uuid>,
+        }
+        let event_id = serde_json::from_slice::<Id>(&self.payload).ok().and_then(|e| e.id);
+        let incoming = self.header(TRACEPARENT).and_then(|v| std::str::from_utf8(v).ok());
+        let trace = crate::trace::TraceParent::continue_or_start(incoming);
+        tracing::info_span!(
+            "message",
+            topic = self.topic,
+            partition = self.partition,
+            offset = self.offset,
+            event_id = event_id.map(tracing::field::display),
+            trace_id = trace.trace_id_hex()
+        )
+    }
+
     /// The event, read as `T`: refused (permanently, so it is parked) when this delivery's
     /// topic is not `T`'s, or when the bytes are not an event of that topic.
     pub fn event<T: Payload>(&self) -> Result<Event<T>, HandlerError> {
@@ -325,7 +347,7 @@ where
     // The ordering key is computed once, on receipt, and travels with the message.
     let run = move |(d, broker_millis, key): (Delivery, Option<i64>, Vec<u8>)| async move {
         let started = std::time::Instant::now();
-        let outcome = process(&d, s, dlq, stop, handle).await;
+        let outcome = process(&d, s, dlq, stop, handle).instrument(d.span()).await;
         Finished { delivery: d, broker_millis, key, outcome, started }
     };
     loop {

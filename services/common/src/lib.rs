@@ -30,6 +30,8 @@
 //!   extractor, and the service token that guards internal APIs.
 //! - [`catalog`]: the operator↔booking contract (booking's internal catalog and inventory JSON).
 //! - [`service`]: the skeleton every service binary runs (config → telemetry → serve → drain).
+//! - [`trace`]: W3C `traceparent` continued across HTTP hops and Kafka messages, and the
+//!   `request` and `message` spans that put the trace id on every log line.
 
 pub mod auth;
 pub mod catalog;
@@ -51,6 +53,7 @@ pub mod security_headers;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;
 
 pub use error::{ApiError, ApiResult};
 pub use events::Event;

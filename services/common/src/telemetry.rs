@@ -22,7 +22,9 @@ pub fn init(service: &str, log: &LogConfig) -> PrometheusHandle {
     let registry = tracing_subscriber::registry().with(filter);
     let result = match log.format {
         LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false))
+            // Every enclosing span, so the `request`/`message` span's trace id is on each line
+            // even under a handler's own span (see `crate::trace`).
+            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_current_span(false).with_span_list(true))
             .try_init(),
         LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
     };

@@ -34,7 +34,6 @@ pub fn spawn(
 }
 
 /// Render and deliver the notifications of one event.
-#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
 pub async fn handle(notifier: &Notifier, delivery: &Delivery) -> Result<(), HandlerError> {
     let traceparent = delivery.header(TRACEPARENT).and_then(|v| std::str::from_utf8(v).ok());
     match delivery.topic.as_str() {

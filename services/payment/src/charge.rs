@@ -22,14 +22,12 @@ use tripnest_common::{
 use uuid::Uuid;
 
 /// Charge the booking of a `booking.created` delivery, at most once per booking.
-#[tracing::instrument(skip_all, fields(booking_id, event_id, offset = delivery.offset))]
+#[tracing::instrument(skip_all, fields(booking_id))]
 pub async fn on_booking_created<P: PaymentProvider>(saga: &PaymentSaga<P>, delivery: &Delivery) -> Result<(), HandlerError> {
     let event = delivery.event::<BookingCreated>()?;
     let created = &event.data;
     let booking_id = created.stay.booking_id;
-    tracing::Span::current()
-        .record("booking_id", tracing::field::display(booking_id))
-        .record("event_id", tracing::field::display(event.id));
+    tracing::Span::current().record("booking_id", tracing::field::display(booking_id));
     check_chargeable(created)?;
 
     let mut tx = saga.pool.begin().await?;

@@ -20,14 +20,12 @@ use tripnest_common::{
 };
 
 /// Apply a `booking.cancelled` delivery: refund, void, or nothing, at most once.
-#[tracing::instrument(skip_all, fields(booking_id, event_id, offset = delivery.offset))]
+#[tracing::instrument(skip_all, fields(booking_id))]
 pub async fn on_booking_cancelled<P: PaymentProvider>(saga: &PaymentSaga<P>, delivery: &Delivery) -> Result<(), HandlerError> {
     let event = delivery.event::<BookingCancelled>()?;
     let cancelled = &event.data;
     let booking_id = cancelled.stay.booking_id;
-    tracing::Span::current()
-        .record("booking_id", tracing::field::display(booking_id))
-        .record("event_id", tracing::field::display(event.id));
+    tracing::Span::current().record("booking_id", tracing::field::display(booking_id));
 
     let mut tx = saga.pool.begin().await?;
     store::lock_booking(&mut tx, booking_id).await?;

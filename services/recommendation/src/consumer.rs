@@ -39,7 +39,6 @@ fn version(time: chrono::DateTime<chrono::Utc>) -> i64 {
 }
 
 /// Apply one event.
-#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
 pub async fn handle(store: &Store, delivery: &Delivery) -> Result<(), HandlerError> {
     let result = match delivery.topic.as_str() {
         topics::HOTEL_UPSERTED => {

@@ -30,7 +30,6 @@ pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, pool: P
 }
 
 /// Record one booking event.
-#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
 pub async fn handle(pool: &PgPool, delivery: &Delivery) -> Result<(), HandlerError> {
     let (id, stay, status) = match delivery.topic.as_str() {
         topics::BOOKING_CONFIRMED => {

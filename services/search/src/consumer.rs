@@ -84,7 +84,6 @@ fn transient(e: mongodb::error::Error) -> HandlerError {
 }
 
 /// Apply one event.
-#[tracing::instrument(skip_all, fields(topic = delivery.topic, offset = delivery.offset))]
 pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerError> {
     let document = |hotel: &str| Change { hotel: hotel.to_owned(), room_type: None };
     let (applied, change) = match delivery.topic.as_str() {
