@@ -3,8 +3,8 @@
 #
 #   static   the Rust Dockerfiles are what dev/docker/rust.Dockerfile.in makes; dev/images.sh's local
 #            recipe still matches every Dockerfile (`dev/images.sh check`); every Dockerfile passes
-#            dev/dockerfile-lint (BuildKit's parser + our policy; its own tests include bad
-#            fixtures); the build contexts stay under 20 MB with their .dockerignore applied;
+#            hadolint (the general rules) and dev/dockerfile-lint (BuildKit's parser + our
+#            policy; its own tests include bad fixtures); the build contexts stay under 20 MB with their .dockerignore applied;
 #            the scripts parse (bash -n, shellcheck when installed).
 #   render   `helm lint --strict` and `helm template` of the default values, of every
 #            charts/tripnest/ci/*.yaml and of kind/values.yaml;
@@ -27,6 +27,7 @@
 # prove nothing, and deleting the example Hotels would take them off sale in the dev stack.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$DEV/components/helm.sh"
+source "$DEV/components/hadolint.sh"
 cd "$ROOT" || exit 1
 
 CHART="$ROOT/charts/tripnest"
@@ -44,7 +45,7 @@ until_ok() {
 }
 
 static_checks() {
-  step "Dockerfiles: generated from the template, then linted with BuildKit's parser"
+  step "Dockerfiles: generated from the template, then linted by hadolint and our policy"
   bash "$DEV/dockerfiles.sh" check
   bash "$DEV/images.sh" check
   need_cmd go || die "Go is missing (needed for the Dockerfile linter)" "" "install Go ≥ 1.24"
@@ -52,8 +53,16 @@ static_checks() {
   (cd "$DEV/dockerfile-lint" && go test ./... && go build -o "$WORK/dockerfile-lint" .) >"$log" 2>&1 ||
     die "dockerfile-lint's own tests (bad fixtures must be refused with clear messages)" "$log"
   mapfile -t files < <(bash "$DEV/dockerfiles.sh" list)
-  "$WORK/dockerfile-lint" "${files[@]}" >"$log" 2>&1 || die "Dockerfile lint" "$log" "fix the lines named above"
-  ok "${#files[@]} Dockerfiles: syntax, pinned bases, numeric non-root USER, exec-form ENTRYPOINT"
+  "$WORK/dockerfile-lint" "${files[@]}" >"$log" 2>&1 || die "Dockerfile policy" "$log" "fix the lines named above"
+  ensure_hadolint
+  "$HADOLINT" --no-color "${files[@]}" >"$log" 2>&1 || die "hadolint" "$log" "fix the lines named above (rule ids: https://github.com/hadolint/hadolint#rules)"
+  # The general rules are hadolint's now: a fixture that breaks them must still be refused.
+  local bad="$DEV/dockerfile-lint/testdata/root.Dockerfile" rule
+  "$HADOLINT" --no-color "$bad" >"$log" 2>&1 && die "hadolint passed $bad" "$log"
+  for rule in DL3015 DL3025 DL3002; do
+    grep -q "$rule" "$log" || die "hadolint did not name $rule in $bad" "$log"
+  done
+  ok "${#files[@]} Dockerfiles: hadolint $HADOLINT_VERSION clean; syntax (BuildKit's parser), pinned bases, numeric non-root USER"
   # What `docker build` would send, with the .dockerignore applied by Docker's own pattern library.
   for f in "$ROOT" "$ROOT/frontend"; do
     "$WORK/dockerfile-lint" -context "$f" 20 >"$log" 2>&1 || die "build context of ${f#"$ROOT"/}" "$log"

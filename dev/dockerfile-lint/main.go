@@ -1,16 +1,15 @@
-// dockerfile-lint checks TripNest's Dockerfiles with BuildKit's own Dockerfile parser (the
-// one `docker build` uses), so a syntax error here is a syntax error there. On top of
-// BuildKit's built-in lint rules it enforces our policy:
+// dockerfile-lint checks TripNest's Dockerfiles against this project's policy, reading them
+// with BuildKit's own Dockerfile parser (the one `docker build` uses), so a syntax error here
+// is a syntax error there. The general Dockerfile rules (shell-form ENTRYPOINT/CMD, apt-get
+// without --no-install-recommends, `latest`, a root USER by name, ...) are hadolint's, which
+// dev/chart-test.sh runs next to this. Our policy, stricter than those:
 //
 //   - every base image is pinned: an `@sha256:` digest, or an exact version tag (x.y.z, or a
 //     dated tag such as bookworm-20251229-slim); `latest`, no tag and moving tags (`1`, `1.95`,
 //     `bookworm`, `nonroot`) are refused, and an ARG used in FROM must have a pinned default;
 //   - the final stage runs as a numeric, non-root USER (so Kubernetes' runAsNonRoot can verify
 //     it without reading /etc/passwd);
-//   - the final stage starts its process in exec form (JSON ENTRYPOINT/CMD), so SIGTERM reaches
-//     it and it drains gracefully;
-//   - ADD is not used to fetch URLs (use a pinned, checksummed download in a build stage);
-//   - `apt-get install` uses --no-install-recommends.
+//   - ADD is not used to fetch URLs (use a pinned, checksummed download in a build stage).
 //
 // Usage: dockerfile-lint FILE...  — prints one line per problem as FILE:LINE: message, exits 1
 // when there is any. `dockerfile-lint -context DIR MAX_MB` sums what `docker build DIR` would
@@ -27,7 +26,6 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -64,14 +62,7 @@ func Lint(src []byte) []Problem {
 		}
 		add(line, "syntax: %s", w.Short)
 	}
-	lint := linter.New(&linter.Config{Warn: func(rule, _, _, msg string, loc []parser.Range) {
-		line := 0
-		if len(loc) > 0 {
-			line = loc[0].Start.Line
-		}
-		add(line, "buildkit rule %s: %s", rule, msg)
-	}})
-	stages, metaArgs, err := instructions.Parse(res.AST, lint)
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
 	if err != nil {
 		return append(problems, Problem{lineOf(err), "syntax: " + err.Error()})
 	}
@@ -152,32 +143,16 @@ func checkCommand(cmd instructions.Command, add func(int, string, ...any)) {
 				add(line, "ADD %s fetches a URL without a checksum: download it in a build stage and verify it", src)
 			}
 		}
-	case *instructions.RunCommand:
-		script := strings.Join(c.CmdLine, " ")
-		if strings.Contains(script, "apt-get install") && !strings.Contains(script, "--no-install-recommends") {
-			add(line, "apt-get install without --no-install-recommends pulls in packages nobody asked for")
-		}
 	}
 }
 
-// checkFinalStage: the image that ships runs as a numeric non-root user, in exec form.
+// checkFinalStage: the image that ships runs as a numeric non-root user.
 func checkFinalStage(st instructions.Stage, add func(int, string, ...any)) {
 	stageLine := firstLine(st.Location)
 	var user *instructions.UserCommand
-	entry := 0
 	for _, cmd := range st.Commands {
-		switch c := cmd.(type) {
-		case *instructions.UserCommand:
+		if c, ok := cmd.(*instructions.UserCommand); ok {
 			user = c
-		case *instructions.EntrypointCommand:
-			entry = firstLine(c.Location())
-			if c.PrependShell {
-				add(entry, "ENTRYPOINT in shell form runs under /bin/sh, which does not pass SIGTERM on: use the JSON form [\"/path/to/bin\"]")
-			}
-		case *instructions.CmdCommand:
-			if entry == 0 && c.PrependShell {
-				add(firstLine(c.Location()), "CMD in shell form runs under /bin/sh, which does not pass SIGTERM on: use the JSON form")
-			}
 		}
 	}
 	if user == nil {
