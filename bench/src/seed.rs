@@ -19,7 +19,7 @@
 //! finds it only logs the pool in and waits (bounded) until the read models' consumer groups
 //! have no lag. Raise [`VERSION`] when the seed's shape changes.
 //!
-//! Notification would mail every past stay into the SMTP sink; it is stopped while the stays
+//! Notification would mail every past stay into Mailpit; it is stopped while the stays
 //! are published and its consumer group is moved to the end of its topics before it starts
 //! again (the mails of stays in the past were sent at the time).
 

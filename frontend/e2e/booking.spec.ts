@@ -1,5 +1,5 @@
 // Booking through the UI against the real stack: the saga confirms or cancels, the email
-// arrives in the SMTP sink, a declined card releases the room, and a double click books once.
+// arrives in Mailpit, a declined card releases the room, and a double click books once.
 import { expect, test, type Page } from "@playwright/test";
 import { waitForEmail } from "./support/mail";
 import { gatewayGet, signUp } from "./support/ui";

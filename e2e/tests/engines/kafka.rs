@@ -122,7 +122,7 @@ async fn kafka_parks_a_poison_message_on_the_dead_letter_topic_and_moves_on() {
     let ((cfg, topic), group) = (kafka_config(), unique("e2e-group"));
     create_topic(&cfg, &topic).await;
     let producer = Producer::new(&cfg).expect("producer");
-    producer.send(&topic, b"bk-bad", b"{not json", &[]).await.expect("send poison");
+    producer.send(Probe::TOPIC, b"bk-bad", b"{not json", &[]).await.expect("send poison");
     let good = Event::new("e2e", "bk-good", Probe { n: 0 });
     producer.publish(&good, None).await.expect("send good");
 

@@ -1,4 +1,4 @@
-// The SMTP sink's Mailpit-compatible read API (MAIL_API_URL).
+// Mailpit's read API (MAIL_API_URL).
 import { expect, request } from "@playwright/test";
 import { stack } from "./stack";
 

@@ -1,4 +1,4 @@
-//! `spawn_app()` and the peers a test talks to: the real stack (PostgreSQL, Kafka, the SMTP sink
+//! `spawn_app()` and the peers a test talks to: the real stack (PostgreSQL, Kafka, Mailpit
 //! and its Mailpit-compatible API), plus loopback stand-ins for the two third parties, the
 //! user service's JWKS and the SMS provider.
 
@@ -189,7 +189,7 @@ pub fn cancelled(stay: Stay, reason: CancelReason, refund_due: bool, payment_fai
     Event::new("booking", subject, BookingCancelled { stay, reason, refund_due, payment_failure })
 }
 
-/// The SMTP sink's Mailpit-compatible API.
+/// Mailpit's API.
 pub struct MailApi {
     base: String,
     http: reqwest::Client,

@@ -1,5 +1,5 @@
 //! The notification service against the real stack: events in through Kafka, mail out through
-//! the SMTP sink, SMS out to a loopback provider, records and `notification.sent` checked.
+//! Mailpit, SMS out to a loopback provider, records and `notification.sent` checked.
 
 mod cancelled;
 mod confirmed;
