@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# `make clean-tests`, also the last step of `make test`: remove what test runs leave in the
-# local stack. Every test makes its own
-# database (`t_*`) and namespace (`op-*`, `bench-op-*`, `tripnest-chart-*`, `tc-*` for a cluster test's release) and nothing drops
-# them, so a long-lived checkout slowly fills its disk. Databases someone is connected to and
-# namespaces younger than 30 minutes are left alone, so a running test keeps what it uses.
+# `make clean-tests`, also the last step of `make test`: the safety net for what a test run
+# leaves in the local stack. Every test removes its own database (`t_*`), topics and namespace
+# (`op-*`, `bench-op-*`, `tripnest-chart-*`, `tc-*`) through guards that run when it ends, passed
+# or failed (tripnest_e2e::harness); only a test process that was killed leaves them. Databases
+# someone is connected to and namespaces younger than 30 minutes are left alone, so a running
+# test keeps what it uses.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_stack_env "test clean-up"
 

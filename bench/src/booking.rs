@@ -144,7 +144,8 @@ pub fn p50_p99(h: &hdrhistogram::Histogram<u64>) -> (f64, f64) {
 /// database with the contention scenario's calendar: `nights` nights of `rooms` rooms,
 /// `transactions` in all over 16 connections.
 pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions: u32) -> anyhow::Result<Pgbench> {
-    let (pool, url) = stack.fresh_database().await;
+    let db = stack.fresh_database().await;
+    let (pool, url) = (db.pool.clone(), db.url.clone());
     tripnest_common::db::migrate(&pool, &tripnest_booking::MIGRATOR).await?;
     sqlx::query("INSERT INTO hotels (id, name, city, country, stars, currency, spec_hash) VALUES ('hot', 'Hot', 'Contention', 'EU', 3, 'EUR', 'bench')")
         .execute(&pool)

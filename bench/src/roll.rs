@@ -25,7 +25,8 @@ pub struct Roll {
 
 /// Roll 365 nights for `room_types` room types (10 per hotel).
 pub async fn roll(stack: &Stack, room_types: usize) -> anyhow::Result<Roll> {
-    let (pool, _) = stack.fresh_database().await;
+    let db = stack.fresh_database().await;
+    let pool = db.pool.clone();
     tripnest_common::db::migrate(&pool, &tripnest_booking::MIGRATOR).await?;
     let hotels = room_types.div_ceil(10);
     sqlx::query(

@@ -287,21 +287,8 @@ pub fn helm() -> String {
 
 impl Drop for ClusterPlatform {
     fn drop(&mut self) {
-        if std::env::var_os("TRIPNEST_KEEP_NAMESPACES").is_some() {
-            eprintln!("TRIPNEST_KEEP_NAMESPACES: namespace {} kept", self.ns);
-            return;
-        }
         // The Hotels' finalizer needs the operator that the namespace deletion is about to stop.
-        let kubeconfig = self.stack.get("KUBECONFIG").to_owned();
-        let k = |args: &[&str]| {
-            let _ = Command::new("kubectl").arg("--kubeconfig").arg(&kubeconfig).args(args).output();
-        };
-        let out =
-            Command::new("kubectl").args(["--kubeconfig", &kubeconfig, "-n", &self.ns, "get", "hotels.tripnest.io", "-o", "name"]).output();
-        for h in out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
-            k(&["-n", &self.ns, "patch", h, "--type", "merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
-        }
-        k(&["delete", "namespace", &self.ns, "--wait=false"]);
+        drop(crate::TestNamespace::adopt(&self.stack, &self.ns));
         let _ = std::fs::remove_dir_all(std::env::temp_dir().join(&self.ns));
     }
 }

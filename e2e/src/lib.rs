@@ -2,14 +2,17 @@
 //!
 //! [`Stack`] reads `.tripnest/stack.env` (written by `make up`), with process environment
 //! variables taking precedence, so the same tests run against any stack. Helpers give each
-//! test its own isolated resources (a fresh database, a unique topic, namespace or key), and
-//! [`wait_until`] polls a condition with a deadline — tests never sleep and hope.
+//! test its own isolated resources (a fresh database, a unique topic, namespace or key), which
+//! [`harness`]'s guards remove when the test ends, and [`wait_until`] polls a condition with a
+//! deadline — tests never sleep and hope.
 
 pub mod cluster;
+pub mod harness;
 pub mod platform;
 pub mod process;
 pub mod raw_http;
 
+pub use harness::{NamedDatabases, TestDatabase, TestMongo, TestNamespace, TestTopics, WAIT, http_client};
 use std::{collections::HashMap, future::Future, path::PathBuf, time::Duration};
 
 /// Connection settings of the running local stack.
@@ -53,13 +56,9 @@ impl Stack {
         self.get("DATABASE_URL")
     }
 
-    /// A fresh, uniquely named database for one test, and its URL.
-    pub async fn fresh_database(&self) -> (sqlx::PgPool, String) {
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let admin = sqlx::PgPool::connect(self.database_url()).await.expect("connect to postgres (is the stack up?)");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).execute(&admin).await.expect("create test database");
-        let url = with_database(self.database_url(), &name);
-        (sqlx::PgPool::connect(&url).await.expect("connect to test database"), url)
+    /// A fresh, uniquely named database for one test, dropped with the returned guard.
+    pub async fn fresh_database(&self) -> TestDatabase {
+        TestDatabase::create(self.database_url()).await
     }
 }
 

@@ -9,7 +9,9 @@
 //! `<name>.<service>`; started again with the same name it finds its data and its consumers
 //! resume from their committed offsets. Its event tap starts at the end of the topics.
 
-use crate::{EventTap, Stack, process::ServiceProcess, unique, wait_until, with_database};
+use crate::{
+    EventTap, NamedDatabases, Stack, TestMongo, TestTopics, http_client, process::ServiceProcess, unique, wait_until, with_database,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::{collections::BTreeMap, time::Duration};
@@ -37,6 +39,16 @@ pub struct Platform {
     pub tap: EventTap,
     /// HTTP client.
     pub http: reqwest::Client,
+    /// What an unpinned platform created, removed when it drops (after its processes).
+    cleanup: Cleanup,
+}
+
+/// The topics and databases of an unpinned platform (a pinned one keeps everything).
+#[derive(Debug)]
+struct Cleanup {
+    _topics: Option<TestTopics>,
+    databases: NamedDatabases,
+    mongo: Vec<TestMongo>,
 }
 
 /// The read side and the public entry point.
@@ -68,7 +80,12 @@ impl Platform {
     pub async fn start_pinned(pin: Option<&str>, gateway_settings: &[(&str, &str)]) -> Self {
         let names = Names(pin.map(str::to_owned));
         let mut p = Self::start_named(&names, &[]).await;
-        let mongo_db = |s: &str| names.store(s);
+        let mongo_names = std::cell::RefCell::new(Vec::new());
+        let mongo_db = |s: &str| {
+            let name = names.store(s);
+            mongo_names.borrow_mut().push(name.clone());
+            name
+        };
         let common = |p: &Platform| -> BTreeMap<String, String> {
             BTreeMap::from([
                 ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), p.stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
@@ -89,7 +106,8 @@ impl Platform {
         search_env.insert("APP_CACHE_NAMESPACE".into(), unique("cache"));
         let search = ServiceProcess::spawn("search", search_env);
         let mut review_env = common(&p, "review");
-        review_env.insert("APP_DATABASE_URL".into(), with_database(p.stack.database_url(), &names.store("review")));
+        let review_db = names.store("review");
+        review_env.insert("APP_DATABASE_URL".into(), with_database(p.stack.database_url(), &review_db));
         let review = ServiceProcess::spawn("review", review_env);
         let mut reco_env = common(&p, "recommendation");
         reco_env.insert("APP_MONGODB_DATABASE".into(), mongo_db("reco"));
@@ -110,6 +128,10 @@ impl Platform {
         }
         let gateway = ServiceProcess::spawn("gateway", gateway_env);
         p.edge = Some(Edge { search, review, recommendation, gateway });
+        if names.0.is_none() {
+            p.cleanup.databases.add(review_db);
+            p.cleanup.mongo = mongo_names.take().into_iter().map(|n| TestMongo::named(&p.stack, n)).collect();
+        }
         p
     }
 
@@ -125,10 +147,20 @@ impl Platform {
 
     async fn start_named(names: &Names, booking_env: &[(&str, &str)]) -> Self {
         let stack = Stack::load();
-        let prefix = names.prefix();
+        let topics = match names.0 {
+            None => Some(TestTopics::create(&stack).await),
+            Some(_) => {
+                crate::create_topics(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &names.prefix()).await;
+                None
+            }
+        };
+        let prefix = topics.as_ref().map_or_else(|| names.prefix(), |t| t.prefix.clone());
         let internal_token = unique("internal");
+        let created = std::cell::RefCell::new(Vec::new());
         let base = |service: &str| -> BTreeMap<String, String> {
-            let db = with_database(stack.database_url(), &names.store(service));
+            let name = names.store(service);
+            created.borrow_mut().push(name.clone());
+            let db = with_database(stack.database_url(), &name);
             let mut env = BTreeMap::from([
                 ("APP_DATABASE_URL".into(), db),
                 ("APP_KAFKA__BOOTSTRAP_SERVERS".into(), stack.get("KAFKA_BOOTSTRAP_SERVERS").into()),
@@ -138,7 +170,6 @@ impl Platform {
             names.group(&mut env, service);
             env
         };
-        crate::create_topics(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix).await;
         let tap =
             EventTap::start_at(stack.get("KAFKA_BOOTSTRAP_SERVERS"), &prefix, tripnest_common::events::topics::ALL, names.0.is_none())
                 .await;
@@ -155,12 +186,10 @@ impl Platform {
         notification_settings.insert("APP_JWKS_URL".into(), jwks);
         notification_settings.insert("APP_SMTP_URL".into(), stack.get("SMTP_URL").into());
         let notification = ServiceProcess::spawn("notification", notification_settings);
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-            .build()
-            .expect("http");
-        Self { stack, prefix, internal_token, user, booking, payment, notification, edge: None, tap, http }
+        let databases =
+            if names.0.is_none() { NamedDatabases::new(stack.database_url(), created.take()) } else { NamedDatabases::default() };
+        let cleanup = Cleanup { _topics: topics, databases, mongo: Vec::new() };
+        Self { stack, prefix, internal_token, user, booking, payment, notification, edge: None, tap, http: http_client(), cleanup }
     }
 
     /// The consumer group a service of a pinned platform runs in.

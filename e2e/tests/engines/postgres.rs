@@ -2,7 +2,8 @@ use tripnest_e2e::Stack;
 
 #[tokio::test]
 async fn postgres_writes_a_row_and_reads_it_back() {
-    let (pool, _) = Stack::load().fresh_database().await;
+    let db = Stack::load().fresh_database().await;
+    let pool = db.pool.clone();
     sqlx::query("CREATE TABLE bookings (id uuid PRIMARY KEY, rooms int NOT NULL CHECK (rooms > 0))")
         .execute(&pool)
         .await

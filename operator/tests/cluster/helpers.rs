@@ -6,7 +6,7 @@
 use k8s_openapi::{api::core::v1::Namespace, apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition};
 use kube::{
     Api, Client, Resource,
-    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+    api::{Patch, PatchParams, PostParams},
     config::{KubeConfigOptions, Kubeconfig},
     runtime::wait::{await_condition, conditions},
 };
@@ -15,7 +15,6 @@ use serde_json::{Value, json};
 use std::{fmt::Debug, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_e2e::{Stack, unique};
-use tripnest_operator::resources::Hotel;
 
 pub const INTERNAL_TOKEN: &str = "operator-test-token";
 pub const TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,38 +39,30 @@ pub async fn install_crds(client: &Client) {
     }
 }
 
-/// A fresh namespace.
-pub async fn namespace(client: &Client) -> String {
+/// A fresh namespace for one test, deleted when the returned guard drops (also when the test
+/// fails), after its Hotels' finalizers are stripped.
+pub async fn namespace(client: &Client) -> tripnest_e2e::TestNamespace {
     let name = unique("op");
     let ns: Namespace =
         serde_json::from_value(json!({ "metadata": { "name": name, "labels": { "tripnest.io/test": "operator" } } })).expect("ns");
     Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.expect("create namespace");
-    name
+    tripnest_e2e::TestNamespace::adopt(&Stack::load(), &name)
 }
 
-/// Remove a test namespace: strip Hotel finalizers (the operator may be gone), then delete it.
-pub async fn drop_namespace(client: &Client, ns: &str) {
-    let hotels: Api<Hotel> = Api::namespaced(client.clone(), ns);
-    for h in hotels.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default() {
-        let name = h.meta().name.clone().unwrap_or_default();
-        let _ = hotels.patch(&name, &PatchParams::default(), &Patch::Merge(json!({ "metadata": { "finalizers": null } }))).await;
-    }
-    let _ = Api::<Namespace>::all(client.clone()).delete(ns, &DeleteParams::background()).await;
-}
-
-/// A booking service on a free port with a fresh database; returns its URL and a stop guard.
-pub async fn start_booking(topic_prefix: &str) -> (String, sqlx::PgPool, tokio_util::sync::DropGuard) {
+/// A booking service on a free port with a fresh database; returns its URL, a pool on its
+/// database, and a guard that stops it and drops the database.
+pub async fn start_booking(topic_prefix: &str) -> (String, sqlx::PgPool, (tokio_util::sync::DropGuard, tripnest_e2e::TestDatabase)) {
     let stack = Stack::load();
-    let (pool, url) = stack.fresh_database().await;
+    let db = stack.fresh_database().await;
     let mut cfg = tripnest_booking::Config::default();
-    cfg.common.database_url = Some(url.into());
+    cfg.common.database_url = Some(db.url.clone().into());
     cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
     cfg.common.kafka.topic_prefix = topic_prefix.to_owned();
     cfg.common.kafka.group_id = unique("booking");
     cfg.internal_token = Some(INTERNAL_TOKEN.into());
     let shutdown = CancellationToken::new();
     let running = tripnest_booking::start(cfg, shutdown.clone()).await.expect("booking starts");
-    (running.url(), pool, shutdown.drop_guard())
+    (running.url(), db.pool.clone(), (shutdown.drop_guard(), db))
 }
 
 /// Operator settings for a test: scoped to `ns`, its Lease there, quick retries.
@@ -106,7 +97,9 @@ pub struct TestEnv {
     pub http: reqwest::Client,
     operator: CancellationToken,
     running: tripnest_operator::Operator,
-    _booking: tokio_util::sync::DropGuard,
+    _booking: (tokio_util::sync::DropGuard, tripnest_e2e::TestDatabase),
+    /// Deleted when the test ends, passed or failed.
+    _namespace: tripnest_e2e::TestNamespace,
 }
 
 impl TestEnv {
@@ -124,7 +117,8 @@ impl TestEnv {
         Fut: Future<Output = Client>,
     {
         install_crds(&client).await;
-        let ns = namespace(&client).await;
+        let namespace = namespace(&client).await;
+        let ns = namespace.name.clone();
         let operator_client = operator_client(ns.clone()).await;
         let topic_prefix = format!("{}.", unique("t"));
         let (booking_url, booking_db, booking) = start_booking(&topic_prefix).await;
@@ -143,6 +137,7 @@ impl TestEnv {
             operator,
             running,
             _booking: booking,
+            _namespace: namespace,
         }
     }
 
@@ -198,10 +193,11 @@ impl TestEnv {
     }
 
     /// Stop the operator (letting in-flight reconciles finish) and delete the namespace.
+    /// Stop the operator gracefully (a test that fails ends without this); the namespace and
+    /// booking's database go with the guards.
     pub async fn teardown(self) {
         self.operator.cancel();
         tokio::time::timeout(TIMEOUT, self.running.stopped()).await.expect("operator stops in time").expect("clean stop");
-        drop_namespace(&self.client, &self.ns).await;
     }
 }
 

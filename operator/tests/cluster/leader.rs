@@ -1,7 +1,7 @@
 //! Two operator processes on one Lease: only the leader reconciles; when it stops, the other
 //! takes over. Each process talks to its own booking, so "who reconciled" is visible.
 
-use crate::helpers::{INTERNAL_TOKEN, TIMEOUT, client, drop_namespace, hotel, install_crds, namespace, start_booking};
+use crate::helpers::{INTERNAL_TOKEN, TIMEOUT, client, hotel, install_crds, namespace, start_booking};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::{
     Api,
@@ -82,5 +82,4 @@ async fn with_two_operator_processes_only_the_leader_reconciles_and_the_other_ta
     let lease = leases.get("tripnest-operator").await.expect("lease");
     assert!(lease.spec.and_then(|s| s.lease_transitions).unwrap_or(0) >= 1, "the takeover is counted");
     drop(second);
-    drop_namespace(&client, &ns).await;
 }

@@ -1,7 +1,7 @@
 //! The API server itself rejects bad specs (schema bounds and CEL rules from the CRDs), with
 //! messages that name the field.
 
-use crate::helpers::{client, drop_namespace, install_crds, namespace};
+use crate::helpers::{client, install_crds, namespace};
 use kube::{
     Api, Client,
     api::{DynamicObject, Patch, PatchParams},
@@ -114,7 +114,6 @@ async fn invalid_specs_are_rejected_by_the_api_server_with_field_naming_messages
     apply(&client, &ns, &services, &service("svc", |_| {})).await.expect("a valid service deployment is accepted");
     let err = apply(&client, &ns, &services, &service("svc", |s| s["service"] = json!("payment"))).await.expect_err("immutable");
     assert!(err.contains("spec.service") && err.contains("immutable"), "{err}");
-    drop_namespace(&client, &ns).await;
 }
 
 #[tokio::test]
@@ -144,5 +143,4 @@ async fn the_examples_are_accepted_by_the_api_server() {
         }
     }
     assert!(applied >= 10, "examples cover hotels, inventories and the platform ({applied} applied)");
-    drop_namespace(&client, &ns).await;
 }

@@ -5,7 +5,7 @@ use sqlx::PgPool;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{Event, kafka::Producer};
-use tripnest_e2e::{EventTap, Stack, TokenIssuer, unique};
+use tripnest_e2e::{EventTap, Stack, TestDatabase, TestTopics, TokenIssuer, http_client, unique};
 
 pub const INTERNAL_TOKEN: &str = "test-internal-token";
 
@@ -19,6 +19,8 @@ pub struct TestApp {
     pub tap: EventTap,
     pub hotel: String,
     _shutdown: tokio_util::sync::DropGuard,
+    _db: TestDatabase,
+    _topics: TestTopics,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -27,34 +29,31 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut tripnest_booking::Config)) -> TestApp {
     let stack = Stack::load();
-    let (pool, url) = stack.fresh_database().await;
+    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_booking::Config::default();
-    cfg.common.database_url = Some(url.into());
-    cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
-    cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
+    cfg.common.database_url = Some(db.url.clone().into());
+    cfg.common.kafka.bootstrap_servers = topics.bootstrap.clone();
+    cfg.common.kafka.topic_prefix = topics.prefix.clone();
     cfg.jwks_url = issuer.jwks_url.clone();
     cfg.internal_token = Some(INTERNAL_TOKEN.into());
     cfg.sweep_interval_ms = 100;
     tweak(&mut cfg);
-    let topics = tripnest_common::events::topics::ALL;
-    let tap = EventTap::start(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix, topics).await;
+    let tap = EventTap::start(&topics.bootstrap, &topics.prefix, tripnest_common::events::topics::ALL).await;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let shutdown = CancellationToken::new();
     let running = tripnest_booking::start(cfg, shutdown.clone()).await.expect("booking starts");
     TestApp {
         url: running.url(),
-        pool,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-            .build()
-            .expect("http"),
+        pool: db.pool.clone(),
+        http: http_client(),
         issuer,
         producer,
         tap,
         hotel: unique("hotel"),
         _shutdown: shutdown.drop_guard(),
+        _db: db,
+        _topics: topics,
     }
 }
 

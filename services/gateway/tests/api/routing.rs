@@ -84,7 +84,11 @@ async fn bodies_idempotency_keys_and_trace_headers_pass_through() {
     let h = |name: &str| seen.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     assert_eq!(h("idempotency-key").as_deref(), Some("trip-42"));
     assert_eq!(h("content-type").as_deref(), Some("application/json"));
-    assert_eq!(h("traceparent").as_deref(), Some(traceparent));
+    // The trace goes on with the gateway as the parent: same trace id and flags, a new parent id.
+    let forwarded = h("traceparent").expect("traceparent forwarded");
+    let (sent, got): (Vec<&str>, Vec<&str>) = (traceparent.split('-').collect(), forwarded.split('-').collect());
+    assert_eq!((got.len(), got[0], got[1], got[3]), (4, sent[0], sent[1], sent[3]), "{forwarded}");
+    assert_ne!(got[2], sent[2], "the gateway's own span is the parent: {forwarded}");
     assert_eq!(h("x-request-id").as_deref(), Some("req-from-the-ui"));
     assert_eq!(h("authorization"), Some(format!("Bearer {token}")), "services verify the token too");
     assert_eq!(h("x-user-id"), Some(user_id.to_string()));

@@ -9,7 +9,6 @@ use sqlx::PgPool;
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
@@ -19,12 +18,11 @@ use tripnest_common::{
     kafka::Producer,
     saga::{BookingCancelled, BookingConfirmed, CancelReason, Contact, NotificationSent, PaymentFailure, Stay},
 };
-use tripnest_e2e::{EventTap, Stack, TokenIssuer, unique, wait_until};
+use tripnest_e2e::{EventTap, Stack, TestDatabase, TestTopics, TokenIssuer, http_client, unique, wait_until};
 use tripnest_notification::Config;
 use uuid::Uuid;
 
-/// How long anything that crosses Kafka may take (a new consumer group joins first).
-pub const KAFKA_WAIT: Duration = Duration::from_secs(60);
+pub use tripnest_e2e::WAIT;
 
 /// A running notification service with its own database and topic prefix.
 pub struct TestApp {
@@ -39,6 +37,8 @@ pub struct TestApp {
     /// `notification.sent` and the dead-letter topics, as published.
     pub events: EventTap,
     shutdown: CancellationToken,
+    _db: TestDatabase,
+    _topics: TestTopics,
 }
 
 impl Drop for TestApp {
@@ -55,11 +55,11 @@ pub async fn spawn_app() -> TestApp {
 /// Start the service after `adjust` changed its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let stack = Stack::load();
-    let (db, database_url) = stack.fresh_database().await;
+    let (database, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
     let kafka = KafkaConfig {
-        bootstrap_servers: stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned(),
+        bootstrap_servers: topics.bootstrap.clone(),
         group_id: unique("notification"),
-        topic_prefix: format!("{}.", unique("t")),
+        topic_prefix: topics.prefix.clone(),
         ..KafkaConfig::default()
     };
     let tokens = TokenIssuer::start().await;
@@ -71,7 +71,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     .await;
     let sms = SmsPeer::start().await;
     let mut cfg = Config {
-        common: CommonConfig { database_url: Some(database_url.into()), kafka: kafka.clone(), ..CommonConfig::default() },
+        common: CommonConfig { database_url: Some(database.url.clone().into()), kafka: kafka.clone(), ..CommonConfig::default() },
         smtp_url: stack.get("SMTP_URL").to_owned(),
         sms_url: sms.url.clone(),
         sms_token: Some("test-sms-token".into()),
@@ -84,14 +84,16 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let producer = Producer::new(&kafka).expect("producer");
     TestApp {
         url: running.url(),
-        db,
+        db: database.pool.clone(),
         producer,
         tokens,
         sms,
-        mail: MailApi { base: stack.get("MAIL_API_URL").trim_end_matches('/').to_owned(), http: reqwest::Client::new() },
-        http: reqwest::Client::new(),
+        mail: MailApi { base: stack.get("MAIL_API_URL").trim_end_matches('/').to_owned(), http: http_client() },
+        http: http_client(),
         events,
         shutdown,
+        _db: database,
+        _topics: topics,
     }
 }
 
@@ -122,7 +124,7 @@ impl TestApp {
 
     /// Wait until `event` was announced on each of `channels`; returns its announcements.
     pub async fn wait_sent<T>(&self, event: &Event<T>, channels: &[&str]) -> Vec<NotificationSent> {
-        wait_until(&format!("notification.sent for {} on {channels:?}", event.id), KAFKA_WAIT, || async move {
+        wait_until(&format!("notification.sent for {} on {channels:?}", event.id), WAIT, || async move {
             let sent = self.sent_for(event);
             channels.iter().all(|c| sent.iter().any(|e| channel(e) == *c)).then_some(sent)
         })
@@ -140,7 +142,7 @@ impl TestApp {
 
     /// Wait until the row of (`event_id`, `channel`) has `status`; returns its attempts.
     pub async fn wait_row(&self, event_id: Uuid, channel: &str, status: &str) -> i32 {
-        wait_until(&format!("{channel} row of {event_id} to be {status}"), KAFKA_WAIT, || async move {
+        wait_until(&format!("{channel} row of {event_id} to be {status}"), WAIT, || async move {
             self.rows(event_id).await.into_iter().find(|(c, s, _)| c == channel && s == status).map(|(_, _, a)| a)
         })
         .await
@@ -208,7 +210,7 @@ impl MailApi {
 
     /// Wait for the first message to `address` and return it in full (Subject, Text, HTML, …).
     pub async fn wait_for_mail_to(&self, address: &str) -> Value {
-        let id = wait_until(&format!("a mail to {address}"), KAFKA_WAIT, || async move {
+        let id = wait_until(&format!("a mail to {address}"), WAIT, || async move {
             self.messages_to(address).await.first().map(|m| m["ID"].as_str().expect("ID").to_owned())
         })
         .await;

@@ -1,4 +1,4 @@
-use crate::helpers::{KAFKA_WAIT, confirmed, contact, spawn_app, stay};
+use crate::helpers::{WAIT, confirmed, contact, spawn_app, stay};
 
 #[tokio::test]
 async fn a_contact_with_a_phone_also_gets_an_sms() {
@@ -64,7 +64,7 @@ async fn an_sms_provider_that_keeps_failing_parks_the_event_on_the_dead_letter_t
 
     app.publish(&event).await;
 
-    let parked = app.events.wait_for("booking.confirmed.dlq", &event.subject, KAFKA_WAIT).await;
+    let parked = app.events.wait_for("booking.confirmed.dlq", &event.subject, WAIT).await;
     assert_eq!(parked["id"], event.id.to_string(), "the original event is parked");
     let rows = app.rows(event.id).await;
     assert_eq!(rows, [("email".to_owned(), "sent".to_owned(), 1), ("sms".to_owned(), "pending".to_owned(), 5)]);

@@ -1,6 +1,6 @@
 //! Stopping or crashing the service around a charge never charges twice or loses the outcome.
 
-use crate::helpers::{PATIENCE, booking, prepare_app, spawn_app, spawn_app_with};
+use crate::helpers::{WAIT, booking, prepare_app, spawn_app, spawn_app_with};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
@@ -49,7 +49,7 @@ async fn a_crash_between_the_charge_and_the_commit_charges_once_and_publishes_on
     let booking_id = created.stay.booking_id;
 
     app.create_booking(&created).await;
-    wait_until("the card network to record the charge", PATIENCE, || async { (app.sandbox_charges(booking_id).await == 1).then_some(()) })
+    wait_until("the card network to record the charge", WAIT, || async { (app.sandbox_charges(booking_id).await == 1).then_some(()) })
         .await;
     doomed.crash().await;
 
@@ -77,7 +77,7 @@ async fn a_graceful_stop_during_a_charge_finishes_it_and_the_next_instance_publi
     let booking_id = created.stay.booking_id;
 
     app.create_booking(&created).await;
-    wait_until("the card network to record the charge", PATIENCE, || async { (app.sandbox_charges(booking_id).await == 1).then_some(()) })
+    wait_until("the card network to record the charge", WAIT, || async { (app.sandbox_charges(booking_id).await == 1).then_some(()) })
         .await;
     app.stop().await;
 

@@ -3,8 +3,6 @@
 
 use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
-    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
-    client::DefaultClientContext,
     consumer::{BaseConsumer, Consumer, StreamConsumer},
 };
 use serde::de::DeserializeOwned;
@@ -21,25 +19,13 @@ use tripnest_common::{
     kafka::Producer,
     saga::{BookingCancelled, BookingCreated, CancelReason, Contact, Stay},
 };
-use tripnest_e2e::{Stack, unique, wait_until};
+use tripnest_e2e::{Stack, TestDatabase, TestTopics, http_client, unique, wait_until};
 use tripnest_payment::Config;
 use uuid::Uuid;
 
 /// The service token tests present.
 pub const TOKEN: &str = "test-internal-token";
-/// How long any asynchronous outcome may take.
-pub const PATIENCE: Duration = Duration::from_secs(60);
-
-/// Every topic a test touches: what payment consumes, what it publishes, and the DLQs.
-const TOPICS: &[&str] = &[
-    topics::BOOKING_CREATED,
-    topics::BOOKING_CANCELLED,
-    topics::PAYMENT_SUCCESS,
-    topics::PAYMENT_FAILED,
-    topics::PAYMENT_REFUNDED,
-    "booking.created.dlq",
-    "booking.cancelled.dlq",
-];
+pub use tripnest_e2e::WAIT;
 /// The topics whose messages the recorder keeps.
 const RECORDED: &[&str] = &[topics::PAYMENT_SUCCESS, topics::PAYMENT_FAILED, topics::PAYMENT_REFUNDED, "booking.created.dlq"];
 
@@ -66,6 +52,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     running: Option<Running>,
     recorded: Arc<Mutex<Vec<Recorded>>>,
+    _db: TestDatabase,
+    _topics: TestTopics,
 }
 
 /// A service on a fresh database and topic prefix, with default settings.
@@ -83,36 +71,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 /// The database, topics and recorder of a test, without a running service yet.
 pub async fn prepare_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let stack = Stack::load();
-    let (pool, url) = stack.fresh_database().await;
+    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
     let mut cfg = Config::default();
-    cfg.common.database_url = Some(url.into());
-    cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
-    cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
+    cfg.common.database_url = Some(db.url.clone().into());
+    cfg.common.kafka.bootstrap_servers = topics.bootstrap.clone();
+    cfg.common.kafka.topic_prefix = topics.prefix.clone();
     cfg.common.kafka.group_id = unique("payment");
     cfg.common.shutdown_grace_secs = 5;
     cfg.internal_token = Some(TOKEN.into());
     tweak(&mut cfg);
 
-    create_topics(&cfg).await;
     let recorded = Arc::new(Mutex::new(Vec::new()));
     tokio::spawn(record(cfg.clone(), recorded.clone()));
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-        .build()
-        .expect("http client");
-    TestApp { cfg, pool, producer, http, running: None, recorded }
-}
-
-async fn create_topics(cfg: &Config) {
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &cfg.common.kafka.bootstrap_servers).create().expect("admin client");
-    let names: Vec<String> = TOPICS.iter().map(|t| cfg.common.kafka.topic(t)).collect();
-    let new: Vec<NewTopic<'_>> = names.iter().map(|n| NewTopic::new(n, 1, TopicReplication::Fixed(1))).collect();
-    for result in admin.create_topics(&new, &AdminOptions::new()).await.expect("create topics") {
-        result.expect("topic created");
-    }
+    TestApp { cfg, pool: db.pool.clone(), producer, http: http_client(), running: None, recorded, _db: db, _topics: topics }
 }
 
 /// Read every recorded topic from the beginning into `into`, for as long as the test runs.
@@ -203,8 +175,7 @@ impl TestApp {
 
     /// Wait for the first event of `topic` about `booking_id`.
     pub async fn wait_for_event<T: DeserializeOwned>(&self, topic: &str, booking_id: Uuid) -> Event<T> {
-        wait_until(&format!("{topic} for {booking_id}"), PATIENCE, || async { self.events::<T>(topic, booking_id).into_iter().next() })
-            .await
+        wait_until(&format!("{topic} for {booking_id}"), WAIT, || async { self.events::<T>(topic, booking_id).into_iter().next() }).await
     }
 
     /// The raw messages recorded on `topic`.
@@ -252,13 +223,13 @@ impl TestApp {
         for topic in [topics::BOOKING_CREATED, topics::BOOKING_CANCELLED] {
             let end = self.published_count(topic).await;
             if end > 0 {
-                wait_until(&format!("{topic} consumed to offset {end}"), PATIENCE, || async {
+                wait_until(&format!("{topic} consumed to offset {end}"), WAIT, || async {
                     self.committed(topic).await.filter(|o| *o >= end)
                 })
                 .await;
             }
         }
-        wait_until("the outbox to drain", PATIENCE, || async {
+        wait_until("the outbox to drain", WAIT, || async {
             let pending: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&self.pool).await.expect("count outbox");
             (pending == 0).then_some(())
         })
@@ -319,7 +290,7 @@ impl TestApp {
     pub async fn stop(&mut self) {
         let running = self.running.take().expect("the service is running");
         running.shutdown.cancel();
-        tokio::time::timeout(PATIENCE, running.stopped()).await.expect("stops in time").expect("stops cleanly");
+        tokio::time::timeout(WAIT, running.stopped()).await.expect("stops in time").expect("stops cleanly");
     }
 
     /// Start an instance (again) on the same database and topics.

@@ -1,6 +1,6 @@
 //! Redeliveries and duplicates never charge twice or publish twice; poison is parked.
 
-use crate::helpers::{PATIENCE, booking, spawn_app};
+use crate::helpers::{WAIT, booking, spawn_app};
 use tripnest_common::{events::topics, saga::PaymentSucceeded};
 use tripnest_e2e::wait_until;
 
@@ -52,10 +52,9 @@ async fn a_poison_message_is_parked_on_the_dlq_and_the_next_booking_is_paid() {
     app.create_booking(&created).await;
 
     app.wait_for_event::<PaymentSucceeded>(topics::PAYMENT_SUCCESS, created.stay.booking_id).await;
-    let parked = wait_until("the poison message on booking.created.dlq", PATIENCE, || async {
-        app.recorded("booking.created.dlq").into_iter().next()
-    })
-    .await;
+    let parked =
+        wait_until("the poison message on booking.created.dlq", WAIT, || async { app.recorded("booking.created.dlq").into_iter().next() })
+            .await;
     assert_eq!(parked.payload, b"{\"not\": \"a cloudevent\"", "original bytes kept");
     assert_eq!(parked.key.as_deref(), Some(&b"bk-poison"[..]));
     app.wait_settled().await;

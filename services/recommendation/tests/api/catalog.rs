@@ -5,7 +5,7 @@
 use crate::helpers::*;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tripnest_e2e::{Stack, wait_until};
+use tripnest_e2e::{Stack, TestMongo, wait_until};
 use tripnest_recommendation::{
     catalog::{self, CatalogCache, CatalogLog, Refresh},
     profiles::ProfileCache,
@@ -18,20 +18,21 @@ async fn shows(cache: &CatalogCache, hotel: &str, city: &str) -> bool {
 }
 
 /// A fresh store logging its changes under `<database>:catalog` (returned), the same collections
-/// written without the log (a change whose record was lost), and hotel `a` in Porto.
-async fn logged_store() -> (Stack, String, Store, Store) {
+/// written without the log (a change whose record was lost), hotel `a` in Porto, and the
+/// database's guard.
+async fn logged_store() -> (Stack, String, Store, Store, TestMongo) {
     let stack = Stack::load();
     let database = fresh_database();
-    let prefix = format!("{database}:catalog");
+    let prefix = format!("{}:catalog", &*database);
     let store = fresh_store(&database).await.with_log(CatalogLog::new(stack.get("REDIS_URL"), &prefix).expect("log"));
     let unlogged = fresh_store(&database).await;
     store.upsert_hotel(&hotel("a", "Porto", &[], 10_000).data, 1).await.expect("hotel a");
-    (stack, prefix, store, unlogged)
+    (stack, prefix, store, unlogged, database)
 }
 
 #[tokio::test]
 async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_log_cannot_say() {
-    let (stack, prefix, store, unlogged) = logged_store().await;
+    let (stack, prefix, store, unlogged, _database) = logged_store().await;
 
     let shutdown = CancellationToken::new();
     let _stop = shutdown.clone().drop_guard();
@@ -64,7 +65,7 @@ async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_
 
 #[tokio::test]
 async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
-    let (stack, prefix, store, unlogged) = logged_store().await;
+    let (stack, prefix, store, unlogged, _database) = logged_store().await;
     let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
     let (ada_id, bob_id) = (ada.to_string(), bob.to_string());
     store.record_stay(&stay(ada, "a", 5, 2, 10_000), true, false).await.expect("ada's first stay");

@@ -17,7 +17,8 @@ async fn popularity(store: &Store, hotel: &str) -> i64 {
 
 #[tokio::test]
 async fn redelivered_and_reordered_booking_events_leave_popularity_right() {
-    let store = fresh_store(&fresh_database()).await;
+    let database = fresh_database();
+    let store = fresh_store(&database).await;
     let porto: Event<_> = hotel("porto", "Porto", &["wifi"], 10_000);
     store.upsert_hotel(&porto.data, 1).await.expect("hotel");
     let guest = Uuid::now_v7();
@@ -60,7 +61,8 @@ async fn a_tally_applies_each_token_once() {
 #[tokio::test]
 async fn a_revision_written_by_a_writer_that_crashed_before_publishing_is_not_lost() {
     use mongodb::bson::{Document, doc};
-    let db = fresh_db(&fresh_database()).await;
+    let database = fresh_database();
+    let db = fresh_db(&database).await;
     let tallies: Tallies = Tallies::new(&db, "tallies");
     assert_eq!(tallies.add("h", "b1+", 1).await.expect("add").state.value, 1);
     // A writer inserted revision 2 and crashed before it made the head show it.

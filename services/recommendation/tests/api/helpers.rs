@@ -1,7 +1,6 @@
 use chrono::{Days, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
@@ -10,10 +9,10 @@ use tripnest_common::{
         BookingCancelled, BookingConfirmed, CancelReason, Contact, HotelRatingUpdated, HotelUpserted, ReviewCreated, RoomTypeInfo, Stay,
     },
 };
-use tripnest_e2e::{Stack, TokenIssuer, unique};
+use tripnest_e2e::{Stack, TestMongo, TestTopics, TokenIssuer, http_client};
 use uuid::Uuid;
 
-pub const WAIT: Duration = Duration::from_secs(30);
+pub use tripnest_e2e::WAIT;
 
 pub struct TestApp {
     pub url: String,
@@ -21,40 +20,36 @@ pub struct TestApp {
     pub issuer: TokenIssuer,
     pub producer: Producer,
     _shutdown: tokio_util::sync::DropGuard,
+    _topics: TestTopics,
+    /// The database, when this app owns it (else the test does).
+    owned: Option<TestMongo>,
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_on(&fresh_database(), 100).await
+    let database = fresh_database();
+    let mut app = spawn_app_on(&database, 100).await;
+    app.owned = Some(database);
+    app
 }
 
 /// The service on MongoDB database `database`, looking for catalog changes every `refresh_ms`
 /// (through its change log in the stack's Redis).
 pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let stack = Stack::load();
+    let topics = TestTopics::create(&stack).await;
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_recommendation::Config::default();
-    cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
-    cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
+    cfg.common.kafka.bootstrap_servers = topics.bootstrap.clone();
+    cfg.common.kafka.topic_prefix = topics.prefix.clone();
     cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
     cfg.mongodb_database = database.to_owned();
     cfg.jwks_url = issuer.jwks_url.clone();
     cfg.catalog_refresh_ms = refresh_ms;
     cfg.redis_url = Some(stack.get("REDIS_URL").into());
-    tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let shutdown = CancellationToken::new();
     let running = tripnest_recommendation::start(cfg, shutdown.clone()).await.expect("recommendation starts");
-    TestApp {
-        url: running.url(),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-            .build()
-            .expect("http"),
-        issuer,
-        producer,
-        _shutdown: shutdown.drop_guard(),
-    }
+    TestApp { url: running.url(), http: http_client(), issuer, producer, _shutdown: shutdown.drop_guard(), _topics: topics, owned: None }
 }
 
 pub fn day(n: u64) -> NaiveDate {
@@ -170,9 +165,9 @@ pub async fn fresh_db(database: &str) -> mongodb::Database {
     mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb client").database(database)
 }
 
-/// A database name no other test uses.
-pub fn fresh_database() -> String {
-    unique("reco").replace('-', "_")
+/// A database no other test uses, dropped with the guard.
+pub fn fresh_database() -> TestMongo {
+    TestMongo::new(&Stack::load(), "reco")
 }
 
 /// The 50th and 99th percentiles of `samples`, in milliseconds.

@@ -2,7 +2,6 @@ use chrono::{Days, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
@@ -10,10 +9,10 @@ use tripnest_common::{
     kafka::Producer,
     saga::{BookingCancelled, BookingConfirmed, CancelReason, Contact, Stay},
 };
-use tripnest_e2e::{EventTap, Stack, TokenIssuer, unique};
+use tripnest_e2e::{EventTap, Stack, TestDatabase, TestTopics, TokenIssuer, http_client, unique};
 use uuid::Uuid;
 
-pub const WAIT: Duration = Duration::from_secs(30);
+pub use tripnest_e2e::WAIT;
 
 pub struct TestApp {
     pub url: String,
@@ -24,18 +23,19 @@ pub struct TestApp {
     pub tap: EventTap,
     pub hotel: String,
     _shutdown: tokio_util::sync::DropGuard,
+    _db: TestDatabase,
+    _topics: TestTopics,
 }
 
 pub async fn spawn_app() -> TestApp {
     let stack = Stack::load();
-    let (pool, url) = stack.fresh_database().await;
+    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_review::Config::default();
-    cfg.common.database_url = Some(url.into());
-    cfg.common.kafka.bootstrap_servers = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
-    cfg.common.kafka.topic_prefix = format!("{}.", unique("t"));
+    cfg.common.database_url = Some(db.url.clone().into());
+    cfg.common.kafka.bootstrap_servers = topics.bootstrap.clone();
+    cfg.common.kafka.topic_prefix = topics.prefix.clone();
     cfg.jwks_url = issuer.jwks_url.clone();
-    tripnest_e2e::create_topics(&cfg.common.kafka.bootstrap_servers, &cfg.common.kafka.topic_prefix).await;
     let tap = EventTap::start(
         &cfg.common.kafka.bootstrap_servers,
         &cfg.common.kafka.topic_prefix,
@@ -47,17 +47,15 @@ pub async fn spawn_app() -> TestApp {
     let running = tripnest_review::start(cfg, shutdown.clone()).await.expect("review starts");
     TestApp {
         url: running.url(),
-        pool,
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-            .build()
-            .expect("http"),
+        pool: db.pool.clone(),
+        http: http_client(),
         issuer,
         producer,
         tap,
         hotel: unique("hotel"),
         _shutdown: shutdown.drop_guard(),
+        _db: db,
+        _topics: topics,
     }
 }
 

@@ -1,13 +1,12 @@
 use chrono::{Days, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{Event, kafka::Producer};
-use tripnest_e2e::{Stack, TokenIssuer, unique};
+use tripnest_e2e::{Stack, TestDatabase, TestMongo, TestTopics, TokenIssuer, http_client, unique};
 
 pub const INTERNAL_TOKEN: &str = "test-internal-token";
-pub const WAIT: Duration = Duration::from_secs(30);
+pub use tripnest_e2e::WAIT;
 
 /// Search and a real booking service on one topic prefix.
 pub struct TestApp {
@@ -18,31 +17,33 @@ pub struct TestApp {
     pub producer: Producer,
     pub mongo: mongodb::Database,
     _shutdown: tokio_util::sync::DropGuard,
+    _booking_db: TestDatabase,
+    _search_db: TestMongo,
+    _topics: TestTopics,
 }
 
 pub async fn spawn_app() -> TestApp {
     let stack = Stack::load();
-    let bootstrap = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
-    let prefix = format!("{}.", unique("t"));
-    tripnest_e2e::create_topics(&bootstrap, &prefix).await;
+    let topics = TestTopics::create(&stack).await;
+    let (bootstrap, prefix) = (topics.bootstrap.clone(), topics.prefix.clone());
     let shutdown = CancellationToken::new();
     let issuer = TokenIssuer::start().await;
 
-    let (_, booking_db) = stack.fresh_database().await;
+    let booking_db = stack.fresh_database().await;
     let mut booking = tripnest_booking::Config::default();
-    booking.common.database_url = Some(booking_db.into());
+    booking.common.database_url = Some(booking_db.url.clone().into());
     booking.common.kafka.bootstrap_servers = bootstrap.clone();
     booking.common.kafka.topic_prefix = prefix.clone();
     booking.jwks_url = issuer.jwks_url.clone();
     booking.internal_token = Some(INTERNAL_TOKEN.into());
     let booking = tripnest_booking::start(booking, shutdown.clone()).await.expect("booking starts");
 
-    let database = unique("search").replace('-', "_");
+    let database = TestMongo::new(&stack, "search");
     let mut cfg = tripnest_search::Config::default();
     cfg.common.kafka.bootstrap_servers = bootstrap;
     cfg.common.kafka.topic_prefix = prefix;
     cfg.mongodb_uri = Some(stack.get("MONGODB_URI").into());
-    cfg.mongodb_database = database.clone();
+    cfg.mongodb_database = database.name.clone();
     cfg.redis_url = Some(stack.get("REDIS_URL").into());
     cfg.booking_url = booking.url();
     // One event at a time, in partition order: these tests publish markers after the events
@@ -52,19 +53,18 @@ pub async fn spawn_app() -> TestApp {
     cfg.common.kafka.read_model_concurrency = 1;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let search = tripnest_search::start(cfg, shutdown.clone()).await.expect("search starts");
-    let mongo = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await.expect("mongo").database(&database);
+    let mongo = database.database().await;
     TestApp {
         url: search.url(),
         booking_url: booking.url(),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-            .build()
-            .expect("http"),
+        http: http_client(),
         issuer,
         producer,
         mongo,
         _shutdown: shutdown.drop_guard(),
+        _booking_db: booking_db,
+        _search_db: database,
+        _topics: topics,
     }
 }
 
@@ -170,14 +170,15 @@ impl TestApp {
     }
 }
 
-/// A fresh read model database and a cache namespace of its own, with no service running.
-pub async fn fresh_read_model() -> (mongodb::Database, tripnest_search::cache::ResultCache) {
+/// A fresh read model database (dropped with the returned guard) and a cache namespace of its
+/// own, with no service running.
+pub async fn fresh_read_model() -> (mongodb::Database, tripnest_search::cache::ResultCache, TestMongo) {
     let stack = Stack::load();
-    let client = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await.expect("mongo");
-    let db = client.database(&unique("search").replace('-', "_"));
+    let guard = TestMongo::new(&stack, "search");
+    let db = guard.database().await;
     let cache =
         tripnest_search::cache::ResultCache::new(Some(stack.get("REDIS_URL")), &format!("search:{}", db.name()), 120).expect("cache");
-    (db, cache)
+    (db, cache, guard)
 }
 
 /// A `hotel.upserted` payload: `(name, capacity)` room types at 90.00.

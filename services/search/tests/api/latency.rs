@@ -102,7 +102,7 @@ async fn search_miss_after_an_availability_change() {
 
     let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default);
     let (cities, per_city) = (env("SEARCH_BENCH_CITIES", 4), env("SEARCH_BENCH_PER_CITY", 50));
-    let (db, cache) = fresh_read_model().await;
+    let (db, cache, _database) = fresh_read_model().await;
     let store = Store::new(db.clone()).with_locks(cache.clone());
     let today = Utc::now().date_naive();
     let night = |n: u64| today.checked_add_days(Days::new(n)).expect("date");

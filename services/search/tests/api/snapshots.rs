@@ -203,7 +203,7 @@ async fn an_expired_snapshot_is_served_at_once_and_reloaded_whole_behind_the_sea
 
 #[tokio::test]
 async fn hotels_stored_before_the_city_index_are_indexed_once_at_startup() {
-    let (db, _) = fresh_read_model().await;
+    let (db, _, _database) = fresh_read_model().await;
     // Hotel documents as an earlier version wrote them: no `cityIndex` collection at all.
     let hotels = db.collection::<HotelDoc>("hotels");
     let stored = |id: &str, city: &str, on_sale: bool| HotelDoc {
@@ -271,7 +271,7 @@ async fn a_starting_replica_loads_every_city_before_its_first_search() {
 #[tokio::test]
 async fn replicas_indexing_hotels_of_one_city_at_once_lose_none() {
     use futures::StreamExt;
-    let (db, cache) = fresh_read_model().await;
+    let (db, cache, _database) = fresh_read_model().await;
     // Eight writers at once, as eight replicas consuming different partitions would be.
     let replicas: Vec<Store> = (0..8).map(|_| Store::new(db.clone()).with_locks(cache.clone())).collect();
     let hotel = |i: usize| catalog(&format!("h-{i:02}"), if i.is_multiple_of(2) { "Lagos" } else { "Tavira" }, &[]);

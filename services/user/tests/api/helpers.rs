@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::service::Running;
-use tripnest_e2e::{Stack, unique};
+use tripnest_e2e::{Stack, TestDatabase, http_client, unique};
 use tripnest_user::Config;
 
 /// The internal service token every test app is configured with.
@@ -27,6 +27,7 @@ pub struct TestApp {
     /// HTTP client.
     pub http: reqwest::Client,
     shutdown: CancellationToken,
+    _db: TestDatabase,
 }
 
 impl Drop for TestApp {
@@ -64,21 +65,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// The service with a fresh database and `adjust` applied to its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let (pool, database_url) = Stack::load().fresh_database().await;
-    let mut cfg = test_config(&database_url);
+    let db = Stack::load().fresh_database().await;
+    let mut cfg = test_config(&db.url);
     adjust(&mut cfg);
     let running = tripnest_user::start(cfg, CancellationToken::new()).await.expect("user service starts");
     TestApp {
         url: running.url(),
         ops_url: running.ops_url(),
-        pool,
-        database_url,
-        http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-            .build()
-            .expect("client"),
+        pool: db.pool.clone(),
+        database_url: db.url.clone(),
+        http: http_client(),
         shutdown: running.shutdown.clone(),
+        _db: db,
     }
 }
 
