@@ -11,10 +11,7 @@ use axum::{
 };
 use reqwest::Response as HttpResponse;
 use serde_json::{Value, json};
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     ApiError,
@@ -208,14 +205,7 @@ pub async fn spawn_gateway_with(adjust: impl FnOnce(&mut Config)) -> TestGateway
     }
 }
 
-/// An HTTP client with a generous timeout.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_idle_timeout(tripnest_common::http::CLIENT_POOL_IDLE)
-        .build()
-        .expect("client")
-}
+pub use tripnest_e2e::http_client as client;
 
 /// Claims of a traveller whose token expires `exp_in` seconds from now (negative: expired).
 pub fn traveller_claims(exp_in: i64) -> Claims {
