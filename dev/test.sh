@@ -64,4 +64,4 @@ bash "$DEV/chart-test.sh"
 step "web UI tests (Playwright in Debian's Chromium, against the services)"
 bash "$DEV/web.sh" test
 step "make clean-tests: drop what this run's tests left in the stack"
-bash "$DEV/clean.sh"
+bash "$DEV/clean.sh" --topics

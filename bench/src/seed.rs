@@ -154,7 +154,7 @@ pub fn read_models(platform: &Platform) -> Vec<(String, &'static [&'static str])
     vec![
         (platform.group("search"), tripnest_search::consumer::TOPICS),
         (platform.group("recommendation"), tripnest_recommendation::consumer::TOPICS),
-        (platform.group("review"), tripnest_review::stays::TOPICS),
+        (platform.group("review"), tripnest_review::consumer::TOPICS),
     ]
 }
 

@@ -4,7 +4,11 @@
 //! - [`TestDatabase`]: a PostgreSQL database of its own ([`Stack::fresh_database`]), dropped
 //!   `WITH (FORCE)`;
 //! - [`TestTopics`]: every platform topic and its dead-letter topic under a topic prefix of its
-//!   own, and whatever else a test created under that prefix, deleted;
+//!   own, and whatever else a test created under that prefix, deleted — unless the test runs
+//!   consumers in its own process ([`TestTopics::kept`]): deleting a topic under a live rdkafka
+//!   consumer queues a rebalance that the consumer's close then waits on forever (a test
+//!   binary hung so in CI). Those prefixes are deleted by `dev/clean.sh --topics`, the last
+//!   step of `make test`;
 //! - [`TestMongo`]: a MongoDB (FerretDB) database of its own, dropped;
 //! - [`TestNamespace`]: a Kubernetes namespace of its own, deleted (`TRIPNEST_KEEP_NAMESPACES=1`
 //!   keeps namespaces alone).
@@ -135,19 +139,58 @@ pub struct TestTopics {
     pub bootstrap: String,
     /// The prefix (`APP_KAFKA__TOPIC_PREFIX`), ending in `.`.
     pub prefix: String,
+    keep: bool,
 }
 
 impl TestTopics {
-    /// A fresh prefix on the stack's Kafka, its topics created.
+    /// A fresh prefix on the stack's Kafka, its topics created and each partition led by a
+    /// broker (a topic just created answers "not leader" for a moment, more so while other
+    /// tests create and delete theirs).
     pub async fn create(stack: &Stack) -> Self {
-        let topics = Self { bootstrap: stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned(), prefix: format!("{}.", unique("t")) };
+        let topics = Self { bootstrap: stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned(), prefix: format!("{}.", unique("t")), keep: false };
         crate::create_topics(&topics.bootstrap, &topics.prefix).await;
+        let expected = 2 * tripnest_common::events::topics::ALL.len();
+        let (bootstrap, prefix) = (topics.bootstrap.clone(), topics.prefix.clone());
+        crate::wait_until(&format!("the topics under {prefix} to have leaders"), Duration::from_secs(30), || {
+            let (bootstrap, prefix) = (bootstrap.clone(), prefix.clone());
+            async move {
+                let led = tokio::task::spawn_blocking(move || {
+                    use rdkafka::{ClientConfig, consumer::BaseConsumer, consumer::Consumer as _};
+                    let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create().ok()?;
+                    let metadata = probe.fetch_metadata(None, Duration::from_secs(5)).ok()?;
+                    let led = metadata
+                        .topics()
+                        .iter()
+                        .filter(|t| t.name().starts_with(&prefix) && t.error().is_none())
+                        .filter(|t| !t.partitions().is_empty() && t.partitions().iter().all(|p| p.leader() >= 0 && p.error().is_none()))
+                        .count();
+                    Some(led)
+                })
+                .await
+                .ok()
+                .flatten()?;
+                (led >= expected).then_some(())
+            }
+        })
+        .await;
         topics
+    }
+}
+
+impl TestTopics {
+    /// Leave the topics when the guard drops: the test runs consumers in its own process,
+    /// which may still be subscribed when the test ends (see the module docs).
+    pub fn kept(mut self) -> Self {
+        self.keep = true;
+        self
     }
 }
 
 impl Drop for TestTopics {
     fn drop(&mut self) {
+        if self.keep {
+            return;
+        }
         let (bootstrap, prefix) = (self.bootstrap.clone(), self.prefix.clone());
         clean_up(format!("topics {prefix}*"), async move {
             use rdkafka::{

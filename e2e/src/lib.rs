@@ -7,6 +7,7 @@
 //! deadline — tests never sleep and hope.
 
 pub mod cluster;
+pub mod fixtures;
 pub mod harness;
 pub mod platform;
 pub mod process;

@@ -3,10 +3,8 @@
 
 use chrono::{Days, Utc};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-use tripnest_e2e::{platform::Platform, unique, wait_until};
-
-const WAIT: Duration = Duration::from_secs(60);
+use std::time::Instant;
+use tripnest_e2e::{WAIT, platform::Platform, unique, wait_until};
 
 fn day(n: u64) -> String {
     Utc::now().date_naive().checked_add_days(Days::new(n)).expect("date").to_string()

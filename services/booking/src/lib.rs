@@ -7,7 +7,8 @@
 //!   `roll-inventory` CLI subcommand the operator's CronJob runs.
 //! - [`bookings`]: create (hold rooms atomically), list, read, cancel.
 //! - [`occupancy`]: the manager-scoped, read-only view of the calendar.
-//! - [`saga`]: `payment.success` / `payment.failed` consumers and the hold sweeper.
+//! - [`consumer`]: booking's part of the saga: the `payment.success` / `payment.failed`
+//!   consumer and the hold sweeper.
 //! - [`store`]: the single place a booking changes state, with its events.
 //! - [`domain`]: pure rules — state machine, pricing, validation.
 //!
@@ -17,10 +18,10 @@
 
 pub mod bookings;
 pub mod catalog;
+pub mod consumer;
 pub mod domain;
 pub mod inventory;
 pub mod occupancy;
-pub mod saga;
 pub mod store;
 
 use axum::{Router, extract::FromRef};
@@ -146,11 +147,11 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let running = service::start(NAME, &state.cfg.common, router(state.clone()), readiness, shutdown.clone()).await?;
 
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
-    let sweeper = tokio::spawn(saga::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
+    let sweeper = tokio::spawn(consumer::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
     let kafka_cfg = &state.cfg.common.kafka;
-    let settings = ConsumerSettings::new(kafka_cfg.group_or(NAME), saga::TOPICS);
+    let settings = ConsumerSettings::new(kafka_cfg.group_or(NAME), consumer::TOPICS);
     let consumer_state = state.clone();
-    let handler = move |d| saga::handle(consumer_state.clone(), d);
+    let handler = move |d| consumer::handle(consumer_state.clone(), d);
     let consumer = kafka::spawn_consumer("payment results", kafka_cfg, settings, producer.clone(), shutdown.clone(), handler);
     Ok(running.with_worker(relay).with_worker(sweeper).with_worker(consumer).with_cleanup(async move {
         producer.flush(Duration::from_secs(5));

@@ -1,7 +1,7 @@
 //! The review service: guests review their own confirmed stays, and each hotel's rating
 //! aggregate is published as an event.
 //!
-//! - [`stays`]: the consumer group `review` turns `booking.confirmed` / `booking.cancelled`
+//! - [`consumer`]: the consumer group `review` turns `booking.confirmed` / `booking.cancelled`
 //!   into a local `stays` table (exactly once per event), so no other database is read.
 //! - [`rules`]: what a valid review is (rating 1–5, text ≤ 2000 characters without control
 //!   characters, optional title) and who may post it: the booking's own guest, the booking
@@ -21,8 +21,8 @@
 //! 422 `validation_failed` naming each bad field.
 
 pub mod api;
+pub mod consumer;
 pub mod rules;
-pub mod stays;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
     let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
-    let consumer = stays::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(NAME), producer.clone(), pool.clone(), shutdown);
+    let consumer = consumer::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(NAME), producer.clone(), pool.clone(), shutdown);
     Ok(running.with_worker(relay).with_worker(consumer).with_cleanup(async move {
         producer.flush(Duration::from_secs(5));
         pool.close().await;

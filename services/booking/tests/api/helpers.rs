@@ -29,7 +29,7 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut tripnest_booking::Config)) -> TestApp {
     let stack = Stack::load();
-    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
+    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await.kept());
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_booking::Config::default();
     cfg.common.database_url = Some(db.url.clone().into());

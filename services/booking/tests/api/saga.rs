@@ -1,5 +1,4 @@
 use crate::helpers::*;
-use std::time::Duration;
 use tripnest_common::{
     Event,
     events::topics,
@@ -7,7 +6,7 @@ use tripnest_common::{
 };
 use uuid::Uuid;
 
-const WAIT: Duration = Duration::from_secs(20);
+use tripnest_e2e::WAIT;
 
 async fn pending(app: &TestApp) -> (String, String) {
     app.seed_hotel(2).await;

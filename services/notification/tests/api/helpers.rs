@@ -55,7 +55,7 @@ pub async fn spawn_app() -> TestApp {
 /// Start the service after `adjust` changed its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let stack = Stack::load();
-    let (database, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
+    let (database, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await.kept());
     let kafka = KafkaConfig {
         bootstrap_servers: topics.bootstrap.clone(),
         group_id: unique("notification"),

@@ -71,7 +71,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 /// The database, topics and recorder of a test, without a running service yet.
 pub async fn prepare_app(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let stack = Stack::load();
-    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
+    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await.kept());
     let mut cfg = Config::default();
     cfg.common.database_url = Some(db.url.clone().into());
     cfg.common.kafka.bootstrap_servers = topics.bootstrap.clone();

@@ -1,18 +1,18 @@
-use chrono::{Days, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
     kafka::Producer,
-    saga::{
-        BookingCancelled, BookingConfirmed, CancelReason, Contact, HotelRatingUpdated, HotelUpserted, ReviewCreated, RoomTypeInfo, Stay,
-    },
+    saga::{HotelRatingUpdated, HotelUpserted, ReviewCreated, RoomTypeInfo, Stay},
 };
 use tripnest_e2e::{Stack, TestMongo, TestTopics, TokenIssuer, http_client};
 use uuid::Uuid;
 
-pub use tripnest_e2e::WAIT;
+pub use tripnest_e2e::{
+    WAIT,
+    fixtures::{cancelled, confirmed, day, stay},
+};
 
 pub struct TestApp {
     pub url: String,
@@ -36,7 +36,7 @@ pub async fn spawn_app() -> TestApp {
 /// (through its change log in the stack's Redis).
 pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let stack = Stack::load();
-    let topics = TestTopics::create(&stack).await;
+    let topics = TestTopics::create(&stack).await.kept();
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_recommendation::Config::default();
     cfg.common.kafka.bootstrap_servers = topics.bootstrap.clone();
@@ -50,10 +50,6 @@ pub async fn spawn_app_on(database: &str, refresh_ms: u64) -> TestApp {
     let shutdown = CancellationToken::new();
     let running = tripnest_recommendation::start(cfg, shutdown.clone()).await.expect("recommendation starts");
     TestApp { url: running.url(), http: http_client(), issuer, producer, _shutdown: shutdown.drop_guard(), _topics: topics, owned: None }
-}
-
-pub fn day(n: u64) -> NaiveDate {
-    Utc::now().date_naive().checked_add_days(Days::new(n)).expect("date")
 }
 
 pub fn hotel(id: &str, city: &str, amenities: &[&str], nightly_cents: i64) -> Event<HotelUpserted> {
@@ -76,33 +72,6 @@ pub fn hotel(id: &str, city: &str, amenities: &[&str], nightly_cents: i64) -> Ev
 
 pub fn rating(hotel: &str, average: f64, count: i64) -> Event<HotelRatingUpdated> {
     Event::new("review", hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
-}
-
-/// A stay of `nights` nights from day `check_in`, paying `nightly_cents` a night for one room.
-pub fn stay(user: Uuid, hotel: &str, check_in: u64, nights: u64, nightly_cents: i64) -> Stay {
-    Stay {
-        booking_id: Uuid::now_v7(),
-        user_id: user,
-        hotel_id: hotel.into(),
-        hotel_name: hotel.into(),
-        room_type: "double".into(),
-        check_in: day(check_in),
-        check_out: day(check_in + nights),
-        guests: 2,
-        rooms: 1,
-        amount_cents: nightly_cents * nights as i64,
-        currency: "EUR".into(),
-        contact: Contact { email: "guest@example.test".into(), phone: None, name: None },
-    }
-}
-
-pub fn confirmed(stay: &Stay) -> Event<BookingConfirmed> {
-    Event::new("booking", stay.booking_id.to_string(), BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() })
-}
-
-pub fn cancelled(stay: &Stay) -> Event<BookingCancelled> {
-    let data = BookingCancelled { stay: stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
-    Event::new("booking", stay.booking_id.to_string(), data)
 }
 
 pub fn reviewed(stay: &Stay, rating: u8) -> Event<ReviewCreated> {

@@ -23,7 +23,7 @@ async fn time_a_request_and_a_booking_event_at_a_few_thousand_stays() {
     let mut travellers: Vec<Uuid> = (1..TRAVELLERS).map(|_| Uuid::now_v7()).collect();
     travellers.insert(0, ada);
     let stays: Vec<_> = (0..STAYS)
-        .map(|i| stay(travellers[i % TRAVELLERS], &format!("h{}", (i * 7) % HOTELS), 1 + (i / TRAVELLERS) as u64 * 3, 2, 9_000))
+        .map(|i| stay(travellers[i % TRAVELLERS], &format!("h{}", (i * 7) % HOTELS), 1 + (i / TRAVELLERS) as i64 * 3, 2, 9_000))
         .collect();
     let started = Instant::now();
     let done = std::sync::atomic::AtomicUsize::new(0);

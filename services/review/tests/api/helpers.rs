@@ -1,18 +1,15 @@
-use chrono::{Days, NaiveDate, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{
-    Event,
-    events::topics,
-    kafka::Producer,
-    saga::{BookingCancelled, BookingConfirmed, CancelReason, Contact, Stay},
-};
+use tripnest_common::{Event, events::topics, kafka::Producer, saga::Stay};
 use tripnest_e2e::{EventTap, Stack, TestDatabase, TestTopics, TokenIssuer, http_client, unique};
 use uuid::Uuid;
 
-pub use tripnest_e2e::WAIT;
+pub use tripnest_e2e::{
+    WAIT,
+    fixtures::{cancelled, confirmed},
+};
 
 pub struct TestApp {
     pub url: String,
@@ -29,7 +26,7 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let stack = Stack::load();
-    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await);
+    let (db, topics) = (stack.fresh_database().await, TestTopics::create(&stack).await.kept());
     let issuer = TokenIssuer::start().await;
     let mut cfg = tripnest_review::Config::default();
     cfg.common.database_url = Some(db.url.clone().into());
@@ -59,36 +56,9 @@ pub async fn spawn_app() -> TestApp {
     }
 }
 
-/// `n` days from today (negative: in the past).
-pub fn day(n: i64) -> NaiveDate {
-    let today = Utc::now().date_naive();
-    if n >= 0 { today.checked_add_days(Days::new(n as u64)) } else { today.checked_sub_days(Days::new(n.unsigned_abs())) }.expect("date")
-}
-
+/// A two-night stay of `user` at `hotel` from day `check_in` (negative: in the past), 100.00 a night.
 pub fn stay(user: Uuid, hotel: &str, check_in: i64) -> Stay {
-    Stay {
-        booking_id: Uuid::now_v7(),
-        user_id: user,
-        hotel_id: hotel.into(),
-        hotel_name: "Riverside".into(),
-        room_type: "double".into(),
-        check_in: day(check_in),
-        check_out: day(check_in + 2),
-        guests: 2,
-        rooms: 1,
-        amount_cents: 20_000,
-        currency: "EUR".into(),
-        contact: Contact { email: "guest@example.test".into(), phone: None, name: None },
-    }
-}
-
-pub fn confirmed(stay: &Stay) -> Event<BookingConfirmed> {
-    Event::new("booking", stay.booking_id.to_string(), BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() })
-}
-
-pub fn cancelled(stay: &Stay) -> Event<BookingCancelled> {
-    let data = BookingCancelled { stay: stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
-    Event::new("booking", stay.booking_id.to_string(), data)
+    tripnest_e2e::fixtures::stay(user, hotel, check_in, 2, 10_000)
 }
 
 impl TestApp {

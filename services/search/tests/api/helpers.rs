@@ -24,7 +24,7 @@ pub struct TestApp {
 
 pub async fn spawn_app() -> TestApp {
     let stack = Stack::load();
-    let topics = TestTopics::create(&stack).await;
+    let topics = TestTopics::create(&stack).await.kept();
     let (bootstrap, prefix) = (topics.bootstrap.clone(), topics.prefix.clone());
     let shutdown = CancellationToken::new();
     let issuer = TokenIssuer::start().await;
