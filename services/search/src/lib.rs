@@ -123,7 +123,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let group = cfg.common.kafka.group_or(format!("{NAME}-v2"));
 
     let readiness =
-        Readiness::default().with_check("mongodb", mongo::readiness(store.database())).with_check("kafka", producer.readiness());
+        Readiness::default().with_check("mongodb", mongo::readiness(store.db.clone())).with_check("kafka", producer.readiness());
     let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.cache_ttl_secs), cfg.max_candidates);
     let warmed = snapshots.warm_up(&store, &cache);
     let readiness = readiness.with_check("snapshots", move || {

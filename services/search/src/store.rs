@@ -208,11 +208,6 @@ impl Store {
         self
     }
 
-    /// The database, for the readiness check.
-    pub fn database(&self) -> Database {
-        self.db.clone()
-    }
-
     /// The stored hotel, creating an empty (not on sale) one when it is new.
     async fn ensure_hotel(&self, id: &str) -> mongodb::error::Result<HotelDoc> {
         if let Some(h) = self.hotels.find_one(doc! { "_id": id }).await? {

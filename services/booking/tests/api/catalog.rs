@@ -1,7 +1,7 @@
 use crate::helpers::*;
 use serde_json::json;
-use std::time::Duration;
 use tripnest_common::events::topics;
+use tripnest_e2e::WAIT;
 
 #[tokio::test]
 async fn upserting_the_same_hotel_twice_changes_and_publishes_once() {
@@ -12,13 +12,13 @@ async fn upserting_the_same_hotel_twice_changes_and_publishes_once() {
     let (_, second) = app.internal_put(&path, &hotel_spec()).await;
     assert_eq!(second["changed"], false);
 
-    let event = app.tap.wait_for(topics::HOTEL_UPSERTED, &app.hotel, Duration::from_secs(20)).await;
+    let event = app.tap.wait_for(topics::HOTEL_UPSERTED, &app.hotel, WAIT).await;
     assert_eq!(event["data"]["roomTypes"][0]["name"], "double");
     let mut changed = hotel_spec();
     changed["stars"] = json!(5);
     let (_, third) = app.internal_put(&path, &changed).await;
     assert_eq!(third["changed"], true);
-    tripnest_e2e::wait_until("two hotel.upserted events", Duration::from_secs(20), || async {
+    tripnest_e2e::wait_until("two hotel.upserted events", WAIT, || async {
         (app.tap.about(topics::HOTEL_UPSERTED, &app.hotel).len() == 2).then_some(())
     })
     .await;
@@ -52,7 +52,7 @@ async fn removing_a_hotel_takes_it_off_sale_but_keeps_bookings() {
     assert_eq!(s, 202, "{b}");
     let r = app.http.delete(format!("{}/internal/hotels/{}", app.url, app.hotel)).bearer_auth(INTERNAL_TOKEN).send().await.expect("delete");
     assert_eq!(r.status(), 204);
-    app.tap.wait_for(topics::HOTEL_REMOVED, &app.hotel, Duration::from_secs(20)).await;
+    app.tap.wait_for(topics::HOTEL_REMOVED, &app.hotel, WAIT).await;
     assert_eq!(app.get("", &format!("/hotels/{}", app.hotel)).await.0, 404);
     let (s, body) = app.book(&token, "k2", &booking(&app.hotel, 9, 2, 1)).await;
     assert_eq!((s.as_u16(), body["error"]["code"].as_str()), (404, Some("not_found")));
