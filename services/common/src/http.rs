@@ -41,8 +41,6 @@ use tracing::Instrument as _;
 
 /// The header carrying the request id, set by the gateway and echoed by every service.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// The W3C trace context header ([`crate::trace`]).
-pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// A named readiness check: resolves to `Err(reason)` when a dependency is not usable.
 pub type ReadinessCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
@@ -145,9 +143,10 @@ pub async fn observe(mut req: Request, next: Next) -> Response {
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("uuid is ascii"));
     req.headers_mut().insert(REQUEST_ID, request_id.clone());
-    let incoming = req.headers().get(TRACEPARENT).and_then(|v| v.to_str().ok());
+    let incoming = req.headers().get(crate::trace::TRACEPARENT).and_then(|v| v.to_str().ok());
     let trace = crate::trace::TraceParent::continue_or_start(incoming);
-    req.headers_mut().insert(TRACEPARENT, HeaderValue::from_str(&trace.to_string()).expect("traceparent is ascii"));
+    let header = HeaderValue::from_str(&trace.to_string()).expect("traceparent is ascii");
+    req.headers_mut().insert(HeaderName::from_static(crate::trace::TRACEPARENT), header);
     let span = tracing::info_span!(
         "request",
         %method,

@@ -36,8 +36,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-/// The header that carries the W3C trace context across the saga.
-pub const TRACEPARENT: &str = "traceparent";
+/// The Kafka header that carries the W3C trace context (the same name as the HTTP header).
+pub use crate::trace::TRACEPARENT;
 
 /// Publishes events. Cheap to clone.
 #[derive(Clone)]

@@ -14,6 +14,9 @@
 
 use rand::RngCore;
 
+/// The name of the W3C trace context header, on HTTP requests and Kafka messages alike.
+pub const TRACEPARENT: &str = "traceparent";
+
 /// A parsed `traceparent`: version 00, a trace id, the parent (span) id and the flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TraceParent {
