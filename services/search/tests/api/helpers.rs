@@ -136,6 +136,18 @@ impl TestApp {
         .await;
     }
 
+    /// Wait until `query` is answered from the cache, and return that page. The consumer writes
+    /// the read model before it bumps the cache's generation, so a search that already sees a
+    /// change may be stored under the generation just before the bump and missed once more;
+    /// from the next fill on the cache serves the fresh results (and never the stale ones).
+    pub async fn wait_cached(&self, query: &str) -> Value {
+        tripnest_e2e::wait_until(&format!("search {query} to be answered from the cache"), WAIT, || async {
+            let (_, page, cache) = self.search(query).await;
+            (cache == "hit").then_some(page)
+        })
+        .await
+    }
+
     /// Wait until the read model holds `n` nights (over all calendars).
     pub async fn wait_nights(&self, n: usize) {
         let calendars = self.mongo.collection::<tripnest_search::store::CalendarDoc>("calendars");
