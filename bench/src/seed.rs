@@ -8,7 +8,9 @@
 //!   not all of them); the login and signed-in classes use the pool. The past stays' guests
 //!   are the pool plus synthetic user ids, so the stays cover every traveller of the size.
 //! - **Past stays and reviews** reach the read models as events on the real topics, with the
-//!   typed payloads and the real [`Producer`]: `booking.confirmed` as booking publishes it,
+//!   typed payloads and the real [`Producer`]: `booking.confirmed` as booking publishes it
+//!   (without a popularity, which booking counts from the bookings it holds: the hotels'
+//!   popularity is what the bench's own bookings make it),
 //!   then for every stay `review.created` and `hotel.rating.updated` (the hotel's running
 //!   average) as the review service publishes them. Nothing is written into another
 //!   service's store.
@@ -47,8 +49,8 @@ use tripnest_common::{
 use tripnest_e2e::{Stack, platform::Platform, with_database};
 use uuid::Uuid;
 
-/// The seed's shape version: part of every store's name.
-pub const VERSION: u32 = 1;
+/// The seed's shape version: part of every store's name (2: past stays carry no popularity).
+pub const VERSION: u32 = 2;
 /// Nights every room type is open for, from today.
 pub const HORIZON_DAYS: u64 = 365;
 /// Rooms of `double` per hotel and night.
@@ -466,8 +468,10 @@ async fn publish(platform: &mut Platform, size: Size) -> anyhow::Result<Vec<(Str
         .collect();
     let sent: Vec<anyhow::Result<()>> = stream::iter(&stays)
         .map(|stay| {
-            let event =
-                Event::new("booking", stay.booking_id.to_string(), BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7() });
+            // No popularity: booking counts it from the bookings it holds, and these stays
+            // are history it never held (as events from before booking counted it).
+            let data = BookingConfirmed { stay: stay.clone(), payment_id: Uuid::now_v7(), popularity: None };
+            let event = Event::new("booking", stay.booking_id.to_string(), data);
             let producer = &producer;
             async move { producer.publish(&event, None).await.map(|_| ()).map_err(Into::into) }
         })

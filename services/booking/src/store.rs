@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use tripnest_common::{
     Event,
     outbox::{self, Outgoing},
-    saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, PaymentFailure, Stay},
+    saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, PaymentFailure, Popularity, Stay},
 };
 use uuid::Uuid;
 
@@ -140,16 +140,19 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
     let tp = cause.traceparent.as_deref();
     match to {
         Status::Confirmed => {
-            let data = BookingConfirmed { stay: b.stay(), payment_id: cause.payment_id.unwrap_or_default() };
+            let popularity = Some(count_stay(tx, &b.hotel_id, 1).await?);
+            let data = BookingConfirmed { stay: b.stay(), payment_id: cause.payment_id.unwrap_or_default(), popularity };
             outbox::enqueue(tx, &Event::new(crate::NAME, b.id.to_string(), data), tp).await?;
         }
         Status::Cancelled | Status::Expired => {
             release_rooms(tx, b).await?;
+            let popularity = if from == Status::Confirmed { Some(count_stay(tx, &b.hotel_id, -1).await?) } else { None };
             let data = BookingCancelled {
                 stay: b.stay(),
                 reason: reason.unwrap_or(CancelReason::Guest),
                 refund_due: from == Status::Confirmed,
                 payment_failure: cause.payment_failure,
+                popularity,
             };
             let events = [
                 Outgoing::new(&Event::new(crate::NAME, b.id.to_string(), data))?,
@@ -176,9 +179,28 @@ pub async fn refund_late_capture(tx: &mut PgConnection, b: &Booking, payment_id:
         Some("payment_failed") => CancelReason::PaymentFailed,
         _ => CancelReason::Guest,
     };
-    let data = BookingCancelled { stay: b.stay(), reason, refund_due: true, payment_failure: None };
+    let data = BookingCancelled { stay: b.stay(), reason, refund_due: true, payment_failure: None, popularity: None };
     outbox::enqueue(tx, &Event::new(crate::NAME, b.id.to_string(), data), tp).await?;
     Ok(())
+}
+
+/// Change `hotel`'s count of confirmed, not cancelled stays by `delta` and return it with its
+/// new version (see [`Popularity`]). The row stays locked until the transaction ends, so the
+/// confirmations and cancellations of one hotel are counted one after another and each
+/// publishes a higher version than the one before.
+async fn count_stay(tx: &mut PgConnection, hotel: &str, delta: i64) -> sqlx::Result<Popularity> {
+    let (stays, version): (i64, i64) = sqlx::query_as(
+        "INSERT INTO hotel_popularity AS p (hotel_id, stays, version) \
+         VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) \
+         ON CONFLICT (hotel_id) DO UPDATE SET stays = p.stays + $2, \
+           version = GREATEST(p.version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint) \
+         RETURNING stays, version",
+    )
+    .bind(hotel)
+    .bind(delta)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(Popularity { stays, version })
 }
 
 /// Give a booking's rooms back to every night it held.

@@ -34,6 +34,30 @@ on_topics! {
     HotelRatingUpdated => HOTEL_RATING_UPDATED,
 }
 
+/// The order key of the read models' consumers: the hotel of a `booking.confirmed` or
+/// `booking.cancelled` (keyed by booking, but what they write is their hotel's popularity),
+/// else the event's Kafka key (catalog, rating and availability events are keyed by hotel).
+/// So two events that write one hotel's document are never handled at once, which FerretDB's
+/// read-then-write updates need (see `tripnest_common::mongo`). Only the hotel is decoded.
+pub fn hotel_key(d: &crate::kafka::Delivery) -> Vec<u8> {
+    #[derive(Deserialize)]
+    struct Booking {
+        data: Stayed,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Stayed {
+        hotel_id: String,
+    }
+    let hotel = match d.topic.as_str() {
+        crate::events::topics::BOOKING_CONFIRMED | crate::events::topics::BOOKING_CANCELLED => {
+            serde_json::from_slice::<Booking>(&d.payload).ok().map(|b| b.data.hotel_id)
+        }
+        _ => None,
+    };
+    hotel.map(String::into_bytes).or_else(|| d.key.clone()).unwrap_or_default()
+}
+
 /// How to reach the guest; travels with the booking so notification needs no other lookup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -145,6 +169,21 @@ pub struct PaymentRefunded {
     pub currency: String,
 }
 
+/// A hotel's popularity as booking counts it, carried by the booking events that change it:
+/// the hotel's confirmed, not cancelled stays right after the change. Booking counts in the
+/// transaction that confirms or cancels, so the count is exact; `version` grows with every
+/// change of the hotel's count and is at least the change's time in microseconds since the
+/// epoch. A read model keeps the count of the highest version it has seen: one lookup and one
+/// write per event, and redelivered or reordered events never roll it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Popularity {
+    /// Confirmed, not cancelled stays at the hotel.
+    pub stays: i64,
+    /// Orders the hotel's counts: a later count has a higher version.
+    pub version: i64,
+}
+
 /// `booking.confirmed`: payment captured, the stay is booked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -154,6 +193,10 @@ pub struct BookingConfirmed {
     pub stay: Stay,
     /// The capture.
     pub payment_id: Uuid,
+    /// The hotel's popularity with this stay counted (absent from events written before
+    /// booking counted popularity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<Popularity>,
 }
 
 /// Why a booking was cancelled.
@@ -182,6 +225,10 @@ pub struct BookingCancelled {
     /// Payment failure detail, when `reason` is `payment_failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_failure: Option<PaymentFailure>,
+    /// The hotel's popularity without this stay, when it had counted (the booking was
+    /// confirmed); absent when the popularity did not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popularity: Option<Popularity>,
 }
 
 /// Channel a notification went out on.
@@ -343,6 +390,7 @@ mod tests {
             reason: CancelReason::PaymentFailed,
             refund_due: false,
             payment_failure: Some(PaymentFailure::Declined),
+            popularity: None,
         };
         let v = serde_json::to_value(&c).expect("json");
         assert_eq!(v["bookingId"], Uuid::nil().to_string());
@@ -351,7 +399,37 @@ mod tests {
         assert_eq!(v["paymentFailure"], "declined");
         assert_eq!(v["contact"]["email"], "ada@example.test");
         assert!(v["contact"].get("phone").is_none());
+        assert!(v.get("popularity").is_none(), "absent, not null, when it did not change");
         let back: BookingCancelled = serde_json::from_value(v).expect("parse");
         assert_eq!(back, c);
+    }
+
+    #[test]
+    fn a_confirmation_carries_its_hotels_popularity_and_older_events_without_it_still_parse() {
+        let popularity = Some(Popularity { stays: 7, version: 1_780_000_000_000_000 });
+        let c = BookingConfirmed { stay: stay(), payment_id: Uuid::nil(), popularity };
+        let v = serde_json::to_value(&c).expect("json");
+        assert_eq!(v["popularity"], serde_json::json!({ "stays": 7, "version": 1_780_000_000_000_000_i64 }));
+        let mut older = v.clone();
+        older.as_object_mut().expect("object").remove("popularity");
+        let parsed: BookingConfirmed = serde_json::from_value(older).expect("an event from before popularity was counted");
+        assert_eq!(parsed.popularity, None);
+        assert_eq!(serde_json::from_value::<BookingConfirmed>(v).expect("parse"), c);
+    }
+
+    fn delivery(topic: &str, key: &str, payload: Vec<u8>) -> crate::kafka::Delivery {
+        let (topic, key) = (topic.to_owned(), Some(key.as_bytes().to_vec()));
+        crate::kafka::Delivery { physical_topic: topic.clone(), topic, partition: 0, offset: 0, key, payload, headers: Vec::new() }
+    }
+
+    #[test]
+    fn booking_events_are_ordered_by_their_hotel_and_other_events_by_their_key() {
+        use crate::events::topics;
+        let booking = Uuid::now_v7().to_string();
+        let event = crate::Event::new("booking", &booking, BookingConfirmed { stay: stay(), payment_id: Uuid::nil(), popularity: None });
+        let confirmed = delivery(topics::BOOKING_CONFIRMED, &booking, serde_json::to_vec(&event).expect("json"));
+        assert_eq!(hotel_key(&confirmed), b"lisbon-riverside", "a booking event goes in its hotel's lane");
+        assert_eq!(hotel_key(&delivery(topics::HOTEL_UPSERTED, "faro-2", b"{}".to_vec())), b"faro-2");
+        assert_eq!(hotel_key(&delivery(topics::BOOKING_CANCELLED, "b-1", b"not json".to_vec())), b"b-1", "unreadable: its key");
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! - The consumer records every change it makes to a hotel or its popularity in a change log
 //!   in Redis ([`CatalogLog`], [`tripnest_common::changelog`]): a catalog or rating change names
-//!   the hotel; a popularity change carries the new count and its revision.
+//!   the hotel; a popularity change carries the new count and its version.
 //! - Every `catalog_refresh_ms` the task reads the log's generation (one `GET`); when it moved,
 //!   it reads the new entries, re-reads each named hotel by `_id`, applies each popularity that
 //!   is newer than the one it holds, and swaps in a new snapshot.
@@ -44,7 +44,7 @@ pub const LOG_LEN: u64 = 8192;
 pub struct CatalogChange {
     /// The hotel.
     pub hotel: String,
-    /// Its popularity now, with the tally's revision; `None`: the hotel document changed.
+    /// Its popularity now, with its version; `None`: the hotel document changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub popularity: Option<(i64, i64)>,
 }
@@ -159,7 +159,7 @@ pub struct Refresh {
     pub full_every: Duration,
 }
 
-/// The catalog the task holds: every hotel, with the popularity revision it shows.
+/// The catalog the task holds: every hotel, with the popularity version it shows.
 struct Held {
     hotels: HashMap<String, HotelDoc>,
     /// The log's generation the copy includes; `None`: unknown (load everything next).
@@ -192,13 +192,13 @@ impl Held {
         let mut reread: Vec<String> = Vec::new();
         for change in &changes {
             match change.popularity {
-                Some((value, rev)) => {
+                Some((value, version)) => {
                     let hotel = self
                         .hotels
                         .entry(change.hotel.clone())
                         .or_insert_with(|| HotelDoc { id: change.hotel.clone(), ..HotelDoc::default() });
-                    if rev > hotel.popularity_rev {
-                        (hotel.popularity, hotel.popularity_rev) = (value, rev);
+                    if version > hotel.popularity_version {
+                        (hotel.popularity, hotel.popularity_version) = (value, version);
                     }
                 }
                 None if !reread.contains(&change.hotel) => reread.push(change.hotel.clone()),
@@ -212,8 +212,8 @@ impl Held {
         let fresh: Vec<Option<HotelDoc>> = futures::stream::iter(lookups).buffered(8).try_collect().await?;
         for (id, doc) in reread.iter().zip(fresh) {
             let Some(mut doc) = doc else { continue };
-            if let Some(held) = self.hotels.get(id) {
-                (doc.popularity, doc.popularity_rev) = (held.popularity, held.popularity_rev);
+            if let Some(held) = self.hotels.get(id).filter(|held| held.popularity_version > doc.popularity_version) {
+                (doc.popularity, doc.popularity_version) = (held.popularity, held.popularity_version);
             }
             self.hotels.insert(id.clone(), doc);
         }

@@ -8,7 +8,7 @@ use tripnest_common::{
     config::KafkaConfig,
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
-    saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, ReviewCreated},
+    saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, ReviewCreated, hotel_key},
 };
 
 /// The topics recommendation consumes.
@@ -23,10 +23,12 @@ pub const TOPICS: &[&str] = &[
 
 /// Consume in the background until `shutdown` (which a failed consumer cancels).
 pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, store: Store, shutdown: CancellationToken) -> JoinHandle<()> {
-    // Ordered by the Kafka key: catalog events by hotel, stays by booking, reviews by review.
-    // The documents written under another key (a traveller's profile, a hotel's popularity)
-    // are compare-and-set (`tripnest_common::mongo`), so concurrent writers lose nothing.
-    let settings = ConsumerSettings { concurrency: kafka.read_model_concurrency, ..ConsumerSettings::new(group, TOPICS) };
+    // Ordered by hotel (`hotel_key`): catalog, rating and booking events write their hotel's
+    // document. A traveller's profile is written from any lane (their stays are at many
+    // hotels, reviews are keyed by review): it is compare-and-set (`tripnest_common::mongo`),
+    // so concurrent writers lose nothing.
+    let settings =
+        ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_key, ..ConsumerSettings::new(group, TOPICS) };
     let handler = move |delivery: Delivery| {
         let store = store.clone();
         async move { handle(&store, &delivery).await }
@@ -53,8 +55,14 @@ pub async fn handle(store: &Store, delivery: &Delivery) -> Result<(), HandlerErr
             let e = delivery.event::<HotelRatingUpdated>()?;
             store.set_rating(&e.data.hotel_id, e.data.average, e.data.count, version(e.time)).await
         }
-        topics::BOOKING_CONFIRMED => store.record_stay(&delivery.event::<BookingConfirmed>()?.data.stay, true, false).await,
-        topics::BOOKING_CANCELLED => store.record_stay(&delivery.event::<BookingCancelled>()?.data.stay, false, true).await,
+        topics::BOOKING_CONFIRMED => {
+            let e = delivery.event::<BookingConfirmed>()?;
+            store.record_stay(&e.data.stay, true, false, e.data.popularity).await
+        }
+        topics::BOOKING_CANCELLED => {
+            let e = delivery.event::<BookingCancelled>()?;
+            store.record_stay(&e.data.stay, false, true, e.data.popularity).await
+        }
         topics::REVIEW_CREATED => store.record_review(&delivery.event::<ReviewCreated>()?.data).await,
         other => return Err(HandlerError::Permanent(anyhow::anyhow!("recommendation does not handle topic {other:?}"))),
     };

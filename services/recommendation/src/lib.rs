@@ -4,8 +4,8 @@
 //! - [`consumer`]: the consumer group [`GROUP`] reads `hotel.upserted`, `hotel.removed`,
 //!   `hotel.rating.updated`, `booking.confirmed`, `booking.cancelled` and `review.created`
 //!   into MongoDB, idempotently, with O(1) work per event.
-//! - [`store`]: the collections (`hotels`, `bookings`, `popularity`, `profiles`), every read
-//!   and write keyed by `_id`.
+//! - [`store`]: the collections (`hotels` with the popularity booking counts, `bookings`,
+//!   `profiles`), every read and write keyed by `_id`.
 //! - [`catalog`]: the catalog with popularity in memory, kept current in the background by
 //!   re-reading only what the consumer's change log in Redis names.
 //! - [`profile`]: the profile (cities, usual nightly price, amenities; reviewed stays weighted
@@ -24,7 +24,10 @@
 //! documents, popularity recounted per event): the group name carries a layout version, so a
 //! new version starts a new group that rebuilds `bookings`, `popularity` and `profiles` from
 //! the beginning of the topics (their retention must cover the history); the old collections
-//! `stays` and `reviews` are no longer read and can be dropped.
+//! `stays` and `reviews` are no longer read and can be dropped. Popularity is booking's count,
+//! carried by its events since the group `-v2`'s layout: the group is kept, each hotel shows
+//! booking's count from its next booking event on (0 until then), and the `popularity`
+//! collection the group counted in before is no longer read.
 
 pub mod api;
 pub mod catalog;

@@ -6,32 +6,30 @@
 //!   (versioned by event time, `catalogVersion`) and the rating from `hotel.rating.updated`
 //!   (`ratingVersion`). Read whole only by the catalog's full loads ([`crate::catalog`]); every
 //!   change to a hotel or its popularity is also recorded in the catalog's change log.
-//! - `bookings` (`_id` = booking id): `{hotelId, userId, confirmed, cancelled, counted,
-//!   profiled}`. A cancellation is final whichever event arrives first; `counted` and
-//!   `profiled` say whether the popularity tally and the traveller's profile include it.
-//! - `popularity` (`_id` = hotel id): a [`Tally`](tripnest_common::mongo::Tally) of the hotel's
-//!   confirmed, not cancelled stays, changed by `+1`/`-1` per booking under the booking's
-//!   token ([`Tallies::settle`]): O(1) per event, never counted twice, never lost between
-//!   replicas (compare-and-set, see [`tripnest_common::mongo`]).
+//!   The hotel's `popularity` is the count booking publishes with `booking.confirmed` and
+//!   `booking.cancelled` ([`Popularity`]), kept with its version (`popularityVersion`): an
+//!   older count than the stored one is skipped. (Earlier versions counted bookings here, in
+//!   a `popularity` collection that is no longer read.)
+//! - `bookings` (`_id` = booking id): `{hotelId, userId, confirmed, cancelled, profiled}`. A
+//!   cancellation is final whichever event arrives first; `profiled` says whether the
+//!   traveller's profile includes the stay.
 //! - `profiles` (`_id` = user id): the traveller's [`ProfileDoc`], their [`PROFILE_STAYS`]
 //!   most recent counted stays (by check-in) and their ratings, kept with set semantics (by
 //!   booking id, by review id), so redelivery and order do not matter and a review may arrive
 //!   before its stay. A request reads it with one lookup. Older stays fall out of the profile.
 //!
-//! A booking event reads its fact, changes the tally and the profile when its "counts" changed,
-//! then records the fact; a crash in between redelivers the event, which finds the tally's
-//! token and the profile's set already holding it. Replaying an event that changed nothing
-//! costs one lookup.
+//! A booking event sets its hotel's popularity, reads its fact, changes the profile when
+//! whether the stay counts changed, then records the fact; a crash in between redelivers the
+//! event, which finds the popularity's version and the profile's set already holding it.
 
 use crate::catalog::{CatalogChange, CatalogLog};
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use tripnest_common::{
-    mongo::{Tallies, Versioned, is_duplicate_key},
-    saga::{HotelUpserted, ReviewCreated, Stay},
+    mongo::{Versioned, is_duplicate_key},
+    saga::{HotelUpserted, Popularity, ReviewCreated, Stay},
 };
 
 /// A hotel as this service stores it.
@@ -65,11 +63,10 @@ pub struct HotelDoc {
     pub rating: f64,
     /// Number of reviews behind `rating`.
     pub review_count: i64,
-    /// Confirmed, not cancelled stays (from `popularity`; not stored here).
+    /// Confirmed, not cancelled stays, as booking last counted them.
     pub popularity: i64,
-    /// The popularity tally's revision that `popularity` is from (not stored).
-    #[serde(skip)]
-    pub popularity_rev: i64,
+    /// The version of that count ([`Popularity::version`]).
+    pub popularity_version: i64,
     /// Event time (ns) of the stored catalog.
     pub catalog_version: i64,
     /// Event time (ns) of the stored rating.
@@ -117,9 +114,13 @@ pub struct RatingDoc {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ProfileDoc {
-    /// Confirmed, not cancelled stays, latest check-in first, at most [`PROFILE_STAYS`].
+    /// Confirmed, not cancelled stays, latest check-in first, at most [`PROFILE_STAYS`]
+    /// (stored [`packed`](tripnest_common::mongo::packed): as 50 documents it cost FerretDB
+    /// 7 ms to read and 9 ms to write, as one string about 1.3 ms).
+    #[serde(with = "tripnest_common::mongo::packed")]
     pub stays: Vec<StayDoc>,
-    /// Ratings by review, oldest first, at most [`PROFILE_RATINGS`].
+    /// Ratings by review, oldest first, at most [`PROFILE_RATINGS`] (stored packed).
+    #[serde(with = "tripnest_common::mongo::packed")]
     pub ratings: Vec<RatingDoc>,
 }
 
@@ -166,8 +167,6 @@ struct BookingFact {
     user_id: String,
     confirmed: bool,
     cancelled: bool,
-    /// Counted in its hotel's popularity.
-    counted: bool,
     /// Listed in its traveller's profile.
     profiled: bool,
 }
@@ -183,7 +182,6 @@ pub struct Store {
     db: Database,
     hotels: Collection<HotelDoc>,
     bookings: Collection<BookingFact>,
-    popularity: Tallies,
     profiles: Versioned<ProfileDoc>,
     log: Option<CatalogLog>,
 }
@@ -194,7 +192,6 @@ impl Store {
         Self {
             hotels: db.collection("hotels"),
             bookings: db.collection("bookings"),
-            popularity: Tallies::new(&db, "popularity"),
             profiles: Versioned::new(&db, "profiles"),
             log: None,
             db,
@@ -291,9 +288,31 @@ impl Store {
         Ok(())
     }
 
-    /// Record a confirmed or cancelled stay: its hotel's popularity and its traveller's
-    /// profile follow whether it counts now (confirmed and not cancelled).
-    pub async fn record_stay(&self, stay: &Stay, confirmed: bool, cancelled: bool) -> mongodb::error::Result<()> {
+    /// Apply a hotel's popularity as booking counted it; a count older than the stored one
+    /// changes nothing.
+    pub async fn set_popularity(&self, hotel: &str, popularity: Popularity) -> mongodb::error::Result<()> {
+        if self.ensure_hotel(hotel).await?.popularity_version >= popularity.version {
+            return Ok(());
+        }
+        let set = doc! { "popularity": popularity.stays, "popularityVersion": popularity.version };
+        self.hotels.update_one(doc! { "_id": hotel }, doc! { "$set": set }).await?;
+        self.logged(hotel, Some((popularity.stays, popularity.version))).await;
+        Ok(())
+    }
+
+    /// Record a confirmed or cancelled stay: its hotel's popularity is what the event carries
+    /// (when it does), and its traveller's profile follows whether it counts now (confirmed
+    /// and not cancelled).
+    pub async fn record_stay(
+        &self,
+        stay: &Stay,
+        confirmed: bool,
+        cancelled: bool,
+        popularity: Option<Popularity>,
+    ) -> mongodb::error::Result<()> {
+        if let Some(p) = popularity {
+            self.set_popularity(&stay.hotel_id, p).await?;
+        }
         let id = stay.booking_id.to_string();
         let old = self.bookings.find_one(doc! { "_id": &id }).await?;
         let known = old.is_some();
@@ -306,15 +325,10 @@ impl Store {
             user_id: stay.user_id.to_string(),
             confirmed,
             cancelled,
-            counted: counts,
             profiled: counts,
         };
         if known && fact == old {
             return Ok(());
-        }
-        if old.counted != counts {
-            let tally = self.popularity.settle(&stay.hotel_id, &id, old.counted, counts).await?;
-            self.logged(&stay.hotel_id, Some((tally.state.value, tally.rev))).await;
         }
         if old.profiled != counts {
             let nights = (stay.check_out - stay.check_in).num_days().max(1);
@@ -350,17 +364,40 @@ impl Store {
         self.profiles.get(user).await
     }
 
-    /// Every hotel (on sale or not) with its popularity: two reads of whole collections, for
+    /// Every hotel (on sale or not) with its popularity: a read of the whole collection, for
     /// the background catalog load only.
     pub async fn load_catalog(&self) -> mongodb::error::Result<Vec<HotelDoc>> {
-        let (hotels, popularity) = futures::try_join!(async { self.hotels.find(doc! {}).await }, self.popularity.all())?;
-        let popularity: HashMap<String, (i64, i64)> = popularity.into_iter().map(|(id, rev, t)| (id, (t.value, rev))).collect();
-        hotels
-            .map_ok(|mut h| {
-                (h.popularity, h.popularity_rev) = popularity.get(&h.id).copied().unwrap_or_default();
-                h
-            })
-            .try_collect()
-            .await
+        self.hotels.find(doc! {}).await?.try_collect().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::{Bson, from_document, to_bson, to_document};
+
+    #[test]
+    fn a_profile_is_stored_as_two_strings_and_profiles_stored_as_arrays_are_still_read() {
+        let stay = StayDoc {
+            id: "b-1".into(),
+            user_id: "u-1".into(),
+            hotel_id: "porto-1".into(),
+            check_in: NaiveDate::from_ymd_opt(2027, 5, 1),
+            check_out: NaiveDate::from_ymd_opt(2027, 5, 3),
+            nightly_cents: 9_000,
+            currency: "EUR".into(),
+            confirmed: true,
+            cancelled: false,
+        };
+        let rating = RatingDoc { review_id: "r-1".into(), booking_id: "b-1".into(), rating: 5 };
+        let profile = ProfileDoc { stays: vec![stay.clone()], ratings: vec![rating.clone()] };
+        let stored = to_document(&profile).expect("bson");
+        assert!(matches!(stored.get("stays"), Some(Bson::String(_))), "{stored}");
+        assert!(matches!(stored.get("ratings"), Some(Bson::String(_))), "{stored}");
+        assert_eq!(from_document::<ProfileDoc>(stored).expect("read"), profile);
+
+        let unpacked = doc! { "stays": [to_bson(&stay).expect("stay")], "ratings": [to_bson(&rating).expect("rating")] };
+        assert_eq!(from_document::<ProfileDoc>(unpacked).expect("the array form"), profile);
+        assert_eq!(from_document::<ProfileDoc>(doc! {}).expect("empty"), ProfileDoc::default());
     }
 }

@@ -6,7 +6,7 @@ use crate::{
     availability,
     availability::BookingClient,
     cache::{Change, ResultCache},
-    store::Store,
+    store::{Applied, Store},
 };
 use chrono::{DateTime, Utc};
 use tokio::task::JoinHandle;
@@ -15,7 +15,9 @@ use tripnest_common::{
     config::KafkaConfig,
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
-    saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted},
+    saga::{
+        AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, Popularity, hotel_key,
+    },
 };
 
 /// The topics search consumes.
@@ -42,36 +44,12 @@ pub struct Indexer {
 /// Consume in the background until `shutdown` (which a failed consumer cancels).
 pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, indexer: Indexer, shutdown: CancellationToken) -> JoinHandle<()> {
     let settings =
-        ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_of, ..ConsumerSettings::new(group, TOPICS) };
+        ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_key, ..ConsumerSettings::new(group, TOPICS) };
     let handler = move |delivery: Delivery| {
         let indexer = indexer.clone();
         async move { handle(&indexer, &delivery).await }
     };
     spawn_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
-}
-
-/// Every event search handles writes one hotel's documents (booking events its popularity),
-/// so events are ordered by hotel: two writers of one document never overlap, which FerretDB's
-/// read-then-write updates need (see `tripnest_common::mongo`). Catalog events are keyed by
-/// hotel already; booking events are keyed by booking.
-/// Only the hotel of a booking event is decoded here (the handler decodes the whole event).
-fn hotel_of(d: &Delivery) -> Vec<u8> {
-    #[derive(serde::Deserialize)]
-    struct Booking {
-        data: Stayed,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Stayed {
-        hotel_id: String,
-    }
-    let hotel = match d.topic.as_str() {
-        topics::BOOKING_CONFIRMED | topics::BOOKING_CANCELLED => {
-            serde_json::from_slice::<Booking>(&d.payload).ok().map(|b| b.data.hotel_id)
-        }
-        _ => None,
-    };
-    hotel.map(String::into_bytes).or_else(|| d.key.clone()).unwrap_or_default()
 }
 
 /// The version an event writes: its time in nanoseconds.
@@ -81,6 +59,15 @@ fn version(time: DateTime<Utc>) -> i64 {
 
 fn transient(e: mongodb::error::Error) -> HandlerError {
     HandlerError::Transient(e.into())
+}
+
+/// Apply the popularity a booking event carries (events written before booking counted it
+/// carry none, and change nothing here).
+async fn popularity(ix: &Indexer, hotel: &str, popularity: Option<Popularity>) -> Result<Applied, HandlerError> {
+    match popularity {
+        Some(p) => ix.store.set_popularity(hotel, p).await.map_err(transient),
+        None => Ok(Applied::default()),
+    }
 }
 
 /// Apply one event.
@@ -107,15 +94,11 @@ pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerErro
         }
         topics::BOOKING_CONFIRMED => {
             let e = delivery.event::<BookingConfirmed>()?;
-            let stay = &e.data.stay;
-            let applied = ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, true, false).await.map_err(transient)?;
-            (applied, document(&stay.hotel_id))
+            (popularity(ix, &e.data.stay.hotel_id, e.data.popularity).await?, document(&e.data.stay.hotel_id))
         }
         topics::BOOKING_CANCELLED => {
             let e = delivery.event::<BookingCancelled>()?;
-            let stay = &e.data.stay;
-            let applied = ix.store.record_booking(&stay.booking_id.to_string(), &stay.hotel_id, false, true).await.map_err(transient)?;
-            (applied, document(&stay.hotel_id))
+            (popularity(ix, &e.data.stay.hotel_id, e.data.popularity).await?, document(&e.data.stay.hotel_id))
         }
         other => return Err(HandlerError::Permanent(anyhow::anyhow!("search does not handle topic {other:?}"))),
     };
@@ -123,43 +106,4 @@ pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerErro
         ix.cache.record(&applied.cities, &change).await;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tripnest_common::{
-        Event,
-        saga::{Contact, Stay},
-    };
-
-    fn delivery(topic: &str, key: &str, payload: Vec<u8>) -> Delivery {
-        let (topic, key) = (topic.to_owned(), Some(key.as_bytes().to_vec()));
-        Delivery { physical_topic: topic.clone(), topic, partition: 0, offset: 0, key, payload, headers: Vec::new() }
-    }
-
-    #[test]
-    fn booking_events_are_ordered_by_their_hotel_and_other_events_by_their_key() {
-        let night = chrono::NaiveDate::from_ymd_opt(2027, 5, 1).expect("date");
-        let stay = Stay {
-            booking_id: uuid::Uuid::now_v7(),
-            user_id: uuid::Uuid::now_v7(),
-            hotel_id: "porto-1".into(),
-            hotel_name: "Porto One".into(),
-            room_type: "double".into(),
-            check_in: night,
-            check_out: night.succ_opt().expect("date"),
-            guests: 2,
-            rooms: 1,
-            amount_cents: 9_000,
-            currency: "EUR".into(),
-            contact: Contact { email: "ada@example.test".into(), phone: None, name: None },
-        };
-        let booking = stay.booking_id.to_string();
-        let event = Event::new("booking", &booking, BookingConfirmed { stay, payment_id: uuid::Uuid::now_v7() });
-        let confirmed = delivery(topics::BOOKING_CONFIRMED, &booking, serde_json::to_vec(&event).expect("json"));
-        assert_eq!(hotel_of(&confirmed), b"porto-1", "a booking event goes in its hotel's lane");
-        assert_eq!(hotel_of(&delivery(topics::HOTEL_UPSERTED, "faro-2", b"{}".to_vec())), b"faro-2");
-        assert_eq!(hotel_of(&delivery(topics::BOOKING_CANCELLED, "b-1", b"not json".to_vec())), b"b-1", "unreadable: its key");
-    }
 }

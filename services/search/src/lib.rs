@@ -119,7 +119,9 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     }
     let booking = availability::BookingClient::new(&cfg.booking_url, Duration::from_millis(cfg.booking_timeout_ms))?;
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
-    // `-v2`: popularity became a tally (store.rs); a new group rebuilds it from the topics.
+    // `-v2`: the layout of an earlier version. Popularity is now booking's count, carried by
+    // its events (store.rs): the group is kept, and each hotel shows booking's count from its
+    // next booking event on (until then, what this group counted before).
     let group = cfg.common.kafka.group_or(format!("{NAME}-v2"));
 
     let readiness =

@@ -7,7 +7,6 @@
 //!   (`hotel.upserted` / `hotel.removed`, `catalogVersion`) and the rating
 //!   (`hotel.rating.updated`, `ratingVersion`). An event older than the stored version of its
 //!   aspect is skipped, so redelivery and cross-topic reordering never roll a hotel back.
-//!   `popularity` is copied from the hotel's tally (below) whenever that changes.
 //! - `calendars`: one document per hotel and room type, `_id` = `hotel|roomType` (so a hotel's
 //!   calendars are found from its room types by key), holding its nights (rooms left and price)
 //!   packed in one string, see [`crate::calendar`]. A window of nights is replaced with what
@@ -22,13 +21,11 @@
 //!   one city at once would lose one: each write of an index document holds a Redis lock.
 //!   Deployments from before the index get it built once at startup
 //!   ([`Store::build_city_index`]).
-//! - `bookings`: `{_id: bookingId, hotelId, confirmed, cancelled, counted}`, the facts
-//!   popularity counts; `popularity` (`_id` = hotel id): a
-//!   [`Tally`](tripnest_common::mongo::Tally) changed by one per booking that starts or stops
-//!   counting, under the booking's token: O(1) per event, idempotent, and safe between
-//!   replicas (see [`tripnest_common::mongo`]). The copy on the hotel is the value the last
-//!   writer saw; two replicas racing on one hotel can leave it one step behind until the
-//!   hotel's next booking event.
+//! - `popularity` on the hotel is the count booking publishes with `booking.confirmed` and
+//!   `booking.cancelled` ([`Popularity`]), stored with its version (`popularityVersion`): an
+//!   event carrying an older version than the stored one is skipped. One lookup and one write
+//!   per event, whatever the number of bookings. (Earlier versions counted bookings here, in
+//!   `bookings` and `popularity` collections that are no longer read.)
 //!
 //! Only plain operators are used (equality, `$set`, `$addToSet`, `$pull`): FerretDB v1 and
 //! MongoDB answer these identically.
@@ -41,10 +38,7 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
 };
 use serde::{Deserialize, Serialize};
-use tripnest_common::{
-    mongo::Tallies,
-    saga::{HotelUpserted, RoomTypeInfo},
-};
+use tripnest_common::saga::{HotelUpserted, Popularity, RoomTypeInfo};
 
 use crate::cache::ResultCache;
 pub use crate::calendar::{CalendarDoc, NightCell};
@@ -88,8 +82,10 @@ pub struct HotelDoc {
     pub rating: f64,
     /// Number of reviews.
     pub review_count: i64,
-    /// Confirmed, not cancelled bookings.
+    /// Confirmed, not cancelled bookings, as booking last counted them.
     pub popularity: i64,
+    /// The version of that count ([`Popularity::version`]).
+    pub popularity_version: i64,
     /// Event time (ns) of the catalog state stored.
     pub catalog_version: i64,
     /// Event time (ns) of the rating stored.
@@ -127,17 +123,6 @@ pub struct NightState {
     pub price_cents: i64,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct BookingFact {
-    #[serde(rename = "_id")]
-    id: String,
-    hotel_id: String,
-    confirmed: bool,
-    cancelled: bool,
-    counted: bool,
-}
-
 /// Whether an event changed the read model, and which cities' results it affects.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Applied {
@@ -163,8 +148,6 @@ pub struct Store {
     pub db: Database,
     hotels: Collection<HotelDoc>,
     calendars: Collection<CalendarDoc>,
-    bookings: Collection<BookingFact>,
-    popularity: Tallies,
     city_index: Collection<Document>,
     /// Serialises writes of one `cityIndex` document across replicas (see [`Store::with_locks`]).
     locks: Option<ResultCache>,
@@ -193,8 +176,6 @@ impl Store {
         Self {
             hotels: db.collection("hotels"),
             calendars: db.collection("calendars"),
-            bookings: db.collection("bookings"),
-            popularity: Tallies::new(&db, "popularity"),
             city_index: db.collection("cityIndex"),
             locks: None,
             db,
@@ -301,30 +282,18 @@ impl Store {
         Ok(Applied::in_cities([stored.city_key]))
     }
 
-    /// Record that a booking was confirmed or cancelled; its hotel's popularity changes by one
-    /// when whether it counts changes (see [`Tallies::settle`]).
-    pub async fn record_booking(
-        &self,
-        booking_id: &str,
-        hotel_id: &str,
-        confirmed: bool,
-        cancelled: bool,
-    ) -> mongodb::error::Result<Applied> {
-        let old = self.bookings.find_one(doc! { "_id": booking_id }).await?;
-        let known = old.is_some();
-        let old = old.unwrap_or_default();
-        let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
-        let counts = confirmed && !cancelled;
-        let fact = BookingFact { id: booking_id.to_owned(), hotel_id: hotel_id.to_owned(), confirmed, cancelled, counted: counts };
-        if known && fact.confirmed == old.confirmed && fact.cancelled == old.cancelled && fact.counted == old.counted {
+    /// Apply a hotel's popularity as booking counted it; a count older than the stored one
+    /// changes nothing, and a newer one with the same value only stores its version.
+    pub async fn set_popularity(&self, hotel_id: &str, popularity: Popularity) -> mongodb::error::Result<Applied> {
+        let stored = self.ensure_hotel(hotel_id).await?;
+        if stored.popularity_version >= popularity.version {
             return Ok(Applied::default());
         }
-        let tally =
-            if old.counted != counts { Some(self.popularity.settle(hotel_id, booking_id, old.counted, counts).await?) } else { None };
-        self.bookings.replace_one(doc! { "_id": booking_id }, &fact).upsert(true).await?;
-        let stored = self.ensure_hotel(hotel_id).await?;
-        let Some(tally) = tally.filter(|t| t.state.value != stored.popularity) else { return Ok(Applied::default()) };
-        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": { "popularity": tally.state.value } }).await?;
+        let set = doc! { "popularity": popularity.stays, "popularityVersion": popularity.version };
+        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": set }).await?;
+        if stored.popularity == popularity.stays {
+            return Ok(Applied::default());
+        }
         Ok(Applied::in_cities([stored.city_key]))
     }
 

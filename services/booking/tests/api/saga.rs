@@ -60,6 +60,7 @@ async fn payment_failed_cancels_and_releases_the_rooms() {
     let cancelled = app.tap.wait_for(topics::BOOKING_CANCELLED, &id, WAIT).await;
     assert_eq!((cancelled["data"]["reason"].as_str(), cancelled["data"]["refundDue"].as_bool()), (Some("payment_failed"), Some(false)));
     assert_eq!(cancelled["data"]["paymentFailure"], "declined");
+    assert!(cancelled["data"].get("popularity").is_none(), "a booking that never counted changes no popularity: {cancelled}");
     assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (2, 0), "rooms are back");
     // A late success for a cancelled booking is refused, and a refund is requested.
     app.publish(&success(&id)).await;
@@ -95,6 +96,11 @@ async fn a_guest_cancels_a_confirmed_booking_and_a_refund_follows() {
     let cancelled = app.tap.wait_for(topics::BOOKING_CANCELLED, &id, WAIT).await;
     assert_eq!(cancelled["data"]["refundDue"], true);
     assert_eq!(app.nights("double", days_from_now(5), days_from_now(7)).await, (2, 0));
+    // The hotel's popularity counted the stay and no longer does, at a later version.
+    let confirmed = app.tap.wait_for(topics::BOOKING_CONFIRMED, &id, WAIT).await;
+    let (counted, uncounted) = (&confirmed["data"]["popularity"], &cancelled["data"]["popularity"]);
+    assert_eq!((counted["stays"].as_i64(), uncounted["stays"].as_i64()), (Some(1), Some(0)), "{counted} {uncounted}");
+    assert!(uncounted["version"].as_i64() > counted["version"].as_i64(), "{counted} {uncounted}");
     // Cancelling again is an illegal transition, refused with a clear code.
     let r = app.http.post(format!("{}/bookings/{id}/cancel", app.url)).bearer_auth(&token).send().await.expect("cancel");
     let err: serde_json::Value = r.json().await.expect("json");
@@ -108,4 +114,48 @@ async fn a_poison_payment_event_is_parked_and_the_next_one_still_applies() {
     app.producer.send(topics::PAYMENT_SUCCESS, id.as_bytes(), b"{garbage", &[]).await.expect("send");
     app.publish(&success(&id)).await;
     app.wait_status(&id, "CONFIRMED").await;
+}
+
+/// The popularity a booking event carries: (stays, version).
+fn popularity_of(event: &serde_json::Value) -> (i64, i64) {
+    let p = &event["data"]["popularity"];
+    (p["stays"].as_i64().expect("stays"), p["version"].as_i64().expect("version"))
+}
+
+#[tokio::test]
+async fn a_hotels_popularity_is_counted_exactly_when_its_bookings_are_confirmed_and_cancelled_at_once() {
+    let app = spawn_app().await;
+    app.seed_hotel(8).await;
+    let (_, token) = app.issuer.traveller("ada@example.test");
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        let (s, b) = app.book(&token, &tripnest_e2e::unique("k"), &booking(&app.hotel, 5, 2, 1)).await;
+        assert_eq!(s, 202, "{b}");
+        ids.push(b["id"].as_str().expect("id").to_owned());
+    }
+    // Every payment at once: the confirmations run side by side.
+    let shared = &app;
+    futures::future::join_all(ids.iter().map(|id| async move { shared.publish(&success(id)).await })).await;
+    let mut counts: Vec<(i64, i64)> = Vec::new();
+    for id in &ids {
+        counts.push(popularity_of(&app.tap.wait_for(topics::BOOKING_CONFIRMED, id, WAIT).await));
+    }
+    counts.sort_by_key(|(_, version)| *version);
+    let stays: Vec<i64> = counts.iter().map(|(stays, _)| *stays).collect();
+    assert_eq!(stays, (1..=8).collect::<Vec<_>>(), "each confirmation counted once, in version order: {counts:?}");
+    assert!(counts.windows(2).all(|w| w[0].1 < w[1].1), "versions strictly grow: {counts:?}");
+
+    // Three guests cancel at once: 7, 6 and 5 stays, each at a version above every confirmation's.
+    let cancels = ids[..3].iter().map(|id| {
+        let (app, token) = (&app, &token);
+        async move { app.http.post(format!("{}/bookings/{id}/cancel", app.url)).bearer_auth(token).send().await.expect("cancel").status() }
+    });
+    assert!(futures::future::join_all(cancels).await.iter().all(|s| *s == 200));
+    let mut after: Vec<(i64, i64)> = Vec::new();
+    for id in &ids[..3] {
+        after.push(popularity_of(&app.tap.wait_for(topics::BOOKING_CANCELLED, id, WAIT).await));
+    }
+    after.sort_by_key(|(_, version)| *version);
+    assert_eq!(after.iter().map(|(stays, _)| *stays).collect::<Vec<_>>(), [7, 6, 5], "{after:?}");
+    assert!(after[0].1 > counts[7].1, "a cancellation's version follows the confirmations': {after:?} {counts:?}");
 }

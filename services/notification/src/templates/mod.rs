@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn confirmation_has_subject_text_and_html_and_sms_only_with_a_phone() {
-        let n = booking_confirmed(&BookingConfirmed { stay: stay("Riverside", None), payment_id: Uuid::nil() });
+        let n = booking_confirmed(&BookingConfirmed { stay: stay("Riverside", None), payment_id: Uuid::nil(), popularity: None });
         assert_eq!(n.len(), 1);
         let e = email(&n);
         assert_eq!(e.subject, "Your stay at Riverside is confirmed");
@@ -220,7 +220,11 @@ mod tests {
         assert!(e.text.contains("EUR 240.00") && e.text.contains("1 × double, 2 guests"), "{}", e.text);
         assert!(e.html.contains("<h1") && e.html.contains("EUR 240.00"), "{}", e.html);
 
-        let n = booking_confirmed(&BookingConfirmed { stay: stay("Riverside", Some("+351911111111")), payment_id: Uuid::nil() });
+        let n = booking_confirmed(&BookingConfirmed {
+            stay: stay("Riverside", Some("+351911111111")),
+            payment_id: Uuid::nil(),
+            popularity: None,
+        });
         assert_eq!(n[1].message, Outgoing::Sms(Sms { to: "+351911111111".into(), body: n[1].message.body_text().to_owned() }));
         assert!(n[1].message.body_text().contains("Riverside (1 May to 3 May 2027) is confirmed"));
     }
@@ -229,7 +233,7 @@ mod tests {
     fn user_text_is_escaped_in_html_only() {
         let mut s = stay("<script>alert('x')</script> & Co", None);
         s.contact.name = Some("\"Ada\"".into());
-        let n = booking_confirmed(&BookingConfirmed { stay: s, payment_id: Uuid::nil() });
+        let n = booking_confirmed(&BookingConfirmed { stay: s, payment_id: Uuid::nil(), popularity: None });
         let e = email(&n);
         assert!(!e.html.contains("<script>"), "{}", e.html);
         assert!(e.html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; Co"), "{}", e.html);
@@ -240,7 +244,13 @@ mod tests {
     #[test]
     fn cancellations_explain_the_reason_and_the_money() {
         let cancelled = |reason, refund_due, payment_failure| {
-            let n = booking_cancelled(&BookingCancelled { stay: stay("Riverside", Some("+1")), reason, refund_due, payment_failure });
+            let n = booking_cancelled(&BookingCancelled {
+                stay: stay("Riverside", Some("+1")),
+                reason,
+                refund_due,
+                payment_failure,
+                popularity: None,
+            });
             (email(&n).clone(), n[1].message.body_text().to_owned())
         };
         let (e, sms) = cancelled(CancelReason::PaymentFailed, false, Some(PaymentFailure::Declined));

@@ -182,13 +182,13 @@ pub fn stay(hotel: &str, contact: Contact) -> Stay {
 /// A `booking.confirmed` event.
 pub fn confirmed(stay: Stay) -> Event<BookingConfirmed> {
     let subject = stay.booking_id.to_string();
-    Event::new("booking", subject, BookingConfirmed { stay, payment_id: Uuid::now_v7() })
+    Event::new("booking", subject, BookingConfirmed { stay, payment_id: Uuid::now_v7(), popularity: None })
 }
 
 /// A `booking.cancelled` event.
 pub fn cancelled(stay: Stay, reason: CancelReason, refund_due: bool, payment_failure: Option<PaymentFailure>) -> Event<BookingCancelled> {
     let subject = stay.booking_id.to_string();
-    Event::new("booking", subject, BookingCancelled { stay, reason, refund_due, payment_failure })
+    Event::new("booking", subject, BookingCancelled { stay, reason, refund_due, payment_failure, popularity: None })
 }
 
 /// Mailpit's API.

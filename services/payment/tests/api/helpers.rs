@@ -136,7 +136,7 @@ pub fn booking(payment_method: &str) -> BookingCreated {
 
 /// The `booking.cancelled` payload booking would send for `created`.
 pub fn cancellation(created: &BookingCreated, reason: CancelReason, refund_due: bool) -> BookingCancelled {
-    BookingCancelled { stay: created.stay.clone(), reason, refund_due, payment_failure: None }
+    BookingCancelled { stay: created.stay.clone(), reason, refund_due, payment_failure: None, popularity: None }
 }
 
 /// A booking event as booking's outbox would publish it.

@@ -5,7 +5,7 @@
 use crate::helpers::*;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tripnest_e2e::{Stack, TestMongo, wait_until};
+use tripnest_e2e::{Stack, TestMongo, fixtures::Popularities, wait_until};
 use tripnest_recommendation::{
     catalog::{self, CatalogCache, CatalogLog, Refresh},
     profiles::ProfileCache,
@@ -41,7 +41,8 @@ async fn the_catalog_rereads_what_its_change_log_names_and_loads_whole_when_the_
     assert!(shows(&cache, "a", "porto").await, "the first load holds hotel a");
 
     // Logged changes show: a stay makes hotel a popular, hotel b goes on sale.
-    store.record_stay(&stay(Uuid::now_v7(), "a", 5, 2, 10_000), true, false).await.expect("stay");
+    let popularity = Popularities::default().count("a", 1);
+    store.record_stay(&stay(Uuid::now_v7(), "a", 5, 2, 10_000), true, false, Some(popularity)).await.expect("stay");
     store.upsert_hotel(&hotel("b", "Porto", &[], 12_000).data, 1).await.expect("hotel b");
     wait_until("hotel b and hotel a's stay in the catalog", WAIT, || async {
         let now = cache.current();
@@ -68,7 +69,7 @@ async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
     let (stack, prefix, store, unlogged, _database) = logged_store().await;
     let (ada, bob) = (Uuid::now_v7(), Uuid::now_v7());
     let (ada_id, bob_id) = (ada.to_string(), bob.to_string());
-    store.record_stay(&stay(ada, "a", 5, 2, 10_000), true, false).await.expect("ada's first stay");
+    store.record_stay(&stay(ada, "a", 5, 2, 10_000), true, false, None).await.expect("ada's first stay");
 
     let shutdown = CancellationToken::new();
     let _stop = shutdown.clone().drop_guard();
@@ -80,11 +81,11 @@ async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
     assert_eq!(profiles.len(), 2, "both kept");
 
     // A change whose record was lost is not seen: the profile is answered from memory.
-    unlogged.record_stay(&stay(ada, "a", 20, 1, 10_000), true, false).await.expect("unlogged stay");
+    unlogged.record_stay(&stay(ada, "a", 20, 1, 10_000), true, false, None).await.expect("unlogged stay");
     assert_eq!(profiles.get(&store, &ada_id).await.expect("read").stays.len(), 1, "served from memory");
 
     // A logged change to bob drops bob alone.
-    store.record_stay(&stay(bob, "a", 9, 1, 10_000), true, false).await.expect("bob's stay");
+    store.record_stay(&stay(bob, "a", 9, 1, 10_000), true, false, None).await.expect("bob's stay");
     wait_until("bob's stay to show", WAIT, || async { (profiles.get(&store, &bob_id).await.ok()?.stays.len() == 1).then_some(()) }).await;
     assert_eq!(profiles.get(&store, &ada_id).await.expect("read").stays.len(), 1, "ada was not read again");
 
@@ -102,7 +103,7 @@ async fn profiles_are_served_from_memory_until_their_change_log_names_them() {
     let young = ProfileCache::new(100, Duration::ZERO);
     young.follow(store.log().expect("log")).await;
     assert_eq!(young.get(&store, &ada_id).await.expect("read").stays.len(), 2);
-    unlogged.record_stay(&stay(ada, "a", 30, 1, 10_000), true, false).await.expect("another unlogged stay");
+    unlogged.record_stay(&stay(ada, "a", 30, 1, 10_000), true, false, None).await.expect("another unlogged stay");
     assert_eq!(young.get(&store, &ada_id).await.expect("read").stays.len(), 3, "expired at once: read again");
 
     // Without a change log nothing is cached: every read goes to MongoDB.

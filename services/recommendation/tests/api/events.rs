@@ -5,7 +5,8 @@
 use crate::helpers::*;
 use tripnest_common::{
     Event,
-    mongo::{Tallies, Tally},
+    mongo::Versioned,
+    saga::{Popularity, Stay},
 };
 use tripnest_recommendation::store::Store;
 use uuid::Uuid;
@@ -16,7 +17,7 @@ async fn popularity(store: &Store, hotel: &str) -> i64 {
 }
 
 #[tokio::test]
-async fn redelivered_and_reordered_booking_events_leave_popularity_right() {
+async fn redelivered_and_reordered_booking_events_leave_popularity_and_the_profile_right() {
     let database = fresh_database();
     let store = fresh_store(&database).await;
     let porto: Event<_> = hotel("porto", "Porto", &["wifi"], 10_000);
@@ -24,38 +25,45 @@ async fn redelivered_and_reordered_booking_events_leave_popularity_right() {
     let guest = Uuid::now_v7();
     let (kept, late, undone) =
         (stay(guest, "porto", 10, 2, 10_000), stay(guest, "porto", 20, 2, 10_000), stay(guest, "porto", 30, 2, 10_000));
+    // What booking published, in the order it counted: kept, late and undone confirmed, late
+    // and undone cancelled.
+    let mut counts = Popularities::default();
+    let (kept_in, late_in, undone_in) = (counts.count("porto", 1), counts.count("porto", 1), counts.count("porto", 1));
+    let (late_out, undone_out) = (counts.count("porto", -1), counts.count("porto", -1));
+    let record = |s: &Stay, confirmed: bool, p: Popularity| {
+        let store = store.clone();
+        let s = s.clone();
+        async move { store.record_stay(&s, confirmed, !confirmed, Some(p)).await.expect("record") }
+    };
 
     // Kept: confirmed, then the same event again.
-    store.record_stay(&kept, true, false).await.expect("confirm");
-    store.record_stay(&kept, true, false).await.expect("redelivered confirm");
+    record(&kept, true, kept_in).await;
+    record(&kept, true, kept_in).await;
     // Late: cancelled before its confirmation arrives, then both again.
-    store.record_stay(&late, false, true).await.expect("cancel first");
-    store.record_stay(&late, true, false).await.expect("late confirm");
-    store.record_stay(&late, false, true).await.expect("redelivered cancel");
-    store.record_stay(&late, true, false).await.expect("redelivered confirm");
+    record(&late, false, late_out).await;
+    record(&late, true, late_in).await;
+    record(&late, false, late_out).await;
+    record(&late, true, late_in).await;
     // Undone: confirmed, cancelled, then the confirmation redelivered.
-    store.record_stay(&undone, true, false).await.expect("confirm");
-    store.record_stay(&undone, false, true).await.expect("cancel");
-    store.record_stay(&undone, true, false).await.expect("redelivered confirm");
-    store.record_stay(&undone, false, true).await.expect("redelivered cancel");
+    record(&undone, true, undone_in).await;
+    record(&undone, false, undone_out).await;
+    record(&undone, true, undone_in).await;
 
-    assert_eq!(popularity(&store, "porto").await, 1, "only the kept stay counts");
+    assert_eq!(popularity(&store, "porto").await, 1, "booking's latest count, never an older one");
     let profile = store.profile_of(&guest.to_string()).await.expect("profile");
     let listed: Vec<&str> = profile.stays.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(listed, [kept.booking_id.to_string()], "only the kept stay is in the profile");
 }
 
-#[tokio::test]
-async fn a_tally_applies_each_token_once() {
-    let database = fresh_database();
-    let tallies: Tallies = Tallies::new(&fresh_db(&database).await, "tallies");
-    assert_eq!(tallies.add("h", "b1+", 1).await.expect("add").state.value, 1);
-    let again = tallies.add("h", "b1+", 1).await.expect("add again");
-    assert_eq!((again.state.value, again.changed), (1, false), "a token already applied changes nothing");
-    assert_eq!(tallies.settle("h", "b1", true, false).await.expect("uncount").state.value, 0);
-    assert_eq!(tallies.settle("h", "b1", true, false).await.expect("uncount again").state.value, 0);
-    assert_eq!(tallies.get("h").await.expect("get").value, 0);
-    assert_eq!(tallies.get("never").await.expect("get"), Tally::default());
+/// A change that adds `item` to a set once.
+fn adding(item: &'static str) -> impl FnMut(&mut Vec<String>) -> bool {
+    move |set| {
+        if set.iter().any(|s| s == item) {
+            return false;
+        }
+        set.push(item.into());
+        true
+    }
 }
 
 #[tokio::test]
@@ -63,48 +71,45 @@ async fn a_revision_written_by_a_writer_that_crashed_before_publishing_is_not_lo
     use mongodb::bson::{Document, doc};
     let database = fresh_database();
     let db = fresh_db(&database).await;
-    let tallies: Tallies = Tallies::new(&db, "tallies");
-    assert_eq!(tallies.add("h", "b1+", 1).await.expect("add").state.value, 1);
+    let sets: Versioned<Vec<String>> = Versioned::new(&db, "sets");
+    assert!(sets.update("h", adding("b1")).await.expect("add").changed);
     // A writer inserted revision 2 and crashed before it made the head show it.
-    let orphan = doc! { "_id": "h#2", "rev": 2_i64, "state": { "value": 2_i64, "tokens": ["b1+", "b2+"] } };
-    db.collection::<Document>("tallies_revisions").insert_one(orphan).await.expect("orphan revision");
-    assert_eq!(tallies.get("h").await.expect("get").value, 1, "the head still shows revision 1");
+    let orphan = doc! { "_id": "h#2", "rev": 2_i64, "state": ["b1", "b2"] };
+    db.collection::<Document>("sets_revisions").insert_one(orphan).await.expect("orphan revision");
+    assert_eq!(sets.get("h").await.expect("get"), ["b1"], "the head still shows revision 1");
 
     // A new change builds on the orphan, not on the head it read first.
-    let next = tallies.add("h", "b3+", 1).await.expect("add after the orphan");
-    assert_eq!((next.state.value, next.changed), (3, true), "{next:?}");
-    // A redelivery of the orphan's change finds its token.
-    let again = tallies.add("h", "b2+", 1).await.expect("redelivered add");
-    assert_eq!((again.state.value, again.changed), (3, false), "{again:?}");
-    assert_eq!(tallies.get("h").await.expect("get").tokens, ["b1+", "b2+", "b3+"]);
+    let next = sets.update("h", adding("b3")).await.expect("add after the orphan");
+    assert_eq!((next.state.len(), next.rev, next.changed), (3, 3, true), "{next:?}");
+    // A redelivery of the orphan's change finds it applied.
+    let again = sets.update("h", adding("b2")).await.expect("redelivered add");
+    assert_eq!((again.rev, again.changed), (3, false), "{again:?}");
+    assert_eq!(sets.get("h").await.expect("get"), ["b1", "b2", "b3"]);
 }
 
 #[tokio::test]
-async fn two_replicas_updating_one_hotel_lose_no_counts() {
+async fn two_replicas_updating_one_profile_lose_no_stays() {
     let database = fresh_database();
     let (a, b) = (fresh_store(&database).await, fresh_store(&database).await);
-    a.upsert_hotel(&hotel("busy", "Faro", &[], 9_000).data, 1).await.expect("hotel");
     let guest = Uuid::now_v7();
-    let stays: Vec<_> = (0..40).map(|i| stay(guest, "busy", 5 + i, 1, 9_000)).collect();
+    let stays: Vec<_> = (0..40).map(|i| stay(guest, &format!("hotel-{i}"), 5 + i, 1, 9_000)).collect();
     let (first, second) = stays.split_at(20);
-    let run = |store: Store, stays: Vec<tripnest_common::saga::Stay>| async move {
+    let run = |store: Store, stays: Vec<Stay>| async move {
         for s in &stays {
-            store.record_stay(s, true, false).await.expect("confirm");
+            store.record_stay(s, true, false, None).await.expect("confirm");
         }
     };
     tokio::join!(run(a.clone(), first.to_vec()), run(b.clone(), second.to_vec()));
-    assert_eq!(popularity(&a, "busy").await, 40);
     assert_eq!(a.profile_of(&guest.to_string()).await.expect("profile").stays.len(), 40, "no stay lost from the shared profile");
 
     // Both replicas cancel every other stay at once, one of them twice.
     let cancels: Vec<_> = stays.iter().step_by(2).cloned().collect();
-    let cancel = |store: Store, stays: Vec<tripnest_common::saga::Stay>| async move {
+    let cancel = |store: Store, stays: Vec<Stay>| async move {
         for s in &stays {
-            store.record_stay(s, false, true).await.expect("cancel");
+            store.record_stay(s, false, true, None).await.expect("cancel");
         }
     };
     tokio::join!(cancel(a.clone(), cancels.clone()), cancel(b.clone(), cancels.clone()), cancel(b.clone(), cancels));
-    assert_eq!(popularity(&b, "busy").await, 20);
     assert_eq!(b.profile_of(&guest.to_string()).await.expect("profile").stays.len(), 20);
 }
 
@@ -116,8 +121,9 @@ async fn a_review_that_arrives_before_its_stay_still_weighs_it() {
     let (ada, token) = app.issuer.traveller("ada@example.test");
     let (porto, lisbon) = (stay(ada, "porto-pool", 10, 2, 10_000), stay(ada, "lisbon-spa", 20, 2, 10_000));
     app.publish(&reviewed(&porto, 5)).await;
-    app.publish(&confirmed(&lisbon)).await;
-    app.publish(&confirmed(&porto)).await;
+    let mut counts = Popularities::default();
+    app.publish(&counts.confirmed(&lisbon)).await;
+    app.publish(&counts.confirmed(&porto)).await;
     // Porto weighs 5/3, Lisbon 1: Porto holds 5/8 of the profile (without the review, half).
     tripnest_e2e::wait_until("the early review to weigh the Porto stay", WAIT, || async {
         let (_, body) = app.recommend(Some(&token), "").await;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 pub use tripnest_e2e::{
     WAIT,
-    fixtures::{cancelled, confirmed, day, stay},
+    fixtures::{Popularities, day, stay},
 };
 
 pub struct TestApp {

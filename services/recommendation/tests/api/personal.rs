@@ -22,7 +22,8 @@ async fn recommendations_change_after_a_confirmed_stay() {
     }
     app.publish(&rating("lisbon-lux", 4.9, 20)).await;
     let (someone, _) = app.issuer.traveller("someone@example.test");
-    app.publish(&confirmed(&stay(someone, "lisbon-lux", 30, 2, 35_000))).await;
+    let mut counts = Popularities::default();
+    app.publish(&counts.confirmed(&stay(someone, "lisbon-lux", 30, 2, 35_000))).await;
     let (ada, token) = app.issuer.traveller("ada@example.test");
 
     // No stays yet: the popular choice leads.
@@ -35,7 +36,7 @@ async fn recommendations_change_after_a_confirmed_stay() {
 
     // Ada stays at a 100 € Porto hotel with wifi and a pool.
     let porto = stay(ada, "porto-pool", 10, 3, 10_000);
-    app.publish(&confirmed(&porto)).await;
+    app.publish(&counts.confirmed(&porto)).await;
     let after = app.wait_ids(Some(&token), "", "personal", &["porto-pool", "lisbon-pool", "porto-spa", "lisbon-lux"], |_| true).await;
     assert_eq!(after["profile"]["stays"], 1);
     assert_eq!(after["profile"]["nightlyCents"], 10_000);
@@ -60,7 +61,7 @@ async fn recommendations_change_after_a_confirmed_stay() {
 
     // A loved stay in Lisbon and a disliked one in Porto: Lisbon becomes her city.
     let lisbon = stay(ada, "lisbon-lux", 20, 2, 35_000);
-    app.publish(&confirmed(&lisbon)).await;
+    app.publish(&counts.confirmed(&lisbon)).await;
     app.publish(&reviewed(&lisbon, 5)).await;
     app.publish(&reviewed(&porto, 1)).await;
     let loved = tripnest_e2e::wait_until("the reviews to shape the profile", WAIT, || async {
@@ -70,7 +71,7 @@ async fn recommendations_change_after_a_confirmed_stay() {
     .await;
     assert_eq!(loved["items"][0]["id"], "lisbon-lux");
     // A cancelled stay no longer counts.
-    app.publish(&cancelled(&lisbon)).await;
+    app.publish(&counts.cancelled(&lisbon)).await;
     tripnest_e2e::wait_until("the cancellation to drop the Lisbon stay", WAIT, || async {
         let (_, body) = app.recommend(Some(&token), "").await;
         (body["profile"]["stays"] == 1).then_some(())

@@ -12,11 +12,11 @@ async fn anonymous_callers_get_the_popular_hotels_of_a_city() {
         app.publish(&event).await;
     }
     let (guest, _) = app.issuer.traveller("guest@example.test");
-    let mut stays = Vec::new();
+    let (mut stays, mut counts) = (Vec::new(), Popularities::default());
     for (hotel, n) in [("faro-1", 2), ("faro-2", 3), ("porto-1", 5)] {
         for i in 0..n {
             let s = stay(guest, hotel, 5 + i, 1, 9_000);
-            app.publish(&confirmed(&s)).await;
+            app.publish(&counts.confirmed(&s)).await;
             stays.push(s);
         }
     }
@@ -27,7 +27,7 @@ async fn anonymous_callers_get_the_popular_hotels_of_a_city() {
 
     // A cancellation and a rating reorder them: equal stays, the better rated first.
     let faro2 = stays.iter().find(|s| s.hotel_id == "faro-2").expect("faro-2 stay");
-    app.publish(&cancelled(faro2)).await;
+    app.publish(&counts.cancelled(faro2)).await;
     app.publish(&rating("faro-1", 4.5, 2)).await;
     let body = app.wait_ids(None, "city=faro", "popular", &["faro-1", "faro-2", "faro-3"], |b| b["items"][0]["reviewCount"] == 2).await;
     assert_eq!(scores(&body), [2.0, 2.0, 0.0]);

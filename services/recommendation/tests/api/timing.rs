@@ -31,7 +31,7 @@ async fn time_a_request_and_a_booking_event_at_a_few_thousand_stays() {
         .for_each_concurrent(8, |s| {
             let (store, done) = (store.clone(), &done);
             async move {
-                store.record_stay(s, true, false).await.expect("seed stay");
+                store.record_stay(s, true, false, None).await.expect("seed stay");
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if n % 500 == 0 {
                     println!("{n} stays after {:?}", started.elapsed());
@@ -49,7 +49,7 @@ async fn time_a_request_and_a_booking_event_at_a_few_thousand_stays() {
     for i in 0..100 {
         let s = stay(travellers[1 + (i * 13) % (TRAVELLERS - 1)], &format!("h{}", (i * 11) % HOTELS), 400, 2, 9_000);
         let t = Instant::now();
-        store.record_stay(&s, true, false).await.expect("confirm");
+        store.record_stay(&s, true, false, None).await.expect("confirm");
         events.push(t.elapsed());
     }
     let (p50, p99) = percentiles(events);

@@ -79,7 +79,7 @@ impl TestApp {
     /// A confirmed stay of `user` at this app's hotel, known to the service.
     pub async fn confirmed_stay(&self, user: Uuid, check_in: i64) -> Stay {
         let s = stay(user, &self.hotel, check_in);
-        self.publish(&confirmed(&s)).await;
+        self.publish(&confirmed(&s, None)).await;
         self.wait_stay(s.booking_id, "CONFIRMED").await;
         s
     }

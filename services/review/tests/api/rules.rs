@@ -44,14 +44,14 @@ async fn only_the_guest_of_a_confirmed_started_stay_may_review_it_once() {
 
     // Cancelled after confirmation, and cancelled before the confirmation arrived.
     let cancelled_stay = app.confirmed_stay(ada, -3).await;
-    app.publish(&cancelled(&cancelled_stay)).await;
+    app.publish(&cancelled(&cancelled_stay, None)).await;
     app.wait_stay(cancelled_stay.booking_id, "CANCELLED").await;
     assert_eq!(code(app.review(&ada_token, &cancelled_stay, json!(5), "").await), "409 booking_not_confirmed");
     let late = stay_of(&app, ada, -3);
-    app.publish(&cancelled(&late)).await;
+    app.publish(&cancelled(&late, None)).await;
     app.wait_stay(late.booking_id, "CANCELLED").await;
-    app.publish(&confirmed(&late)).await;
-    app.publish(&confirmed(&stay_of(&app, ada, -1))).await;
+    app.publish(&confirmed(&late, None)).await;
+    app.publish(&confirmed(&stay_of(&app, ada, -1), None)).await;
     tripnest_e2e::wait_until("the later events to be consumed", WAIT, || async {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events").fetch_one(&app.pool).await.ok()?;
         (n == 7).then_some(())
@@ -93,15 +93,15 @@ async fn a_redelivered_stay_event_is_applied_once() {
     let app = spawn_app().await;
     let (ada, _) = app.issuer.traveller("ada@example.test");
     let s = stay(ada, &app.hotel, -1);
-    let event = confirmed(&s);
+    let event = confirmed(&s, None);
     app.publish(&event).await;
     app.publish(&event).await;
     // A marker behind the duplicate on the same (single-partition) topic.
     let marker = stay(ada, &app.hotel, -1);
-    app.publish(&confirmed(&marker)).await;
+    app.publish(&confirmed(&marker, None)).await;
     app.wait_stay(marker.booking_id, "CONFIRMED").await;
     let processed: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_events").fetch_one(&app.pool).await.expect("count");
     assert_eq!(processed, 2, "the duplicate was recognised and skipped");
-    app.publish(&cancelled(&s)).await;
+    app.publish(&cancelled(&s, None)).await;
     app.wait_stay(s.booking_id, "CANCELLED").await;
 }

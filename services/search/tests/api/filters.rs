@@ -2,31 +2,18 @@ use crate::helpers::*;
 use serde_json::json;
 use tripnest_common::{
     Event,
-    saga::{BookingConfirmed, Contact, HotelRatingUpdated, Stay},
+    saga::{BookingConfirmed, HotelRatingUpdated},
 };
+use tripnest_e2e::fixtures::Popularities;
 use uuid::Uuid;
 
 pub fn rating(hotel: &str, average: f64, count: i64) -> Event<HotelRatingUpdated> {
     Event::new("review", hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count })
 }
 
-pub fn confirmed(hotel: &str) -> Event<BookingConfirmed> {
-    let booking_id = Uuid::now_v7();
-    let stay = Stay {
-        booking_id,
-        user_id: Uuid::now_v7(),
-        hotel_id: hotel.into(),
-        hotel_name: hotel.into(),
-        room_type: "double".into(),
-        check_in: days_from_now(40),
-        check_out: days_from_now(41),
-        guests: 1,
-        rooms: 1,
-        amount_cents: 100,
-        currency: "EUR".into(),
-        contact: Contact { email: "guest@example.test".into(), phone: None, name: None },
-    };
-    Event::new("booking", booking_id.to_string(), BookingConfirmed { stay, payment_id: Uuid::now_v7() })
+/// `booking.confirmed` for a one-night stay at `hotel`, counted in `counts` as booking counts it.
+pub fn confirmed(counts: &mut Popularities, hotel: &str) -> Event<BookingConfirmed> {
+    counts.confirmed(&tripnest_e2e::fixtures::stay(Uuid::now_v7(), hotel, 40, 1, 100))
 }
 
 /// Three hotels in Lisbon and one in Porto, with ratings, popularity and 20 nights each:
@@ -48,8 +35,9 @@ async fn seeded() -> TestApp {
     for (hotel, average, count) in [("lisbon-a", 4.5, 10), ("lisbon-b", 3.9, 5), ("lisbon-c", 4.8, 2)] {
         app.publish(&rating(hotel, average, count)).await;
     }
+    let mut counts = Popularities::default();
     for hotel in ["lisbon-c", "lisbon-c", "lisbon-a"] {
-        app.publish(&confirmed(hotel)).await;
+        app.publish(&confirmed(&mut counts, hotel)).await;
     }
     app.wait_nights(5 * 20).await;
     let settled = vec![("lisbon-c".to_owned(), 2, 4.8), ("lisbon-a".to_owned(), 1, 4.5), ("lisbon-b".to_owned(), 0, 3.9)];

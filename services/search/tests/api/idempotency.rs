@@ -3,15 +3,7 @@ use crate::{
     helpers::*,
 };
 use chrono::Duration as Span;
-use tripnest_common::{
-    Event,
-    saga::{BookingCancelled, CancelReason},
-};
-
-fn cancelled(of: &Event<tripnest_common::saga::BookingConfirmed>) -> Event<BookingCancelled> {
-    let data = BookingCancelled { stay: of.data.stay.clone(), reason: CancelReason::Guest, refund_due: true, payment_failure: None };
-    Event::new("booking", of.subject.clone(), data)
-}
+use tripnest_e2e::fixtures::Popularities;
 
 #[tokio::test]
 async fn duplicate_and_stale_events_change_nothing() {
@@ -26,19 +18,24 @@ async fn duplicate_and_stale_events_change_nothing() {
     app.publish(&newer).await;
     app.publish(&newer).await;
     app.publish(&older).await;
-    // A booking confirmed twice counts once; a cancelled one stops counting.
-    let stay = confirmed("evora-1");
+    // Booking's counts: a confirmation delivered twice, another confirmation and its
+    // cancellation, then that confirmation again, late (its count is older than the
+    // cancellation's).
+    let mut counts = Popularities::default();
+    let stay = confirmed(&mut counts, "evora-1");
     app.publish(&stay).await;
     app.publish(&stay).await;
-    let other = confirmed("evora-1");
+    let other = confirmed(&mut counts, "evora-1");
     app.publish(&other).await;
-    app.publish(&cancelled(&other)).await;
+    app.publish(&counts.cancelled(&other.data.stay)).await;
+    app.publish(&other).await;
     // One marker per topic after them (each test topic has one partition, so order holds):
     // once all three markers are applied, everything before them was consumed.
-    let marker_confirmed = confirmed("marker-c");
+    let marker_confirmed = confirmed(&mut counts, "marker-c");
     app.publish(&rating("marker-r", 1.0, 1)).await;
     app.publish(&marker_confirmed).await;
-    app.publish(&cancelled(&confirmed("marker-x"))).await;
+    let marker_x = confirmed(&mut counts, "marker-x");
+    app.publish(&counts.cancelled(&marker_x.data.stay)).await;
     let hotels = app.mongo.collection::<mongodb::bson::Document>("hotels");
     tripnest_e2e::wait_until("the markers to be applied", WAIT, || async {
         let n = hotels.count_documents(mongodb::bson::doc! { "_id": { "$in": ["marker-r", "marker-c", "marker-x"] } }).await.ok()?;
@@ -49,7 +46,7 @@ async fn duplicate_and_stale_events_change_nothing() {
     let (_, page, _) = app.search("city=Evora").await;
     let h = &page["items"][0];
     assert_eq!((h["rating"].as_f64(), h["reviewCount"].as_i64()), (Some(4.2), Some(7)), "the older rating lost: {h}");
-    assert_eq!(h["popularity"], 1, "one confirmed stay, counted once; the cancelled one not at all");
+    assert_eq!(h["popularity"], 1, "booking's latest count: the late confirmation did not roll it back");
     // Hotels known only from ratings or bookings are not for sale.
     assert_eq!(app.ids("sort=price").await, ["evora-1"]);
 }

@@ -8,7 +8,7 @@ use crate::{
 use mongodb::bson::doc;
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
-use tripnest_e2e::Stack;
+use tripnest_e2e::{Stack, fixtures::Popularities};
 use tripnest_search::{
     cache::ResultCache,
     snapshot::{CitySnapshot, LoadStats, Snapshots},
@@ -83,7 +83,7 @@ async fn a_change_to_one_hotel_rereads_that_hotel_alone() {
     let body = json!({ "hotelId": "coimbra-0", "roomType": "double", "checkIn": night, "checkOut": days_from_now(5),
                        "guests": 2, "rooms": 1, "paymentMethod": "pm_card_visa" });
     app.book(&token, &body).await;
-    app.publish(&confirmed("coimbra-0")).await;
+    app.publish(&confirmed(&mut Popularities::default(), "coimbra-0")).await;
     let dated = format!("city=Coimbra&checkIn={night}&checkOut={}&sort=popularity", days_from_now(5));
     tripnest_e2e::wait_until("the service's own search to show the booking", WAIT, || async {
         let (_, page, _) = app.search(&dated).await;
