@@ -86,6 +86,22 @@ pub mod packed {
     }
 }
 
+/// The document `_id = id` of `collection`, inserting `fresh` when there is none. Of two
+/// writers inserting at once, one gets a duplicate key and reads the other's document.
+pub async fn find_or_insert<T>(collection: &Collection<T>, id: &str, fresh: T) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync,
+{
+    if let Some(found) = collection.find_one(doc! { "_id": id }).await? {
+        return Ok(found);
+    }
+    match collection.insert_one(&fresh).await {
+        Ok(_) => Ok(fresh),
+        Err(e) if is_duplicate_key(&e) => Ok(collection.find_one(doc! { "_id": id }).await?.unwrap_or(fresh)),
+        Err(e) => Err(e),
+    }
+}
+
 /// Revisions kept per key; older ones are deleted as new ones are written.
 pub const KEEP_REVISIONS: i64 = 32;
 

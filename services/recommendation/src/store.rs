@@ -28,7 +28,7 @@ use futures::TryStreamExt;
 use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
-    mongo::{Versioned, is_duplicate_key},
+    mongo::{Versioned, find_or_insert},
     saga::{HotelUpserted, Popularity, ReviewCreated, Stay},
 };
 
@@ -233,15 +233,7 @@ impl Store {
     }
 
     async fn ensure_hotel(&self, id: &str) -> mongodb::error::Result<HotelDoc> {
-        if let Some(h) = self.hotels.find_one(doc! { "_id": id }).await? {
-            return Ok(h);
-        }
-        let fresh = HotelDoc { id: id.to_owned(), ..HotelDoc::default() };
-        match self.hotels.insert_one(&fresh).await {
-            Ok(_) => Ok(fresh),
-            Err(e) if is_duplicate_key(&e) => Ok(self.hotels.find_one(doc! { "_id": id }).await?.unwrap_or(fresh)),
-            Err(e) => Err(e),
-        }
+        find_or_insert(&self.hotels, id, HotelDoc { id: id.to_owned(), ..HotelDoc::default() }).await
     }
 
     /// Apply `hotel.upserted` at `version` (event time, ns); older catalog states are skipped.

@@ -35,10 +35,12 @@ use futures::TryStreamExt;
 use mongodb::{
     Collection, Database,
     bson::{Document, doc, to_bson},
-    error::{ErrorKind, WriteFailure},
 };
 use serde::{Deserialize, Serialize};
-use tripnest_common::saga::{HotelUpserted, Popularity, RoomTypeInfo};
+use tripnest_common::{
+    mongo::{find_or_insert, is_duplicate_key},
+    saga::{HotelUpserted, Popularity, RoomTypeInfo},
+};
 
 use crate::cache::ResultCache;
 pub use crate::calendar::{CalendarDoc, NightCell};
@@ -191,15 +193,7 @@ impl Store {
 
     /// The stored hotel, creating an empty (not on sale) one when it is new.
     async fn ensure_hotel(&self, id: &str) -> mongodb::error::Result<HotelDoc> {
-        if let Some(h) = self.hotels.find_one(doc! { "_id": id }).await? {
-            return Ok(h);
-        }
-        let fresh = HotelDoc { id: id.to_owned(), ..HotelDoc::default() };
-        match self.hotels.insert_one(&fresh).await {
-            Ok(_) => Ok(fresh),
-            Err(e) if is_duplicate_key(&e) => Ok(self.hotels.find_one(doc! { "_id": id }).await?.unwrap_or(fresh)),
-            Err(e) => Err(e),
-        }
+        find_or_insert(&self.hotels, id, HotelDoc { id: id.to_owned(), ..HotelDoc::default() }).await
     }
 
     /// Apply `update` to the city index document `id`, creating it when missing. Two writers
@@ -385,7 +379,4 @@ impl Store {
     pub async fn hotel(&self, id: &str) -> mongodb::error::Result<Option<HotelDoc>> {
         Ok(self.hotels.find_one(doc! { "_id": id }).await?.filter(|h| h.on_sale))
     }
-}
-fn is_duplicate_key(e: &mongodb::error::Error) -> bool {
-    matches!(&*e.kind, ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == 11000)
 }
