@@ -300,6 +300,13 @@ where
     })
 }
 
+/// Whether `e` only says that brokers cannot be reached right now (librdkafka reconnects by
+/// itself, at its reconnect backoff, so these arrive at a bounded rate).
+fn is_connection_error(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{AllBrokersDown, BrokerTransportFailure};
+    matches!(e, KafkaError::MessageConsumption(AllBrokersDown | BrokerTransportFailure))
+}
+
 /// Run a consumer group until `shutdown` fires. Each message goes to `handler`; its offset is
 /// committed (in batches, see [`crate::offsets`]) only after the handler succeeded or the
 /// message was parked on `<topic>.dlq`.
@@ -385,7 +392,14 @@ where
                 Err(e) => {
                     // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
                     tracing::warn!(error = %e, "consumer poll error");
-                    tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_millis(500)) => {} }
+                    // A lost broker is reported as queued events, several a second while it is
+                    // down: they are read at once, not one per pause, or the consumer would read
+                    // a long outage's stale errors for minutes after the broker is back (it did:
+                    // ci30 and ci32, a Kafka restart of ~20 s left payment and notification
+                    // reading `AllBrokersDown` for over a minute). Other errors pause the loop.
+                    if !is_connection_error(&e) {
+                        tokio::select! { () = shutdown.cancelled() => break, () = tokio::time::sleep(Duration::from_millis(500)) => {} }
+                    }
                 }
             },
         }
