@@ -28,7 +28,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{FromRow, PgPool, Row};
 use tripnest_common::{
@@ -220,13 +220,15 @@ pub const HOLD_AND_INSERT: &str = "WITH room AS ( \
      held AS ( \
        UPDATE availability SET available = available - $5, booked = booked + $5 \
        WHERE hotel_id = $1 AND room_type = $2 AND night >= $3 AND night < $4 AND NOT closed AND available >= $5 AND EXISTS (SELECT FROM claim) \
-       RETURNING price_cents), \
+       RETURNING night, available, price_cents), \
      total AS (SELECT count(*) AS nights, sum(price_cents)::bigint * $5 AS amount FROM held), \
      booking AS ( \
        INSERT INTO bookings (id, user_id, hotel_id, room_type, check_in, check_out, guests, rooms, amount_cents, currency, status, payment_method, contact, hold_expires_at) \
        SELECT $10, $6, $1, $2, $3, $4, $9, $5, total.amount, room.currency, 'PENDING', $11, $12, $13 FROM total, room WHERE total.nights = $14 \
        RETURNING *) \
-     SELECT room.capacity, EXISTS (SELECT FROM claim) AS claimed, (SELECT nights FROM total) AS nights_held, room.hotel_name, b.* \
+     SELECT room.capacity, EXISTS (SELECT FROM claim) AS claimed, (SELECT nights FROM total) AS nights_held, room.hotel_name, \
+       (SELECT array_agg(night) FROM held) AS held_nights, (SELECT array_agg(available) FROM held) AS held_available, \
+       (SELECT array_agg(price_cents) FROM held) AS held_prices, b.* \
      FROM room LEFT JOIN booking b ON true";
 
 /// Mark a claimed key done with the response (202) every retry gets back.
@@ -287,10 +289,14 @@ async fn hold_rooms(
         return Err(ApiError::conflict("sold_out", "not enough rooms of this type are available on every night of the stay"));
     }
     let booking = Booking::from_row(&row)?;
+    let held_nights: Vec<NaiveDate> = row.try_get::<Option<_>, _>("held_nights")?.unwrap_or_default();
+    let held_available: Vec<i32> = row.try_get::<Option<_>, _>("held_available")?.unwrap_or_default();
+    let held_prices: Vec<i64> = row.try_get::<Option<_>, _>("held_prices")?.unwrap_or_default();
+    let held = store::nights(held_nights, held_available, held_prices);
     let created = BookingCreated { stay: booking.stay(), payment_method: req.payment_method.clone(), hold_expires_at };
     let events = [
         Outgoing::new(&Event::new(crate::NAME, booking.id.to_string(), created)),
-        Outgoing::new(&store::availability_event(&req.hotel_id, &req.room_type, req.check_in, req.check_out)),
+        Outgoing::new(&store::availability_event(&req.hotel_id, &req.room_type, (req.check_in, req.check_out), held)),
     ]
     .into_iter()
     .collect::<Result<Vec<_>, _>>()

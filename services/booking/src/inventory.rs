@@ -19,6 +19,7 @@ use tripnest_common::{
     catalog::{INVENTORY_ROUTE, InventoryState},
     error::FieldError,
     http::{ApiJson, ApiPath},
+    outbox,
 };
 
 /// The checks the roll relies on (any caller with the service token can write, not only the
@@ -107,7 +108,7 @@ pub async fn roll_inventory(
             acc.3.push(*c);
             acc
         });
-    let (changed, first, last): (i64, Option<NaiveDate>, Option<NaiveDate>) = sqlx::query_as(
+    let (changed_nights, changed_available, changed_prices): (Vec<NaiveDate>, Vec<i32>, Vec<i64>) = sqlx::query_as(concat!(
         "WITH changed AS ( \
            INSERT INTO availability (hotel_id, room_type, night, total, booked, available, price_cents, closed) \
            SELECT $1, $2, d.night, d.total, 0, d.total, d.price, d.closed \
@@ -116,9 +117,9 @@ pub async fn roll_inventory(
              closed = EXCLUDED.closed, available = GREATEST(EXCLUDED.total - availability.booked, 0) \
            WHERE (availability.total, availability.price_cents, availability.closed) \
              IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.price_cents, EXCLUDED.closed) \
-           RETURNING night) \
-         SELECT count(*), min(night), max(night) FROM changed",
-    )
+           RETURNING night, CASE WHEN closed THEN 0 ELSE available END AS available, price_cents) ",
+        store::changed_nights!()
+    ))
     .bind(hotel)
     .bind(room_type)
     .bind(&nights)
@@ -145,15 +146,18 @@ pub async fn roll_inventory(
     .bind(generated_through)
     .execute(&mut *tx)
     .await?;
-    if let (Some(first), Some(last)) = (first, last) {
-        store::availability_changed(&mut tx, hotel, room_type, first, last.succ_opt().unwrap_or(last), None).await?;
+    let changed = store::nights(changed_nights, changed_available, changed_prices);
+    let changed_count = changed.len() as u64;
+    if let (Some(first), Some(last)) = (changed.first(), changed.last()) {
+        let range = (first.night, last.night.succ_opt().unwrap_or(last.night));
+        outbox::enqueue(&mut tx, &store::availability_event(hotel, room_type, range, changed), None).await?;
     }
     tx.commit().await?;
-    metrics::counter!("inventory_nights_changed_total").increment(changed.unsigned_abs());
+    metrics::counter!("inventory_nights_changed_total").increment(changed_count);
     if !overbooked_nights.is_empty() {
         tracing::warn!(hotel, room_type, nights = overbooked_nights.len(), "inventory lowered below booked rooms");
     }
-    Ok(RollReport { changed_nights: changed.unsigned_abs(), generated_through, overbooked_nights })
+    Ok(RollReport { changed_nights: changed_count, generated_through, overbooked_nights })
 }
 
 /// Re-apply every stored spec (or one hotel's, or one room type's) from `today`. The CronJob's

@@ -9,7 +9,9 @@ use sqlx::PgConnection;
 use tripnest_common::{
     Event,
     outbox::{self, Outgoing},
-    saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, PaymentFailure, Popularity, Stay},
+    saga::{
+        AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, NightAvailability, PaymentFailure, Popularity, Stay,
+    },
 };
 use uuid::Uuid;
 
@@ -145,7 +147,7 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
             outbox::enqueue(tx, &Event::new(crate::NAME, b.id.to_string(), data), tp).await?;
         }
         Status::Cancelled | Status::Expired => {
-            release_rooms(tx, b).await?;
+            let released = release_rooms(tx, b).await?;
             let popularity = if from == Status::Confirmed { Some(count_stay(tx, &b.hotel_id, -1).await?) } else { None };
             let data = BookingCancelled {
                 stay: b.stay(),
@@ -156,7 +158,7 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
             };
             let events = [
                 Outgoing::new(&Event::new(crate::NAME, b.id.to_string(), data))?,
-                Outgoing::new(&availability_event(&b.hotel_id, &b.room_type, b.check_in, b.check_out))?,
+                Outgoing::new(&availability_event(&b.hotel_id, &b.room_type, (b.check_in, b.check_out), released))?,
             ];
             outbox::enqueue_all(tx, &events, tp).await?;
         }
@@ -203,37 +205,57 @@ async fn count_stay(tx: &mut PgConnection, hotel: &str, delta: i64) -> sqlx::Res
     Ok(Popularity { stays, version })
 }
 
-/// Give a booking's rooms back to every night it held.
-async fn release_rooms(tx: &mut PgConnection, b: &Booking) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE availability SET booked = booked - $5, available = GREATEST(total - (booked - $5), 0) \
-         WHERE hotel_id = $1 AND room_type = $2 AND night >= $3 AND night < $4",
-    )
+/// The select that follows a `WITH changed AS (UPDATE availability … RETURNING night, available,
+/// price_cents)`: the changed nights as three arrays, read by [`nights`].
+macro_rules! changed_nights {
+    () => {
+        "SELECT COALESCE(array_agg(night), '{}'), COALESCE(array_agg(available), '{}'), COALESCE(array_agg(price_cents), '{}') FROM changed"
+    };
+}
+pub(crate) use changed_nights;
+
+/// Give a booking's rooms back to every night it held; returns those nights as they are now.
+async fn release_rooms(tx: &mut PgConnection, b: &Booking) -> sqlx::Result<Vec<NightAvailability>> {
+    let (released, available, prices) = sqlx::query_as(concat!(
+        "WITH changed AS ( \
+           UPDATE availability SET booked = booked - $5, available = GREATEST(total - (booked - $5), 0) \
+           WHERE hotel_id = $1 AND room_type = $2 AND night >= $3 AND night < $4 \
+           RETURNING night, CASE WHEN closed THEN 0 ELSE available END AS available, price_cents) ",
+        changed_nights!()
+    ))
     .bind(&b.hotel_id)
     .bind(&b.room_type)
     .bind(b.check_in)
     .bind(b.check_out)
     .bind(b.rooms)
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(())
+    Ok(nights(released, available, prices))
 }
 
-/// Enqueue `availability.changed` for nights `[from, to)`.
-pub async fn availability_changed(
-    tx: &mut PgConnection,
+/// The nights an `UPDATE … RETURNING` of `availability` changed, from its three aggregated
+/// columns (night, rooms left, price), in night order.
+pub fn nights(nights: Vec<NaiveDate>, available: Vec<i32>, prices: Vec<i64>) -> Vec<NightAvailability> {
+    let mut out: Vec<NightAvailability> = nights
+        .into_iter()
+        .zip(available)
+        .zip(prices)
+        .map(|((night, available), price_cents)| NightAvailability { night, available, price_cents })
+        .collect();
+    out.sort_unstable_by_key(|n| n.night);
+    out
+}
+
+/// The `availability.changed` event for nights `[from, to)`, keyed by hotel, carrying the
+/// `nights` the change set as they are right after it (enqueue it in the same transaction,
+/// after the statement that changed them: see [`AvailabilityChanged`] for why that orders it).
+pub fn availability_event(
     hotel: &str,
     room_type: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-    tp: Option<&str>,
-) -> sqlx::Result<()> {
-    outbox::enqueue(tx, &availability_event(hotel, room_type, from, to), tp).await
-}
-
-/// The `availability.changed` event for nights `[from, to)`, keyed by hotel.
-pub fn availability_event(hotel: &str, room_type: &str, from: NaiveDate, to: NaiveDate) -> Event<AvailabilityChanged> {
-    let data = AvailabilityChanged { hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), from, to };
+    (from, to): (NaiveDate, NaiveDate),
+    nights: Vec<NightAvailability>,
+) -> Event<AvailabilityChanged> {
+    let data = AvailabilityChanged { hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), from, to, nights: Some(nights) };
     Event::new(crate::NAME, hotel.to_owned(), data)
 }
 

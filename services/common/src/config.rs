@@ -200,6 +200,9 @@ pub struct KafkaConfig {
     /// time per ordering key ([`crate::kafka::ConsumerSettings::concurrency`]). The saga's
     /// consumers always handle one at a time.
     pub read_model_concurrency: usize,
+    /// Most events of one ordering key a read model's consumer applies together when they piled
+    /// up behind each other ([`crate::kafka::ConsumerSettings::batch`]): only while it is behind.
+    pub read_model_batch: usize,
 }
 
 impl KafkaConfig {
@@ -223,6 +226,7 @@ impl Default for KafkaConfig {
             topic_prefix: String::new(),
             create_missing_topics: true,
             read_model_concurrency: 16,
+            read_model_batch: 64,
         }
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! The runner handles messages one at a time per process in partition order, or, with
 //! `concurrency` above 1, several at once with one at a time per ordering key
-//! ([`crate::lanes`]). It commits a partition's offset only after every message before it was
-//! handled (or parked on the dead-letter topic). Commits are batched and asynchronous — every 100 ms or 500 messages —
-//! and synchronous on shutdown and when a rebalance revokes partitions ([`crate::offsets`]). A
-//! crash between a handler's effect and the commit redelivers the messages since the last
-//! commit, which is why handlers record the event id in the same transaction as their effect
-//! (see DESIGN.md): delivery is at-least-once, effects are exactly-once. The runner also
-//! reports the group's lag and the age of applied events as metrics.
+//! ([`crate::lanes`]); [`run_batch_consumer`] hands a handler the messages of one key that
+//! piled up while it ran, to apply together. It commits a partition's offset only after every
+//! message before it was handled (or parked on the dead-letter topic). Commits are batched and
+//! asynchronous — every 100 ms or 500 messages — and synchronous on shutdown and when a
+//! rebalance revokes partitions ([`crate::offsets`]). A crash between a handler's effect and
+//! the commit redelivers the messages since the last commit, which is why handlers record the
+//! event id in the same transaction as their effect (see DESIGN.md): delivery is
+//! at-least-once, effects are exactly-once. The runner also reports the group's lag and the age
+//! of applied events as metrics.
 //!
 //! Failures are classified by the handler: [`HandlerError::Transient`] is retried with
 //! exponential backoff up to `max_attempts`, then parked; [`HandlerError::Permanent`]
@@ -219,6 +221,11 @@ pub struct ConsumerSettings {
     /// handled concurrently, those of one key one after another in offset order. 1 (the
     /// default) handles one message at a time.
     pub concurrency: usize,
+    /// Most messages of one ordering key handed to a batch handler at once
+    /// ([`run_batch_consumer`]); messages pile up behind a running key only while the consumer
+    /// is behind, so a consumer that keeps up still handles one at a time. 1 (the default, and
+    /// always for [`run_consumer`]) hands over one message at a time.
+    pub batch: usize,
     /// A message's ordering key: by default its Kafka key (the aggregate id). A consumer whose
     /// handler writes another aggregate names that one, so its writers never overlap. Called once
     /// per message, on receipt.
@@ -227,7 +234,7 @@ pub struct ConsumerSettings {
 
 impl ConsumerSettings {
     /// Defaults: 5 attempts, 200 ms doubling to at most 5 s; commits every 100 ms or 500
-    /// messages; statistics every second; one message at a time.
+    /// messages; statistics every second; one message at a time, in batches of one.
     pub fn new(group_id: impl Into<String>, topics: &[&str]) -> Self {
         Self {
             group_id: group_id.into(),
@@ -239,7 +246,22 @@ impl ConsumerSettings {
             commit_every: 500,
             stats_interval: Duration::from_secs(1),
             concurrency: 1,
+            batch: 1,
             order_key: |d| d.key.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl ConsumerSettings {
+    /// A read model's consumer (search, recommendation): `read_model_concurrency` hotels at once,
+    /// batches of up to `read_model_batch` of one hotel's events, ordered by the hotel the event
+    /// writes ([`crate::saga::hotel_key`]).
+    pub fn read_model(kafka: &KafkaConfig, group_id: impl Into<String>, topics: &[&str]) -> Self {
+        Self {
+            concurrency: kafka.read_model_concurrency,
+            batch: kafka.read_model_batch,
+            order_key: crate::saga::hotel_key,
+            ..Self::new(group_id, topics)
         }
     }
 }
@@ -290,14 +312,42 @@ where
     F: Fn(Delivery) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
+    let settings = ConsumerSettings { batch: 1, ..settings };
+    spawn_batch_consumer(name, cfg, settings, dead_letters, shutdown, one_at_a_time(handler))
+}
+
+/// [`spawn_consumer`] for a handler of batches (see [`run_batch_consumer`]).
+pub fn spawn_batch_consumer<F, Fut>(
+    name: &'static str,
+    cfg: &KafkaConfig,
+    settings: ConsumerSettings,
+    dead_letters: Producer,
+    shutdown: CancellationToken,
+    handler: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(Vec<Delivery>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
     let cfg = cfg.clone();
     tokio::spawn(async move {
         let group = settings.group_id.clone();
-        if let Err(e) = run_consumer(&cfg, settings, dead_letters, shutdown.clone(), handler).await {
+        if let Err(e) = run_batch_consumer(&cfg, settings, dead_letters, shutdown.clone(), handler).await {
             tracing::error!(error = %e, consumer = name, group, "consumer failed; stopping");
             shutdown.cancel();
         }
     })
+}
+
+/// A handler of one message as a handler of batches of one.
+fn one_at_a_time<F, Fut>(handler: F) -> impl Fn(Vec<Delivery>) -> Fut + Send + Sync
+where
+    F: Fn(Delivery) -> Fut + Send + Sync,
+{
+    move |mut batch: Vec<Delivery>| {
+        debug_assert_eq!(batch.len(), 1, "a one-at-a-time consumer runs batches of one");
+        handler(batch.swap_remove(0))
+    }
 }
 
 /// Whether `e` only says that brokers cannot be reached right now (librdkafka reconnects by
@@ -319,6 +369,27 @@ pub async fn run_consumer<F, Fut>(
 ) -> Result<(), KafkaError>
 where
     F: Fn(Delivery) -> Fut + Send + Sync,
+    Fut: Future<Output = Result<(), HandlerError>> + Send,
+{
+    let settings = ConsumerSettings { batch: 1, ..settings };
+    run_batch_consumer(cfg, settings, dead_letters, shutdown, one_at_a_time(handler)).await
+}
+
+/// [`run_consumer`] with a handler of batches: the messages of one ordering key that piled up
+/// while that key ran (at most `settings.batch`, in offset order), which the handler may apply
+/// together — e.g. one write of a document that several events change. A batch succeeds or
+/// fails as a whole: a transient failure retries it with backoff; a permanent one, or a
+/// transient one that outlasts the attempts, hands its messages over again one at a time, so
+/// only the message that fails alone is retried alone and parked.
+pub async fn run_batch_consumer<F, Fut>(
+    cfg: &KafkaConfig,
+    settings: ConsumerSettings,
+    dead_letters: Producer,
+    shutdown: CancellationToken,
+    handler: F,
+) -> Result<(), KafkaError>
+where
+    F: Fn(Vec<Delivery>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<(), HandlerError>> + Send,
 {
     let consumer: StreamConsumer<Progress> = ClientConfig::new()
@@ -346,31 +417,35 @@ where
     let mut tick = tokio::time::interval(settings.commit_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut since_commit = 0usize;
-    let (limit, order_key) = (settings.concurrency.max(1), settings.order_key);
+    let (running_max, batch_max, order_key) = (settings.concurrency.max(1), settings.batch.max(1), settings.order_key);
+    let held_max = running_max * batch_max;
     let mut lanes = Lanes::default();
     let mut marks = Watermarks::default();
     let mut running = FuturesUnordered::new();
     let (s, dlq, stop, handle) = (&settings, &dead_letters, &shutdown, &handler);
     // The ordering key is computed once, on receipt, and travels with the message.
-    let run = move |(d, broker_millis, key): (Delivery, Option<i64>, Vec<u8>)| async move {
+    let run = move |(key, batch): (Vec<u8>, Vec<(Delivery, Option<i64>)>)| async move {
         let started = std::time::Instant::now();
-        let outcome = process(&d, s, dlq, stop, handle).instrument(d.span()).await;
-        Finished { delivery: d, broker_millis, key, outcome, started }
+        let deliveries: Vec<Delivery> = batch.iter().map(|(d, _)| d.clone()).collect();
+        let span = deliveries[0].span();
+        let outcomes = process_batch(deliveries, s, dlq, stop, handle).instrument(span).await;
+        Finished { batch, key, outcomes, started }
     };
     loop {
+        while let Some(next) = lanes.next_batch(running_max, batch_max) {
+            running.push(run(next));
+        }
         tokio::select! {
             biased; // shutdown first, so no new message starts once it fired
             () = shutdown.cancelled() => break,
             Some(done) = running.next(), if !running.is_empty() => {
                 let done: Finished = done;
-                if done.outcome == Outcome::Abandoned {
-                    break; // shutting down mid-retry: leave this offset uncommitted
+                if done.outcomes.contains(&Outcome::Abandoned) {
+                    break; // shutting down mid-retry: leave these offsets uncommitted
                 }
                 done.account(&progress, &mut marks);
-                if let Some(next) = lanes.finish(&done.key) {
-                    running.push(run(next));
-                }
-                since_commit += 1;
+                lanes.finish(&done.key, done.batch.len());
+                since_commit += done.batch.len();
                 if since_commit >= settings.commit_every {
                     progress.commit(&consumer, CommitMode::Async, None);
                     since_commit = 0;
@@ -380,14 +455,11 @@ where
                 progress.commit(&consumer, CommitMode::Async, None);
                 since_commit = 0;
             }
-            m = consumer.recv(), if lanes.held() < limit => match m {
+            m = consumer.recv(), if lanes.held() < held_max => match m {
                 Ok(m) => {
                     let delivery = Delivery::from_message(&m, &cfg.topic_prefix);
                     marks.received(&delivery.physical_topic, delivery.partition, delivery.offset);
-                    let key = order_key(&delivery);
-                    if let Some(now) = lanes.admit(&key, (delivery, m.timestamp().to_millis(), key.clone())) {
-                        running.push(run(now));
-                    }
+                    lanes.admit(&order_key(&delivery), (delivery, m.timestamp().to_millis()));
                 }
                 Err(e) => {
                     // Broker hiccups and not-yet-created topics surface here; librdkafka reconnects.
@@ -404,10 +476,10 @@ where
             },
         }
     }
-    // Let the messages already running finish (a retry's backoff ends at once on shutdown);
+    // Let the batches already running finish (a retry's backoff ends at once on shutdown);
     // the queued ones stay uncommitted for the next owner.
     while let Some(done) = running.next().await {
-        if done.outcome != Outcome::Abandoned {
+        if !done.outcomes.contains(&Outcome::Abandoned) {
             done.account(&progress, &mut marks);
         }
     }
@@ -416,29 +488,35 @@ where
     Ok(())
 }
 
-/// A message the runner is done with.
+/// A batch the runner is done with.
 struct Finished {
-    delivery: Delivery,
-    /// The broker's timestamp of the message.
-    broker_millis: Option<i64>,
-    /// Its ordering key.
+    /// The messages, with the broker's timestamp of each.
+    batch: Vec<(Delivery, Option<i64>)>,
+    /// Their ordering key.
     key: Vec<u8>,
-    outcome: Outcome,
+    /// What happened to each message.
+    outcomes: Vec<Outcome>,
     started: std::time::Instant,
 }
 
 impl Finished {
-    /// Count a handled or parked message, and advance its partition's committable position.
+    /// Count the handled or parked messages, and advance their partitions' committable
+    /// positions. The handling time is the batch's, shared out among its messages.
     fn account(&self, progress: &Progress, marks: &mut Watermarks) {
-        let d = &self.delivery;
-        let label = if self.outcome == Outcome::Parked { "parked" } else { "handled" };
-        metrics::counter!("consumer_messages_total", "topic" => d.topic.clone(), "outcome" => label).increment(1);
-        metrics::histogram!("consumer_handle_duration_seconds", "topic" => d.topic.clone()).record(self.started.elapsed().as_secs_f64());
-        if let Some(last) = marks.finished(&d.physical_topic, d.partition, d.offset) {
-            progress.handled(&d.physical_topic, d.partition, last);
+        let each = self.started.elapsed().as_secs_f64() / self.batch.len().max(1) as f64;
+        for ((d, broker_millis), outcome) in self.batch.iter().zip(&self.outcomes) {
+            let label = if *outcome == Outcome::Parked { "parked" } else { "handled" };
+            metrics::counter!("consumer_messages_total", "topic" => d.topic.clone(), "outcome" => label).increment(1);
+            metrics::histogram!("consumer_handle_duration_seconds", "topic" => d.topic.clone()).record(each);
+            if let Some(last) = marks.finished(&d.physical_topic, d.partition, d.offset) {
+                progress.handled(&d.physical_topic, d.partition, last);
+            }
+            if let Some(age) = event_age(&d.payload, *broker_millis) {
+                progress.event_age(&d.topic, age);
+            }
         }
-        if let Some(age) = event_age(&d.payload, self.broker_millis) {
-            progress.event_age(&d.topic, age);
+        if self.batch.len() > 1 {
+            metrics::histogram!("consumer_batch_messages").record(self.batch.len() as f64);
         }
     }
 }
@@ -477,15 +555,67 @@ pub async fn ensure_topics(cfg: &KafkaConfig, topics: &[String]) -> Result<(), K
     Ok(())
 }
 
+/// Handle a batch: as a whole while that succeeds or fails transiently within the attempts,
+/// else one message at a time (see [`run_batch_consumer`]). One outcome per message, in order.
+async fn process_batch<F, Fut>(
+    batch: Vec<Delivery>,
+    s: &ConsumerSettings,
+    dlq: &Producer,
+    shutdown: &CancellationToken,
+    handler: &F,
+) -> Vec<Outcome>
+where
+    F: Fn(Vec<Delivery>) -> Fut,
+    Fut: Future<Output = Result<(), HandlerError>>,
+{
+    if let [d] = batch.as_slice() {
+        return vec![process(d, s, dlq, shutdown, handler).await];
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match handler(batch.clone()).await {
+            Ok(()) => return vec![Outcome::Handled; batch.len()],
+            Err(HandlerError::Transient(e)) if attempt < s.max_attempts => {
+                let delay = backoff(attempt, s.initial_backoff, s.max_backoff);
+                tracing::warn!(
+                    messages = batch.len(),
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    error = format!("{e:#}"),
+                    "batch failed; retrying"
+                );
+                tokio::select! { () = shutdown.cancelled() => return vec![Outcome::Abandoned; batch.len()], () = tokio::time::sleep(delay) => {} }
+            }
+            Err(e) => {
+                tracing::warn!(messages = batch.len(), error = %e, "batch failed; handling its messages one at a time");
+                break;
+            }
+        }
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for d in &batch {
+        let outcome = process(d, s, dlq, shutdown, handler).instrument(d.span()).await;
+        outcomes.push(outcome);
+        if outcome == Outcome::Abandoned {
+            outcomes.resize(batch.len(), Outcome::Abandoned);
+            break;
+        }
+    }
+    outcomes
+}
+
+/// Handle one message (as a batch of one): retried with backoff while it fails transiently,
+/// parked when it fails permanently or outlasts the attempts.
 async fn process<F, Fut>(d: &Delivery, s: &ConsumerSettings, dlq: &Producer, shutdown: &CancellationToken, handler: &F) -> Outcome
 where
-    F: Fn(Delivery) -> Fut,
+    F: Fn(Vec<Delivery>) -> Fut,
     Fut: Future<Output = Result<(), HandlerError>>,
 {
     let mut attempt = 0;
     let reason = loop {
         attempt += 1;
-        match handler(d.clone()).await {
+        match handler(vec![d.clone()]).await {
             Ok(()) => return Outcome::Handled,
             Err(HandlerError::Permanent(e)) => break format!("{e:#}"),
             Err(HandlerError::Transient(e)) if attempt >= s.max_attempts => {

@@ -1,12 +1,15 @@
 //! Handling several messages at once without giving up order where it matters, or
 //! at-least-once delivery.
 //!
-//! [`run_consumer`](crate::kafka::run_consumer) holds at most `concurrency` received messages.
-//! Each has an *ordering key* (by default its Kafka key, the aggregate id; a consumer may name
-//! another, e.g. the hotel a booking event changes). [`Lanes`] runs messages of different keys
-//! at the same time and messages of one key one after another, in the order received, which
-//! for one partition is offset order. With `concurrency` 1 this is exactly "one message at a
-//! time, in partition order".
+//! [`run_consumer`](crate::kafka::run_consumer) holds at most `concurrency × batch` received
+//! messages. Each has an *ordering key* (by default its Kafka key, the aggregate id; a consumer
+//! may name another, e.g. the hotel a booking event changes). [`Lanes`] runs messages of
+//! different keys at the same time (at most `concurrency` keys) and messages of one key one
+//! batch after another, in the order received, which for one partition is offset order. A key
+//! that becomes ready takes everything queued behind it, up to `batch` messages, as one batch:
+//! while a consumer keeps up, batches hold one message; when it falls behind, the messages of
+//! one key that piled up are handled together, which a handler may apply as one write. With
+//! `concurrency` 1 and `batch` 1 this is exactly "one message at a time, in partition order".
 //!
 //! Messages of one partition can therefore finish out of order. [`Watermarks`] turns finished
 //! offsets into the position that may be committed: the offset after the longest run of
@@ -15,45 +18,66 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-/// Messages queued behind the one of their key that is running.
+/// The messages held, queued by ordering key, and which keys may run.
 #[derive(Debug)]
 pub(crate) struct Lanes<T> {
-    /// A key is busy while it is in the map; its queue holds what waits behind it.
-    busy: HashMap<Vec<u8>, VecDeque<T>>,
+    lanes: HashMap<Vec<u8>, Lane<T>>,
+    /// Keys with queued messages and no running batch, in the order they became ready.
+    ready: VecDeque<Vec<u8>>,
     held: usize,
+    running: usize,
+}
+
+#[derive(Debug)]
+struct Lane<T> {
+    queued: VecDeque<T>,
+    running: bool,
 }
 
 impl<T> Default for Lanes<T> {
     fn default() -> Self {
-        Self { busy: HashMap::new(), held: 0 }
+        Self { lanes: HashMap::new(), ready: VecDeque::new(), held: 0, running: 0 }
     }
 }
 
 impl<T> Lanes<T> {
-    /// A received message: returned when it may run now (its key is idle), else queued.
-    pub(crate) fn admit(&mut self, key: &[u8], item: T) -> Option<T> {
+    /// A received message: queued behind its key (which becomes ready if it was idle).
+    pub(crate) fn admit(&mut self, key: &[u8], item: T) {
         self.held += 1;
-        match self.busy.get_mut(key) {
-            Some(queue) => {
-                queue.push_back(item);
-                None
-            }
-            None => {
-                self.busy.insert(key.to_vec(), VecDeque::new());
-                Some(item)
-            }
+        let lane = self.lanes.entry(key.to_vec()).or_insert_with(|| Lane { queued: VecDeque::new(), running: false });
+        if !lane.running && lane.queued.is_empty() {
+            self.ready.push_back(key.to_vec());
         }
+        lane.queued.push_back(item);
     }
 
-    /// The running message of `key` finished: the next one of that key, which runs now.
-    pub(crate) fn finish(&mut self, key: &[u8]) -> Option<T> {
-        self.held = self.held.saturating_sub(1);
-        let queue = self.busy.get_mut(key)?;
-        let next = queue.pop_front();
-        if next.is_none() {
-            self.busy.remove(key);
+    /// The next batch to run, when fewer than `max_running` batches run: the longest-ready
+    /// key and up to `max_batch` of its messages, in order. The key runs until [`Lanes::finish`].
+    pub(crate) fn next_batch(&mut self, max_running: usize, max_batch: usize) -> Option<(Vec<u8>, Vec<T>)> {
+        if self.running >= max_running {
+            return None;
         }
-        next
+        let key = self.ready.pop_front()?;
+        let lane = self.lanes.get_mut(&key).expect("a ready key has a lane");
+        let take = lane.queued.len().min(max_batch.max(1));
+        let batch: Vec<T> = lane.queued.drain(..take).collect();
+        lane.running = true;
+        self.running += 1;
+        Some((key, batch))
+    }
+
+    /// The running batch of `key`, of `size` messages, finished: the key is ready again if
+    /// messages wait behind it, else forgotten.
+    pub(crate) fn finish(&mut self, key: &[u8], size: usize) {
+        self.held = self.held.saturating_sub(size);
+        self.running = self.running.saturating_sub(1);
+        let Some(lane) = self.lanes.get_mut(key) else { return };
+        lane.running = false;
+        if lane.queued.is_empty() {
+            self.lanes.remove(key);
+        } else {
+            self.ready.push_back(key.to_vec());
+        }
     }
 
     /// Messages running or queued.
@@ -112,17 +136,44 @@ mod tests {
     #[test]
     fn one_key_runs_in_order_and_other_keys_run_beside_it() {
         let mut lanes = Lanes::default();
-        assert_eq!(lanes.admit(b"a", 1), Some(1));
-        assert_eq!(lanes.admit(b"a", 2), None, "a is busy");
-        assert_eq!(lanes.admit(b"b", 3), Some(3), "b is idle");
-        assert_eq!(lanes.admit(b"a", 4), None);
+        lanes.admit(b"a", 1);
+        assert_eq!(lanes.next_batch(8, 1), Some((b"a".to_vec(), vec![1])));
+        lanes.admit(b"a", 2);
+        lanes.admit(b"b", 3);
+        lanes.admit(b"a", 4);
+        assert_eq!(lanes.next_batch(8, 1), Some((b"b".to_vec(), vec![3])), "a is busy, b is ready");
+        assert_eq!(lanes.next_batch(8, 1), None, "nothing else is ready");
         assert_eq!(lanes.held(), 4);
-        assert_eq!(lanes.finish(b"a"), Some(2));
-        assert_eq!(lanes.finish(b"b"), None);
-        assert_eq!(lanes.finish(b"a"), Some(4));
-        assert_eq!(lanes.finish(b"a"), None);
+        lanes.finish(b"a", 1);
+        assert_eq!(lanes.next_batch(8, 1), Some((b"a".to_vec(), vec![2])));
+        lanes.finish(b"b", 1);
+        lanes.finish(b"a", 1);
+        assert_eq!(lanes.next_batch(8, 1), Some((b"a".to_vec(), vec![4])));
+        lanes.finish(b"a", 1);
+        assert_eq!(lanes.next_batch(8, 1), None);
         assert_eq!(lanes.held(), 0);
-        assert_eq!(lanes.admit(b"a", 5), Some(5), "a is idle again");
+        lanes.admit(b"a", 5);
+        assert_eq!(lanes.next_batch(8, 1), Some((b"a".to_vec(), vec![5])), "a is idle again");
+    }
+
+    #[test]
+    fn what_piles_up_behind_a_key_runs_as_one_batch_and_at_most_so_many_keys_run() {
+        let mut lanes = Lanes::default();
+        lanes.admit(b"a", 1);
+        lanes.admit(b"b", 2);
+        assert_eq!(lanes.next_batch(1, 3), Some((b"a".to_vec(), vec![1])));
+        assert_eq!(lanes.next_batch(1, 3), None, "one key at a time");
+        for i in 3..8 {
+            lanes.admit(b"a", i);
+        }
+        lanes.finish(b"a", 1);
+        assert_eq!(lanes.next_batch(1, 3), Some((b"b".to_vec(), vec![2])), "b became ready first");
+        lanes.finish(b"b", 1);
+        assert_eq!(lanes.next_batch(1, 3), Some((b"a".to_vec(), vec![3, 4, 5])), "at most 3, in order");
+        lanes.finish(b"a", 3);
+        assert_eq!(lanes.next_batch(1, 3), Some((b"a".to_vec(), vec![6, 7])));
+        lanes.finish(b"a", 2);
+        assert_eq!((lanes.held(), lanes.next_batch(1, 3)), (0, None));
     }
 
     #[test]

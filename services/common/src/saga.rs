@@ -184,6 +184,27 @@ pub struct Popularity {
     pub version: i64,
 }
 
+/// The newest [`Popularity`] of each hotel among several booking events: a consumer that
+/// applies a batch of them writes each hotel's count once.
+#[derive(Debug, Default)]
+pub struct LatestPopularity(std::collections::BTreeMap<String, Popularity>);
+
+impl LatestPopularity {
+    /// Keep `popularity` for `hotel` if it is newer than the one kept (none: nothing to keep).
+    pub fn keep(&mut self, hotel: &str, popularity: Option<Popularity>) {
+        let Some(p) = popularity else { return };
+        let kept = self.0.entry(hotel.to_owned()).or_insert(p);
+        if p.version > kept.version {
+            *kept = p;
+        }
+    }
+
+    /// The kept counts, by hotel, leaving none.
+    pub fn take(&mut self) -> std::collections::BTreeMap<String, Popularity> {
+        std::mem::take(&mut self.0)
+    }
+}
+
 /// `booking.confirmed`: payment captured, the stay is booked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -260,6 +281,13 @@ pub struct NotificationSent {
 }
 
 /// `availability.changed`: nights in `[from, to)` of a room type changed.
+///
+/// It carries the changed nights' values as the transaction that changed them left them, so a
+/// read model applies it without asking booking. Applying them in the order of the topic is
+/// safe: two transactions that change one night are serialised by its row lock and each
+/// enqueues its event after its update, so the later one's outbox `seq` is higher; the relay
+/// publishes in `seq` order and the event is keyed by hotel, so one partition holds them in
+/// that order (transactions on different nights may swap, which changes nothing).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AvailabilityChanged {
@@ -271,6 +299,23 @@ pub struct AvailabilityChanged {
     pub from: NaiveDate,
     /// First night after the range.
     pub to: NaiveDate,
+    /// The nights of the range that changed, with their values right after the change; a night
+    /// of the range that is not listed did not change. Absent from events written before booking
+    /// carried them: a reader then asks booking for the range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nights: Option<Vec<NightAvailability>>,
+}
+
+/// One night of a room type, as booking holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NightAvailability {
+    /// The night.
+    pub night: NaiveDate,
+    /// Rooms left to sell (0 when the night is closed).
+    pub available: i32,
+    /// Price of one room that night, in minor units.
+    pub price_cents: i64,
 }
 
 /// A room type as the catalog publishes it.
@@ -415,6 +460,33 @@ mod tests {
         let parsed: BookingConfirmed = serde_json::from_value(older).expect("an event from before popularity was counted");
         assert_eq!(parsed.popularity, None);
         assert_eq!(serde_json::from_value::<BookingConfirmed>(v).expect("parse"), c);
+    }
+
+    #[test]
+    fn an_availability_change_carries_its_nights_and_older_events_without_them_still_parse() {
+        let d = |day| NaiveDate::from_ymd_opt(2027, 5, day).expect("date");
+        let nights = vec![NightAvailability { night: d(1), available: 0, price_cents: 12_000 }];
+        let c = AvailabilityChanged { hotel_id: "h".into(), room_type: "double".into(), from: d(1), to: d(2), nights: Some(nights) };
+        let v = serde_json::to_value(&c).expect("json");
+        assert_eq!(v["nights"], serde_json::json!([{ "night": "2027-05-01", "available": 0, "priceCents": 12_000 }]));
+        assert_eq!(serde_json::from_value::<AvailabilityChanged>(v.clone()).expect("parse"), c);
+        let mut older = v;
+        older.as_object_mut().expect("object").remove("nights");
+        let parsed: AvailabilityChanged = serde_json::from_value(older).expect("an event from before nights were carried");
+        assert_eq!(parsed.nights, None);
+    }
+
+    #[test]
+    fn the_latest_popularity_of_each_hotel_is_the_highest_version() {
+        let mut latest = LatestPopularity::default();
+        latest.keep("a", Some(Popularity { stays: 5, version: 20 }));
+        latest.keep("a", Some(Popularity { stays: 4, version: 10 }));
+        latest.keep("a", None);
+        latest.keep("b", Some(Popularity { stays: 1, version: 3 }));
+        latest.keep("b", Some(Popularity { stays: 2, version: 4 }));
+        let taken: Vec<(String, i64)> = latest.take().into_iter().map(|(h, p)| (h, p.stays)).collect();
+        assert_eq!(taken, [("a".to_owned(), 5), ("b".to_owned(), 2)]);
+        assert!(latest.take().is_empty());
     }
 
     fn delivery(topic: &str, key: &str, payload: Vec<u8>) -> crate::kafka::Delivery {

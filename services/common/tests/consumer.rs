@@ -1,7 +1,9 @@
 //! `run_consumer` against the real Kafka of the local stack: consumers that join and leave a
 //! group mid-stream lose no message, offsets are committed in batches (far fewer commits than
 //! messages, and everything handled is committed on shutdown), and the lag gauge drains to 0.
-//! With `concurrency` above 1, each key keeps its order and what finished is committed.
+//! With `concurrency` above 1, each key keeps its order and what finished is committed; with
+//! `batch` above 1, what piled up behind a key is handed over together, and a poisoned message
+//! in a batch is parked alone.
 
 use rdkafka::{
     ClientConfig, Offset, TopicPartitionList,
@@ -19,7 +21,7 @@ use tripnest_common::{
     Event,
     config::KafkaConfig,
     events::Payload,
-    kafka::{ConsumerSettings, Delivery, Producer, run_consumer},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, run_batch_consumer, run_consumer},
     telemetry,
 };
 
@@ -248,4 +250,83 @@ async fn concurrent_handling_keeps_each_keys_order_and_commits_what_finished() {
         assert_eq!(ns.len(), COUNT / KEYS, "key {key} was handled once per message");
     }
     assert_eq!(committed_through_the_end(&cfg, &group, &physical), COUNT as i64);
+}
+
+/// With `batch` above 1, the messages of one key that piled up are handed over together, in
+/// order, never more than `batch` and never more than `concurrency` batches at once; a batch
+/// with a poisoned message is handed over again one message at a time, so only that one is
+/// parked and every other is handled once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_piles_up_behind_a_key_is_handled_as_one_batch_and_a_poisoned_one_is_parked_alone() {
+    const KEYS: usize = 4;
+    const COUNT: usize = 400;
+    const BATCH: usize = 16;
+    const CONCURRENCY: usize = 2;
+    let (cfg, physical) = fresh_topic().await;
+    let group = format!("batches-{}", uuid::Uuid::now_v7().simple());
+    let producer = Producer::new(&cfg).expect("producer");
+    // Published before the consumer starts, so they pile up behind their keys.
+    for n in 0..COUNT {
+        producer.publish(&Event::new("/test", format!("key-{}", n % KEYS), Numbered { n: n as u64 }), None).await.expect("publish");
+        if n == COUNT / 2 {
+            producer.send(TOPIC, b"key-1", b"not an event", &[]).await.expect("publish the poisoned message");
+        }
+    }
+
+    // Per key, the numbers in the order handled; the size of every batch; batches at once, at most.
+    let by_key: Arc<Mutex<HashMap<usize, Vec<usize>>>> = Arc::default();
+    let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
+    let (running, most) = (Arc::new(std::sync::atomic::AtomicUsize::new(0)), Arc::new(std::sync::atomic::AtomicUsize::new(0)));
+    let shutdown = CancellationToken::new();
+    let settings = ConsumerSettings { concurrency: CONCURRENCY, batch: BATCH, ..ConsumerSettings::new(&group, &[TOPIC]) };
+    let task = tokio::spawn({
+        let (cfg, dlq, token) = (cfg.clone(), producer.clone(), shutdown.clone());
+        let (by_key, sizes, running, most) = (by_key.clone(), sizes.clone(), running.clone(), most.clone());
+        async move {
+            run_batch_consumer(&cfg, settings, dlq, token, move |batch: Vec<Delivery>| {
+                let (by_key, sizes, running, most) = (by_key.clone(), sizes.clone(), running.clone(), most.clone());
+                async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let now = running.fetch_add(1, SeqCst) + 1;
+                    most.fetch_max(now, SeqCst);
+                    // All or nothing: read every message before recording any.
+                    let numbers: Result<Vec<usize>, HandlerError> =
+                        batch.iter().map(|d| Ok(d.event::<Numbered>()?.data.n as usize)).collect();
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    running.fetch_sub(1, SeqCst);
+                    let numbers = numbers?;
+                    sizes.lock().expect("lock").push(numbers.len());
+                    let mut by_key = by_key.lock().expect("lock");
+                    for n in numbers {
+                        by_key.entry(n % KEYS).or_default().push(n);
+                    }
+                    Ok(())
+                }
+            })
+            .await
+            .expect("consumer runs");
+        }
+    });
+    let handled = || by_key.lock().expect("lock").values().map(Vec::len).sum::<usize>();
+    wait_until("every message handled", Duration::from_secs(90), || handled() >= COUNT).await;
+    let dlq: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("probe");
+    let parked = cfg.topic(&tripnest_common::events::topics::dead_letter(TOPIC));
+    wait_until("the poisoned message parked", Duration::from_secs(30), || {
+        dlq.fetch_watermarks(&parked, 0, Duration::from_secs(5)).is_ok_and(|(_, high)| high == 1)
+    })
+    .await;
+    shutdown.cancel();
+    task.await.expect("consumer stops");
+
+    for (key, ns) in by_key.lock().expect("lock").iter() {
+        assert!(ns.windows(2).all(|w| w[0] < w[1]), "key {key} was handled in order, each once: {ns:?}");
+        assert_eq!(ns.len(), COUNT / KEYS, "key {key} was handled once per message");
+    }
+    let sizes = sizes.lock().expect("lock").clone();
+    assert!(sizes.iter().all(|s| (1..=BATCH).contains(s)), "at most {BATCH} a batch: {sizes:?}");
+    assert!(sizes.iter().any(|s| *s > 1), "what piled up was handed over together: {sizes:?}");
+    assert!(sizes.len() < COUNT / 2, "{} batches for {COUNT} messages", sizes.len());
+    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= CONCURRENCY, "at most {CONCURRENCY} batches at once: {most}");
+    assert_eq!(committed_through_the_end(&cfg, &group, &physical), COUNT as i64 + 1, "the parked message is committed too");
 }

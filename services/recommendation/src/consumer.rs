@@ -7,8 +7,8 @@ use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::KafkaConfig,
     events::topics,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
-    saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, ReviewCreated, hotel_key},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_batch_consumer},
+    saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, LatestPopularity, ReviewCreated},
 };
 
 /// The topics recommendation consumes.
@@ -27,13 +27,12 @@ pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, store: 
     // document. A traveller's profile is written from any lane (their stays are at many
     // hotels, reviews are keyed by review): it is compare-and-set (`tripnest_common::mongo`),
     // so concurrent writers lose nothing.
-    let settings =
-        ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_key, ..ConsumerSettings::new(group, TOPICS) };
-    let handler = move |delivery: Delivery| {
+    let settings = ConsumerSettings::read_model(kafka, group, TOPICS);
+    let handler = move |batch: Vec<Delivery>| {
         let store = store.clone();
-        async move { handle(&store, &delivery).await }
+        async move { handle_batch(&store, &batch).await }
     };
-    spawn_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
+    spawn_batch_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
 }
 
 fn version(time: chrono::DateTime<chrono::Utc>) -> i64 {
@@ -67,4 +66,39 @@ pub async fn handle(store: &Store, delivery: &Delivery) -> Result<(), HandlerErr
         other => return Err(HandlerError::Permanent(anyhow::anyhow!("recommendation does not handle topic {other:?}"))),
     };
     result.map_err(|e| HandlerError::Transient(e.into()))
+}
+
+/// Apply a batch of events of one hotel, in order (what piled up behind the hotel while the
+/// consumer was behind): each booking event records its stay, and the hotel's popularity is
+/// written once, with the newest count of the booking events before the next other event (or
+/// the batch's end), so the outcome is the one of applying the events one by one.
+pub async fn handle_batch(store: &Store, batch: &[Delivery]) -> Result<(), HandlerError> {
+    let mut latest = LatestPopularity::default();
+    for delivery in batch {
+        let (stay, confirmed, popularity) = match delivery.topic.as_str() {
+            topics::BOOKING_CONFIRMED => {
+                let e = delivery.event::<BookingConfirmed>()?;
+                (e.data.stay, true, e.data.popularity)
+            }
+            topics::BOOKING_CANCELLED => {
+                let e = delivery.event::<BookingCancelled>()?;
+                (e.data.stay, false, e.data.popularity)
+            }
+            _ => {
+                write_popularity(store, &mut latest).await?;
+                handle(store, delivery).await?;
+                continue;
+            }
+        };
+        latest.keep(&stay.hotel_id, popularity);
+        store.record_stay(&stay, confirmed, !confirmed, None).await.map_err(|e| HandlerError::Transient(e.into()))?;
+    }
+    write_popularity(store, &mut latest).await
+}
+
+async fn write_popularity(store: &Store, latest: &mut LatestPopularity) -> Result<(), HandlerError> {
+    for (hotel, p) in latest.take() {
+        store.set_popularity(&hotel, p).await.map_err(|e| HandlerError::Transient(e.into()))?;
+    }
+    Ok(())
 }

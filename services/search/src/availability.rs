@@ -1,20 +1,27 @@
 //! Keeping the `calendars` collection true to booking's calendar.
 //!
-//! `availability.changed` says only *which* nights of a room type changed. The consumer asks
-//! booking's public `GET /hotels/{id}/availability` (with `guests=1&rooms=1`, so every room
-//! type is listed) for those nights, in windows of at most [`MAX_NIGHTS`] from today on (a few
-//! at a time), and replaces the stored nights of that room type with the answer in one write of
-//! the calendar document: a new Inventory's 365 nights cost 13 small reads of booking and one
-//! document write, not 13 read-modify-writes. Because it stores what is true
-//! *now* rather than applying a delta, duplicates and reordering cannot corrupt it: a stale
-//! event just re-reads the current state.
+//! `availability.changed` carries the nights a change set, with their values right after it
+//! (booking reads them back from the statement that changed them), and the consumer stores
+//! them in one read and one write of the calendar document: no call to booking per event.
+//! Events are applied in topic order per hotel, which is the order booking changed each night
+//! in (see `saga::AvailabilityChanged`), so the calendar ends with booking's latest values;
+//! a redelivered event re-applies values that a later event of the same nights overwrites again.
+//!
+//! Events written before booking carried the nights name only the range. For those the consumer
+//! asks booking's public `GET /hotels/{id}/availability` (with `guests=1&rooms=1`, so every
+//! room type is listed) for the nights, in windows of at most [`MAX_NIGHTS`] from today on (a
+//! few at a time), and makes the range exactly the answer: what is true *now*, so duplicates
+//! and reordering cannot corrupt it.
 
-use crate::store::{Applied, NightState, Store};
+use crate::store::{Applied, Store};
 use chrono::{Days, NaiveDate};
 use futures::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use std::time::Duration;
-use tripnest_common::{kafka::HandlerError, saga::AvailabilityChanged};
+use tripnest_common::{
+    kafka::HandlerError,
+    saga::{AvailabilityChanged, NightAvailability},
+};
 
 /// Longest window booking answers in one request.
 pub const MAX_NIGHTS: u64 = 30;
@@ -36,15 +43,8 @@ struct AvailabilityAnswer {
 #[serde(rename_all = "camelCase")]
 struct RoomTypeAnswer {
     room_type: String,
-    nightly_prices: Vec<NightAnswer>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct NightAnswer {
-    night: NaiveDate,
-    price_cents: i64,
-    available: i32,
+    /// Booking's `NightPrice`s, which hold a night's fields under the same names.
+    nightly_prices: Vec<NightAvailability>,
 }
 
 impl BookingClient {
@@ -56,7 +56,13 @@ impl BookingClient {
 
     /// The nights `[from, to)` of one room type as booking has them now; `None` when booking
     /// does not sell the hotel (removed), an empty list when the room type is not on sale.
-    pub async fn nights(&self, hotel: &str, room_type: &str, from: NaiveDate, to: NaiveDate) -> anyhow::Result<Option<Vec<NightState>>> {
+    pub async fn nights(
+        &self,
+        hotel: &str,
+        room_type: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> anyhow::Result<Option<Vec<NightAvailability>>> {
         let url = format!("{}/hotels/{hotel}/availability", self.base);
         let query = [("checkIn", from.to_string()), ("checkOut", to.to_string()), ("guests", "1".into()), ("rooms", "1".into())];
         let response = self.http.get(url).query(&query).send().await?;
@@ -64,13 +70,7 @@ impl BookingClient {
             return Ok(None);
         }
         let answer: AvailabilityAnswer = response.error_for_status()?.json().await?;
-        let nights = answer
-            .room_types
-            .into_iter()
-            .filter(|r| r.room_type == room_type)
-            .flat_map(|r| r.nightly_prices)
-            .map(|n| NightState { night: n.night, available: n.available, price_cents: n.price_cents })
-            .collect();
+        let nights = answer.room_types.into_iter().filter(|r| r.room_type == room_type).flat_map(|r| r.nightly_prices).collect();
         Ok(Some(nights))
     }
 }
@@ -90,24 +90,28 @@ pub fn windows(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Vec<(NaiveDa
 /// Windows of the range read from booking at once.
 const CONCURRENT_WINDOWS: usize = 4;
 
-/// Apply one `availability.changed`: re-read the nights from booking (a few windows at a time)
-/// and store them with one write of the calendar document, whatever the range's length.
+/// Apply one `availability.changed`: store the nights it carries, or (an event from before
+/// booking carried them) re-read its range from booking, a few windows at a time; either way
+/// with one write of the calendar document, whatever the range's length.
 pub async fn sync(store: &Store, booking: &BookingClient, change: &AvailabilityChanged, today: NaiveDate) -> Result<Applied, HandlerError> {
-    let windows = windows(change.from, change.to, today);
-    let (Some(&(from, _)), Some(&(_, to))) = (windows.first(), windows.last()) else { return Ok(Applied::default()) };
-    let answers: Vec<Option<Vec<NightState>>> = stream::iter(windows)
-        .map(|(from, to)| booking.nights(&change.hotel_id, &change.room_type, from, to))
-        .buffered(CONCURRENT_WINDOWS)
-        .try_collect()
-        .await
-        .map_err(|e| HandlerError::Transient(e.context("reading availability from booking")))?;
-    // A hotel that booking no longer sells (any window answering 404) has no nights at all.
-    let nights: Vec<NightState> =
-        if answers.iter().any(Option::is_none) { Vec::new() } else { answers.into_iter().flatten().flatten().collect() };
-    let mut applied = store
-        .replace_nights(&change.hotel_id, &change.room_type, (from, to), &nights, today)
-        .await
-        .map_err(|e| HandlerError::Transient(e.into()))?;
+    let mut applied = match &change.nights {
+        Some(nights) => store.replace_nights(&change.hotel_id, &change.room_type, None, nights, today).await,
+        None => {
+            let windows = windows(change.from, change.to, today);
+            let (Some(&(from, _)), Some(&(_, to))) = (windows.first(), windows.last()) else { return Ok(Applied::default()) };
+            let answers: Vec<Option<Vec<NightAvailability>>> = stream::iter(windows)
+                .map(|(from, to)| booking.nights(&change.hotel_id, &change.room_type, from, to))
+                .buffered(CONCURRENT_WINDOWS)
+                .try_collect()
+                .await
+                .map_err(|e| HandlerError::Transient(e.context("reading availability from booking")))?;
+            // A hotel that booking no longer sells (any window answering 404) has no nights at all.
+            let nights: Vec<NightAvailability> =
+                if answers.iter().any(Option::is_none) { Vec::new() } else { answers.into_iter().flatten().flatten().collect() };
+            store.replace_nights(&change.hotel_id, &change.room_type, Some((from, to)), &nights, today).await
+        }
+    }
+    .map_err(|e| HandlerError::Transient(e.into()))?;
     applied.cities.sort();
     applied.cities.dedup();
     Ok(applied)

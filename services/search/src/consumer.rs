@@ -8,15 +8,17 @@ use crate::{
     cache::{Change, ResultCache},
     store::{Applied, Store},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     config::KafkaConfig,
     events::topics,
-    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
+    kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_batch_consumer},
     saga::{
-        AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, Popularity, hotel_key,
+        AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, LatestPopularity,
+        NightAvailability, Popularity,
     },
 };
 
@@ -43,13 +45,12 @@ pub struct Indexer {
 
 /// Consume in the background until `shutdown` (which a failed consumer cancels).
 pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, indexer: Indexer, shutdown: CancellationToken) -> JoinHandle<()> {
-    let settings =
-        ConsumerSettings { concurrency: kafka.read_model_concurrency, order_key: hotel_key, ..ConsumerSettings::new(group, TOPICS) };
-    let handler = move |delivery: Delivery| {
+    let settings = ConsumerSettings::read_model(kafka, group, TOPICS);
+    let handler = move |batch: Vec<Delivery>| {
         let indexer = indexer.clone();
-        async move { handle(&indexer, &delivery).await }
+        async move { handle_batch(&indexer, &batch).await }
     };
-    spawn_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
+    spawn_batch_consumer("read model", kafka, settings, dead_letters, shutdown, handler)
 }
 
 /// The version an event writes: its time in nanoseconds.
@@ -106,4 +107,71 @@ pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerErro
         ix.cache.record(&applied.cities, &change).await;
     }
     Ok(())
+}
+
+/// What a batch's availability and booking events change, gathered to be written once each.
+#[derive(Debug, Default)]
+struct Gathered {
+    /// The nights each room type's calendar gets, by `(hotel, room type)`: a later event's night
+    /// replaces an earlier one's.
+    nights: BTreeMap<(String, String), BTreeMap<NaiveDate, NightAvailability>>,
+    /// The newest popularity count by hotel.
+    popularity: LatestPopularity,
+}
+
+impl Gathered {
+    /// Store what was gathered (one calendar write per room type, one popularity write per
+    /// hotel) and invalidate what it changed.
+    async fn flush(&mut self, ix: &Indexer) -> Result<(), HandlerError> {
+        let today = Utc::now().date_naive();
+        for ((hotel, room_type), nights) in std::mem::take(&mut self.nights) {
+            let nights: Vec<NightAvailability> = nights.into_values().collect();
+            let applied = ix.store.replace_nights(&hotel, &room_type, None, &nights, today).await.map_err(transient)?;
+            if applied.changed {
+                ix.cache.record(&applied.cities, &Change { hotel, room_type: Some(room_type) }).await;
+            }
+        }
+        for (hotel, p) in self.popularity.take() {
+            let applied = ix.store.set_popularity(&hotel, p).await.map_err(transient)?;
+            if applied.changed {
+                ix.cache.record(&applied.cities, &Change { hotel, room_type: None }).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Apply a batch of events of one hotel, in order (the consumer hands over what piled up behind
+/// a hotel while it was behind). Availability changes that carry their nights are merged per
+/// room type and booking events' popularity kept at the highest version, then written once
+/// each; any other event is applied on its own, after what came before it was written, so the
+/// outcome is the one of applying the events one by one.
+pub async fn handle_batch(ix: &Indexer, batch: &[Delivery]) -> Result<(), HandlerError> {
+    let mut gathered = Gathered::default();
+    for delivery in batch {
+        match delivery.topic.as_str() {
+            topics::AVAILABILITY_CHANGED => {
+                let e = delivery.event::<AvailabilityChanged>()?;
+                if let Some(nights) = e.data.nights {
+                    let calendar = gathered.nights.entry((e.data.hotel_id, e.data.room_type)).or_default();
+                    calendar.extend(nights.into_iter().map(|n| (n.night, n)));
+                    continue;
+                }
+            }
+            topics::BOOKING_CONFIRMED => {
+                let e = delivery.event::<BookingConfirmed>()?;
+                gathered.popularity.keep(&e.data.stay.hotel_id, e.data.popularity);
+                continue;
+            }
+            topics::BOOKING_CANCELLED => {
+                let e = delivery.event::<BookingCancelled>()?;
+                gathered.popularity.keep(&e.data.stay.hotel_id, e.data.popularity);
+                continue;
+            }
+            _ => {}
+        }
+        gathered.flush(ix).await?;
+        handle(ix, delivery).await?;
+    }
+    gathered.flush(ix).await
 }

@@ -5,10 +5,13 @@
 //! - [`consumer`]: the consumer group `search-v2` reads `hotel.upserted`, `hotel.removed`,
 //!   `availability.changed`, `hotel.rating.updated`, `booking.confirmed` and
 //!   `booking.cancelled`, applies each idempotently and invalidates the cached results it
-//!   affects; up to `kafka.read_model_concurrency` events at once, one at a time per hotel.
-//! - [`availability`]: `availability.changed` names only a room type and a date range; the
-//!   nights themselves (rooms left, price) are read from booking's public availability API and
-//!   stored in one calendar document per room type.
+//!   affects; up to `kafka.read_model_concurrency` hotels at once, one batch at a time per
+//!   hotel: the events of a hotel that piled up while the consumer was behind (at most
+//!   `kafka.read_model_batch`) are applied together, one calendar write per room type and one
+//!   popularity write ([`consumer::handle_batch`]).
+//! - [`availability`]: `availability.changed` carries the nights it changed (rooms left,
+//!   price), stored in one calendar document per room type; only events from before booking
+//!   carried them make search read the range from booking's public availability API.
 //! - [`store`]: the collections (`hotels`, `calendars`, `cityIndex`, `bookings`) and how each
 //!   event changes them; [`calendar`]: a calendar's nights packed in one string.
 //! - [`query`]: the `GET /hotels` parameters, validated (422 naming each bad field).
@@ -73,7 +76,8 @@ pub struct Config {
     pub cache_namespace: String,
     /// Seconds a cached result lives at most (invalidation normally replaces it sooner).
     pub cache_ttl_secs: u64,
-    /// Booking's base URL, for its public availability API.
+    /// Booking's base URL, for its public availability API (read only for `availability.changed`
+    /// events from before booking carried the nights).
     pub booking_url: String,
     /// Timeout of one availability request to booking, in milliseconds.
     pub booking_timeout_ms: u64,

@@ -39,7 +39,7 @@ use mongodb::{
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
     mongo::{find_or_insert, is_duplicate_key},
-    saga::{HotelUpserted, Popularity, RoomTypeInfo},
+    saga::{HotelUpserted, NightAvailability, Popularity, RoomTypeInfo},
 };
 
 use crate::cache::ResultCache;
@@ -112,17 +112,6 @@ impl From<&RoomTypeInfo> for RoomTypeDoc {
     fn from(r: &RoomTypeInfo) -> Self {
         Self { name: r.name.clone(), capacity: r.capacity, base_rate_cents: r.base_rate_cents, amenities: r.amenities.clone() }
     }
-}
-
-/// Availability and price of one night, as booking reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NightState {
-    /// The night.
-    pub night: NaiveDate,
-    /// Rooms left.
-    pub available: i32,
-    /// Price of one room.
-    pub price_cents: i64,
 }
 
 /// Whether an event changed the read model, and which cities' results it affects.
@@ -291,29 +280,34 @@ impl Store {
         Ok(Applied::in_cities([stored.city_key]))
     }
 
-    /// Make the nights `[from, to)` of a room type exactly `nights` (nights booking did not
-    /// report are removed: not on sale), and drop nights before `today`. The calendar is read,
-    /// changed in memory and written back whole (it is one packed string, see [`crate::calendar`]),
-    /// only when it differs. The consumer orders events by hotel (`consumer::hotel_of`), so
-    /// two writers of one calendar overlap only during a partition handover; each then writes
-    /// what booking says now for its window.
+    /// Store `nights` in a room type's calendar and drop nights before `today`; with `exact`,
+    /// also remove the nights of that range `nights` does not list (booking no longer sells
+    /// them). The calendar is read, changed in memory and written back whole (it is one packed
+    /// string, see [`crate::calendar`]), only when it differs. The consumer orders events by
+    /// hotel (`saga::hotel_key`), so two writers of one calendar overlap only during a
+    /// partition handover.
     pub async fn replace_nights(
         &self,
         hotel: &str,
         room_type: &str,
-        (from, to): (NaiveDate, NaiveDate),
-        nights: &[NightState],
+        exact: Option<(NaiveDate, NaiveDate)>,
+        nights: &[NightAvailability],
         today: NaiveDate,
     ) -> mongodb::error::Result<Applied> {
+        let listed = nights.iter().map(|n| n.night);
+        let (Some(from), Some(last)) = (listed.clone().chain(exact.map(|e| e.0)).min(), listed.chain(exact.map(|e| e.1)).max()) else {
+            return Ok(Applied::default());
+        };
+        let to = last.succ_opt().unwrap_or(last);
         let id = calendar_id(hotel, room_type);
         let stored = self.calendars.find_one(doc! { "_id": &id }).await?;
         let mut next =
             CalendarDoc { id: id.clone(), hotel_id: hotel.to_owned(), room_type: room_type.to_owned(), nights: Default::default() };
         if let Some(stored) = &stored {
-            next.nights =
-                stored.nights.range(today..).filter(|(night, _)| **night < from || **night >= to).map(|(n, c)| (*n, *c)).collect();
+            let cleared = |night: &NaiveDate| exact.is_some_and(|(from, to)| *night >= from && *night < to);
+            next.nights = stored.nights.range(today..).filter(|(night, _)| !cleared(night)).map(|(n, c)| (*n, *c)).collect();
         }
-        for n in nights.iter().filter(|n| n.night >= from && n.night < to && n.night >= today) {
+        for n in nights.iter().filter(|n| n.night >= today) {
             next.nights.insert(n.night, NightCell { available: n.available, price_cents: n.price_cents });
         }
         let window_of = |c: &CalendarDoc| c.nights.range(from..to).map(|(n, c)| (*n, *c)).collect::<Vec<_>>();

@@ -159,3 +159,51 @@ async fn a_hotels_popularity_is_counted_exactly_when_its_bookings_are_confirmed_
     assert_eq!(after.iter().map(|(stays, _)| *stays).collect::<Vec<_>>(), [7, 6, 5], "{after:?}");
     assert!(after[0].1 > counts[7].1, "a cancellation's version follows the confirmations': {after:?} {counts:?}");
 }
+
+#[tokio::test]
+async fn availability_events_carry_the_nights_each_change_left() {
+    let app = spawn_app().await;
+    app.seed_hotel(2).await;
+    let (_, token) = app.issuer.traveller("ada@example.test");
+    let first = app.book(&token, &tripnest_e2e::unique("k"), &booking(&app.hotel, 5, 2, 1)).await;
+    assert_eq!(first.0, 202, "{}", first.1);
+    let (s, b) = app.book(&token, &tripnest_e2e::unique("k"), &booking(&app.hotel, 6, 2, 1)).await;
+    assert_eq!(s, 202, "{b}");
+    let id = first.1["id"].as_str().expect("id");
+    let r = app.http.post(format!("{}/bookings/{id}/cancel", app.url)).bearer_auth(&token).send().await.expect("cancel");
+    assert_eq!(r.status(), 200);
+
+    let events = tripnest_e2e::wait_until("the rolls', holds' and release's availability events", WAIT, || async {
+        let events = app.tap.about(topics::AVAILABILITY_CHANGED, &app.hotel);
+        (events.len() == 5).then_some(events)
+    })
+    .await;
+    // (room type, [(days from now, rooms left)]) of each event, in the order published.
+    let summary: Vec<(String, Vec<(i64, i64)>)> = events
+        .iter()
+        .map(|e| {
+            let nights = e["data"]["nights"].as_array().expect("the event carries its nights");
+            let night = |n: &serde_json::Value| {
+                let date: chrono::NaiveDate = n["night"].as_str().expect("night").parse().expect("date");
+                ((date - chrono::Utc::now().date_naive()).num_days(), n["available"].as_i64().expect("available"))
+            };
+            (e["data"]["roomType"].as_str().expect("room type").to_owned(), nights.iter().map(night).collect())
+        })
+        .collect();
+    let rolled: Vec<&(String, Vec<(i64, i64)>)> = summary[..2].iter().collect();
+    for (_, nights) in &rolled {
+        assert_eq!(nights.len(), 60, "a roll carries every night it opened");
+        assert!(nights.iter().all(|(_, left)| *left == 2));
+    }
+    let changes: Vec<&(String, Vec<(i64, i64)>)> = summary[2..].iter().collect();
+    assert_eq!(
+        changes,
+        [
+            &("double".to_owned(), vec![(5, 1), (6, 1)]),
+            &("double".to_owned(), vec![(6, 0), (7, 1)]),
+            &("double".to_owned(), vec![(5, 2), (6, 1)])
+        ],
+        "a hold carries what it left, the cancellation what it gave back"
+    );
+    assert!(events[2]["data"]["nights"][0]["priceCents"].as_i64().is_some_and(|p| p > 0));
+}

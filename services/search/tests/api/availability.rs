@@ -1,6 +1,10 @@
 use crate::helpers::*;
 use serde_json::json;
 use std::time::{Duration, Instant};
+use tripnest_common::{
+    Event,
+    saga::{AvailabilityChanged, NightAvailability},
+};
 
 /// The longest a change may take to show in search results.
 const VISIBLE_WITHIN: Duration = Duration::from_secs(1);
@@ -92,4 +96,45 @@ async fn calendars_stored_by_earlier_versions_are_still_searched() {
     app.wait_ids(&dated, &["legacy-1"]).await;
     let (_, page, _) = app.search(&dated).await;
     assert_eq!(page["items"][0]["totalCents"], 7_000, "{page}");
+}
+
+#[tokio::test]
+async fn the_nights_an_event_carries_are_stored_as_they_are_without_asking_booking() {
+    let app = spawn_app().await;
+    app.add_hotel("carried-1", &hotel("Viseu", 3, &["wifi"], &[("double", 2, 7_000)])).await;
+    app.open_rooms("carried-1", "double", 2, 10, json!({})).await;
+    let (night, next) = (days_from_now(4), days_from_now(5));
+    let dated = format!("city=Viseu&checkIn={night}&checkOut={next}");
+    app.wait_ids(&dated, &["carried-1"]).await;
+    // Booking still sells two rooms that night; the event says none are left at a new price.
+    let nights = vec![NightAvailability { night, available: 0, price_cents: 8_000 }];
+    let change =
+        AvailabilityChanged { hotel_id: "carried-1".into(), room_type: "double".into(), from: night, to: next, nights: Some(nights) };
+    app.publish(&Event::new("booking", "carried-1", change)).await;
+    app.wait_ids(&dated, &[]).await;
+    // The nights it did not list keep what they had.
+    let (_, page, _) = app.search(&format!("city=Viseu&checkIn={next}&checkOut={}", days_from_now(6))).await;
+    assert_eq!(page["items"][0]["totalCents"], 7_000, "an unlisted night is unchanged: {page}");
+    assert_eq!(page["items"][0]["roomTypes"][0]["available"], 2, "{page}");
+}
+
+#[tokio::test]
+async fn an_event_from_before_booking_carried_its_nights_is_read_from_booking() {
+    let app = spawn_app().await;
+    app.add_hotel("legacy-2", &hotel("Tomar", 3, &["wifi"], &[("double", 2, 7_000)])).await;
+    app.open_rooms("legacy-2", "double", 2, 10, json!({})).await;
+    let (night, next) = (days_from_now(3), days_from_now(4));
+    let dated = format!("city=Tomar&checkIn={night}&checkOut={next}");
+    app.wait_ids(&dated, &["legacy-2"]).await;
+    // A change booking made whose event names only the range (as events did before they
+    // carried the nights): search learns the night is closed only by asking booking.
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&app.booking_db.url).await.expect("booking's database");
+    sqlx::query("UPDATE availability SET closed = true WHERE hotel_id = 'legacy-2' AND night = $1")
+        .bind(night)
+        .execute(&mut db)
+        .await
+        .expect("close the night");
+    let change = AvailabilityChanged { hotel_id: "legacy-2".into(), room_type: "double".into(), from: night, to: next, nights: None };
+    app.publish(&Event::new("booking", "legacy-2", change)).await;
+    app.wait_ids(&dated, &[]).await;
 }

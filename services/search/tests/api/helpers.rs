@@ -17,7 +17,7 @@ pub struct TestApp {
     pub producer: Producer,
     pub mongo: mongodb::Database,
     _shutdown: tokio_util::sync::DropGuard,
-    _booking_db: TestDatabase,
+    pub booking_db: TestDatabase,
     _search_db: TestMongo,
     _topics: TestTopics,
 }
@@ -48,9 +48,11 @@ pub async fn spawn_app() -> TestApp {
     cfg.booking_url = booking.url();
     // One event at a time, in partition order: these tests publish markers after the events
     // they check and wait for the markers, which proves nothing when other hotels' lanes run
-    // ahead (the markers are other hotels). Handling by lanes is tested in tripnest-common
-    // (`tests/consumer.rs`) and search's ordering key in `consumer::tests`.
+    // ahead (the markers are other hotels). Handling by lanes and batches is tested in
+    // tripnest-common (`tests/consumer.rs`), search's ordering key in `consumer::tests` and its
+    // batches in `tests/api/batches.rs`.
     cfg.common.kafka.read_model_concurrency = 1;
+    cfg.common.kafka.read_model_batch = 1;
     let producer = Producer::new(&cfg.common.kafka).expect("producer");
     let search = tripnest_search::start(cfg, shutdown.clone()).await.expect("search starts");
     let mongo = database.database().await;
@@ -62,7 +64,7 @@ pub async fn spawn_app() -> TestApp {
         producer,
         mongo,
         _shutdown: shutdown.drop_guard(),
-        _booking_db: booking_db,
+        booking_db,
         _search_db: database,
         _topics: topics,
     }

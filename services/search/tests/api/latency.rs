@@ -92,12 +92,13 @@ async fn search_miss_after_an_availability_change() {
     use futures::{StreamExt, TryStreamExt};
     use mongodb::bson::doc;
     use std::{collections::HashMap, sync::Arc};
+    use tripnest_common::saga::NightAvailability;
     use tripnest_search::{
         cache::Change,
         query::{RawSearch, SearchQuery},
         results,
         snapshot::{HotelEntry, Snapshots},
-        store::{CalendarDoc, HotelDoc, NightState, Store},
+        store::{CalendarDoc, HotelDoc, Store},
     };
 
     let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|n| n.parse().ok()).unwrap_or(default);
@@ -106,7 +107,8 @@ async fn search_miss_after_an_availability_change() {
     let store = Store::new(db.clone()).with_locks(cache.clone());
     let today = Utc::now().date_naive();
     let night = |n: u64| today.checked_add_days(Days::new(n)).expect("date");
-    let year: Vec<NightState> = (0..365).map(|n| NightState { night: night(n), available: 5, price_cents: 9_000 + n as i64 }).collect();
+    let year: Vec<NightAvailability> =
+        (0..365).map(|n| NightAvailability { night: night(n), available: 5, price_cents: 9_000 + n as i64 }).collect();
 
     let seeding = Instant::now();
     let hotels: Vec<(String, String)> =
@@ -118,7 +120,7 @@ async fn search_miss_after_an_availability_change() {
                 let h = catalog(id, city, &[("double", 2), ("suite", 4)]);
                 store.upsert_hotel(&h, 1).await.expect("hotel");
                 for rt in ["double", "suite"] {
-                    store.replace_nights(id, rt, (night(0), night(365)), year, today).await.expect("nights");
+                    store.replace_nights(id, rt, Some((night(0), night(365))), year, today).await.expect("nights");
                 }
             }
         })
@@ -161,8 +163,8 @@ async fn search_miss_after_an_availability_change() {
     for i in 0..60_u64 {
         // One availability change, as the consumer applies it.
         let id = format!("h-0-{}", i as usize % per_city);
-        let changed = [NightState { night: night(4), available: (i % 4) as i32 + 1, price_cents: 9_004 }];
-        store.replace_nights(&id, "double", (night(4), night(5)), &changed, today).await.expect("change");
+        let changed = [NightAvailability { night: night(4), available: (i % 4) as i32 + 1, price_cents: 9_004 }];
+        store.replace_nights(&id, "double", None, &changed, today).await.expect("change");
         cache.record(&["city-0".to_owned()], &Change { hotel: id, room_type: Some("double".into()) }).await;
 
         let t = Instant::now();

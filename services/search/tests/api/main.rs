@@ -4,6 +4,7 @@
 //! MongoDB database and cache namespace.
 
 mod availability;
+mod batches;
 mod filters;
 mod helpers;
 mod idempotency;
