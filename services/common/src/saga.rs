@@ -184,24 +184,42 @@ pub struct Popularity {
     pub version: i64,
 }
 
-/// The newest [`Popularity`] of each hotel among several booking events: a consumer that
-/// applies a batch of them writes each hotel's count once.
-#[derive(Debug, Default)]
-pub struct LatestPopularity(std::collections::BTreeMap<String, Popularity>);
+/// The newest value of each hotel among several events (a [`Popularity`] by its version, a
+/// rating by its event's time): a consumer that applies a batch of them writes each hotel's
+/// once, which is what applying them one by one would leave.
+#[derive(Debug)]
+pub struct Latest<T>(std::collections::BTreeMap<String, (i64, T)>);
 
-impl LatestPopularity {
-    /// Keep `popularity` for `hotel` if it is newer than the one kept (none: nothing to keep).
-    pub fn keep(&mut self, hotel: &str, popularity: Option<Popularity>) {
-        let Some(p) = popularity else { return };
-        let kept = self.0.entry(hotel.to_owned()).or_insert(p);
-        if p.version > kept.version {
-            *kept = p;
+impl<T> Default for Latest<T> {
+    fn default() -> Self {
+        Self(std::collections::BTreeMap::new())
+    }
+}
+
+impl<T> Latest<T> {
+    /// Keep `value` for `hotel` if its `version` is higher than the kept one's.
+    pub fn keep(&mut self, hotel: &str, version: i64, value: T) {
+        match self.0.get_mut(hotel) {
+            Some(kept) if kept.0 >= version => {}
+            Some(kept) => *kept = (version, value),
+            None => {
+                self.0.insert(hotel.to_owned(), (version, value));
+            }
         }
     }
 
-    /// The kept counts, by hotel, leaving none.
-    pub fn take(&mut self) -> std::collections::BTreeMap<String, Popularity> {
+    /// The kept values with their versions, by hotel, leaving none.
+    pub fn take(&mut self) -> std::collections::BTreeMap<String, (i64, T)> {
         std::mem::take(&mut self.0)
+    }
+}
+
+impl Latest<Popularity> {
+    /// Keep a booking event's popularity, if it carries one.
+    pub fn keep_popularity(&mut self, hotel: &str, popularity: Option<Popularity>) {
+        if let Some(p) = popularity {
+            self.keep(hotel, p.version, p);
+        }
     }
 }
 
@@ -477,15 +495,15 @@ mod tests {
     }
 
     #[test]
-    fn the_latest_popularity_of_each_hotel_is_the_highest_version() {
-        let mut latest = LatestPopularity::default();
-        latest.keep("a", Some(Popularity { stays: 5, version: 20 }));
-        latest.keep("a", Some(Popularity { stays: 4, version: 10 }));
-        latest.keep("a", None);
-        latest.keep("b", Some(Popularity { stays: 1, version: 3 }));
-        latest.keep("b", Some(Popularity { stays: 2, version: 4 }));
-        let taken: Vec<(String, i64)> = latest.take().into_iter().map(|(h, p)| (h, p.stays)).collect();
-        assert_eq!(taken, [("a".to_owned(), 5), ("b".to_owned(), 2)]);
+    fn the_latest_value_of_each_hotel_is_the_one_of_the_highest_version() {
+        let mut latest = Latest::default();
+        latest.keep_popularity("a", Some(Popularity { stays: 5, version: 20 }));
+        latest.keep_popularity("a", Some(Popularity { stays: 4, version: 10 }));
+        latest.keep_popularity("a", None);
+        latest.keep_popularity("b", Some(Popularity { stays: 1, version: 3 }));
+        latest.keep_popularity("b", Some(Popularity { stays: 2, version: 4 }));
+        let taken: Vec<(String, i64, i64)> = latest.take().into_iter().map(|(h, (v, p))| (h, v, p.stays)).collect();
+        assert_eq!(taken, [("a".to_owned(), 20, 5), ("b".to_owned(), 4, 2)]);
         assert!(latest.take().is_empty());
     }
 

@@ -8,7 +8,7 @@ use tripnest_common::{
     config::KafkaConfig,
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_batch_consumer},
-    saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, LatestPopularity, ReviewCreated},
+    saga::{BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, Latest, Popularity, ReviewCreated},
 };
 
 /// The topics recommendation consumes.
@@ -68,12 +68,32 @@ pub async fn handle(store: &Store, delivery: &Delivery) -> Result<(), HandlerErr
     result.map_err(|e| HandlerError::Transient(e.into()))
 }
 
+/// What a batch's booking and rating events change in hotel documents, written once per hotel.
+#[derive(Debug, Default)]
+struct Gathered {
+    popularity: Latest<Popularity>,
+    /// (average, count), versioned by event time.
+    ratings: Latest<(f64, i64)>,
+}
+
+impl Gathered {
+    async fn flush(&mut self, store: &Store) -> Result<(), HandlerError> {
+        for (hotel, (_, p)) in self.popularity.take() {
+            store.set_popularity(&hotel, p).await.map_err(|e| HandlerError::Transient(e.into()))?;
+        }
+        for (hotel, (version, (average, count))) in self.ratings.take() {
+            store.set_rating(&hotel, average, count, version).await.map_err(|e| HandlerError::Transient(e.into()))?;
+        }
+        Ok(())
+    }
+}
+
 /// Apply a batch of events of one hotel, in order (what piled up behind the hotel while the
-/// consumer was behind): each booking event records its stay, and the hotel's popularity is
-/// written once, with the newest count of the booking events before the next other event (or
-/// the batch's end), so the outcome is the one of applying the events one by one.
+/// consumer was behind): each booking event records its stay; the hotel's popularity and rating
+/// are written once, with the newest of the events before the next other event (or the batch's
+/// end), so the outcome is the one of applying the events one by one.
 pub async fn handle_batch(store: &Store, batch: &[Delivery]) -> Result<(), HandlerError> {
-    let mut latest = LatestPopularity::default();
+    let mut gathered = Gathered::default();
     for delivery in batch {
         let (stay, confirmed, popularity) = match delivery.topic.as_str() {
             topics::BOOKING_CONFIRMED => {
@@ -84,21 +104,19 @@ pub async fn handle_batch(store: &Store, batch: &[Delivery]) -> Result<(), Handl
                 let e = delivery.event::<BookingCancelled>()?;
                 (e.data.stay, false, e.data.popularity)
             }
+            topics::HOTEL_RATING_UPDATED => {
+                let e = delivery.event::<HotelRatingUpdated>()?;
+                gathered.ratings.keep(&e.data.hotel_id, version(e.time), (e.data.average, e.data.count));
+                continue;
+            }
             _ => {
-                write_popularity(store, &mut latest).await?;
+                gathered.flush(store).await?;
                 handle(store, delivery).await?;
                 continue;
             }
         };
-        latest.keep(&stay.hotel_id, popularity);
+        gathered.popularity.keep_popularity(&stay.hotel_id, popularity);
         store.record_stay(&stay, confirmed, !confirmed, None).await.map_err(|e| HandlerError::Transient(e.into()))?;
     }
-    write_popularity(store, &mut latest).await
-}
-
-async fn write_popularity(store: &Store, latest: &mut LatestPopularity) -> Result<(), HandlerError> {
-    for (hotel, p) in latest.take() {
-        store.set_popularity(&hotel, p).await.map_err(|e| HandlerError::Transient(e.into()))?;
-    }
-    Ok(())
+    gathered.flush(store).await
 }

@@ -17,7 +17,7 @@ use tripnest_common::{
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_batch_consumer},
     saga::{
-        AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, LatestPopularity,
+        AvailabilityChanged, BookingCancelled, BookingConfirmed, HotelRatingUpdated, HotelRemoved, HotelUpserted, Latest,
         NightAvailability, Popularity,
     },
 };
@@ -116,12 +116,14 @@ struct Gathered {
     /// replaces an earlier one's.
     nights: BTreeMap<(String, String), BTreeMap<NaiveDate, NightAvailability>>,
     /// The newest popularity count by hotel.
-    popularity: LatestPopularity,
+    popularity: Latest<Popularity>,
+    /// The newest rating (average, count) by hotel, versioned by event time.
+    ratings: Latest<(f64, i64)>,
 }
 
 impl Gathered {
-    /// Store what was gathered (one calendar write per room type, one popularity write per
-    /// hotel) and invalidate what it changed.
+    /// Store what was gathered (one calendar write per room type, one popularity and one rating
+    /// write per hotel) and invalidate what it changed.
     async fn flush(&mut self, ix: &Indexer) -> Result<(), HandlerError> {
         let today = Utc::now().date_naive();
         for ((hotel, room_type), nights) in std::mem::take(&mut self.nights) {
@@ -131,8 +133,14 @@ impl Gathered {
                 ix.cache.record(&applied.cities, &Change { hotel, room_type: Some(room_type) }).await;
             }
         }
-        for (hotel, p) in self.popularity.take() {
+        for (hotel, (_, p)) in self.popularity.take() {
             let applied = ix.store.set_popularity(&hotel, p).await.map_err(transient)?;
+            if applied.changed {
+                ix.cache.record(&applied.cities, &Change { hotel, room_type: None }).await;
+            }
+        }
+        for (hotel, (version, (average, count))) in self.ratings.take() {
+            let applied = ix.store.set_rating(&hotel, average, count, version).await.map_err(transient)?;
             if applied.changed {
                 ix.cache.record(&applied.cities, &Change { hotel, room_type: None }).await;
             }
@@ -143,8 +151,8 @@ impl Gathered {
 
 /// Apply a batch of events of one hotel, in order (the consumer hands over what piled up behind
 /// a hotel while it was behind). Availability changes that carry their nights are merged per
-/// room type and booking events' popularity kept at the highest version, then written once
-/// each; any other event is applied on its own, after what came before it was written, so the
+/// room type, and booking events' popularity and rating changes kept at the highest version,
+/// then written once each; any other event is applied on its own, after what came before it was written, so the
 /// outcome is the one of applying the events one by one.
 pub async fn handle_batch(ix: &Indexer, batch: &[Delivery]) -> Result<(), HandlerError> {
     let mut gathered = Gathered::default();
@@ -158,14 +166,19 @@ pub async fn handle_batch(ix: &Indexer, batch: &[Delivery]) -> Result<(), Handle
                     continue;
                 }
             }
+            topics::HOTEL_RATING_UPDATED => {
+                let e = delivery.event::<HotelRatingUpdated>()?;
+                gathered.ratings.keep(&e.data.hotel_id, version(e.time), (e.data.average, e.data.count));
+                continue;
+            }
             topics::BOOKING_CONFIRMED => {
                 let e = delivery.event::<BookingConfirmed>()?;
-                gathered.popularity.keep(&e.data.stay.hotel_id, e.data.popularity);
+                gathered.popularity.keep_popularity(&e.data.stay.hotel_id, e.data.popularity);
                 continue;
             }
             topics::BOOKING_CANCELLED => {
                 let e = delivery.event::<BookingCancelled>()?;
-                gathered.popularity.keep(&e.data.stay.hotel_id, e.data.popularity);
+                gathered.popularity.keep_popularity(&e.data.stay.hotel_id, e.data.popularity);
                 continue;
             }
             _ => {}

@@ -8,7 +8,10 @@ use tripnest_common::{
     Event,
     events::Payload,
     kafka::Delivery,
-    saga::{AvailabilityChanged, BookingCancelled, BookingConfirmed, Contact, HotelUpserted, NightAvailability, Popularity, Stay},
+    saga::{
+        AvailabilityChanged, BookingCancelled, BookingConfirmed, Contact, HotelRatingUpdated, HotelUpserted, NightAvailability, Popularity,
+        Stay,
+    },
 };
 use tripnest_search::{
     availability::BookingClient,
@@ -61,7 +64,8 @@ fn stay(hotel: &str) -> Stay {
 }
 
 /// One hotel's events, in the order of its lane: its catalog entry, calendar changes of two
-/// room types, booking counts out of version order, and a catalog change in the middle.
+/// room types, booking counts and ratings out of version order, and a catalog change in the
+/// middle.
 fn events(hotel: &str) -> Vec<Delivery> {
     let catalog = |name: &str| {
         let mut h: HotelUpserted = catalog(hotel, "Lagos", &[("double", 2), ("suite", 4)]);
@@ -79,6 +83,8 @@ fn events(hotel: &str) -> Vec<Delivery> {
         payment_failure: None,
         popularity: Some(Popularity { stays: 1, version: 13 }),
     };
+    let rating = |average, count| Event::new("review", hotel, HotelRatingUpdated { hotel_id: hotel.into(), average, count });
+    let (earlier, later) = (rating(4.0, 2), rating(4.5, 3));
     vec![
         delivery(0, &catalog("Before")),
         delivery(1, &nights(hotel, "double", &[(1, 5), (2, 5), (3, 5)])),
@@ -90,6 +96,8 @@ fn events(hotel: &str) -> Vec<Delivery> {
         delivery(7, &nights(hotel, "double", &[(1, 3), (2, 0)])),
         delivery(8, &confirmed(2, 11)),
         delivery(9, &Event::new("booking", hotel, cancelled)),
+        delivery(10, &later),
+        delivery(11, &earlier),
     ]
 }
 
@@ -111,6 +119,7 @@ async fn a_batch_leaves_the_read_model_as_applying_its_events_one_by_one_does() 
     for ix in [&single, &batched] {
         let hotel = ix.store.hotel("lagos-1").await.expect("read").expect("the hotel");
         assert_eq!((hotel.name.as_str(), hotel.popularity, hotel.popularity_version), ("After", 1, 13), "{hotel:?}");
+        assert_eq!((hotel.rating, hotel.review_count), (4.5, 3), "the newest rating, though it came first");
         let double = ix.store.calendar("lagos-1", "double").await.expect("read").expect("double's calendar");
         let left: Vec<(NaiveDate, i32)> = double.nights.iter().map(|(n, c)| (*n, c.available)).collect();
         assert_eq!(left, [(night(1), 3), (night(2), 0), (night(3), 5)], "a later event's night wins");
