@@ -90,28 +90,32 @@ pub fn windows(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Vec<(NaiveDa
 /// Windows of the range read from booking at once.
 const CONCURRENT_WINDOWS: usize = 4;
 
-/// Apply one `availability.changed`: store the nights it carries, or (an event from before
-/// booking carried them) re-read its range from booking, a few windows at a time; either way
-/// with one write of the calendar document, whatever the range's length.
-pub async fn sync(store: &Store, booking: &BookingClient, change: &AvailabilityChanged, today: NaiveDate) -> Result<Applied, HandlerError> {
-    let mut applied = match &change.nights {
-        Some(nights) => store.replace_nights(&change.hotel_id, &change.room_type, None, nights, today).await,
-        None => {
-            let windows = windows(change.from, change.to, today);
-            let (Some(&(from, _)), Some(&(_, to))) = (windows.first(), windows.last()) else { return Ok(Applied::default()) };
-            let answers: Vec<Option<Vec<NightAvailability>>> = stream::iter(windows)
-                .map(|(from, to)| booking.nights(&change.hotel_id, &change.room_type, from, to))
-                .buffered(CONCURRENT_WINDOWS)
-                .try_collect()
-                .await
-                .map_err(|e| HandlerError::Transient(e.context("reading availability from booking")))?;
-            // A hotel that booking no longer sells (any window answering 404) has no nights at all.
-            let nights: Vec<NightAvailability> =
-                if answers.iter().any(Option::is_none) { Vec::new() } else { answers.into_iter().flatten().flatten().collect() };
-            store.replace_nights(&change.hotel_id, &change.room_type, Some((from, to)), &nights, today).await
-        }
-    }
-    .map_err(|e| HandlerError::Transient(e.into()))?;
+/// Apply an `availability.changed` written before booking carried its nights: re-read its range
+/// from booking, a few windows at a time, and make the range exactly the answer, with one write
+/// of the calendar document whatever the range's length. (Events that carry their nights never
+/// come here: the consumer gathers them per batch and stores them with
+/// [`Store::replace_nights`].)
+pub async fn reread(
+    store: &Store,
+    booking: &BookingClient,
+    change: &AvailabilityChanged,
+    today: NaiveDate,
+) -> Result<Applied, HandlerError> {
+    let windows = windows(change.from, change.to, today);
+    let (Some(&(from, _)), Some(&(_, to))) = (windows.first(), windows.last()) else { return Ok(Applied::default()) };
+    let answers: Vec<Option<Vec<NightAvailability>>> = stream::iter(windows)
+        .map(|(from, to)| booking.nights(&change.hotel_id, &change.room_type, from, to))
+        .buffered(CONCURRENT_WINDOWS)
+        .try_collect()
+        .await
+        .map_err(|e| HandlerError::Transient(e.context("reading availability from booking")))?;
+    // A hotel that booking no longer sells (any window answering 404) has no nights at all.
+    let nights: Vec<NightAvailability> =
+        if answers.iter().any(Option::is_none) { Vec::new() } else { answers.into_iter().flatten().flatten().collect() };
+    let mut applied = store
+        .replace_nights(&change.hotel_id, &change.room_type, Some((from, to)), &nights, today)
+        .await
+        .map_err(|e| HandlerError::Transient(e.into()))?;
     applied.cities.sort();
     applied.cities.dedup();
     Ok(applied)

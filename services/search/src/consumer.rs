@@ -71,8 +71,8 @@ async fn popularity(ix: &Indexer, hotel: &str, popularity: Option<Popularity>) -
     }
 }
 
-/// Apply one event.
-pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerError> {
+/// Apply one event that [`handle_batch`] does not gather.
+async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerError> {
     let document = |hotel: &str| Change { hotel: hotel.to_owned(), room_type: None };
     let (applied, change) = match delivery.topic.as_str() {
         topics::HOTEL_UPSERTED => {
@@ -91,7 +91,8 @@ pub async fn handle(ix: &Indexer, delivery: &Delivery) -> Result<(), HandlerErro
         topics::AVAILABILITY_CHANGED => {
             let e = delivery.event::<AvailabilityChanged>()?;
             let change = Change { hotel: e.data.hotel_id.clone(), room_type: Some(e.data.room_type.clone()) };
-            (availability::sync(&ix.store, &ix.booking, &e.data, Utc::now().date_naive()).await?, change)
+            // Only events without their nights come here (`handle_batch` gathers the others).
+            (availability::reread(&ix.store, &ix.booking, &e.data, Utc::now().date_naive()).await?, change)
         }
         topics::BOOKING_CONFIRMED => {
             let e = delivery.event::<BookingConfirmed>()?;
