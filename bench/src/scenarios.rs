@@ -424,19 +424,29 @@ struct Sample {
 
 /// Rooms left (search's results for the hotel's city and dates, read past the cache) and the
 /// popularity (search's hotel page) of `hotel`.
-async fn search_view(site: &Site, hotel: &str, city: &str, from: u64, salt: u64) -> Option<(i64, i64)> {
+async fn search_view(site: &Site, hotel: &str, city: &str, from: u64) -> Option<(i64, i64)> {
+    Some((rooms_left(site, hotel, city, from).await?, popularity(site, hotel).await?))
+}
+
+/// What a traveller searching `city` for the night `from` sees left of `hotel`'s first room
+/// type: the search a user makes (the result cache included, which a change invalidates at
+/// once, see search's `cache` module).
+async fn rooms_left(site: &Site, hotel: &str, city: &str, from: u64) -> Option<i64> {
     let url = format!(
-        "{}/hotels?city={city}&checkIn={}&checkOut={}&guests=1&rooms=1&pageSize=100&minPrice={}",
+        "{}/hotels?city={city}&checkIn={}&checkOut={}&guests=1&rooms=1&pageSize=100",
         site.api,
         site::day(from),
         site::day(from + 1),
-        1_000_000 + salt
     );
     let list: Value = site.http.get(url).send().await.ok()?.json().await.ok()?;
     let hit = list["items"].as_array()?.iter().find(|h| h["id"] == hotel)?;
-    let left = hit["roomTypes"][0]["available"].as_i64()?;
+    hit["roomTypes"][0]["available"].as_i64()
+}
+
+/// `hotel`'s popularity on its page in search.
+async fn popularity(site: &Site, hotel: &str) -> Option<i64> {
     let page: Value = site.http.get(format!("{}/hotels/{hotel}", site.api)).send().await.ok()?.json().await.ok()?;
-    Some((left, page["popularity"].as_i64()?))
+    page["popularity"].as_i64()
 }
 
 /// Every `kafka_consumer_*lag*` sample on the read models' `/metrics` (`search: name{labels}` → value).
@@ -474,20 +484,28 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         })
         .collect();
     let mut before = Vec::new();
-    for (j, (hotel, city, from)) in plan.iter().enumerate() {
-        before.push(search_view(site, hotel, city, *from, j as u64).await);
+    for (hotel, city, from) in plan.iter() {
+        before.push(search_view(site, hotel, city, *from).await);
     }
+    let measurable = before.iter().filter(|b| b.is_some()).count();
+    // A sampled hotel that search does not show before the run (its night sold out by earlier
+    // runs on the cached seed) cannot show a change; it is counted, not measured.
+    anyhow::ensure!(measurable > 0, "search shows none of the {} sampled hotels before the run: nothing could be measured", plan.len());
     let found: Arc<Mutex<Vec<Sample>>> = Arc::new(Mutex::new(vec![Sample::default(); plan.len()]));
     let stop: Arc<std::sync::atomic::AtomicBool> = Arc::default();
     let sampler = {
         let (site, stop) = (site.clone(), stop.clone());
         tokio::spawn(async move {
             let (mut max, mut metrics) = (BTreeMap::<String, i64>::new(), BTreeMap::<String, f64>::new());
+            // When each group was last seen behind, and whether the last look found it behind.
+            let mut behind = BTreeMap::<String, (tokio::time::Instant, bool)>::new();
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 if let Ok(lag) = seed::read_model_lag(&site.platform).await {
                     for (g, v) in lag {
-                        let m = max.entry(g).or_default();
+                        let m = max.entry(g.clone()).or_default();
                         *m = (*m).max(v);
+                        let last = behind.entry(g).or_insert((tokio::time::Instant::now(), false));
+                        *last = if v > 0 { (tokio::time::Instant::now(), true) } else { (last.0, false) };
                     }
                 }
                 for (service, value) in lag_metrics(&site).await {
@@ -496,7 +514,7 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
-            (max, metrics)
+            (max, metrics, behind)
         })
     };
     let plan = Arc::new(plan);
@@ -520,16 +538,17 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
                     found.lock().expect("found")[j].booking = Some(id.clone());
                     let (site, found, hotel, city, from) = (site.clone(), found.clone(), hotel.clone(), city.clone(), *from);
                     let was = before[j];
-                    // Watch search until it shows the change (at most 120 s).
+                    // Watch search until it shows the change (at most 120 s): the rooms left every
+                    // 100 ms for the first 5 s, then every 500 ms; the hotel page only once they
+                    // dropped (one search request per look, so the watchers add little load).
                     tokio::spawn(async move {
                         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+                        let Some((left0, pop0)) = was else { return };
                         let mut attempt = 0;
                         while tokio::time::Instant::now() < deadline {
                             attempt += 1;
-                            if let (Some((left, pop)), Some((left0, pop0))) =
-                                (search_view(&site, &hotel, &city, from, 1000 * j as u64 + attempt).await, was)
-                                && left < left0
-                                && pop > pop0
+                            if rooms_left(&site, &hotel, &city, from).await.is_some_and(|left| left < left0)
+                                && popularity(&site, &hotel).await.is_some_and(|pop| pop > pop0)
                             {
                                 found.lock().expect("found")[j].seen = Some(chrono::Utc::now());
                                 return;
@@ -543,6 +562,7 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         }
     })
     .await;
+    let load_ended = tokio::time::Instant::now();
     eprintln!("    bookings: p50 {:.1} ms, p99 {:.1} ms, {} errors of {}", step.p50_ms, step.p99_ms, step.errors, step.due);
     // Let the watchers finish (each stops by itself within 120 s).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(125);
@@ -554,12 +574,20 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (max_lag, max_metrics) = sampler.await.unwrap_or_default();
+    let (max_lag, max_metrics, behind) = sampler.await.unwrap_or_default();
+    let watched = load_ended.elapsed().as_secs_f64();
+    // Seconds after the load ended until every read model had caught up (None: not by the end).
+    let caught_up = behind
+        .values()
+        .try_fold(0.0_f64, |most, (last, still)| (!still).then(|| most.max(last.saturating_duration_since(load_ended).as_secs_f64())));
     let tap = &site.platform.tap;
     let mut hist = load::histogram();
     let (mut unseen, mut unconfirmed) = (0, 0);
-    for sample in found.lock().expect("found").iter() {
+    for (sample, was) in found.lock().expect("found").iter().zip(before.iter()) {
         let Some(id) = &sample.booking else { continue };
+        if was.is_none() {
+            continue; // not shown before the run: counted below as not measurable
+        }
         let confirmed = tap
             .about(topics::BOOKING_CONFIRMED, id)
             .first()
@@ -583,11 +611,13 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
             Some(1000.0),
         )
         .note(format!(
-            "{} sampled bookings measured (p50 {:.0} ms, max {:.0} ms); {unseen} not shown by search within 120 s, {unconfirmed} never confirmed; \
+            "{} sampled bookings measured (p50 {:.0} ms, max {:.0} ms); {unseen} not shown by search within 120 s, {unconfirmed} never confirmed, \
+             {} not measurable (search did not show the hotel before the run); \
              shown = search's results for the hotel and night have fewer rooms left and its hotel page a higher popularity than before the run",
             hist.len(),
             load::ms(&hist, 0.5),
-            if hist.is_empty() { 0.0 } else { hist.max() as f64 / 1000.0 }
+            if hist.is_empty() { 0.0 } else { hist.max() as f64 / 1000.0 },
+            plan.len() - measurable
         )),
     );
     report.rows.push(
@@ -601,6 +631,10 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         )
         .note(format!("committed offsets vs. end of the topics, read from Kafka every second: {max_lag:?}")),
     );
+    report.rows.push(Row::new(&s, "read models caught up after the load ended", "s", caught_up, "–", None).note(match caught_up {
+        Some(_) => "the last second any read model's consumer group was still behind (0: never behind once the load ended)".to_owned(),
+        None => format!("still behind when the watch ended, {watched:.0} s after the load"),
+    }));
     report.rows.push(
         Row::new(
             &s,

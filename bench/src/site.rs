@@ -154,15 +154,17 @@ impl Site {
                 let url = format!("{}/hotels?city={}&checkIn={}&checkOut={}&guests=2&rooms=1", self.api, self.cities[0], day(20), day(22));
                 expect(self.http.get(url).send().await, &[200]).await
             }
-            // Every miss another query (a minimum price below every hotel's, never repeated).
+            // Every miss another query (a maximum price above every hotel's, never repeated; a
+            // growing minimum price would have filtered out more hotels as the run went on).
             "search miss" => {
                 let n = self.misses.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 let url = format!(
-                    "{}/hotels?city={}&checkIn={}&checkOut={}&guests=1&rooms=1&minPrice={n}",
+                    "{}/hotels?city={}&checkIn={}&checkOut={}&guests=1&rooms=1&maxPrice={}",
                     self.api,
                     self.city(i, 2),
                     day(from),
-                    day(from + 1 + spread(i, 4) % 3)
+                    day(from + 1 + spread(i, 4) % 3),
+                    1_000_000_000 + n
                 );
                 expect(self.http.get(url).send().await, &[200]).await
             }

@@ -203,6 +203,10 @@ pub struct KafkaConfig {
     /// Most events of one ordering key a read model's consumer applies together when they piled
     /// up behind each other ([`crate::kafka::ConsumerSettings::batch`]): only while it is behind.
     pub read_model_batch: usize,
+    /// Most messages a read model's consumer holds at once
+    /// ([`crate::kafka::ConsumerSettings::held`]): several times the hotels, so that what piles
+    /// up behind each hotel while the consumer is behind can be applied together.
+    pub read_model_held: usize,
 }
 
 impl KafkaConfig {
@@ -227,6 +231,7 @@ impl Default for KafkaConfig {
             create_missing_topics: true,
             read_model_concurrency: 16,
             read_model_batch: 64,
+            read_model_held: 8192,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Handling several messages at once without giving up order where it matters, or
 //! at-least-once delivery.
 //!
-//! [`run_consumer`](crate::kafka::run_consumer) holds at most `concurrency × batch` received
-//! messages. Each has an *ordering key* (by default its Kafka key, the aggregate id; a consumer
+//! [`run_consumer`](crate::kafka::run_consumer) holds at most `held` received messages (at
+//! least `concurrency × batch`). Each has an *ordering key* (by default its Kafka key, the aggregate id; a consumer
 //! may name another, e.g. the hotel a booking event changes). [`Lanes`] runs messages of
 //! different keys at the same time (at most `concurrency` keys) and messages of one key one
 //! batch after another, in the order received, which for one partition is offset order. A key

@@ -273,42 +273,11 @@ async fn what_piles_up_behind_a_key_is_handled_as_one_batch_and_a_poisoned_one_i
         }
     }
 
-    // Per key, the numbers in the order handled; the size of every batch; batches at once, at most.
-    let by_key: Arc<Mutex<HashMap<usize, Vec<usize>>>> = Arc::default();
-    let sizes: Arc<Mutex<Vec<usize>>> = Arc::default();
-    let (running, most) = (Arc::new(std::sync::atomic::AtomicUsize::new(0)), Arc::new(std::sync::atomic::AtomicUsize::new(0)));
+    let recorded = Recorded::default();
     let shutdown = CancellationToken::new();
     let settings = ConsumerSettings { concurrency: CONCURRENCY, batch: BATCH, ..ConsumerSettings::new(&group, &[TOPIC]) };
-    let task = tokio::spawn({
-        let (cfg, dlq, token) = (cfg.clone(), producer.clone(), shutdown.clone());
-        let (by_key, sizes, running, most) = (by_key.clone(), sizes.clone(), running.clone(), most.clone());
-        async move {
-            run_batch_consumer(&cfg, settings, dlq, token, move |batch: Vec<Delivery>| {
-                let (by_key, sizes, running, most) = (by_key.clone(), sizes.clone(), running.clone(), most.clone());
-                async move {
-                    use std::sync::atomic::Ordering::SeqCst;
-                    let now = running.fetch_add(1, SeqCst) + 1;
-                    most.fetch_max(now, SeqCst);
-                    // All or nothing: read every message before recording any.
-                    let numbers: Result<Vec<usize>, HandlerError> =
-                        batch.iter().map(|d| Ok(d.event::<Numbered>()?.data.n as usize)).collect();
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                    running.fetch_sub(1, SeqCst);
-                    let numbers = numbers?;
-                    sizes.lock().expect("lock").push(numbers.len());
-                    let mut by_key = by_key.lock().expect("lock");
-                    for n in numbers {
-                        by_key.entry(n % KEYS).or_default().push(n);
-                    }
-                    Ok(())
-                }
-            })
-            .await
-            .expect("consumer runs");
-        }
-    });
-    let handled = || by_key.lock().expect("lock").values().map(Vec::len).sum::<usize>();
-    wait_until("every message handled", Duration::from_secs(90), || handled() >= COUNT).await;
+    let task = recorded.consume(&cfg, settings, &producer, &shutdown, KEYS);
+    wait_until("every message handled", Duration::from_secs(90), || recorded.handled() >= COUNT).await;
     let dlq: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("probe");
     let parked = cfg.topic(&tripnest_common::events::topics::dead_letter(TOPIC));
     wait_until("the poisoned message parked", Duration::from_secs(30), || {
@@ -318,15 +287,104 @@ async fn what_piles_up_behind_a_key_is_handled_as_one_batch_and_a_poisoned_one_i
     shutdown.cancel();
     task.await.expect("consumer stops");
 
-    for (key, ns) in by_key.lock().expect("lock").iter() {
-        assert!(ns.windows(2).all(|w| w[0] < w[1]), "key {key} was handled in order, each once: {ns:?}");
-        assert_eq!(ns.len(), COUNT / KEYS, "key {key} was handled once per message");
-    }
-    let sizes = sizes.lock().expect("lock").clone();
+    recorded.assert_each_key_in_order_once(COUNT / KEYS);
+    let sizes = recorded.sizes.lock().expect("lock").clone();
     assert!(sizes.iter().all(|s| (1..=BATCH).contains(s)), "at most {BATCH} a batch: {sizes:?}");
     assert!(sizes.iter().any(|s| *s > 1), "what piled up was handed over together: {sizes:?}");
     assert!(sizes.len() < COUNT / 2, "{} batches for {COUNT} messages", sizes.len());
-    let most = most.load(std::sync::atomic::Ordering::SeqCst);
+    let most = recorded.most.load(std::sync::atomic::Ordering::SeqCst);
     assert!(most <= CONCURRENCY, "at most {CONCURRENCY} batches at once: {most}");
     assert_eq!(committed_through_the_end(&cfg, &group, &physical), COUNT as i64 + 1, "the parked message is committed too");
+}
+
+/// With many more keys than `concurrency × batch`, batches still form, because the consumer
+/// holds up to `held` messages: each key's messages pile up while the other keys run (a read
+/// model behind on 1,000 hotels held 1,024 messages, about one per hotel, and wrote every event
+/// on its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_many_keys_batches_form_from_the_messages_held() {
+    const KEYS: usize = 300;
+    const COUNT: usize = 2400;
+    const BATCH: usize = 16;
+    const CONCURRENCY: usize = 2;
+    let (cfg, physical) = fresh_topic().await;
+    let group = format!("many-keys-{}", uuid::Uuid::now_v7().simple());
+    let producer = Producer::new(&cfg).expect("producer");
+    for n in 0..COUNT {
+        producer.publish(&Event::new("/test", format!("key-{}", n % KEYS), Numbered { n: n as u64 }), None).await.expect("publish");
+    }
+    let recorded = Recorded::default();
+    let shutdown = CancellationToken::new();
+    let settings = ConsumerSettings { concurrency: CONCURRENCY, batch: BATCH, held: COUNT, ..ConsumerSettings::new(&group, &[TOPIC]) };
+    let task = recorded.consume(&cfg, settings, &producer, &shutdown, KEYS);
+    wait_until("every message handled", Duration::from_secs(90), || recorded.handled() >= COUNT).await;
+    shutdown.cancel();
+    task.await.expect("consumer stops");
+
+    recorded.assert_each_key_in_order_once(COUNT / KEYS);
+    let sizes = recorded.sizes.lock().expect("lock").clone();
+    // Held to `concurrency × batch` (32 messages over 300 keys) nearly every batch would be one
+    // message: 2,400 batches.
+    assert!(sizes.len() <= COUNT / 3, "{} batches for {COUNT} messages over {KEYS} keys: {sizes:?}", sizes.len());
+    assert!(sizes.iter().all(|s| (1..=BATCH).contains(s)), "at most {BATCH} a batch: {sizes:?}");
+    assert_eq!(committed_through_the_end(&cfg, &group, &physical), COUNT as i64);
+}
+
+/// What a batch consumer's handler saw: per key the numbers in the order handled, the size of
+/// every batch, and the most batches that ran at once.
+#[derive(Clone, Default)]
+struct Recorded {
+    by_key: Arc<Mutex<HashMap<usize, Vec<usize>>>>,
+    sizes: Arc<Mutex<Vec<usize>>>,
+    running: Arc<std::sync::atomic::AtomicUsize>,
+    most: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Recorded {
+    /// Run a batch consumer that records into `self`; each batch takes 2 ms and is all or
+    /// nothing (an unparseable message fails it before anything is recorded).
+    fn consume(
+        &self,
+        cfg: &KafkaConfig,
+        settings: ConsumerSettings,
+        dlq: &Producer,
+        shutdown: &CancellationToken,
+        keys: usize,
+    ) -> tokio::task::JoinHandle<()> {
+        let (cfg, dlq, token, recorded) = (cfg.clone(), dlq.clone(), shutdown.clone(), self.clone());
+        tokio::spawn(async move {
+            run_batch_consumer(&cfg, settings, dlq, token, move |batch: Vec<Delivery>| {
+                let recorded = recorded.clone();
+                async move {
+                    use std::sync::atomic::Ordering::SeqCst;
+                    let now = recorded.running.fetch_add(1, SeqCst) + 1;
+                    recorded.most.fetch_max(now, SeqCst);
+                    let numbers: Result<Vec<usize>, HandlerError> =
+                        batch.iter().map(|d| Ok(d.event::<Numbered>()?.data.n as usize)).collect();
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    recorded.running.fetch_sub(1, SeqCst);
+                    let numbers = numbers?;
+                    recorded.sizes.lock().expect("lock").push(numbers.len());
+                    let mut by_key = recorded.by_key.lock().expect("lock");
+                    for n in numbers {
+                        by_key.entry(n % keys).or_default().push(n);
+                    }
+                    Ok(())
+                }
+            })
+            .await
+            .expect("consumer runs");
+        })
+    }
+
+    fn handled(&self) -> usize {
+        self.by_key.lock().expect("lock").values().map(Vec::len).sum()
+    }
+
+    fn assert_each_key_in_order_once(&self, per_key: usize) {
+        for (key, ns) in self.by_key.lock().expect("lock").iter() {
+            assert!(ns.windows(2).all(|w| w[0] < w[1]), "key {key} was handled in order, each once: {ns:?}");
+            assert_eq!(ns.len(), per_key, "key {key} was handled once per message");
+        }
+    }
 }
