@@ -581,17 +581,20 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         .values()
         .try_fold(0.0_f64, |most, (last, still)| (!still).then(|| most.max(last.saturating_duration_since(load_ended).as_secs_f64())));
     let tap = &site.platform.tap;
-    let mut hist = load::histogram();
+    let (mut hist, mut saga) = (load::histogram(), load::histogram());
     let (mut unseen, mut unconfirmed) = (0, 0);
     for (sample, was) in found.lock().expect("found").iter().zip(before.iter()) {
         let Some(id) = &sample.booking else { continue };
         if was.is_none() {
             continue; // not shown before the run: counted below as not measurable
         }
-        let confirmed = tap
-            .about(topics::BOOKING_CONFIRMED, id)
-            .first()
-            .and_then(|e| e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()));
+        let time = |topic: &str| {
+            tap.about(topic, id).first().and_then(|e| e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()))
+        };
+        let confirmed = time(topics::BOOKING_CONFIRMED);
+        if let (Some(created), Some(confirmed)) = (time(topics::BOOKING_CREATED), confirmed) {
+            saga.saturating_record((confirmed - created).num_microseconds().unwrap_or(0).max(1) as u64);
+        }
         match (confirmed, sample.seen) {
             (Some(c), Some(seen)) => {
                 hist.saturating_record((seen - c.with_timezone(&chrono::Utc)).num_microseconds().unwrap_or(0).max(1) as u64)
@@ -631,10 +634,35 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         )
         .note(format!("committed offsets vs. end of the topics, read from Kafka every second: {max_lag:?}")),
     );
+    let per_group: BTreeMap<&String, String> = behind
+        .iter()
+        .map(|(g, (last, still))| {
+            let after = last.saturating_duration_since(load_ended).as_secs_f64();
+            (g, if *still { format!("still behind at {watched:.0} s") } else { format!("{after:.0} s") })
+        })
+        .collect();
     report.rows.push(Row::new(&s, "read models caught up after the load ended", "s", caught_up, "–", None).note(match caught_up {
-        Some(_) => "the last second any read model's consumer group was still behind (0: never behind once the load ended)".to_owned(),
-        None => format!("still behind when the watch ended, {watched:.0} s after the load"),
+        Some(_) => format!(
+            "the last second any read model's consumer group was still behind (0: never behind once the load ended); per group: {per_group:?}"
+        ),
+        None => format!("still behind when the watch ended, {watched:.0} s after the load; per group: {per_group:?}"),
     }));
+    report.rows.push(
+        Row::new(
+            &s,
+            "booking.created → booking.confirmed of the sampled bookings (the saga), p99",
+            "ms",
+            (!saga.is_empty()).then(|| load::ms(&saga, 0.99)),
+            "–",
+            None,
+        )
+        .note(format!(
+            "{} confirmed within the watch, p50 {:.0} ms, max {:.0} ms: search can only show what the saga confirmed",
+            saga.len(),
+            load::ms(&saga, 0.5),
+            if saga.is_empty() { 0.0 } else { saga.max() as f64 / 1000.0 }
+        )),
+    );
     report.rows.push(
         Row::new(
             &s,
