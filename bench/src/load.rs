@@ -221,8 +221,9 @@ pub fn doubling(start: f64, max: f64) -> Vec<f64> {
     std::iter::successors(Some(start), |r| Some(r * 2.0)).take_while(|r| *r <= max).collect()
 }
 
-/// Offer rising rates until one misses `p99_ms` (then one step halfway, in log scale, between
-/// the last rate that met it and the first that did not). Returns every step, in order.
+/// Offer rising rates until one misses `p99_ms` (when the first already misses, lower ones,
+/// ÷4 each, until one meets it), then one step halfway, in log scale, between the highest rate
+/// that met it and the lowest that did not. Returns every step.
 pub async fn ladder<F, Fut>(rates: &[f64], pace: Pace, max_in_flight: usize, p99_ms: f64, request: F) -> Vec<Step>
 where
     F: Fn(u64) -> Fut + Clone,
@@ -253,7 +254,9 @@ where
         let failed = !step.meets(p99_ms);
         steps.push(step);
         if failed {
-            let passed = steps.iter().rev().skip(1).find(|s| s.meets(p99_ms)).map(|s| s.offered_rps);
+            let mut passed = steps.iter().rev().skip(1).find(|s| s.meets(p99_ms)).map(|s| s.offered_rps);
+            // The lowest rate that missed, above the highest that met it.
+            let mut missed = rate;
             if passed.is_none() {
                 // Even the first rate was too much: go down (by 4× each time, three times at most).
                 for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
@@ -266,12 +269,16 @@ where
                     let met = step.meets(p99_ms);
                     steps.insert(0, step);
                     if met {
+                        passed = Some(lower);
                         break;
                     }
+                    missed = lower;
                 }
             }
+            // Either way, one step halfway (in log scale) between the two: a rate found by
+            // going down is not reported as the capacity when one twice as high may hold.
             if let Some(lo) = passed {
-                let mid = (lo * rate).sqrt().round();
+                let mid = (lo * missed).sqrt().round();
                 settle(&steps).await;
                 let step = run(mid).await;
                 eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
@@ -360,6 +367,20 @@ mod tests {
         assert_eq!(pace.duration(1000.0), Duration::from_secs(8));
         assert_eq!(pace.duration(100.0), Duration::from_secs(20));
         assert_eq!(pace.duration(5.0), Duration::from_secs(120));
+    }
+
+    #[tokio::test]
+    async fn a_first_rate_that_misses_is_followed_down_and_then_halfway_back_up() {
+        // 30 ms a request and at most 2 in flight: 100/s drops requests, 25/s keeps up.
+        let pace = Pace { step: Duration::from_millis(400), min_samples: 1, max: Duration::from_secs(1) };
+        let steps = ladder(&[100.0], pace, 2, 100.0, |_| async {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            Ok(())
+        })
+        .await;
+        let offered: Vec<f64> = steps.iter().map(|s| s.offered_rps).collect();
+        assert_eq!(offered, vec![25.0, 100.0, 50.0], "down ÷4, then the geometric midpoint: {steps:?}");
+        assert!(steps[0].meets(100.0) && !steps[1].meets(100.0), "{steps:?}");
     }
 
     #[test]
