@@ -34,11 +34,15 @@ postgres_start() {
   fi
   local runas=()
   [[ $(id -u) -eq 0 ]] && runas=(runuser -u postgres --)
+  # Per-statement counters (`SELECT … FROM pg_stat_statements`) when the contrib module is
+  # installed: the bench reads them to say where the database's time goes.
+  local extra=()
+  [[ -f "$(dirname "$(readlink -f "$bin/postgres")")/../lib/pg_stat_statements.so" ]] && extra=(-c shared_preload_libraries=pg_stat_statements)
   # Durability is traded for speed: this cluster holds test and demo data only.
   start_bg postgres "${runas[@]}" "$bin/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" \
     -c listen_addresses=127.0.0.1 -c unix_socket_directories="$STATE/pg-socket" \
     -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 \
-    -c shared_buffers=256MB
+    -c shared_buffers=256MB "${extra[@]}"
   wait_for postgres "${TRIPNEST_WAIT:-60}" postgres_health
   ok "postgres on 127.0.0.1:$POSTGRES_PORT"
 }

@@ -34,3 +34,42 @@ async fn mongodb_inserts_finds_sorted_and_enforces_a_unique_index() {
 
     db.drop().await.expect("drop test database");
 }
+
+/// The local MongoDB-wire server is FerretDB on the stack's PostgreSQL (database `ferretdb`,
+/// a schema per MongoDB database, a table per collection). A `find` by `_id` reaches
+/// PostgreSQL as jsonb containment, served by the GIN index `dev/ferretdb/postgres.sql` adds.
+/// That index must not keep a pending list: with one, every lookup read all the keys inserted
+/// since autovacuum last ran, so a read model's lookups slowed down as events kept coming.
+/// Here the pages a lookup reads stay few right after thousands of inserts.
+#[tokio::test]
+async fn a_lookup_by_id_reads_a_few_pages_however_many_documents_were_just_inserted() {
+    const DOCS: usize = 4000;
+    let stack = Stack::load();
+    let client = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await.expect("mongodb uri");
+    let name = unique("e2e").replace('-', "_");
+    let db = client.database(&name);
+    let facts = db.collection::<Document>("facts");
+    facts.insert_one(doc! { "_id": "first" }).await.expect("the collection exists");
+    // One document per insert, as a consumer writes them.
+    for i in 0..DOCS {
+        facts.insert_one(doc! { "_id": format!("k{i:05}"), "n": i as i64 }).await.expect("insert");
+    }
+    let found = facts.find_one(doc! { "_id": "k02000" }).await.expect("find").expect("the document");
+    assert_eq!(found.get_i64("n").expect("n"), 2000);
+
+    let pg = sqlx::PgPool::connect(&tripnest_e2e::with_database(stack.database_url(), "ferretdb")).await.expect("ferretdb's database");
+    let table: String = sqlx::query_scalar("SELECT tablename::text FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'facts\\_%'")
+        .bind(&name)
+        .fetch_one(&pg)
+        .await
+        .expect("the collection's table");
+    let sql =
+        format!(r#"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT _jsonb FROM "{name}"."{table}" WHERE _jsonb -> '_id' @> '"k02000"'"#);
+    let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&pg).await.expect("explain");
+    let top = &plan[0]["Plan"];
+    let pages = top["Shared Hit Blocks"].as_i64().unwrap_or(0) + top["Shared Read Blocks"].as_i64().unwrap_or(0);
+    assert_eq!(top["Actual Rows"], 1, "{plan:#}");
+    // 4 here (index root and leaf, the heap page); 13 with the pending list.
+    assert!(pages <= 6, "a lookup by _id read {pages} pages after {DOCS} inserts: {plan:#}");
+    db.drop().await.expect("drop test database");
+}
