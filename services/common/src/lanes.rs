@@ -2,41 +2,52 @@
 //! at-least-once delivery.
 //!
 //! [`run_consumer`](crate::kafka::run_consumer) holds at most `held` received messages (at
-//! least `concurrency × batch`). Each has an *ordering key* (by default its Kafka key, the aggregate id; a consumer
-//! may name another, e.g. the hotel a booking event changes). [`Lanes`] runs messages of
-//! different keys at the same time (at most `concurrency` keys) and messages of one key one
-//! batch after another, in the order received, which for one partition is offset order. A key
-//! that becomes ready takes everything queued behind it, up to `batch` messages, as one batch:
-//! while a consumer keeps up, batches hold one message; when it falls behind, the messages of
-//! one key that piled up are handled together, which a handler may apply as one write. With
-//! `concurrency` 1 and `batch` 1 this is exactly "one message at a time, in partition order".
+//! least `concurrency × batch`). Each has an *ordering key* (by default its Kafka key, the
+//! aggregate id; a consumer may name another, e.g. the hotel a booking event changes).
+//! [`Lanes`] runs messages of different keys at the same time (at most `concurrency` keys) and
+//! messages of one key one batch after another, in the order received, which for one
+//! partition is offset order. A key that runs takes everything queued behind it, up to `batch`
+//! messages, as one batch: while a consumer keeps up, batches hold one message; when it falls
+//! behind, the messages of one key that piled up are handled together, which a handler may
+//! apply as one write. With `concurrency` 1 and `batch` 1 this is exactly "one message at a
+//! time, in partition order".
+//!
+//! Of the keys that may run, the one whose next message was received first runs first. The
+//! oldest message held is what holds the committable offset back, so this keeps the committed
+//! offset (the lag a gauge shows, and what a restart redelivers) moving steadily; a plain
+//! round of the ready keys left a key that had just run at the back, behind every other key,
+//! with the partition's oldest message.
 //!
 //! Messages of one partition can therefore finish out of order. [`Watermarks`] turns finished
 //! offsets into the position that may be committed: the offset after the longest run of
 //! finished messages from the start, never past a message still held. A crash redelivers the
 //! held messages and any finished after them, never skips one.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// The messages held, queued by ordering key, and which keys may run.
 #[derive(Debug)]
 pub(crate) struct Lanes<T> {
     lanes: HashMap<Vec<u8>, Lane<T>>,
-    /// Keys with queued messages and no running batch, in the order they became ready.
-    ready: VecDeque<Vec<u8>>,
+    /// Keys with queued messages and no running batch, by when their next message was
+    /// received (its admission number).
+    ready: BTreeMap<u64, Vec<u8>>,
+    /// Admission number of the next message received.
+    admitted: u64,
     held: usize,
     running: usize,
 }
 
 #[derive(Debug)]
 struct Lane<T> {
-    queued: VecDeque<T>,
+    /// The queued messages with their admission numbers.
+    queued: VecDeque<(u64, T)>,
     running: bool,
 }
 
 impl<T> Default for Lanes<T> {
     fn default() -> Self {
-        Self { lanes: HashMap::new(), ready: VecDeque::new(), held: 0, running: 0 }
+        Self { lanes: HashMap::new(), ready: BTreeMap::new(), admitted: 0, held: 0, running: 0 }
     }
 }
 
@@ -44,23 +55,26 @@ impl<T> Lanes<T> {
     /// A received message: queued behind its key (which becomes ready if it was idle).
     pub(crate) fn admit(&mut self, key: &[u8], item: T) {
         self.held += 1;
+        let n = self.admitted;
+        self.admitted += 1;
         let lane = self.lanes.entry(key.to_vec()).or_insert_with(|| Lane { queued: VecDeque::new(), running: false });
         if !lane.running && lane.queued.is_empty() {
-            self.ready.push_back(key.to_vec());
+            self.ready.insert(n, key.to_vec());
         }
-        lane.queued.push_back(item);
+        lane.queued.push_back((n, item));
     }
 
-    /// The next batch to run, when fewer than `max_running` batches run: the longest-ready
-    /// key and up to `max_batch` of its messages, in order. The key runs until [`Lanes::finish`].
+    /// The next batch to run, when fewer than `max_running` batches run: the ready key whose
+    /// next message was received first, and up to `max_batch` of its messages, in order. The
+    /// key runs until [`Lanes::finish`].
     pub(crate) fn next_batch(&mut self, max_running: usize, max_batch: usize) -> Option<(Vec<u8>, Vec<T>)> {
         if self.running >= max_running {
             return None;
         }
-        let key = self.ready.pop_front()?;
+        let (_, key) = self.ready.pop_first()?;
         let lane = self.lanes.get_mut(&key).expect("a ready key has a lane");
         let take = lane.queued.len().min(max_batch.max(1));
-        let batch: Vec<T> = lane.queued.drain(..take).collect();
+        let batch: Vec<T> = lane.queued.drain(..take).map(|(_, item)| item).collect();
         lane.running = true;
         self.running += 1;
         Some((key, batch))
@@ -73,10 +87,13 @@ impl<T> Lanes<T> {
         self.running = self.running.saturating_sub(1);
         let Some(lane) = self.lanes.get_mut(key) else { return };
         lane.running = false;
-        if lane.queued.is_empty() {
-            self.lanes.remove(key);
-        } else {
-            self.ready.push_back(key.to_vec());
+        match lane.queued.front() {
+            Some(&(n, _)) => {
+                self.ready.insert(n, key.to_vec());
+            }
+            None => {
+                self.lanes.remove(key);
+            }
         }
     }
 
@@ -174,6 +191,25 @@ mod tests {
         assert_eq!(lanes.next_batch(1, 3), Some((b"a".to_vec(), vec![6, 7])));
         lanes.finish(b"a", 2);
         assert_eq!((lanes.held(), lanes.next_batch(1, 3)), (0, None));
+    }
+
+    #[test]
+    fn the_key_holding_the_oldest_message_runs_first_even_if_it_became_ready_last() {
+        let mut lanes = Lanes::default();
+        lanes.admit(b"a", 1);
+        lanes.admit(b"a", 2);
+        lanes.admit(b"b", 3);
+        assert_eq!(lanes.next_batch(1, 1), Some((b"a".to_vec(), vec![1])));
+        lanes.admit(b"c", 4);
+        // b and c became ready while a ran; a is ready again last, but holds message 2.
+        lanes.finish(b"a", 1);
+        assert_eq!(lanes.next_batch(1, 1), Some((b"a".to_vec(), vec![2])), "a holds the oldest message");
+        lanes.finish(b"a", 1);
+        assert_eq!(lanes.next_batch(1, 1), Some((b"b".to_vec(), vec![3])));
+        lanes.finish(b"b", 1);
+        assert_eq!(lanes.next_batch(1, 1), Some((b"c".to_vec(), vec![4])));
+        lanes.finish(b"c", 1);
+        assert_eq!((lanes.held(), lanes.next_batch(1, 1)), (0, None));
     }
 
     #[test]
