@@ -4,6 +4,7 @@
 mod kafka;
 mod kubernetes;
 mod mongo;
+mod outbox;
 mod postgres;
 mod redis;
 mod smtp;

@@ -7,9 +7,12 @@
 //! own seqs); a crash in between republishes, and consumers drop the duplicate with
 //! [`first_delivery`]. One relay per database publishes at a time (a
 //! PostgreSQL advisory lock elects it), which keeps per-key order across replicas. The relay
-//! wakes on `NOTIFY outbox` and also polls, so a lost notification only costs latency.
+//! wakes on `NOTIFY outbox` and also polls, so a lost notification only costs latency. The
+//! notifications that arrived while it published are taken together, so a burst of commits
+//! costs a read per batch, not a read per commit.
 
 use crate::{events::Event, kafka::Producer};
+use futures::FutureExt;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool, postgres::PgListener};
 use std::time::Duration;
@@ -124,6 +127,11 @@ async fn lead(pool: &PgPool, producer: &Producer, shutdown: &CancellationToken) 
             () = shutdown.cancelled() => break,
             n = listener.recv() => { n?; }
             () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        // Every commit that enqueued sent a notification, and those that came while a batch
+        // was being published are all waiting now: one read answers them all.
+        while let Some(n) = listener.recv().now_or_never() {
+            n?;
         }
     }
     sqlx::query("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK).execute(&mut *lock_conn).await?;
