@@ -11,6 +11,7 @@
 //! - [`baselines`]: bare axum handler, pgbench, bare Kafka round trip.
 //! - [`operator`]: N Hotels + N Inventories to Ready, against `kubectl apply` alone.
 //! - [`roll`]: the inventory roll against a plain `INSERT … SELECT`.
+//! - [`profile`]: CPU by process and PostgreSQL time by statement while a scenario runs.
 //! - [`report`]: `RESULTS.md` and `results.json`.
 //!
 //! `make bench` runs it on release binaries after the criterion benchmarks, at both sizes;
@@ -22,6 +23,7 @@ mod baselines;
 mod booking;
 mod load;
 mod operator;
+mod profile;
 mod report;
 mod roll;
 mod scenarios;

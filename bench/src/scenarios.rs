@@ -8,7 +8,7 @@ use crate::{
     Args, baselines,
     booking::{self, p50_p99},
     load::{self, Load, Pace, Step, doubling, ladder, ladder_classed, max_rate_under, open_loop_classed, spread},
-    operator,
+    operator, profile,
     report::{ClassRow, Report, Row},
     roll, seed,
     site::{self, CLASSES, Site, expect},
@@ -390,11 +390,14 @@ async fn contention(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut
 /// rates, against pgbench of the same transaction with rooms that never run out.
 async fn uncontended(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     eprintln!("[2b] booking creation without contention");
+    let (statements, cpu) = (profile::Statements::reset(stack).await, profile::Cpu::now());
     let steps = ladder_classed(&sizes.booking_rates, sizes.pace, MAX_IN_FLIGHT, P99_OBJECTIVE_MS, {
         let site = site.clone();
         move |i| site.clone().class_request("booking", i)
     })
     .await;
+    let cores = cpu.cores_since();
+    let booked: u64 = steps.iter().map(|s| s.due.saturating_sub(s.errors)).sum();
     let capacity = max_rate_under(&steps, P99_OBJECTIVE_MS);
     let due = steps.iter().map(|s| s.due).max().unwrap_or(1000);
     let pg = booking::pgbench_holds(stack, 300, seed::ROOMS * 1000, due as u32).await?;
@@ -410,6 +413,7 @@ async fn uncontended(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mu
         )
         .note(format!("the bar: ratio ≥ 0.50; pgbench mean {:.1} ms per transaction", pg.latency_ms)),
     );
+    profile_rows(&s, "the rising rates (pauses included)", &cores, statements.as_ref(), booked, report).await;
     report.steps.insert(format!("{s}: POST /api/bookings over every seeded hotel"), steps);
     Ok(())
 }
@@ -519,6 +523,7 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
     };
     let plan = Arc::new(plan);
     let before = Arc::new(before);
+    let (statements, cpu) = (profile::Statements::reset(&Stack::load()).await, profile::Cpu::now());
     let step = open_loop_classed(load, {
         let (site, found, plan, before) = (site.clone(), found.clone(), plan.clone(), before.clone());
         move |i| {
@@ -563,6 +568,7 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
     })
     .await;
     let load_ended = tokio::time::Instant::now();
+    let cores = cpu.cores_since();
     eprintln!("    bookings: p50 {:.1} ms, p99 {:.1} ms, {} errors of {}", step.p50_ms, step.p99_ms, step.errors, step.due);
     // Let the watchers finish (each stops by itself within 120 s).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(125);
@@ -682,8 +688,37 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
         Row::new(&s, "bookings answered during the run", "bookings/s", Some(step.achieved_rps), "offered", Some(load.rate))
             .note(format!("p99 {:.1} ms, {} errors of {}", step.p99_ms, step.errors, step.due)),
     );
+    let booked = step.due.saturating_sub(step.errors);
+    profile_rows(&s, "the load", &cores, statements.as_ref(), booked, report).await;
     report.steps.insert(format!("{s}: POST /api/bookings"), vec![step]);
     Ok(())
+}
+
+/// Where the time of scenario `s` went: the cores each process used during `when`, and
+/// PostgreSQL's time by statement per booking made, from the start of the load to now (the
+/// saga and the read models catching up included), when the server counts statements.
+async fn profile_rows(
+    s: &str,
+    when: &str,
+    cores: &[(String, f64)],
+    statements: Option<&profile::Statements>,
+    booked: u64,
+    report: &mut Report,
+) {
+    let total: f64 = cores.iter().map(|(_, v)| v).sum();
+    report.rows.push(Row::new(s, format!("CPU used during {when}"), "cores", Some(total), "–", None).note(profile::cores_note(cores, 14)));
+    let measured = match statements {
+        Some(st) => st.since().await.map_err(|e| format!("pg_stat_statements could not be read: {e:#}")),
+        None => Err("PostgreSQL does not load pg_stat_statements here".to_owned()),
+    };
+    let (value, note) = match measured {
+        Ok(all) => (
+            Some(all.iter().map(|x| x.total_ms).sum::<f64>() / booked.max(1) as f64),
+            profile::statements_note(&all, booked as f64, "booking made", 12),
+        ),
+        Err(why) => (None, why),
+    };
+    report.rows.push(Row::new(s, "PostgreSQL statement time per booking made (every database)", "ms", value, "–", None).note(note));
 }
 
 async fn saga(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {

@@ -1,0 +1,177 @@
+//! Where the machine's time goes while a scenario runs: CPU by process, read from `/proc`
+//! (every process on the machine, the engines included), and PostgreSQL's time by statement,
+//! read from `pg_stat_statements` when the server loads it (the stack's PostgreSQL does, see
+//! `dev/components/postgres.sh`). Both are read twice, before and after, and reported as the
+//! difference, so a figure is "per booking" or "cores during the load", not since boot.
+
+use std::{collections::HashMap, time::Instant};
+use tripnest_e2e::Stack;
+
+/// Linux reports process times in USER_HZ, which is 100 on every architecture we run on.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU time used so far by every process, by pid and command.
+#[derive(Debug)]
+pub struct Cpu {
+    at: Instant,
+    ticks: HashMap<(u32, String), u64>,
+}
+
+impl Cpu {
+    /// Read `/proc` now.
+    pub fn now() -> Self {
+        let mut ticks = HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            if let Some((command, used)) = parse_stat(&stat) {
+                ticks.insert((pid, command), used);
+            }
+        }
+        Self { at: Instant::now(), ticks }
+    }
+
+    /// Cores used by each command since `self`, most first.
+    pub fn cores_since(&self) -> Vec<(String, f64)> {
+        let (seconds, used) = self.used_since();
+        used.into_iter().map(|(c, cpu)| (c, cpu / seconds.max(1e-3))).collect()
+    }
+
+    /// Wall-clock seconds since `self`, and the CPU seconds each command used in them (a
+    /// process started since counts from its start), most first.
+    fn used_since(&self) -> (f64, Vec<(String, f64)>) {
+        let now = Self::now();
+        let mut by: HashMap<String, u64> = HashMap::new();
+        for (key, used) in &now.ticks {
+            let spent = used.saturating_sub(self.ticks.get(key).copied().unwrap_or(0));
+            *by.entry(key.1.clone()).or_default() += spent;
+        }
+        let mut out: Vec<(String, f64)> = by.into_iter().filter(|(_, t)| *t > 0).map(|(c, t)| (c, t as f64 / TICKS_PER_SECOND)).collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (now.at.duration_since(self.at).as_secs_f64(), out)
+    }
+}
+
+/// The command and the user + system ticks of one `/proc/<pid>/stat` line. The command is in
+/// parentheses and may itself hold spaces or parentheses, so fields are counted after the last `)`.
+fn parse_stat(stat: &str) -> Option<(String, u64)> {
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let command = stat.get(open + 1..close)?;
+    let fields: Vec<&str> = stat.get(close + 2..)?.split_whitespace().collect();
+    let (user, system) = (fields.get(11)?.parse::<u64>().ok()?, fields.get(12)?.parse::<u64>().ok()?);
+    // Kernel workers are one command per CPU and job; count them as one.
+    let command = if command.starts_with("kworker") { "kworker" } else { command };
+    Some((command.to_owned(), user + system))
+}
+
+/// PostgreSQL's statements, counted from a reset.
+#[derive(Debug)]
+pub struct Statements {
+    pool: sqlx::PgPool,
+}
+
+/// One normalised statement's share.
+#[derive(Debug, Clone)]
+pub struct Statement {
+    /// The database it ran in.
+    pub database: String,
+    /// Times it ran.
+    pub calls: i64,
+    /// Time spent executing it, in all, ms.
+    pub total_ms: f64,
+    /// The statement, whitespace collapsed, cut to 100 characters.
+    pub query: String,
+}
+
+impl Statements {
+    /// Reset the counters, or `None` when the server does not load `pg_stat_statements`.
+    pub async fn reset(stack: &Stack) -> Option<Self> {
+        let pool = sqlx::PgPool::connect(stack.database_url()).await.ok()?;
+        sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&pool).await.ok()?;
+        sqlx::query("SELECT pg_stat_statements_reset()").execute(&pool).await.ok()?;
+        Some(Self { pool })
+    }
+
+    /// Every statement since the reset, most time first.
+    pub async fn since(&self) -> anyhow::Result<Vec<Statement>> {
+        let rows: Vec<(String, i64, f64, String)> = sqlx::query_as(
+            "SELECT d.datname::text, s.calls, s.total_exec_time, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 100) \
+             FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid ORDER BY s.total_exec_time DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(database, calls, total_ms, query)| Statement { database, calls, total_ms, query }).collect())
+    }
+}
+
+/// `statements` as a note: the time per `unit` in all, by database, and the `top` statements
+/// with their calls and time per `unit`.
+pub fn statements_note(statements: &[Statement], per: f64, unit: &str, top: usize) -> String {
+    let per = per.max(1.0);
+    let mut by_db: Vec<(String, f64)> = Vec::new();
+    for s in statements {
+        match by_db.iter_mut().find(|(d, _)| *d == s.database) {
+            Some((_, ms)) => *ms += s.total_ms,
+            None => by_db.push((s.database.clone(), s.total_ms)),
+        }
+    }
+    by_db.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let dbs: Vec<String> = by_db.iter().map(|(d, ms)| format!("{d} {:.2}", ms / per)).collect();
+    let tops: Vec<String> = statements
+        .iter()
+        .take(top)
+        .map(|s| format!("{:.2} ms, {:.1} calls: [{}] `{}`", s.total_ms / per, s.calls as f64 / per, s.database, s.query.replace('|', "/")))
+        .collect();
+    format!("ms per {unit} by database: {}; top statements per {unit}: {}", dbs.join(", "), tops.join("; "))
+}
+
+/// `cores` as a note: the busiest `top` commands.
+pub fn cores_note(cores: &[(String, f64)], top: usize) -> String {
+    let shown: Vec<String> = cores.iter().take(top).map(|(c, v)| format!("{c} {v:.2}")).collect();
+    format!("cores by process (all of the machine's, from /proc): {}", shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_gives_its_command_and_user_plus_system_ticks() {
+        let line = "4242 (tokio-runtime (w) x) S 1 4242 4242 0 -1 4194560 2030 0 0 0 150 25 0 0 20 0 9 0 123 0 0";
+        assert_eq!(parse_stat(line), Some(("tokio-runtime (w) x".to_owned(), 175)));
+        assert_eq!(parse_stat("17 (kworker/0:1-events) I 2 0 0 0 -1 0 0 0 0 0 3 4 0 0"), Some(("kworker".to_owned(), 7)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn the_cpu_this_process_spends_is_counted_under_its_command() {
+        let own = || std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| parse_stat(&s)).expect("own stat");
+        let (me, start) = own();
+        let before = Cpu::now();
+        // Spin until the kernel has charged this process 30 more ticks (0.3 s), however busy
+        // the machine is (bounded: 60 s).
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        while own().1 < start + 30 && Instant::now() < deadline {
+            std::hint::black_box((0..10_000u64).sum::<u64>());
+        }
+        let (_, used) = before.used_since();
+        let mine = used.iter().find(|(c, _)| *c == me).map_or(0.0, |(_, v)| *v);
+        assert!(mine >= 0.3, "{me} spent at least 0.3 s of CPU, counted {mine}: {used:?}");
+    }
+
+    #[test]
+    fn statements_are_reported_per_unit_with_their_databases() {
+        let s =
+            |database: &str, calls, total_ms, query: &str| Statement { database: database.into(), calls, total_ms, query: query.into() };
+        let note = statements_note(
+            &[s("booking", 200, 100.0, "SELECT a"), s("ferretdb", 400, 50.0, "SELECT b"), s("booking", 100, 30.0, "UPDATE c")],
+            100.0,
+            "booking",
+            2,
+        );
+        assert_eq!(
+            note,
+            "ms per booking by database: booking 1.30, ferretdb 0.50; top statements per booking: 1.00 ms, 2.0 calls: [booking] `SELECT a`; 0.50 ms, 4.0 calls: [ferretdb] `SELECT b`"
+        );
+    }
+}
