@@ -115,12 +115,23 @@ pub enum ApiError {
 
 /// A database error is an opaque 500 whose cause is logged. Constraint violations that mean
 /// something to the client (409 duplicate, 422) are mapped by name where they can happen,
-/// before this conversion, with [`crate::db::constraint_name`].
+/// before this conversion, with [`crate::db::constraint_name`]. Waiting too long for a pooled
+/// connection is overload, not a fault: a 503 with `Retry-After`, which a client may retry (a
+/// booking under the same `Idempotency-Key`, so it is never made twice).
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Internal(e.into())
+        match e {
+            sqlx::Error::PoolTimedOut => {
+                metrics::counter!("db_pool_timeouts_total").increment(1);
+                Self::Unavailable
+            }
+            e => Self::Internal(e.into()),
+        }
     }
 }
+
+/// The `Retry-After` of a 503: the overload or the restart it reports is usually over by then.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
 
 /// The cause of a 500, carried in response extensions so middleware can log it.
 #[derive(Debug, Clone)]
@@ -221,6 +232,9 @@ impl IntoResponse for ApiError {
             Self::RateLimited { retry_after_secs } => {
                 response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
+            Self::Unavailable => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS));
+            }
             Self::Internal(cause) => {
                 response.extensions_mut().insert(InternalErrorReport(Arc::new(cause)));
             }
@@ -298,9 +312,17 @@ mod tests {
 
     #[tokio::test]
     async fn database_errors_are_opaque_500s_with_their_cause_kept() {
-        let (status, _, body, has_report) = render(ApiError::from(sqlx::Error::PoolTimedOut)).await;
+        let (status, _, body, has_report) = render(ApiError::from(sqlx::Error::RowNotFound)).await;
         assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (500, Some("internal")));
         assert!(has_report);
+    }
+
+    #[tokio::test]
+    async fn an_exhausted_connection_pool_is_a_503_to_retry_not_a_500() {
+        let (status, headers, body, has_report) = render(ApiError::from(sqlx::Error::PoolTimedOut)).await;
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (503, Some("unavailable")));
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        assert!(!has_report, "overload is not an internal fault");
     }
 
     #[tokio::test]
