@@ -47,7 +47,7 @@ pub async fn contention(site: Arc<Site>, load: Load, nights: u64, rooms: i32) ->
         async move {
             let who = site.traveller(spread(i, 11));
             let night = FIRST_NIGHT + spread(i, 12) % nights;
-            let key = format!("{}-race-{i}", site.run);
+            let key = site.fresh_key("race");
             let (status, id) = site.book(&who.token, &key, &hotel, night, 1).await?;
             if let (202, Some(id)) = (status, id) {
                 held.lock().expect("held").push((night, who.token, id));
@@ -100,7 +100,7 @@ pub async fn saga(site: Arc<Site>, load: Load) -> (Step, hdrhistogram::Histogram
             let who = site.traveller(spread(i, 21));
             let (hotel, _) = &site.hotels[(spread(i, 22) % site.hotels.len() as u64) as usize];
             let from = 40 + spread(i, 23) % 15;
-            match site.book(&who.token, &format!("{}-saga-{i}", site.run), hotel, from, 2).await? {
+            match site.book(&who.token, &site.fresh_key("saga"), hotel, from, 2).await? {
                 (202, Some(id)) => {
                     ids.lock().expect("ids").push(id);
                     Ok(())

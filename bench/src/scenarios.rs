@@ -530,7 +530,7 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
             let (site, found, plan, before) = (site.clone(), found.clone(), plan.clone(), before.clone());
             async move {
                 let who = site.traveller(spread(i, 41));
-                let key = format!("{}-lag-{i}", site.run);
+                let key = site.fresh_key("lag");
                 let j = (i / every) as usize;
                 if i % every != 0 || j >= plan.len() {
                     let hotel = &site.hotels[(spread(i, 42) % (n as u64 - plan.len() as u64)) as usize].0;

@@ -60,6 +60,8 @@ pub struct Site {
     pub seed: seed::SeedReport,
     /// Search misses so far (each a query never asked before).
     misses: std::sync::atomic::AtomicU64,
+    /// Idempotency-Keys handed out so far.
+    keys: std::sync::atomic::AtomicU64,
 }
 
 /// A date `n` days from today.
@@ -100,7 +102,16 @@ impl Site {
             size,
             seed: seeded.report,
             misses: Default::default(),
+            keys: Default::default(),
         })
+    }
+
+    /// An Idempotency-Key never used before in this run. Every step of a ladder numbers its
+    /// requests from 0 again, so a key made of the request number replayed the first step's
+    /// bookings in every later step (an idempotent replay, not a booking).
+    pub fn fresh_key(&self, what: &str) -> String {
+        let n = self.keys.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{what}-{n}", self.run)
     }
 
     /// The pool, signed in.
@@ -177,9 +188,7 @@ impl Site {
                 let body = json!({ "email": who.email, "password": PASSWORD });
                 expect(self.http.post(format!("{}/auth/login", self.api)).json(&body).send().await, &[200]).await
             }
-            _ => {
-                self.book(&who.token, &format!("{}-{}-{i}", self.run, class.replace(' ', "-")), self.hotel(i, 5), from, 1).await.map(|_| ())
-            }
+            _ => self.book(&who.token, &self.fresh_key(&class.replace(' ', "-")), self.hotel(i, 5), from, 1).await.map(|_| ()),
         };
         (class, outcome)
     }
@@ -204,7 +213,7 @@ impl Site {
             }
             600..990 => self.class_request("recommendation", i).await,
             990..995 => self.class_request("login", i).await,
-            _ => ("booking", self.book(&who.token, &format!("{}-mix-{i}", self.run), self.hotel(i, 5), from, 1).await.map(|_| ())),
+            _ => ("booking", self.book(&who.token, &self.fresh_key("mix"), self.hotel(i, 5), from, 1).await.map(|_| ())),
         }
     }
 
