@@ -188,8 +188,19 @@ impl TestApp {
         let (servers, physical) = (self.cfg.common.kafka.bootstrap_servers.clone(), self.cfg.common.kafka.topic(topic));
         tokio::task::spawn_blocking(move || {
             let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &servers).create().expect("probe");
-            let (_, high) = probe.fetch_watermarks(&physical, 0, Duration::from_secs(5)).expect("watermarks");
-            high
+            // A partition can be without a leader for a moment after its topic was created
+            // (NotLeaderForPartition): ask again until the broker answers, within a deadline.
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                match probe.fetch_watermarks(&physical, 0, Duration::from_secs(5)) {
+                    Ok((_, high)) => return high,
+                    Err(e) if std::time::Instant::now() < deadline => {
+                        eprintln!("watermarks of {physical} not known yet ({e}); asking again");
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    Err(e) => panic!("watermarks of {physical}: {e}"),
+                }
+            }
         })
         .await
         .expect("probe task")
