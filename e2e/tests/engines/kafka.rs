@@ -29,16 +29,21 @@ impl Payload for Probe {
     const TOPIC: &'static str = "e2e.probe";
 }
 
-/// A config whose topics are apart from every other test's (a prefix of its own), and the
-/// physical name of [`Probe`]'s topic under it.
-fn kafka_config() -> (KafkaConfig, String) {
+/// A config whose topics are apart from every other test's (a prefix of its own).
+pub(super) fn isolated_kafka_config() -> KafkaConfig {
     let bootstrap_servers = Stack::load().get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
-    let cfg = KafkaConfig { bootstrap_servers, topic_prefix: unique("e2e-"), ..KafkaConfig::default() };
+    KafkaConfig { bootstrap_servers, topic_prefix: unique("e2e-"), ..KafkaConfig::default() }
+}
+
+/// [`isolated_kafka_config`], and the physical name of [`Probe`]'s topic under it.
+fn kafka_config() -> (KafkaConfig, String) {
+    let cfg = isolated_kafka_config();
     let topic = cfg.topic(Probe::TOPIC);
     (cfg, topic)
 }
 
-async fn create_topic(cfg: &KafkaConfig, topic: &str) {
+/// Creates `topic` with one partition.
+pub(super) async fn create_topic(cfg: &KafkaConfig, topic: &str) {
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin client");
     let results =

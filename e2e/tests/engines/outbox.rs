@@ -1,15 +1,11 @@
 //! The transactional outbox's relay (`tripnest_common::outbox`) against the real PostgreSQL
 //! and Kafka.
 
-use rdkafka::{
-    ClientConfig,
-    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
-    client::DefaultClientContext,
-};
+use super::kafka::{create_topic, isolated_kafka_config};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{Event, config::KafkaConfig, events::Payload, kafka::Producer, outbox};
-use tripnest_e2e::{EventTap, Stack, unique, wait_until};
+use tripnest_common::{Event, events::Payload, kafka::Producer, outbox};
+use tripnest_e2e::{EventTap, Stack, wait_until};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Burst {
@@ -33,18 +29,8 @@ async fn a_burst_of_commits_is_relayed_once_each_in_a_few_reads_of_the_outbox() 
     let stack = Stack::load();
     let db = stack.fresh_database().await;
     tripnest_common::db::SHARED_MIGRATIONS.run(&db.pool).await.expect("outbox table");
-    let cfg = KafkaConfig {
-        bootstrap_servers: stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned(),
-        topic_prefix: unique("e2e-"),
-        ..KafkaConfig::default()
-    };
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &cfg.bootstrap_servers).create().expect("admin");
-    let topic = cfg.topic(Burst::TOPIC);
-    for r in admin.create_topics(&[NewTopic::new(&topic, 1, TopicReplication::Fixed(1))], &AdminOptions::new()).await.expect("create topic")
-    {
-        r.expect("topic created");
-    }
+    let cfg = isolated_kafka_config();
+    create_topic(&cfg, &cfg.topic(Burst::TOPIC)).await;
     let tap = EventTap::start(&cfg.bootstrap_servers, &cfg.topic_prefix, &[Burst::TOPIC]).await;
     let enqueue = |pool: sqlx::PgPool, n: usize| async move {
         let mut tx = pool.begin().await.expect("begin");
