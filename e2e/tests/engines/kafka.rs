@@ -79,8 +79,20 @@ where
     F: Fn(tripnest_common::kafka::Delivery) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
 {
+    spawn_consumer_with(cfg, ConsumerSettings::new(group, &[Probe::TOPIC]), handler)
+}
+
+fn spawn_consumer_with<F, Fut>(
+    cfg: &KafkaConfig,
+    settings: ConsumerSettings,
+    handler: F,
+) -> (CancellationToken, tokio::task::JoinHandle<()>)
+where
+    F: Fn(tripnest_common::kafka::Delivery) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
     let token = CancellationToken::new();
-    let (cfg, settings, stop) = (cfg.clone(), ConsumerSettings::new(group, &[Probe::TOPIC]), token.clone());
+    let (cfg, stop) = (cfg.clone(), token.clone());
     let dlq = Producer::new(&cfg).expect("dlq producer");
     let task = tokio::spawn(async move { run_consumer(&cfg, settings, dlq, stop, handler).await.expect("consumer runs") });
     (token, task)
@@ -182,4 +194,59 @@ async fn kafka_offset_is_committed_only_after_the_handler_finishes() {
     wait_committed(&cfg, &group, &topic, 1).await;
     stop.cancel();
     task.await.expect("consumer stops");
+}
+
+/// A follower's consumer (`ConsumerSettings::follower`) lets the broker hold its fetches to
+/// gather messages, so a steady trickle reaches it in a few bursts, while a saga consumer
+/// (`ConsumerSettings::new`) gets each message as it is produced. Both read the same trickle;
+/// a burst is a run of messages handled less than 50 ms after the one before.
+#[tokio::test]
+async fn a_followers_consumer_reads_a_trickle_in_a_few_batched_fetches_and_a_saga_consumer_at_once() {
+    const TRICKLE: usize = 30;
+    let (cfg, topic) = kafka_config();
+    create_topic(&cfg, &topic).await;
+    let follower_cfg = KafkaConfig { follower_fetch_wait_ms: 1_000, ..cfg.clone() };
+    let consumers = [
+        ("saga", ConsumerSettings::new(unique("e2e-saga"), &[Probe::TOPIC]), &cfg),
+        ("follower", ConsumerSettings::follower(&follower_cfg, unique("e2e-follower"), &[Probe::TOPIC]), &follower_cfg),
+    ];
+    let producer = Producer::new(&cfg).expect("producer");
+    let mut running = Vec::new();
+    for (name, settings, cfg) in consumers {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let consumer = spawn_consumer_with(cfg, settings, move |d| {
+            let tx = tx.clone();
+            async move {
+                let n = d.event::<Probe>()?.data.n;
+                tx.send((n, tokio::time::Instant::now())).map_err(|e| HandlerError::Transient(e.into()))
+            }
+        });
+        running.push((name, rx, consumer));
+    }
+    // A first message both have read: both are fetching before the trickle starts.
+    producer.publish(&Event::new("e2e", "warm", Probe { n: 0 }), None).await.expect("publish");
+    for (name, rx, _) in &mut running {
+        let got = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.expect(name).expect("channel");
+        assert_eq!(got.0, 0, "{name}");
+    }
+    for n in 1..=TRICKLE {
+        producer.publish(&Event::new("e2e", format!("t-{n}"), Probe { n: n as u64 }), None).await.expect("publish");
+        tokio::time::sleep(Duration::from_millis(100)).await; // the trickle's pace, not a wait for a result
+    }
+    let mut bursts = std::collections::HashMap::new();
+    for (name, mut rx, (stop, task)) in running {
+        let mut times = Vec::new();
+        while times.len() < TRICKLE {
+            let (n, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.expect(name).expect("channel");
+            assert_eq!(n as usize, times.len() + 1, "{name} reads the trickle in order");
+            times.push(at);
+        }
+        let count = 1 + times.windows(2).filter(|w| w[1] - w[0] >= Duration::from_millis(50)).count();
+        bursts.insert(name, count);
+        stop.cancel();
+        task.await.expect("consumer stops");
+    }
+    // 3 s of trickle: the follower's fetches end at most once a second (plus the edges).
+    assert!(bursts["follower"] <= 6, "the follower read {TRICKLE} messages in {} bursts", bursts["follower"]);
+    assert!(bursts["saga"] >= 20, "the saga consumer read {TRICKLE} messages in {} bursts", bursts["saga"]);
 }

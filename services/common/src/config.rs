@@ -207,6 +207,11 @@ pub struct KafkaConfig {
     /// ([`crate::kafka::ConsumerSettings::held`]): several times the hotels, so that what piles
     /// up behind each hotel while the consumer is behind can be applied together.
     pub read_model_held: usize,
+    /// How long the broker may hold a fetch of a consumer off the booking's critical path
+    /// (notification, review, search, recommendation) to gather messages
+    /// ([`crate::kafka::ConsumerSettings::fetch_wait`]); 0 answers every fetch at its first
+    /// message, as the saga's consumers always are.
+    pub follower_fetch_wait_ms: u64,
 }
 
 impl KafkaConfig {
@@ -232,6 +237,7 @@ impl Default for KafkaConfig {
             read_model_concurrency: 16,
             read_model_batch: 64,
             read_model_held: 8192,
+            follower_fetch_wait_ms: 100,
         }
     }
 }

@@ -236,7 +236,17 @@ pub struct ConsumerSettings {
     /// handler writes another aggregate names that one, so its writers never overlap. Called once
     /// per message, on receipt.
     pub order_key: fn(&Delivery) -> Vec<u8>,
+    /// How long the broker may hold a fetch to gather messages. `None` (the default, for the
+    /// saga's steps, whose latency is the booking's): a fetch is answered as soon as one message
+    /// is there, so every message is a fetch response of its own to every group that reads it.
+    /// `Some(wait)`: a fetch is answered when `wait` passed or [`BATCHED_FETCH_MIN_BYTES`] piled
+    /// up, so a consumer off the booking's critical path costs the broker a few fetches a
+    /// second however many messages it reads ([`ConsumerSettings::follower`]).
+    pub fetch_wait: Option<Duration>,
 }
+
+/// What a batched fetch ([`ConsumerSettings::fetch_wait`]) waits for at most: about 500 events.
+pub const BATCHED_FETCH_MIN_BYTES: usize = 256 * 1024;
 
 impl ConsumerSettings {
     /// Defaults: 5 attempts, 200 ms doubling to at most 5 s; commits every 100 ms or 500
@@ -255,21 +265,29 @@ impl ConsumerSettings {
             batch: 1,
             held: 1,
             order_key: |d| d.key.clone().unwrap_or_default(),
+            fetch_wait: None,
         }
     }
-}
 
-impl ConsumerSettings {
-    /// A read model's consumer (search, recommendation): `read_model_concurrency` hotels at once,
-    /// batches of up to `read_model_batch` of one hotel's events, at most `read_model_held`
-    /// messages held, ordered by the hotel the event writes ([`crate::saga::hotel_key`]).
+    /// A consumer off the booking's critical path (notification, review, and the read models):
+    /// [`Self::new`] with fetches batched for `kafka.follower_fetch_wait_ms`
+    /// ([`Self::fetch_wait`]).
+    pub fn follower(kafka: &KafkaConfig, group_id: impl Into<String>, topics: &[&str]) -> Self {
+        let wait = (kafka.follower_fetch_wait_ms > 0).then(|| Duration::from_millis(kafka.follower_fetch_wait_ms));
+        Self { fetch_wait: wait, ..Self::new(group_id, topics) }
+    }
+
+    /// A read model's consumer (search, recommendation): a [`Self::follower`] that handles
+    /// `read_model_concurrency` hotels at once, batches of up to `read_model_batch` of one
+    /// hotel's events, at most `read_model_held` messages held, ordered by the hotel the event
+    /// writes ([`crate::saga::hotel_key`]).
     pub fn read_model(kafka: &KafkaConfig, group_id: impl Into<String>, topics: &[&str]) -> Self {
         Self {
             concurrency: kafka.read_model_concurrency,
             batch: kafka.read_model_batch,
             held: kafka.read_model_held,
             order_key: crate::saga::hotel_key,
-            ..Self::new(group_id, topics)
+            ..Self::follower(kafka, group_id, topics)
         }
     }
 }
@@ -400,7 +418,11 @@ where
     F: Fn(Vec<Delivery>) -> Fut + Send + Sync,
     Fut: Future<Output = Result<(), HandlerError>> + Send,
 {
-    let consumer: StreamConsumer<Progress> = ClientConfig::new()
+    let mut client = ClientConfig::new();
+    if let Some(wait) = settings.fetch_wait {
+        client.set("fetch.wait.max.ms", wait.as_millis().max(1).to_string()).set("fetch.min.bytes", BATCHED_FETCH_MIN_BYTES.to_string());
+    }
+    let consumer: StreamConsumer<Progress> = client
         .set("bootstrap.servers", &cfg.bootstrap_servers)
         .set("group.id", &settings.group_id)
         .set("enable.auto.commit", "false")

@@ -30,7 +30,7 @@ pub fn spawn(
         let notifier = notifier.clone();
         async move { handle(&notifier, &delivery).await }
     };
-    spawn_consumer("booking events", kafka, ConsumerSettings::new(group, TOPICS), dead_letters, shutdown, handler)
+    spawn_consumer("booking events", kafka, ConsumerSettings::follower(kafka, group, TOPICS), dead_letters, shutdown, handler)
 }
 
 /// Render and deliver the notifications of one event.

@@ -26,7 +26,7 @@ pub fn spawn(kafka: &KafkaConfig, group: String, dead_letters: Producer, pool: P
         let pool = pool.clone();
         async move { handle(&pool, &delivery).await }
     };
-    spawn_consumer("stays", kafka, ConsumerSettings::new(group, TOPICS), dead_letters, shutdown, handler)
+    spawn_consumer("stays", kafka, ConsumerSettings::follower(kafka, group, TOPICS), dead_letters, shutdown, handler)
 }
 
 /// Record one booking event.
