@@ -73,3 +73,39 @@ async fn a_lookup_by_id_reads_a_few_pages_however_many_documents_were_just_inser
     assert!(pages <= 6, "a lookup by _id read {pages} pages after {DOCS} inserts: {plan:#}");
     db.drop().await.expect("drop test database");
 }
+
+/// `tripnest_common::mongo::set_if_newer`, as the read models write a hotel's popularity: a
+/// newer version is set and the document as it was comes back; an equal or older version, a
+/// document without the field and a missing document are left alone (`None`).
+#[tokio::test]
+async fn set_if_newer_sets_only_a_newer_version_and_returns_what_was_there() {
+    use tripnest_common::mongo::set_if_newer;
+    let client = mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb uri");
+    let db = client.database(&unique("e2e").replace('-', "_"));
+    let hotels = db.collection::<Document>("hotels");
+    hotels
+        .insert_many([doc! { "_id": "h1", "popularity": 3_i64, "popularityVersion": 10_i64 }, doc! { "_id": "old", "popularity": 1_i64 }])
+        .await
+        .expect("insert");
+    let set = |stays: i64, version: i64| doc! { "popularity": stays, "popularityVersion": version };
+    let get = |id: &'static str| {
+        let hotels = hotels.clone();
+        async move { hotels.find_one(doc! { "_id": id }).await.expect("find").expect("document") }
+    };
+
+    let before = set_if_newer(&hotels, "h1", "popularityVersion", 11, set(4, 11)).await.expect("set").expect("newer: set");
+    assert_eq!(before.get_i64("popularity"), Ok(3), "the document as it was");
+    assert_eq!((get("h1").await.get_i64("popularity"), get("h1").await.get_i64("popularityVersion")), (Ok(4), Ok(11)));
+
+    for stale in [11, 5] {
+        let got = set_if_newer(&hotels, "h1", "popularityVersion", stale, set(9, stale)).await.expect("no-op");
+        assert!(got.is_none(), "version {stale} is not newer than 11");
+    }
+    assert_eq!(get("h1").await.get_i64("popularity"), Ok(4), "left alone");
+    assert!(set_if_newer(&hotels, "old", "popularityVersion", 1, set(2, 1)).await.expect("no-op").is_none(), "no version field");
+    assert_eq!(get("old").await.get_i64("popularity"), Ok(1));
+    assert!(set_if_newer(&hotels, "missing", "popularityVersion", 1, set(2, 1)).await.expect("no-op").is_none(), "no document");
+    assert_eq!(hotels.count_documents(doc! {}).await.expect("count"), 2, "nothing inserted");
+
+    db.drop().await.expect("drop test database");
+}

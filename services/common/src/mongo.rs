@@ -102,6 +102,25 @@ where
     }
 }
 
+/// Sets `set` on the document `_id = id` of `collection` when its `version_field` is below
+/// `version`, in one round trip (`findOneAndUpdate`), and returns the document as it was
+/// before. `None` when nothing was set: there is no such document, it holds `version` or a
+/// newer one, or it lacks the field; callers then read it and decide as before. Like every
+/// update on FerretDB v1 (see the module docs) the guard is not atomic there: callers are the
+/// single writer of the document (a read model's consumer, ordered by hotel).
+pub async fn set_if_newer<T>(
+    collection: &Collection<T>,
+    id: &str,
+    version_field: &str,
+    version: i64,
+    set: mongodb::bson::Document,
+) -> Result<Option<T>>
+where
+    T: Serialize + DeserializeOwned + Send + Sync,
+{
+    collection.find_one_and_update(doc! { "_id": id, version_field: { "$lt": version } }, doc! { "$set": set }).await
+}
+
 /// Revisions kept per key; older ones are deleted as new ones are written.
 pub const KEEP_REVISIONS: i64 = 32;
 

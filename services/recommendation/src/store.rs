@@ -28,7 +28,7 @@ use futures::TryStreamExt;
 use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
-    mongo::{Versioned, find_or_insert},
+    mongo::{Versioned, find_or_insert, set_if_newer},
     saga::{HotelUpserted, Popularity, ReviewCreated, Stay},
 };
 
@@ -283,11 +283,14 @@ impl Store {
     /// Apply a hotel's popularity as booking counted it; a count older than the stored one
     /// changes nothing.
     pub async fn set_popularity(&self, hotel: &str, popularity: Popularity) -> mongodb::error::Result<()> {
-        if self.ensure_hotel(hotel).await?.popularity_version >= popularity.version {
-            return Ok(());
-        }
         let set = doc! { "popularity": popularity.stays, "popularityVersion": popularity.version };
-        self.hotels.update_one(doc! { "_id": hotel }, doc! { "$set": set }).await?;
+        // One round trip when the hotel is known and the count newer.
+        if set_if_newer(&self.hotels, hotel, "popularityVersion", popularity.version, set.clone()).await?.is_none() {
+            if self.ensure_hotel(hotel).await?.popularity_version >= popularity.version {
+                return Ok(());
+            }
+            self.hotels.update_one(doc! { "_id": hotel }, doc! { "$set": set }).await?;
+        }
         self.logged(hotel, Some((popularity.stays, popularity.version))).await;
         Ok(())
     }

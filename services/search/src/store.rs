@@ -38,7 +38,7 @@ use mongodb::{
 };
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
-    mongo::{find_or_insert, is_duplicate_key},
+    mongo::{find_or_insert, is_duplicate_key, set_if_newer},
     saga::{HotelUpserted, NightAvailability, Popularity, RoomTypeInfo},
 };
 
@@ -267,13 +267,20 @@ impl Store {
 
     /// Apply a hotel's popularity as booking counted it; a count older than the stored one
     /// changes nothing, and a newer one with the same value only stores its version.
+    /// One round trip when the hotel is known and the count newer ([`set_if_newer`]).
     pub async fn set_popularity(&self, hotel_id: &str, popularity: Popularity) -> mongodb::error::Result<Applied> {
-        let stored = self.ensure_hotel(hotel_id).await?;
-        if stored.popularity_version >= popularity.version {
-            return Ok(Applied::default());
-        }
         let set = doc! { "popularity": popularity.stays, "popularityVersion": popularity.version };
-        self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": set }).await?;
+        let stored = match set_if_newer(&self.hotels, hotel_id, "popularityVersion", popularity.version, set.clone()).await? {
+            Some(before) => before,
+            None => {
+                let stored = self.ensure_hotel(hotel_id).await?;
+                if stored.popularity_version >= popularity.version {
+                    return Ok(Applied::default());
+                }
+                self.hotels.update_one(doc! { "_id": hotel_id }, doc! { "$set": set }).await?;
+                stored
+            }
+        };
         if stored.popularity == popularity.stays {
             return Ok(Applied::default());
         }
