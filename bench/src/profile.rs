@@ -3,6 +3,12 @@
 //! read from `pg_stat_statements` when the server loads it (the stack's PostgreSQL does, see
 //! `dev/components/postgres.sh`). Both are read twice, before and after, and reported as the
 //! difference, so a figure is "per booking" or "cores during the load", not since boot.
+//!
+//! What a booking costs the whole machine ([`Cpu::per_unit`]): CPU used from the start of a
+//! load until the saga and the read models have finished its work, less what every process
+//! uses idle (measured just before), divided by the bookings. Unlike cores during a load,
+//! this neither hides work deferred past the load's end nor depends on whether the machine
+//! was saturated.
 
 use std::{collections::HashMap, time::Instant};
 use tripnest_e2e::Stack;
@@ -35,6 +41,24 @@ impl Cpu {
     pub fn cores_since(&self) -> Vec<(String, f64)> {
         let (seconds, used) = self.used_since();
         used.into_iter().map(|(c, cpu)| (c, cpu / seconds.max(1e-3))).collect()
+    }
+
+    /// CPU ms per unit by command, most first: what each used since `self`, less its idle use
+    /// over the same seconds (`idle`: cores by command, from [`Self::cores_since`] over an
+    /// idle interval), divided by `units`. A command busier idle than now counts 0.
+    pub fn per_unit(&self, idle: &[(String, f64)], units: f64) -> Vec<(String, f64)> {
+        let (seconds, used) = self.used_since();
+        let mut out: Vec<(String, f64)> = used
+            .into_iter()
+            .map(|(command, cpu)| {
+                let idle_cores = idle.iter().find(|(c, _)| *c == command).map_or(0.0, |(_, v)| *v);
+                let ms = (cpu - idle_cores * seconds).max(0.0) * 1000.0 / units.max(1.0);
+                (command, ms)
+            })
+            .filter(|(_, ms)| *ms > 0.0)
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        out
     }
 
     /// Wall-clock seconds since `self`, and the CPU seconds each command used in them (a
@@ -125,6 +149,12 @@ pub fn statements_note(statements: &[Statement], per: f64, unit: &str, top: usiz
     format!("ms per {unit} by database: {}; top statements per {unit}: {}", dbs.join(", "), tops.join("; "))
 }
 
+/// CPU ms per unit by command (from [`Cpu::per_unit`]) as a note: the busiest `top` commands.
+pub fn per_unit_note(ms: &[(String, f64)], unit: &str, top: usize) -> String {
+    let shown: Vec<String> = ms.iter().take(top).map(|(c, v)| format!("{c} {v:.1}")).collect();
+    format!("CPU ms per {unit} by process, idle use subtracted (all of the machine's, from /proc): {}", shown.join(", "))
+}
+
 /// `cores` as a note: the busiest `top` commands.
 pub fn cores_note(cores: &[(String, f64)], top: usize) -> String {
     let shown: Vec<String> = cores.iter().take(top).map(|(c, v)| format!("{c} {v:.2}")).collect();
@@ -158,6 +188,28 @@ mod tests {
         let (_, used) = before.used_since();
         let mine = used.iter().find(|(c, _)| *c == me).map_or(0.0, |(_, v)| *v);
         assert!(mine >= 0.3, "{me} spent at least 0.3 s of CPU, counted {mine}: {used:?}");
+    }
+
+    #[test]
+    fn cpu_per_unit_subtracts_each_commands_idle_use_over_the_same_time() {
+        let me = std::fs::read_to_string("/proc/self/stat").ok().and_then(|s| parse_stat(&s)).expect("own stat").0;
+        let before = Cpu::now();
+        let start = before.ticks[&(std::process::id(), me.clone())];
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        while Cpu::now().ticks[&(std::process::id(), me.clone())] < start + 40 && Instant::now() < deadline {
+            std::hint::black_box((0..10_000u64).sum::<u64>());
+        }
+        // 0.4 s or more of CPU in about as many seconds of wall clock, over 2 units: ≥ 200 ms
+        // each with nothing idle; an idle use of 100 cores is more than it used, so 0.
+        let busy = before.per_unit(&[], 2.0);
+        let mine = busy.iter().find(|(c, _)| *c == me).map_or(0.0, |(_, v)| *v);
+        assert!(mine >= 200.0, "{me}: {mine} ms per unit of {busy:?}");
+        let idle = [(me.clone(), 100.0)];
+        assert!(before.per_unit(&idle, 2.0).iter().all(|(c, _)| *c != me), "idle use above the use counts nothing");
+        assert_eq!(
+            per_unit_note(&[("postgres".into(), 12.34), ("java".into(), 5.0), ("redis".into(), 0.1)], "booking", 2),
+            "CPU ms per booking by process, idle use subtracted (all of the machine's, from /proc): postgres 12.3, java 5.0"
+        );
     }
 
     #[test]

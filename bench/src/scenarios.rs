@@ -87,7 +87,7 @@ impl Sizes {
                 booking_rates: doubling(50.0, 3200.0),
                 lag: load(200.0, 60),
                 lag_samples: 60,
-                saga: load(10.0, 15),
+                saga: load(20.0, 100),
                 operator_n: vec![100, 500, 1000],
                 roll_room_types: 1000,
             }
@@ -707,23 +707,41 @@ async fn profile_rows(
 ) {
     let total: f64 = cores.iter().map(|(_, v)| v).sum();
     report.rows.push(Row::new(s, format!("CPU used during {when}"), "cores", Some(total), "–", None).note(profile::cores_note(cores, 14)));
+    report.rows.push(
+        statements_row(s, "PostgreSQL statement time per booking made (every database)", statements, booked as f64, "booking made").await,
+    );
+}
+
+/// A row of PostgreSQL's statement time per `unit` (`units` of them) since `statements` was
+/// reset, by database and statement.
+async fn statements_row(s: &str, figure: &str, statements: Option<&profile::Statements>, units: f64, unit: &str) -> Row {
     let measured = match statements {
         Some(st) => st.since().await.map_err(|e| format!("pg_stat_statements could not be read: {e:#}")),
         None => Err("PostgreSQL does not load pg_stat_statements here".to_owned()),
     };
     let (value, note) = match measured {
-        Ok(all) => (
-            Some(all.iter().map(|x| x.total_ms).sum::<f64>() / booked.max(1) as f64),
-            profile::statements_note(&all, booked as f64, "booking made", 12),
-        ),
+        Ok(all) => (Some(all.iter().map(|x| x.total_ms).sum::<f64>() / units.max(1.0)), profile::statements_note(&all, units, unit, 12)),
         Err(why) => (None, why),
     };
-    report.rows.push(Row::new(s, "PostgreSQL statement time per booking made (every database)", "ms", value, "–", None).note(note));
+    Row::new(s, figure, "ms", value, "–", None).note(note)
 }
 
+/// How long the saga scenario watches the machine idle, for what each process uses anyway.
+const IDLE_WATCH: Duration = Duration::from_secs(10);
+
+/// How long the saga scenario waits at most for the read models to finish its bookings.
+const SAGA_DRAIN: Duration = Duration::from_secs(300);
+
 async fn saga(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
-    eprintln!("[3] saga at {} bookings/s", sizes.saga.rate);
+    eprintln!("[3] the machine idle for {} s, then the saga at {} bookings/s", IDLE_WATCH.as_secs(), sizes.saga.rate);
+    let idle_from = profile::Cpu::now();
+    tokio::time::sleep(IDLE_WATCH).await; // a measurement window, not a wait for a condition
+    let idle = idle_from.cores_since();
+    let (statements, cpu) = (profile::Statements::reset(stack).await, profile::Cpu::now());
     let (step, hist, unconfirmed) = booking::saga(site.clone(), sizes.saga).await;
+    let behind: i64 = seed::wait_caught_up(&site.platform, SAGA_DRAIN).await?.values().sum();
+    let booked = hist.len() as f64 + unconfirmed as f64;
+    let per_booking = cpu.per_unit(&idle, booked);
     eprintln!("[3] bare Kafka produce→consume at the same rate");
     let kafka = baselines::kafka_round_trip(stack.get("KAFKA_BOOTSTRAP_SERVERS"), sizes.saga).await?;
     let (p50, p99) = p50_p99(&hist);
@@ -751,6 +769,27 @@ async fn saga(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Repor
         "bare Kafka produce→consume p99",
         Some(kafka.p99_ms),
     ));
+    let total: f64 = per_booking.iter().map(|(_, v)| v).sum();
+    let drained = if behind == 0 { "the read models caught up".to_owned() } else { format!("{behind} read-model events still behind") };
+    report.rows.push(
+        Row::new(
+            &s,
+            "CPU per booking, end to end: from its request until the saga and the read models applied it",
+            "ms",
+            Some(total),
+            "–",
+            None,
+        )
+        .note(format!(
+            "{}; {booked:.0} bookings, counted until {drained}; idle use measured over {} s just before",
+            profile::per_unit_note(&per_booking, "booking", 14),
+            IDLE_WATCH.as_secs()
+        )),
+    );
+    report.rows.push(
+        statements_row(&s, "PostgreSQL statement time per booking, end to end (every database)", statements.as_ref(), booked, "booking")
+            .await,
+    );
     report.steps.insert(format!("{s}: POST /api/bookings"), vec![step]);
     report.steps.insert(format!("{s}: bare Kafka round trip"), vec![kafka]);
     Ok(())
