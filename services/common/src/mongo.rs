@@ -174,12 +174,17 @@ where
         Ok(self.heads.find_one(doc! { "_id": key }).await?.map(|h| h.state).unwrap_or_default())
     }
 
-    /// The latest revision of `key` and whether the head already shows it.
-    async fn latest(&self, key: &str) -> Result<(i64, T, bool)> {
-        let (mut rev, mut state) = match self.heads.find_one(doc! { "_id": key }).await? {
+    /// The head of `key`: its revision and state (0 and the default when never written).
+    async fn head(&self, key: &str) -> Result<(i64, T)> {
+        Ok(match self.heads.find_one(doc! { "_id": key }).await? {
             Some(h) => (h.rev, h.state),
             None => (0, T::default()),
-        };
+        })
+    }
+
+    /// The latest revision of `key` from a head read at revision `rev` with `state`, and
+    /// whether that head already shows it.
+    async fn latest_from(&self, key: &str, mut rev: i64, mut state: T) -> Result<(i64, T, bool)> {
         let mut published = true;
         while let Some(next) = self.revisions.find_one(doc! { "_id": revision_id(key, rev + 1) }).await? {
             (rev, state, published) = (next.rev, next.state, false);
@@ -213,23 +218,31 @@ where
     ///
     /// The first attempt trusts the head and writes the revision after it: the insert fails
     /// exactly when a later revision exists (revisions are written one after another), and only
-    /// then, or when `change` changes nothing, is the latest revision looked up. An uncontended
-    /// change costs four round trips (five when an old revision is deleted).
+    /// then, or when `change` changes nothing, is the latest revision looked up (after a change
+    /// that changes nothing, from the head just read). An uncontended change costs four round
+    /// trips (five when an old revision is deleted), one that changes nothing two.
     pub async fn update(&self, key: &str, mut change: impl FnMut(&mut T) -> bool) -> Result<Updated<T>> {
         let mut optimistic = true;
+        // A head read by the optimistic attempt, to look for later revisions from.
+        let mut read: Option<(i64, T)> = None;
         loop {
             let (rev, current, published) = if optimistic {
-                match self.heads.find_one(doc! { "_id": key }).await? {
-                    Some(h) => (h.rev, h.state, true),
-                    None => (0, T::default(), true),
-                }
+                let (rev, state) = self.head(key).await?;
+                (rev, state, true)
             } else {
-                self.latest(key).await?
+                let (rev, state) = match read.take() {
+                    Some(head) => head,
+                    None => self.head(key).await?,
+                };
+                self.latest_from(key, rev, state).await?
             };
             let mut next = current.clone();
             if !change(&mut next) {
                 if optimistic {
-                    optimistic = false; // the head may lag a revision that already holds the change
+                    // The head may lag a revision that already holds the change, or one that
+                    // needs it: look for revisions after the head just read.
+                    optimistic = false;
+                    read = Some((rev, current));
                     continue;
                 }
                 if !published {

@@ -8,6 +8,7 @@ use tripnest_common::{
     mongo::Versioned,
     saga::{Popularity, Stay},
 };
+use tripnest_e2e::Stack;
 use tripnest_recommendation::store::Store;
 use uuid::Uuid;
 
@@ -85,6 +86,35 @@ async fn a_revision_written_by_a_writer_that_crashed_before_publishing_is_not_lo
     let again = sets.update("h", adding("b2")).await.expect("redelivered add");
     assert_eq!((again.rev, again.changed), (3, false), "{again:?}");
     assert_eq!(sets.get("h").await.expect("get"), ["b1", "b2", "b3"]);
+}
+
+/// A change that changes nothing (a redelivery, a stay older than every one the profile keeps)
+/// reads the head and looks once for a later revision: two round trips, no write. Counted from
+/// the driver's own command events.
+#[tokio::test]
+async fn an_update_that_changes_nothing_costs_two_reads_and_no_write() {
+    use mongodb::{
+        event::{EventHandler, command::CommandEvent},
+        options::ClientOptions,
+    };
+    use std::sync::{Arc, Mutex};
+    let database = fresh_database();
+    let commands: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut options = ClientOptions::parse(Stack::load().get("MONGODB_URI")).await.expect("options");
+    let seen = commands.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |e: CommandEvent| {
+        if let CommandEvent::Started(started) = e {
+            seen.lock().expect("commands").push(started.command_name);
+        }
+    }));
+    let db = mongodb::Client::with_options(options).expect("client").database(&database);
+    let sets: Versioned<Vec<String>> = Versioned::new(&db, "sets");
+    assert!(sets.update("h", adding("b1")).await.expect("add").changed);
+    commands.lock().expect("commands").clear();
+
+    let again = sets.update("h", adding("b1")).await.expect("redelivered add");
+    assert_eq!((again.rev, again.changed), (1, false), "{again:?}");
+    assert_eq!(*commands.lock().expect("commands"), ["find", "find"], "the head, then the revision after it");
 }
 
 #[tokio::test]
