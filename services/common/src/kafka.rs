@@ -12,6 +12,12 @@
 //! at-least-once, effects are exactly-once. The runner also reports the group's lag and the age
 //! of applied events as metrics.
 //!
+//! Fetches: the saga's consumers ([`ConsumerSettings::new`]) get each message as soon as it is
+//! produced; consumers off the booking's critical path ([`ConsumerSettings::follower`]:
+//! notification, review and the read models) let the broker hold a fetch up to
+//! `kafka.follower_fetch_wait_ms` to gather messages, which saves the broker a fetch response
+//! per message per group.
+//!
 //! Failures are classified by the handler: [`HandlerError::Transient`] is retried with
 //! exponential backoff up to `max_attempts`, then parked; [`HandlerError::Permanent`]
 //! (unparseable, semantically impossible) is parked at once. Parking publishes the original
