@@ -3,12 +3,12 @@ use mongodb::{
     bson::{Document, doc},
     options::IndexOptions,
 };
-use tripnest_e2e::{Stack, unique};
+use tripnest_e2e::{Stack, TestMongo};
 
 #[tokio::test]
 async fn mongodb_inserts_finds_sorted_and_enforces_a_unique_index() {
-    let client = mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb uri");
-    let db = client.database(&unique("e2e").replace('-', "_"));
+    let scratch = TestMongo::new(&Stack::load(), "e2e");
+    let db = scratch.database().await;
     let hotels = db.collection::<Document>("hotels");
 
     hotels
@@ -31,8 +31,6 @@ async fn mongodb_inserts_finds_sorted_and_enforces_a_unique_index() {
     hotels.create_index(unique_id).await.expect("create unique index");
     let err = hotels.insert_one(doc! { "hotelId": "h1", "city": "Faro" }).await.expect_err("duplicate key must be refused");
     assert!(err.to_string().contains("E11000") || err.to_string().contains("duplicate"), "{err}");
-
-    db.drop().await.expect("drop test database");
 }
 
 /// The local MongoDB-wire server is FerretDB on the stack's PostgreSQL (database `ferretdb`,
@@ -45,9 +43,8 @@ async fn mongodb_inserts_finds_sorted_and_enforces_a_unique_index() {
 async fn a_lookup_by_id_reads_a_few_pages_however_many_documents_were_just_inserted() {
     const DOCS: usize = 4000;
     let stack = Stack::load();
-    let client = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await.expect("mongodb uri");
-    let name = unique("e2e").replace('-', "_");
-    let db = client.database(&name);
+    let scratch = TestMongo::new(&stack, "e2e");
+    let (name, db) = (scratch.to_string(), scratch.database().await);
     let facts = db.collection::<Document>("facts");
     facts.insert_one(doc! { "_id": "first" }).await.expect("the collection exists");
     // One document per insert, as a consumer writes them.
@@ -71,7 +68,6 @@ async fn a_lookup_by_id_reads_a_few_pages_however_many_documents_were_just_inser
     assert_eq!(top["Actual Rows"], 1, "{plan:#}");
     // 4 here (index root and leaf, the heap page); 13 with the pending list.
     assert!(pages <= 6, "a lookup by _id read {pages} pages after {DOCS} inserts: {plan:#}");
-    db.drop().await.expect("drop test database");
 }
 
 /// `tripnest_common::mongo::set_if_newer`, as the read models write a hotel's popularity: a
@@ -80,8 +76,8 @@ async fn a_lookup_by_id_reads_a_few_pages_however_many_documents_were_just_inser
 #[tokio::test]
 async fn set_if_newer_sets_only_a_newer_version_and_returns_what_was_there() {
     use tripnest_common::mongo::set_if_newer;
-    let client = mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb uri");
-    let db = client.database(&unique("e2e").replace('-', "_"));
+    let scratch = TestMongo::new(&Stack::load(), "e2e");
+    let db = scratch.database().await;
     let hotels = db.collection::<Document>("hotels");
     hotels
         .insert_many([doc! { "_id": "h1", "popularity": 3_i64, "popularityVersion": 10_i64 }, doc! { "_id": "old", "popularity": 1_i64 }])
@@ -106,6 +102,4 @@ async fn set_if_newer_sets_only_a_newer_version_and_returns_what_was_there() {
     assert_eq!(get("old").await.get_i64("popularity"), Ok(1));
     assert!(set_if_newer(&hotels, "missing", "popularityVersion", 1, set(2, 1)).await.expect("no-op").is_none(), "no document");
     assert_eq!(hotels.count_documents(doc! {}).await.expect("count"), 2, "nothing inserted");
-
-    db.drop().await.expect("drop test database");
 }
