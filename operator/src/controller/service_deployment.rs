@@ -1,7 +1,9 @@
 //! The ServiceDeployment controller: server-side applies the workload (Deployment, Service,
 //! ConfigMap, and an HPA/PDB when asked; deletes those two when the spec drops them), then
 //! brings the Kafka topics in line. A partition decrease or replication change is reported as
-//! `TopicsReady=False` and left alone — not retried as an error.
+//! `TopicsReady=False` and left alone — not retried as an error. A topic counts as ready only
+//! once the broker's metadata shows it as the spec asks (that follows the admin call's answer by
+//! a moment: `TopicsPending`, looked at again a second later).
 //!
 //! It also reads the Deployment's pods (one label-selected list per reconcile; pod changes
 //! trigger a reconcile through a label-selected watch): a container stuck on its image, its
@@ -94,14 +96,19 @@ where
 /// The outcome of bringing the topics in line.
 #[derive(Debug, Default)]
 pub struct TopicOutcome {
-    /// Topics that match the spec.
+    /// Topics the broker shows as the spec asks.
     pub ready: usize,
+    /// Topics changed by this reconcile that the broker does not show as asked yet (its metadata
+    /// follows a `CreateTopics` or `CreatePartitions` answer by a moment).
+    pub pending: Vec<String>,
     /// Differences left alone, by topic.
     pub problems: Vec<(String, Problem)>,
     /// Kafka could not be reached or refused a change.
     pub failure: Option<String>,
 }
 
+/// Apply the steps each topic needs, then count a topic ready only once the broker's metadata
+/// shows it as the spec asks: a client that reads `topicsReady` and then produces must find it.
 async fn sync_topics(sd: &ServiceDeployment, ctx: &Context) -> TopicOutcome {
     let prefix = &ctx.cfg.common.kafka.topic_prefix;
     let physical: Vec<String> = sd.spec.topics.iter().map(|t| format!("{prefix}{}", t.name)).collect();
@@ -109,21 +116,34 @@ async fn sync_topics(sd: &ServiceDeployment, ctx: &Context) -> TopicOutcome {
     if physical.is_empty() {
         return outcome;
     }
-    let observed = match ctx.topics.observe(&physical).await {
+    let replication = ctx.cfg.default_replication_factor;
+    let mut observed = match ctx.topics.observe(&physical).await {
         Ok(o) => o,
         Err(e) => return TopicOutcome { failure: Some(e), ..outcome },
     };
+    let mut changed = false;
     for (spec, name) in sd.spec.topics.iter().zip(&physical) {
-        let (steps, problems) = topics::plan(spec, ctx.cfg.default_replication_factor, observed.get(name));
-        let mut ok = problems.is_empty();
-        for step in &steps {
-            if let Err(e) = ctx.topics.apply(name, step).await {
-                ok = false;
-                outcome.failure.get_or_insert(e);
+        for step in &topics::plan(spec, replication, observed.get(name)).0 {
+            match ctx.topics.apply(name, step).await {
+                Ok(()) => changed = true,
+                Err(e) => drop(outcome.failure.get_or_insert(e)),
             }
         }
+    }
+    if changed {
+        match ctx.topics.observe(&physical).await {
+            Ok(o) => observed = o,
+            Err(e) => return TopicOutcome { failure: Some(e), ..outcome },
+        }
+    }
+    for (spec, name) in sd.spec.topics.iter().zip(&physical) {
+        let (steps, problems) = topics::plan(spec, replication, observed.get(name));
+        if !steps.is_empty() {
+            outcome.pending.push(spec.name.clone());
+        } else if problems.is_empty() {
+            outcome.ready += 1;
+        }
         outcome.problems.extend(problems.into_iter().map(|p| (spec.name.clone(), p)));
-        outcome.ready += usize::from(ok);
     }
     outcome
 }
@@ -164,6 +184,9 @@ pub fn status_after(
         (Some(e), _) => (false, "KafkaUnavailable", e.clone()),
         (None, Some((name, p @ Problem::PartitionDecrease { .. }))) => (false, "PartitionDecreaseRefused", format!("topic {name:?} {p}")),
         (None, Some((name, p))) => (false, "ReplicationChangeRefused", format!("topic {name:?} {p}")),
+        (None, None) if !topics.pending.is_empty() => {
+            (false, "TopicsPending", format!("changed, not yet shown by the broker: {}", topics.pending.join(", ")))
+        }
         (None, None) => (true, "TopicsInPlace", format!("{wanted} topics match the spec")),
     };
     let avail_message = format!("{ready_replicas}/{desired} replicas ready");
@@ -232,6 +255,9 @@ async fn sync(sd: &ServiceDeployment, ctx: &Context) -> Result<Action> {
         ctx.event(sd, true, "KafkaUnavailable", "ApplyTopics", e.clone()).await;
         return Err(Error::Kafka(e));
     }
+    if !topics.pending.is_empty() {
+        return Ok(Action::requeue(std::time::Duration::from_secs(1)));
+    }
     Ok(resync(ctx))
 }
 
@@ -283,13 +309,24 @@ mod tests {
     #[test]
     fn a_partition_decrease_is_a_clear_condition() {
         let topics =
-            TopicOutcome { ready: 1, problems: vec![("a".into(), Problem::PartitionDecrease { have: 6, want: 3 })], failure: None };
+            TopicOutcome { ready: 1, problems: vec![("a".into(), Problem::PartitionDecrease { have: 6, want: 3 })], ..Default::default() };
         let s = status_after(&sd(), &deployment(0, false), &topics, None);
         let c = conditions::find(&s.conditions, "TopicsReady").expect("topics");
         assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "PartitionDecreaseRefused"));
         assert!(c.message.contains("\"a\"") && c.message.contains("only grow"), "{}", c.message);
         assert_eq!(s.topics_ready, "1/2");
         assert_eq!(conditions::find(&s.conditions, "Ready").expect("ready").reason, "PartitionDecreaseRefused");
+    }
+
+    #[test]
+    fn a_topic_the_broker_does_not_show_yet_is_not_ready() {
+        let topics = TopicOutcome { ready: 1, pending: vec!["booking.confirmed".into()], ..Default::default() };
+        let s = status_after(&sd(), &deployment(2, true), &topics, None);
+        let c = conditions::find(&s.conditions, "TopicsReady").expect("topics");
+        assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "TopicsPending"));
+        assert!(c.message.contains("booking.confirmed"), "{}", c.message);
+        assert_eq!(s.topics_ready, "1/2");
+        assert!(!conditions::find(&s.conditions, "Ready").expect("ready").is_true());
     }
 
     fn pull_back_off() -> Vec<Pod> {
@@ -314,7 +351,7 @@ mod tests {
 
     #[test]
     fn a_stuck_pod_outranks_a_topic_problem() {
-        let topics = TopicOutcome { ready: 0, problems: vec![], failure: Some("broker down".into()) };
+        let topics = TopicOutcome { ready: 0, failure: Some("broker down".into()), ..Default::default() };
         let problem = pods::problem(k8s_openapi::jiff::Timestamp::now(), &pull_back_off());
         let s = status_after(&sd(), &deployment(0, false), &topics, problem.as_ref());
         assert_eq!(conditions::find(&s.conditions, "Ready").expect("ready").reason, "ImagePullBackOff");
