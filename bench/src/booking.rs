@@ -98,8 +98,9 @@ pub async fn saga(site: Arc<Site>, load: Load) -> (Step, hdrhistogram::Histogram
         let (site, ids) = (site.clone(), ids.clone());
         async move {
             let who = site.traveller(spread(i, 21));
-            let (hotel, _) = &site.hotels[(spread(i, 22) % site.hotels.len() as u64) as usize];
-            let from = 40 + spread(i, 23) % 15;
+            let b = site.stay_choice(i);
+            let (hotel, _) = &site.hotels[(spread(b, 22) % site.hotels.len() as u64) as usize];
+            let from = 40 + spread(b, 23) % 300;
             match site.book(&who.token, &site.fresh_key("saga"), hotel, from, 2).await? {
                 (202, Some(id)) => {
                     ids.lock().expect("ids").push(id);

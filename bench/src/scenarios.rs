@@ -533,8 +533,9 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
                 let key = site.fresh_key("lag");
                 let j = (i / every) as usize;
                 if i % every != 0 || j >= plan.len() {
-                    let hotel = &site.hotels[(spread(i, 42) % (n as u64 - plan.len() as u64)) as usize].0;
-                    let from = 1 + spread(i, 43) % 300;
+                    let b = site.stay_choice(i);
+                    let hotel = &site.hotels[(spread(b, 42) % (n as u64 - plan.len() as u64)) as usize].0;
+                    let from = 1 + spread(b, 43) % 300;
                     return ("booking", site.book(&who.token, &key, hotel, from, 1).await.map(|_| ()));
                 }
                 let (hotel, city, from) = &plan[j];

@@ -54,6 +54,11 @@ pub struct Site {
     travellers: RwLock<Arc<Vec<Traveller>>>,
     /// Distinguishes this run's Idempotency-Keys.
     pub run: String,
+    /// Drawn per run: which hotel and night a booking asks for is [`Site::stay_choice`] of the
+    /// request number and this. Request numbers repeat every run, and the seed (with every
+    /// booking earlier runs made) is cached, so unsalted choices asked for the same rooms run
+    /// after run until they sold out.
+    salt: u64,
     /// The size.
     pub size: Size,
     /// What the seed step did.
@@ -99,6 +104,7 @@ impl Site {
             cities: (0..plan.cities).map(seed::city).collect(),
             travellers: RwLock::new(Arc::new(travellers)),
             run: unique("run"),
+            salt: uuid::Uuid::new_v4().as_u64_pair().0,
             size,
             seed: seeded.report,
             misses: Default::default(),
@@ -112,6 +118,12 @@ impl Site {
     pub fn fresh_key(&self, what: &str) -> String {
         let n = self.keys.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{}-{what}-{n}", self.run)
+    }
+
+    /// Booking `i`'s choices of hotel and night, this run's own: pass the result where a
+    /// booking's hotel and dates are drawn with [`spread`].
+    pub fn stay_choice(&self, i: u64) -> u64 {
+        i.wrapping_add(self.salt)
     }
 
     /// The pool, signed in.
@@ -188,7 +200,11 @@ impl Site {
                 let body = json!({ "email": who.email, "password": PASSWORD });
                 expect(self.http.post(format!("{}/auth/login", self.api)).json(&body).send().await, &[200]).await
             }
-            _ => self.book(&who.token, &self.fresh_key(&class.replace(' ', "-")), self.hotel(i, 5), from, 1).await.map(|_| ()),
+            _ => {
+                let b = self.stay_choice(i);
+                let (hotel, from) = (self.hotel(b, 5), 1 + spread(b, 3) % (HORIZON_DAYS - 10));
+                self.book(&who.token, &self.fresh_key(&class.replace(' ', "-")), hotel, from, 1).await.map(|_| ())
+            }
         };
         (class, outcome)
     }
@@ -213,7 +229,11 @@ impl Site {
             }
             600..990 => self.class_request("recommendation", i).await,
             990..995 => self.class_request("login", i).await,
-            _ => ("booking", self.book(&who.token, &self.fresh_key("mix"), self.hotel(i, 5), from, 1).await.map(|_| ())),
+            _ => {
+                let b = self.stay_choice(i);
+                let (hotel, from) = (self.hotel(b, 5), 1 + spread(b, 3) % (HORIZON_DAYS - 10));
+                ("booking", self.book(&who.token, &self.fresh_key("mix"), hotel, from, 1).await.map(|_| ()))
+            }
         }
     }
 
