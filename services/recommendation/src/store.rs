@@ -19,8 +19,9 @@
 //!   before its stay. A request reads it with one lookup. Older stays fall out of the profile.
 //!
 //! A booking event sets its hotel's popularity, reads its fact, changes the profile when
-//! whether the stay counts changed, then records the fact; a crash in between redelivers the
-//! event, which finds the popularity's version and the profile's set already holding it.
+//! whether the stay counts changed, then records the fact (an insert when it had none: one
+//! statement on FerretDB); a crash in between redelivers the event, which finds the
+//! popularity's version and the profile's set already holding it.
 
 use crate::catalog::{CatalogChange, CatalogLog};
 use chrono::NaiveDate;
@@ -28,7 +29,7 @@ use futures::TryStreamExt;
 use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
 use tripnest_common::{
-    mongo::{Versioned, find_or_insert, set_if_newer},
+    mongo::{Versioned, find_or_insert, is_duplicate_key, set_if_newer},
     saga::{HotelUpserted, Popularity, ReviewCreated, Stay},
 };
 
@@ -309,40 +310,57 @@ impl Store {
             self.set_popularity(&stay.hotel_id, p).await?;
         }
         let id = stay.booking_id.to_string();
-        let old = self.bookings.find_one(doc! { "_id": &id }).await?;
-        let known = old.is_some();
-        let old = old.unwrap_or_default();
-        let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
-        let counts = confirmed && !cancelled;
-        let fact = BookingFact {
-            id: id.clone(),
-            hotel_id: stay.hotel_id.clone(),
-            user_id: stay.user_id.to_string(),
-            confirmed,
-            cancelled,
-            profiled: counts,
-        };
-        if known && fact == old {
-            return Ok(());
-        }
-        if old.profiled != counts {
-            let nights = (stay.check_out - stay.check_in).num_days().max(1);
-            let entry = StayDoc {
+        // Set once this call changed the profile: after a lost race for the fact, the fact read
+        // next may say the profile does not hold what this call just put in it.
+        let mut profile_changed = false;
+        loop {
+            let old = self.bookings.find_one(doc! { "_id": &id }).await?;
+            let known = old.is_some();
+            let old = old.unwrap_or_default();
+            let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
+            let counts = confirmed && !cancelled;
+            let fact = BookingFact {
                 id: id.clone(),
-                user_id: fact.user_id.clone(),
                 hotel_id: stay.hotel_id.clone(),
-                check_in: Some(stay.check_in),
-                check_out: Some(stay.check_out),
-                nightly_cents: stay.amount_cents / nights / i64::from(stay.rooms.max(1)),
-                currency: stay.currency.clone(),
+                user_id: stay.user_id.to_string(),
                 confirmed,
                 cancelled,
+                profiled: counts,
             };
-            self.profiles.update(&fact.user_id, |p| p.set_stay(&entry, counts)).await?;
-            self.profile_logged(&fact.user_id).await;
+            if known && fact == old {
+                return Ok(());
+            }
+            if old.profiled != counts || profile_changed {
+                let nights = (stay.check_out - stay.check_in).num_days().max(1);
+                let entry = StayDoc {
+                    id: id.clone(),
+                    user_id: fact.user_id.clone(),
+                    hotel_id: stay.hotel_id.clone(),
+                    check_in: Some(stay.check_in),
+                    check_out: Some(stay.check_out),
+                    nightly_cents: stay.amount_cents / nights / i64::from(stay.rooms.max(1)),
+                    currency: stay.currency.clone(),
+                    confirmed,
+                    cancelled,
+                };
+                self.profiles.update(&fact.user_id, |p| p.set_stay(&entry, counts)).await?;
+                self.profile_logged(&fact.user_id).await;
+                profile_changed = true;
+            }
+            // A fact new to the read model (every first event of a booking) is inserted: one
+            // statement on FerretDB, where an upsert is a transaction with a read and a write.
+            let written = if known {
+                self.bookings.replace_one(doc! { "_id": &id }, &fact).upsert(true).await.map(drop)
+            } else {
+                self.bookings.insert_one(&fact).await.map(drop)
+            };
+            match written {
+                // Another writer recorded the booking meanwhile (only during a partition
+                // handover): merge with its fact, and set the profile to the merged outcome.
+                Err(e) if !known && is_duplicate_key(&e) => continue,
+                other => return other,
+            }
         }
-        self.bookings.replace_one(doc! { "_id": &id }, &fact).upsert(true).await?;
-        Ok(())
     }
 
     /// Record a review in its author's profile.

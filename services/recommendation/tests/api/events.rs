@@ -8,7 +8,6 @@ use tripnest_common::{
     mongo::Versioned,
     saga::{Popularity, Stay},
 };
-use tripnest_e2e::Stack;
 use tripnest_recommendation::store::Store;
 use uuid::Uuid;
 
@@ -93,28 +92,64 @@ async fn a_revision_written_by_a_writer_that_crashed_before_publishing_is_not_lo
 /// the driver's own command events.
 #[tokio::test]
 async fn an_update_that_changes_nothing_costs_two_reads_and_no_write() {
-    use mongodb::{
-        event::{EventHandler, command::CommandEvent},
-        options::ClientOptions,
-    };
-    use std::sync::{Arc, Mutex};
     let database = fresh_database();
-    let commands: Arc<Mutex<Vec<String>>> = Arc::default();
-    let mut options = ClientOptions::parse(Stack::load().get("MONGODB_URI")).await.expect("options");
-    let seen = commands.clone();
-    options.command_event_handler = Some(EventHandler::callback(move |e: CommandEvent| {
-        if let CommandEvent::Started(started) = e {
-            seen.lock().expect("commands").push(started.command_name);
-        }
-    }));
-    let db = mongodb::Client::with_options(options).expect("client").database(&database);
+    let (db, commands) = counted_db(&database).await;
     let sets: Versioned<Vec<String>> = Versioned::new(&db, "sets");
     assert!(sets.update("h", adding("b1")).await.expect("add").changed);
     commands.lock().expect("commands").clear();
 
     let again = sets.update("h", adding("b1")).await.expect("redelivered add");
     assert_eq!((again.rev, again.changed), (1, false), "{again:?}");
-    assert_eq!(*commands.lock().expect("commands"), ["find", "find"], "the head, then the revision after it");
+    let names: Vec<String> = commands.lock().expect("commands").iter().map(|(name, _)| name.clone()).collect();
+    assert_eq!(names, ["find", "find"], "the head, then the revision after it");
+}
+
+/// A booking's first event finds no fact and inserts one (one statement on FerretDB, where an
+/// upsert is a transaction with a read and a write); a later event of the booking replaces the
+/// fact it read. Counted from the driver's own command events on `bookings`.
+#[tokio::test]
+async fn a_bookings_first_event_inserts_its_fact_and_a_later_one_replaces_it() {
+    let database = fresh_database();
+    let (db, commands) = counted_db(&database).await;
+    let store = Store::new(db);
+    let guest = Uuid::now_v7();
+    let s = stay(guest, "porto", 10, 2, 10_000);
+    let on_bookings = || -> Vec<String> {
+        commands.lock().expect("commands").iter().filter(|(_, c)| c == "bookings").map(|(name, _)| name.clone()).collect()
+    };
+
+    store.record_stay(&s, true, false, None).await.expect("confirmed");
+    assert_eq!(on_bookings(), ["find", "insert"]);
+    commands.lock().expect("commands").clear();
+    store.record_stay(&s, false, true, None).await.expect("cancelled");
+    assert_eq!(on_bookings(), ["find", "update"], "a replace is an update command");
+    commands.lock().expect("commands").clear();
+    store.record_stay(&s, true, false, None).await.expect("confirmation redelivered");
+    assert_eq!(on_bookings(), ["find"], "nothing to change");
+    assert!(store.profile_of(&guest.to_string()).await.expect("profile").stays.is_empty(), "the cancelled stay is not counted");
+}
+
+/// Two replicas (a partition handover) get a booking's confirmation and its cancellation at
+/// once, before either recorded the booking: one insert of the fact loses to the other, merges
+/// with it and leaves the profile as the merged fact says. Whichever wins, the stay never counts.
+#[tokio::test]
+async fn a_confirmation_and_a_cancellation_racing_for_a_new_booking_leave_it_out_of_the_profile() {
+    let database = fresh_database();
+    let (a, b) = (fresh_store(&database).await, fresh_store(&database).await);
+    let guest = Uuid::now_v7();
+    let stays: Vec<_> = (0..30).map(|i| stay(guest, "porto", 5 + i, 1, 9_000)).collect();
+    futures::future::join_all(stays.iter().map(|s| {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            let (confirmed, cancelled) = tokio::join!(a.record_stay(s, true, false, None), b.record_stay(s, false, true, None));
+            confirmed.expect("confirm");
+            cancelled.expect("cancel");
+        }
+    }))
+    .await;
+    let profile = a.profile_of(&guest.to_string()).await.expect("profile");
+    let counted: Vec<&str> = profile.stays.iter().map(|s| s.id.as_str()).collect();
+    assert!(counted.is_empty(), "cancelled stays counted in the profile: {counted:?}");
 }
 
 #[tokio::test]

@@ -134,6 +134,28 @@ pub async fn fresh_db(database: &str) -> mongodb::Database {
     mongodb::Client::with_uri_str(Stack::load().get("MONGODB_URI")).await.expect("mongodb client").database(database)
 }
 
+/// The commands a client started, each as (command name, the collection it names).
+pub type Commands = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// `database` through a client of its own that records every command it starts (the driver's
+/// command events): what a change costs in round trips, counted rather than timed.
+pub async fn counted_db(database: &str) -> (mongodb::Database, Commands) {
+    use mongodb::{
+        event::{EventHandler, command::CommandEvent},
+        options::ClientOptions,
+    };
+    let commands = Commands::default();
+    let mut options = ClientOptions::parse(Stack::load().get("MONGODB_URI")).await.expect("options");
+    let seen = commands.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |e: CommandEvent| {
+        if let CommandEvent::Started(started) = e {
+            let collection = started.command.get_str(&started.command_name).unwrap_or_default().to_owned();
+            seen.lock().expect("commands").push((started.command_name, collection));
+        }
+    }));
+    (mongodb::Client::with_options(options).expect("client").database(database), commands)
+}
+
 /// A database no other test uses, dropped with the guard.
 pub fn fresh_database() -> TestMongo {
     TestMongo::new(&Stack::load(), "reco")
