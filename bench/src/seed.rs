@@ -172,7 +172,7 @@ pub async fn read_model_lag(platform: &Platform) -> anyhow::Result<BTreeMap<Stri
 
 /// Poll [`read_model_lag`] every 5 s until it is 0 everywhere or `deadline` passed; returns
 /// the last reading.
-pub async fn wait_caught_up(platform: &Platform, deadline: Duration) -> anyhow::Result<BTreeMap<String, i64>> {
+pub async fn wait_caught_up(platform: &Platform, deadline: Duration, who: &str) -> anyhow::Result<BTreeMap<String, i64>> {
     let started = Instant::now();
     loop {
         let lag = read_model_lag(platform).await?;
@@ -180,7 +180,7 @@ pub async fn wait_caught_up(platform: &Platform, deadline: Duration) -> anyhow::
         if behind == 0 || started.elapsed() >= deadline {
             return Ok(lag);
         }
-        eprintln!("[seed]   {behind} events behind after {:.0} s: {lag:?}", started.elapsed().as_secs_f64());
+        eprintln!("[{who}]   the read models are {behind} events behind after {:.0} s: {lag:?}", started.elapsed().as_secs_f64());
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
@@ -364,7 +364,7 @@ pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> an
     };
     eprintln!("[seed] waiting (at most {} s) for the read models to catch up", catch_up.as_secs());
     let waited = Instant::now();
-    let lag_left = wait_caught_up(platform, catch_up).await?;
+    let lag_left = wait_caught_up(platform, catch_up, "seed").await?;
     let catch_up_seconds = waited.elapsed().as_secs_f64();
     let (postgres_mb, rows) = sizes(platform, &pin).await?;
     let mut messages = BTreeMap::new();
