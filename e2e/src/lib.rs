@@ -9,11 +9,13 @@
 pub mod cluster;
 pub mod fixtures;
 pub mod harness;
+pub mod mail;
 pub mod platform;
 pub mod process;
 pub mod raw_http;
 
 pub use harness::{NamedDatabases, TestDatabase, TestMongo, TestNamespace, TestTopics, WAIT, http_client};
+pub use mail::MailApi;
 use std::{collections::HashMap, future::Future, path::PathBuf, time::Duration};
 
 /// Connection settings of the running local stack.

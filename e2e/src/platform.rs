@@ -282,9 +282,7 @@ impl Platform {
 
     /// Mails the SMTP server received for `address`.
     pub async fn mails_to(&self, address: &str) -> Vec<Value> {
-        let url = format!("{}/api/v1/messages", self.stack.get("MAIL_API_URL").trim_end_matches('/'));
-        let list: Value = self.http.get(url).send().await.expect("mail api").json().await.expect("json");
-        list["messages"].as_array().cloned().unwrap_or_default().into_iter().filter(|m| m["To"].to_string().contains(address)).collect()
+        crate::MailApi::new(&self.stack, self.http.clone()).messages_to(address).await
     }
 }
 

@@ -1,6 +1,6 @@
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::MultiPart};
 use std::time::Duration;
-use tripnest_e2e::{Stack, unique, wait_until};
+use tripnest_e2e::{MailApi, Stack, unique, wait_until};
 
 #[tokio::test]
 async fn smtp_delivers_a_mail_that_can_be_read_back() {
@@ -9,9 +9,10 @@ async fn smtp_delivers_a_mail_that_can_be_read_back() {
     let mailer =
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host_str().expect("host")).port(smtp.port().expect("port")).build();
     let subject = format!("Your stay is confirmed {}", unique("bk"));
+    let to = format!("ada+{}@example.test", unique("smtp"));
     let mail = Message::builder()
         .from("TripNest <bookings@tripnest.test>".parse().expect("from"))
-        .to("Ada <ada@example.test>".parse().expect("to"))
+        .to(format!("Ada <{to}>").parse().expect("to"))
         .subject(&subject)
         .multipart(MultiPart::alternative_plain_html(
             "Booking confirmed: 2 nights.".to_owned(),
@@ -20,23 +21,17 @@ async fn smtp_delivers_a_mail_that_can_be_read_back() {
         .expect("message");
     mailer.send(mail).await.expect("SMTP send");
 
-    let api = stack.get("MAIL_API_URL").trim_end_matches('/').to_owned();
-    let http = reqwest::Client::new();
-    let id = wait_until("the mail to arrive", Duration::from_secs(10), || {
-        let (http, api, subject) = (http.clone(), api.clone(), subject.clone());
-        async move {
-            let list: serde_json::Value = http.get(format!("{api}/api/v1/messages")).send().await.ok()?.json().await.ok()?;
-            list["messages"]
-                .as_array()?
-                .iter()
-                .find(|m| m["Subject"] == subject.as_str())
-                .map(|m| m["ID"].as_str().unwrap_or_default().to_owned())
-        }
+    let mail = MailApi::new(&stack, reqwest::Client::new());
+    let id = wait_until("the mail to arrive", Duration::from_secs(10), || async {
+        mail.messages_to(&to)
+            .await
+            .iter()
+            .find(|m| m["Subject"] == subject.as_str())
+            .map(|m| m["ID"].as_str().unwrap_or_default().to_owned())
     })
     .await;
-    let msg: serde_json::Value =
-        http.get(format!("{api}/api/v1/message/{id}")).send().await.expect("get message").json().await.expect("json");
+    let msg = mail.message(&id).await;
     assert!(msg["Text"].as_str().expect("Text").contains("Booking confirmed: 2 nights."), "{msg}");
     assert!(msg["HTML"].as_str().expect("HTML").contains("<b>confirmed</b>"), "{msg}");
-    assert!(msg["To"].to_string().contains("ada@example.test"), "{msg}");
+    assert!(msg["To"].to_string().contains(&to), "{msg}");
 }

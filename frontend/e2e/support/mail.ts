@@ -16,7 +16,8 @@ export async function waitForEmail(to: string, subject: string, timeout = 30_000
     await expect
       .poll(
         async () => {
-          const r = await api.get(`${stack.mailApiUrl}/api/v1/messages`, { params: { limit: 200 } });
+          // Search, not the plain list: the list holds only the newest messages of the whole mailbox.
+          const r = await api.get(`${stack.mailApiUrl}/api/v1/search`, { params: { query: `to:"${to}"`, limit: 200 } });
           if (!r.ok()) return undefined;
           const body = (await r.json()) as { messages: MessageSummary[] };
           found = body.messages.find((m) => m.To.some((t) => t.Address.toLowerCase() === to.toLowerCase()) && m.Subject.includes(subject))?.Subject;

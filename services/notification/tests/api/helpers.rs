@@ -18,7 +18,7 @@ use tripnest_common::{
     kafka::Producer,
     saga::{BookingCancelled, BookingConfirmed, CancelReason, Contact, NotificationSent, PaymentFailure, Stay},
 };
-use tripnest_e2e::{EventTap, Stack, TestDatabase, TestTopics, TokenIssuer, http_client, unique, wait_until};
+use tripnest_e2e::{EventTap, MailApi, Stack, TestDatabase, TestTopics, TokenIssuer, http_client, unique, wait_until};
 use tripnest_notification::Config;
 use uuid::Uuid;
 
@@ -88,7 +88,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         producer,
         tokens,
         sms,
-        mail: MailApi { base: stack.get("MAIL_API_URL").trim_end_matches('/').to_owned(), http: http_client() },
+        mail: MailApi::new(&stack, http_client()),
         http: http_client(),
         events,
         shutdown,
@@ -189,33 +189,6 @@ pub fn confirmed(stay: Stay) -> Event<BookingConfirmed> {
 pub fn cancelled(stay: Stay, reason: CancelReason, refund_due: bool, payment_failure: Option<PaymentFailure>) -> Event<BookingCancelled> {
     let subject = stay.booking_id.to_string();
     Event::new("booking", subject, BookingCancelled { stay, reason, refund_due, payment_failure, popularity: None })
-}
-
-/// Mailpit's API.
-pub struct MailApi {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl MailApi {
-    /// Summaries of the messages addressed to `address`, newest first.
-    pub async fn messages_to(&self, address: &str) -> Vec<Value> {
-        let url = format!("{}/api/v1/search", self.base);
-        let list: Value =
-            self.http.get(url).query(&[("query", format!("to:{address}"))]).send().await.expect("search").json().await.expect("json");
-        let all = list["messages"].as_array().cloned().unwrap_or_default();
-        // `to:` matches substrings; keep exact recipients only.
-        all.into_iter().filter(|m| m["To"].as_array().is_some_and(|to| to.iter().any(|a| a["Address"] == address))).collect()
-    }
-
-    /// Wait for the first message to `address` and return it in full (Subject, Text, HTML, …).
-    pub async fn wait_for_mail_to(&self, address: &str) -> Value {
-        let id = wait_until(&format!("a mail to {address}"), WAIT, || async move {
-            self.messages_to(address).await.first().map(|m| m["ID"].as_str().expect("ID").to_owned())
-        })
-        .await;
-        self.http.get(format!("{}/api/v1/message/{id}", self.base)).send().await.expect("message").json().await.expect("json")
-    }
 }
 
 /// What the SMS peer received.
