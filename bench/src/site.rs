@@ -167,6 +167,13 @@ impl Site {
         &self.hotels[(spread(i, salt) % self.hotels.len() as u64) as usize].0
     }
 
+    /// The hotel and first night of the site's booking request `i` (the mix's and the booking
+    /// class's), drawn with this run's [`Site::stay_choice`].
+    fn site_stay(&self, i: u64) -> (&str, u64) {
+        let b = self.stay_choice(i);
+        (self.hotel(b, 5), 1 + spread(b, 3) % (HORIZON_DAYS - 10))
+    }
+
     /// Request `i` of one class (one of [`CLASSES`]).
     pub async fn class_request(self: Arc<Self>, class: &'static str, i: u64) -> (&'static str, Outcome) {
         let who = self.traveller(spread(i, 1));
@@ -201,8 +208,7 @@ impl Site {
                 expect(self.http.post(format!("{}/auth/login", self.api)).json(&body).send().await, &[200]).await
             }
             _ => {
-                let b = self.stay_choice(i);
-                let (hotel, from) = (self.hotel(b, 5), 1 + spread(b, 3) % (HORIZON_DAYS - 10));
+                let (hotel, from) = self.site_stay(i);
                 self.book(&who.token, &self.fresh_key(&class.replace(' ', "-")), hotel, from, 1).await.map(|_| ())
             }
         };
@@ -230,8 +236,7 @@ impl Site {
             600..990 => self.class_request("recommendation", i).await,
             990..995 => self.class_request("login", i).await,
             _ => {
-                let b = self.stay_choice(i);
-                let (hotel, from) = (self.hotel(b, 5), 1 + spread(b, 3) % (HORIZON_DAYS - 10));
+                let (hotel, from) = self.site_stay(i);
                 ("booking", self.book(&who.token, &self.fresh_key("mix"), hotel, from, 1).await.map(|_| ()))
             }
         }
