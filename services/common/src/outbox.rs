@@ -7,9 +7,15 @@
 //! own seqs); a crash in between republishes, and consumers drop the duplicate with
 //! [`first_delivery`]. One relay per database publishes at a time (a
 //! PostgreSQL advisory lock elects it), which keeps per-key order across replicas. The relay
-//! wakes on `NOTIFY outbox` and also polls, so a lost notification only costs latency. The
-//! notifications that arrived while it published are taken together, so a burst of commits
-//! costs a read per batch, not a read per commit.
+//! wakes on `NOTIFY outbox` and also polls, so a lost notification only costs latency.
+//!
+//! A burst of commits costs a read per batch, not a read per commit: each notification
+//! carries the highest `seq` its statement inserted, and the relay remembers the seqs it
+//! published lately. A notification for a seq already published (it arrived after the read
+//! that found its row, which is what a loaded listening backend does) is dropped without a
+//! read; any other notification, or one without a seq, means a read. Rows of one statement
+//! commit together and the relay reads in `seq` order, so when a statement's highest seq was
+//! published, so were the rest.
 
 use crate::{events::Event, kafka::Producer};
 use futures::FutureExt;
@@ -22,6 +28,8 @@ use uuid::Uuid;
 /// The channel that wakes the relay.
 pub const CHANNEL: &str = "outbox";
 const BATCH: i64 = 256;
+/// How many published seqs the relay remembers to recognise late notifications.
+const REMEMBERED: usize = 4 * BATCH as usize;
 /// Advisory lock key electing the relay ("outbox" in ASCII).
 const RELAY_LOCK: i64 = 0x6f75_7462_6f78;
 
@@ -48,13 +56,13 @@ pub async fn enqueue<T: Serialize>(tx: &mut PgConnection, event: &Event<T>, trac
 
 /// The statement of [`enqueue_all`]: events as arrays of ids, topics, keys and envelopes
 /// ($1–$4), the traceparent ($5) and the channel ($6). Rows are inserted in array order, so
-/// their `seq`s keep the order given.
+/// their `seq`s keep the order given; the notification carries the highest of them.
 pub const ENQUEUE_ALL: &str = "WITH queued AS ( \
        INSERT INTO outbox (event_id, topic, key, payload, traceparent) \
        SELECT e.id, e.topic, e.key, e.payload, $5 \
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, topic, key, payload, n) ORDER BY e.n \
-       RETURNING 1) \
-     SELECT pg_notify($6, '')";
+       RETURNING seq) \
+     SELECT pg_notify($6, coalesce(max(seq)::text, '')) FROM queued";
 
 /// Add `events`, in this order, to the outbox within the caller's transaction, and wake the
 /// relay — one statement.
@@ -118,18 +126,25 @@ async fn lead(pool: &PgPool, producer: &Producer, shutdown: &CancellationToken) 
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     tracing::info!("outbox relay leading");
+    let mut published = Published::default();
     while !shutdown.is_cancelled() {
-        let published = publish_batch(pool, producer).await?;
-        if published as i64 == BATCH {
+        let seqs = publish_batch(pool, producer).await?;
+        let full = seqs.len() as i64 == BATCH;
+        published.remember(seqs);
+        if full {
             continue;
         }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            n = listener.recv() => { n?; }
-            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        // Wait for a notification about a row not published yet, or the poll.
+        let poll = tokio::time::sleep(Duration::from_millis(500));
+        tokio::pin!(poll);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                n = listener.recv() => if published.wants_read(n?.payload()) { break },
+                () = &mut poll => break,
+            }
         }
-        // Every commit that enqueued sent a notification, and those that came while a batch
-        // was being published are all waiting now: one read answers them all.
+        // Whatever else has arrived is answered by the same read.
         while let Some(n) = listener.recv().now_or_never() {
             n?;
         }
@@ -138,14 +153,33 @@ async fn lead(pool: &PgPool, producer: &Producer, shutdown: &CancellationToken) 
     Ok(())
 }
 
-/// Publish up to one batch in `seq` order; returns how many rows were published.
-pub async fn publish_batch(pool: &PgPool, producer: &Producer) -> anyhow::Result<usize> {
+/// The seqs the relay published lately (at most [`REMEMBERED`], the highest kept).
+#[derive(Debug, Default)]
+struct Published(std::collections::BTreeSet<i64>);
+
+impl Published {
+    fn remember(&mut self, seqs: Vec<i64>) {
+        self.0.extend(seqs);
+        while self.0.len() > REMEMBERED {
+            self.0.pop_first();
+        }
+    }
+
+    /// Whether a notification with this payload needs a read: anything but the seq of a row
+    /// already published.
+    fn wants_read(&self, payload: &str) -> bool {
+        payload.parse::<i64>().map_or(true, |seq| !self.0.contains(&seq))
+    }
+}
+
+/// Publish up to one batch in `seq` order; returns the seqs published, in order.
+pub async fn publish_batch(pool: &PgPool, producer: &Producer) -> anyhow::Result<Vec<i64>> {
     let rows: Vec<Pending> = sqlx::query_as("SELECT seq, topic, key, payload, traceparent FROM outbox ORDER BY seq LIMIT $1")
         .bind(BATCH)
         .fetch_all(pool)
         .await?;
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // Send the whole batch at once; the idempotent producer keeps per-partition order.
     let sends = rows.iter().map(|r| {
@@ -158,13 +192,29 @@ pub async fn publish_batch(pool: &PgPool, producer: &Producer) -> anyhow::Result
     // By the rows' own seqs, never a range: a transaction that took a lower seq can commit
     // after this batch was read, and a range would delete its row unpublished.
     let acked = results.iter().take_while(|r| r.is_ok()).count();
+    let published: Vec<i64> = rows[..acked].iter().map(|r| r.seq).collect();
     if acked > 0 {
-        let published: Vec<i64> = rows[..acked].iter().map(|r| r.seq).collect();
         sqlx::query("DELETE FROM outbox WHERE seq = ANY($1)").bind(&published).execute(pool).await?;
         metrics::counter!("outbox_published_total").increment(acked as u64);
     }
     if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
         anyhow::bail!("publishing outbox row failed: {e}");
     }
-    Ok(acked)
+    Ok(published)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_notification_needs_a_read_unless_its_seq_was_published_lately() {
+        let mut published = Published::default();
+        published.remember((1..=REMEMBERED as i64 + 10).collect());
+        assert!(!published.wants_read(&(REMEMBERED as i64 + 10).to_string()), "published: no read");
+        assert!(!published.wants_read("11"), "the oldest remembered");
+        assert!(published.wants_read("10"), "forgotten: read");
+        assert!(published.wants_read(&(REMEMBERED as i64 + 11).to_string()), "not published yet");
+        assert!(published.wants_read(""), "no seq (an older writer)");
+    }
 }
