@@ -160,27 +160,49 @@ pub fn read_models(platform: &Platform) -> Vec<(String, &'static [&'static str])
     ]
 }
 
+/// Every consumer group of the platform with the topics each consumes: the saga's (payment,
+/// booking, notification) and the read models'.
+pub fn consumers(platform: &Platform) -> Vec<(String, &'static [&'static str])> {
+    let mut groups = vec![
+        (platform.group("payment"), tripnest_payment::consumer::TOPICS),
+        (platform.group("booking"), tripnest_booking::consumer::TOPICS),
+        (platform.group("notification"), tripnest_notification::consumer::TOPICS),
+    ];
+    groups.extend(read_models(platform));
+    groups
+}
+
 /// Each read model's consumer lag (events), now.
 pub async fn read_model_lag(platform: &Platform) -> anyhow::Result<BTreeMap<String, i64>> {
+    lag_of(platform, read_models(platform)).await
+}
+
+/// The consumer lag (events) of each of `groups`, now.
+async fn lag_of(platform: &Platform, groups: Vec<(String, &'static [&'static str])>) -> anyhow::Result<BTreeMap<String, i64>> {
     let bootstrap = platform.stack.get("KAFKA_BOOTSTRAP_SERVERS");
     let mut lag = BTreeMap::new();
-    for (group, topics) in read_models(platform) {
+    for (group, topics) in groups {
         lag.insert(group.clone(), group_lag(bootstrap, &platform.prefix, &group, topics).await?);
     }
     Ok(lag)
 }
 
-/// Poll [`read_model_lag`] every 5 s until it is 0 everywhere or `deadline` passed; returns
-/// the last reading.
-pub async fn wait_caught_up(platform: &Platform, deadline: Duration, who: &str) -> anyhow::Result<BTreeMap<String, i64>> {
+/// Poll the lag of `groups` ([`read_models`] or [`consumers`]) every 5 s until it is 0
+/// everywhere or `deadline` passed; returns the last reading.
+pub async fn wait_caught_up(
+    platform: &Platform,
+    groups: Vec<(String, &'static [&'static str])>,
+    deadline: Duration,
+    who: &str,
+) -> anyhow::Result<BTreeMap<String, i64>> {
     let started = Instant::now();
     loop {
-        let lag = read_model_lag(platform).await?;
+        let lag = lag_of(platform, groups.clone()).await?;
         let behind: i64 = lag.values().sum();
         if behind == 0 || started.elapsed() >= deadline {
             return Ok(lag);
         }
-        eprintln!("[{who}]   the read models are {behind} events behind after {:.0} s: {lag:?}", started.elapsed().as_secs_f64());
+        eprintln!("[{who}]   {behind} events not consumed yet after {:.0} s: {lag:?}", started.elapsed().as_secs_f64());
         tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
@@ -364,7 +386,7 @@ pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> an
     };
     eprintln!("[seed] waiting (at most {} s) for the read models to catch up", catch_up.as_secs());
     let waited = Instant::now();
-    let lag_left = wait_caught_up(platform, catch_up, "seed").await?;
+    let lag_left = wait_caught_up(platform, read_models(platform), catch_up, "seed").await?;
     let catch_up_seconds = waited.elapsed().as_secs_f64();
     let (postgres_mb, rows) = sizes(platform, &pin).await?;
     let mut messages = BTreeMap::new();

@@ -115,6 +115,18 @@ impl ServiceProcess {
         self.wait_exit(Duration::from_secs(10)).await;
     }
 
+    /// SIGSTOP: the process keeps its state, ports and connections but runs nothing until
+    /// [`Self::resume`] (its Kafka consumers leave their groups when their sessions time out,
+    /// and rejoin from the committed offsets).
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// SIGCONT after [`Self::pause`].
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
     /// Start the same binary again with the same settings (on a new port).
     pub fn restart(&self) -> Self {
         Self::spawn(&self.name, self.env.clone())

@@ -9,7 +9,7 @@ use tripnest_common::{
 };
 
 /// The topics the payment service consumes.
-pub const CONSUMED: &[&str] = &[topics::BOOKING_CREATED, topics::BOOKING_CANCELLED];
+pub const TOPICS: &[&str] = &[topics::BOOKING_CREATED, topics::BOOKING_CANCELLED];
 
 /// What the handlers need: the database, the processor and the retry policy for it.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ impl<P: PaymentProvider> PaymentSaga<P> {
 
 /// The consumer group settings for `group`.
 pub fn settings(group: &str) -> ConsumerSettings {
-    ConsumerSettings::new(group, CONSUMED)
+    ConsumerSettings::new(group, TOPICS)
 }
 
 /// The W3C trace context that came with a delivery, to pass on with the events it causes.

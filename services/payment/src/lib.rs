@@ -27,7 +27,7 @@
 mod api;
 mod charge;
 mod config;
-mod consumer;
+pub mod consumer;
 pub mod provider;
 mod refund;
 pub mod sandbox;
