@@ -239,7 +239,7 @@ fn seed_rows(site: &Site, report: &mut Report) {
         "cached: seeded by an earlier run".to_owned()
     }));
     report.rows.push(
-        Row::new(&s, "read models caught up after", "s", Some(r.catch_up_seconds), "–", None)
+        Row::new(&s, "every consumer (read models and saga) caught up after", "s", Some(r.catch_up_seconds), "–", None)
             .note(format!("consumer-group lag left (events): {:?}", r.lag_left)),
     );
     report.rows.push(

@@ -139,9 +139,9 @@ pub struct SeedReport {
     pub seed_seconds: f64,
     /// Whether this run seeded (false: reused the cached seed).
     pub seeded_now: bool,
-    /// Seconds this run waited for the read models to catch up.
+    /// Seconds this run waited for every consumer (the read models and the saga) to catch up.
     pub catch_up_seconds: f64,
-    /// Events the read models' consumer groups were still behind when the wait ended.
+    /// Events each consumer group was still behind when the wait ended.
     pub lag_left: BTreeMap<String, i64>,
     /// PostgreSQL database sizes in MB.
     pub postgres_mb: BTreeMap<String, f64>,
@@ -384,9 +384,11 @@ pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> an
             (seconds, true, pool)
         }
     };
-    eprintln!("[seed] waiting (at most {} s) for the read models to catch up", catch_up.as_secs());
+    eprintln!("[seed] waiting (at most {} s) for every consumer to catch up", catch_up.as_secs());
     let waited = Instant::now();
-    let lag_left = wait_caught_up(platform, read_models(platform), catch_up, "seed").await?;
+    // Every consumer, not only the read models: a backlog an earlier run left (notification's
+    // mail, say) would otherwise be worked off during the measurements.
+    let lag_left = wait_caught_up(platform, consumers(platform), catch_up, "seed").await?;
     let catch_up_seconds = waited.elapsed().as_secs_f64();
     let (postgres_mb, rows) = sizes(platform, &pin).await?;
     let mut messages = BTreeMap::new();
