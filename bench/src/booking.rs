@@ -140,9 +140,9 @@ pub fn p50_p99(h: &hdrhistogram::Histogram<u64>) -> (f64, f64) {
 }
 
 /// pgbench running booking's create transaction — the service's own statements: claim the
-/// Idempotency-Key, hold the night and insert the booking in one statement, enqueue its two
-/// outbox events, complete the key; or roll back (claim included) when sold out — on a scratch
-/// database with the contention scenario's calendar: `nights` nights of `rooms` rooms,
+/// Idempotency-Key, hold the night and insert the booking in one statement, then enqueue its
+/// two outbox events and complete the key in another; or roll back (claim included) when sold
+/// out — on a scratch database with the contention scenario's calendar: `nights` nights of `rooms` rooms,
 /// `transactions` in all over 16 connections.
 pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions: u32) -> anyhow::Result<Pgbench> {
     let db = stack.fresh_database().await;
@@ -192,8 +192,8 @@ fn hold_script(nights: u64) -> String {
             "1::bigint",
         ],
     );
-    let enqueue = with_literals(
-        tripnest_common::outbox::ENQUEUE_ALL,
+    let enqueue_and_complete = with_literals(
+        &tripnest_booking::bookings::QUEUE_AND_COMPLETE_KEY,
         &[
             "ARRAY[gen_random_uuid(), gen_random_uuid()]",
             "ARRAY['booking.created', 'availability.changed']",
@@ -201,17 +201,18 @@ fn hold_script(nights: u64) -> String {
             "ARRAY['{\"type\": \"booking.created\", \"data\": {\"amountCents\": 8000}}'::jsonb, '{\"type\": \"availability.changed\"}'::jsonb]",
             "NULL::text",
             &format!("'{}'", tripnest_common::outbox::CHANNEL),
+            user,
+            key,
+            "'{}'::jsonb",
         ],
     );
-    let complete = with_literals(tripnest_booking::bookings::COMPLETE_KEY, &[user, key, "'{}'::jsonb"]);
     format!(
         "\\set night random(0, {last})
 \\set k random(1, 1000000000000)
 BEGIN;
 {hold} \\gset
 \\if :nights_held = 1
-{enqueue};
-{complete};
+{enqueue_and_complete};
 COMMIT;
 \\else
 ROLLBACK;

@@ -115,7 +115,7 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
     ));
     report.setup.push(
         "ceilings: bare axum = an in-process axum server on its own 2-thread runtime answering the same search JSON, driven by the same generator at the same rates; \
-         pgbench = booking's create transaction (key claim, room-type read, the conditional UPDATE hold, booking and two outbox inserts, read-back, key completion; \
+         pgbench = booking's create transaction, the service's two statements (key claim, room-type read, the conditional UPDATE hold and the booking insert in one; the two outbox events and the key's completion in the other; \
          rollback and key release when sold out) on a scratch database with the same calendar, `-M prepared`, 16 connections, as many transactions as the scenario sent; \
          Kafka = produce (the services' producer settings) → consume on a fresh one-partition topic at the saga's rate; \
          roll = `INSERT … SELECT generate_series` of the same rows into a copy of the calendar table"

@@ -2,10 +2,11 @@
 //! and Kafka.
 
 use super::kafka::{create_topic, isolated_kafka_config};
+use sqlx::Connection;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{Event, events::Payload, kafka::Producer, outbox};
-use tripnest_e2e::{EventTap, Stack, wait_until};
+use tripnest_common::{Event, config::KafkaConfig, events::Payload, kafka::Producer, outbox};
+use tripnest_e2e::{EventTap, Stack, TestDatabase, wait_until};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Burst {
@@ -14,6 +15,22 @@ struct Burst {
 
 impl Payload for Burst {
     const TOPIC: &'static str = "e2e.outbox";
+}
+
+/// A database of the test's own with the outbox table (then `prepare`d), a topic for [`Burst`]
+/// under a prefix of its own, and a tap on it.
+async fn outbox_and_topic<F, Fut>(prepare: F) -> (TestDatabase, KafkaConfig, EventTap)
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = Stack::load().fresh_database().await;
+    tripnest_common::db::SHARED_MIGRATIONS.run(&db.pool).await.expect("outbox table");
+    prepare(db.pool.clone()).await;
+    let cfg = isolated_kafka_config();
+    create_topic(&cfg, &cfg.topic(Burst::TOPIC)).await;
+    let tap = EventTap::start(&cfg.bootstrap_servers, &cfg.topic_prefix, &[Burst::TOPIC]).await;
+    (db, cfg, tap)
 }
 
 /// Every commit that enqueues wakes the relay (`NOTIFY`). A burst of commits must not cost a
@@ -28,12 +45,7 @@ impl Payload for Burst {
 async fn a_burst_of_commits_is_relayed_once_each_in_a_few_reads_of_the_outbox() {
     const WRITERS: usize = 4;
     const EVENTS: usize = 400;
-    let stack = Stack::load();
-    let db = stack.fresh_database().await;
-    tripnest_common::db::SHARED_MIGRATIONS.run(&db.pool).await.expect("outbox table");
-    let cfg = isolated_kafka_config();
-    create_topic(&cfg, &cfg.topic(Burst::TOPIC)).await;
-    let tap = EventTap::start(&cfg.bootstrap_servers, &cfg.topic_prefix, &[Burst::TOPIC]).await;
+    let (db, cfg, tap) = outbox_and_topic(|_| async {}).await;
     let enqueue = |pool: sqlx::PgPool, n: usize| async move {
         let mut tx = pool.begin().await.expect("begin");
         outbox::enqueue(&mut tx, &Event::new("e2e", format!("s{n}"), Burst { n }), None).await.expect("enqueue");
@@ -77,24 +89,101 @@ async fn a_burst_of_commits_is_relayed_once_each_in_a_few_reads_of_the_outbox() 
         sqlx::query("SELECT pg_notify($1, $2)").bind(outbox::CHANNEL).bind(seq.to_string()).execute(&db.pool).await.expect("notify");
     }
 
-    // Stop the relay and close every connection: a backend's counters reach the statistics
-    // when it exits.
+    let reads = stop_and_count(
+        (shutdown, relay, relay_pool, db),
+        "SELECT seq_scan + coalesce(idx_scan, 0), n_tup_del FROM pg_stat_user_tables WHERE relname = 'outbox'",
+        EVENTS + 1,
+    )
+    .await;
+    // A read and a delete per batch of at most 256 (and the test's lock): about 8. A read per
+    // notification would be over 400, and the late ones alone up to 100.
+    assert!(reads <= 20, "the relay scanned the outbox {reads} times for {} commits", EVENTS + 1);
+}
+
+/// The outbox is all churn: vacuum leaves it at zero pages, and between vacuums its heap holds
+/// every row deleted since. A relay that read or deleted through a plan cached while the table
+/// was empty (a sequential scan) read that whole heap on every step. Here the relay starts on
+/// an empty, vacuumed table and publishes events one at a time, the heap then fills with 20,000 dead rows
+/// (autovacuum off for the table), and 100 more events are committed one at a time: the heap
+/// blocks the relay touches (`pg_statio_user_tables`) must stay a few per event, not the
+/// heap's size per event.
+#[tokio::test]
+async fn the_relays_reads_do_not_grow_with_the_dead_rows_the_table_holds() {
+    // Enough for every connection of the relay's pool to run its statements more than five
+    // times (PostgreSQL may then switch a prepared statement to its generic plan).
+    const WARM: usize = 100;
+    const EVENTS: usize = 100;
+    let (db, cfg, tap) = outbox_and_topic(|pool| async move {
+        sqlx::query("ALTER TABLE outbox SET (autovacuum_enabled = off)").execute(&pool).await.expect("autovacuum off");
+        // What vacuum leaves after a quiet spell: an empty table of zero pages, known to be empty.
+        sqlx::raw_sql("VACUUM outbox").execute(&pool).await.expect("vacuum");
+    })
+    .await;
+    let relay_pool = sqlx::PgPool::connect(&db.url).await.expect("relay pool");
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(outbox::run_relay(relay_pool.clone(), Producer::new(&cfg).expect("producer"), shutdown.clone()));
+    let one_by_one = |from: usize, to: usize| {
+        let (pool, tap) = (db.pool.clone(), &tap);
+        async move {
+            for n in from..to {
+                let mut tx = pool.begin().await.expect("begin");
+                outbox::enqueue(&mut tx, &Event::new("e2e", format!("s{n}"), Burst { n }), None).await.expect("enqueue");
+                tx.commit().await.expect("commit");
+                tap.wait_for(Burst::TOPIC, &format!("s{n}"), Duration::from_secs(30)).await;
+            }
+        }
+    };
+    one_by_one(0, WARM).await;
+    // On a connection of its own, closed before the counters are reset: a backend's counters
+    // reach the statistics when it exits (or a second after its last report), not at once.
+    let mut filler = sqlx::PgConnection::connect(&db.url).await.expect("filler");
+    sqlx::query(
+        "WITH dead AS (INSERT INTO outbox (event_id, topic, key, payload) \
+           SELECT gen_random_uuid(), 'e2e.dead', 'k', jsonb_build_object('pad', repeat('x', 500)) FROM generate_series(1, 20000) RETURNING seq) \
+         SELECT count(*) FROM dead",
+    )
+    .execute(&mut filler)
+    .await
+    .expect("fill");
+    sqlx::query("DELETE FROM outbox WHERE topic = 'e2e.dead'").execute(&mut filler).await.expect("kill");
+    filler.close().await.expect("close the filler");
+    let heap_pages: i64 = sqlx::query_scalar("SELECT pg_relation_size('outbox') / current_setting('block_size')::bigint")
+        .fetch_one(&db.pool)
+        .await
+        .expect("size");
+    assert!(heap_pages > 1000, "the heap holds the dead rows: {heap_pages} pages");
+    sqlx::query("SELECT pg_stat_reset_single_table_counters('outbox'::regclass)").execute(&db.pool).await.expect("reset");
+    one_by_one(WARM, WARM + EVENTS).await;
+    let blocks = stop_and_count(
+        (shutdown, relay, relay_pool, db),
+        "SELECT s.heap_blks_hit + s.heap_blks_read, t.n_tup_del FROM pg_statio_user_tables s JOIN pg_stat_user_tables t USING (relid) \
+         WHERE s.relname = 'outbox'",
+        EVENTS,
+    )
+    .await;
+    // Inserting, reading and deleting an event touch a few blocks each; one scan of the heap
+    // alone is over 1,000.
+    assert!(blocks < 20 * EVENTS as i64, "the relay touched {blocks} heap blocks for {EVENTS} events ({heap_pages}-page heap)");
+}
+
+/// Stop the relay and close every connection (a backend's counters reach the statistics when
+/// it exits), then read `counter`: a query of (the figure, rows deleted from the outbox), once
+/// at least `deleted` deletions show.
+async fn stop_and_count(
+    (shutdown, relay, relay_pool, db): (CancellationToken, tokio::task::JoinHandle<()>, sqlx::PgPool, TestDatabase),
+    counter: &'static str,
+    deleted: usize,
+) -> i64 {
     shutdown.cancel();
     relay.await.expect("relay stops");
     relay_pool.close().await;
     db.pool.close().await;
     let stats = sqlx::PgPool::connect(&db.url).await.expect("stats pool");
-    let reads: i64 = wait_until("the relay's statistics", Duration::from_secs(30), || async {
-        let (reads, deleted): (i64, i64) =
-            sqlx::query_as("SELECT seq_scan + coalesce(idx_scan, 0), n_tup_del FROM pg_stat_user_tables WHERE relname = 'outbox'")
-                .fetch_one(&stats)
-                .await
-                .expect("pg_stat_user_tables");
-        (deleted == EVENTS as i64 + 1).then_some(reads)
+    let figure = wait_until("the relay's statistics", Duration::from_secs(30), || async {
+        let (figure, done): (i64, i64) = sqlx::query_as(counter).fetch_one(&stats).await.expect("statistics");
+        (done >= deleted as i64).then_some(figure)
     })
     .await;
-    // A read and a delete per batch of at most 256 (and the test's lock): about 8. A read per
-    // notification would be over 400, and the late ones alone up to 100.
-    assert!(reads <= 20, "the relay scanned the outbox {reads} times for {} commits", EVENTS + 1);
     stats.close().await;
+    figure
 }

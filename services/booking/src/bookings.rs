@@ -1,11 +1,11 @@
-//! The bookings API. Creating a booking is one transaction of three statements:
+//! The bookings API. Creating a booking is one transaction of two statements:
 //!
 //! 1. One statement claims the `Idempotency-Key`, holds the rooms on every night (the
 //!    conditional `UPDATE … available >= n` is re-checked under each row lock, and
 //!    `CHECK (available >= 0)` backs it), prices the stay from the calendar and inserts the
 //!    PENDING booking, returning it — no re-read.
-//! 2. One statement enqueues `booking.created` and `availability.changed` in the outbox.
-//! 3. One statement completes the key with the response.
+//! 2. One statement enqueues `booking.created` and `availability.changed` in the outbox and
+//!    completes the key with the response (built from the first's answer).
 //!
 //! No distributed lock is involved (see DESIGN.md). `Idempotency-Key` (required) is claimed
 //! inside that transaction, so a concurrent request with the same key waits on the claim and
@@ -231,12 +231,18 @@ pub const HOLD_AND_INSERT: &str = "WITH room AS ( \
        (SELECT array_agg(price_cents) FROM held) AS held_prices, b.* \
      FROM room LEFT JOIN booking b ON true";
 
-/// Mark a claimed key done with the response (202) every retry gets back.
-pub const COMPLETE_KEY: &str =
-    "UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $3 WHERE user_id = $1 AND key = $2";
+/// Queue the booking's events and mark its claimed key done with the response (202) every
+/// retry gets back — one statement: the outbox's, with the key's update as one more CTE (the
+/// user $7, the key $8, the response body $9).
+pub static QUEUE_AND_COMPLETE_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    outbox::with_also(
+        ", done AS (UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $9 \
+         WHERE user_id = $7 AND key = $8 RETURNING 1)",
+    )
+});
 
 /// Hold the rooms, insert the PENDING booking and its events, and complete the key — in one
-/// transaction of three statements. Any error rolls it all back, the key's claim included.
+/// transaction of two statements. Any error rolls it all back, the key's claim included.
 async fn hold_rooms(
     s: &AppState,
     user: Uuid,
@@ -301,9 +307,8 @@ async fn hold_rooms(
     .into_iter()
     .collect::<Result<Vec<_>, _>>()
     .context("serialising the booking's events")?;
-    outbox::enqueue_all(&mut tx, &events, traceparent).await?;
     let body = serde_json::to_value(&booking).context("serialising the booking")?;
-    sqlx::query(COMPLETE_KEY).bind(user).bind(key).bind(&body).execute(&mut *tx).await?;
+    outbox::enqueue_all_with(&mut tx, &events, traceparent, &QUEUE_AND_COMPLETE_KEY, |q| q.bind(user).bind(key).bind(&body)).await?;
     tx.commit().await?;
     metrics::counter!("bookings_total", "outcome" => "held").increment(1);
     Ok(Held::Booked(body))
