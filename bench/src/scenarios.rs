@@ -23,10 +23,11 @@ use tripnest_common::events::topics;
 use tripnest_e2e::{Stack, platform::Platform, process::ServiceProcess};
 
 /// The criterion benchmarks reported with the run (from `make bench`).
-pub const CRITERION: [&str; 7] = [
+pub const CRITERION: [&str; 8] = [
     "nightly_price",
     "inventory_plan_365_nights",
-    "jwt_verify_cached_key",
+    "jwt_verify_new_token",
+    "jwt_verify_seen_token",
     "jwt_sign",
     "event_serialize_booking_created",
     "event_parse_booking_created",

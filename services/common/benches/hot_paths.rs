@@ -5,7 +5,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::{hint::black_box, sync::Arc};
 use tripnest_common::{
     Event,
-    auth::{AUDIENCE, Claims, ISSUER, JwksVerifier, Role, Signer, jwks},
+    auth::{AUDIENCE, Claims, ISSUER, JwksVerifier, Role, Signer, VERIFIED_HELD, jwks},
     events::topics,
     saga::{BookingCreated, Contact, Stay},
 };
@@ -64,7 +64,13 @@ fn jwt(c: &mut Criterion) {
     };
     let token = signer.issue(&claims);
     rt.block_on(verifier.verify(&token)).expect("warm the key cache");
-    c.bench_function("jwt_verify_cached_key", |b| b.iter(|| rt.block_on(verifier.verify(black_box(&token))).expect("valid")));
+    // More distinct tokens than the verifier remembers, taken in turn: every one is checked.
+    let fresh: Vec<String> = (0..3 * VERIFIED_HELD as i64).map(|i| signer.issue(&Claims { iat: now - i, ..claims.clone() })).collect();
+    let mut next = fresh.iter().cycle();
+    c.bench_function("jwt_verify_new_token", |b| {
+        b.iter(|| rt.block_on(verifier.verify(black_box(next.next().expect("cycle")))).expect("valid"))
+    });
+    c.bench_function("jwt_verify_seen_token", |b| b.iter(|| rt.block_on(verifier.verify(black_box(&token))).expect("valid")));
     c.bench_function("jwt_sign", |b| b.iter(|| signer.issue(black_box(&claims))));
 }
 
