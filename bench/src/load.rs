@@ -222,8 +222,8 @@ pub fn doubling(start: f64, max: f64) -> Vec<f64> {
 }
 
 /// Offer rising rates until one misses `p99_ms` (when the first already misses, lower ones,
-/// ÷4 each, until one meets it), then one step halfway, in log scale, between the highest rate
-/// that met it and the lowest that did not. Returns every step.
+/// ÷4 each, until one meets it), then [`BISECTIONS`] steps, each halfway in log scale between
+/// the highest rate that met it and the lowest that did not. Returns every step.
 pub async fn ladder<F, Fut>(rates: &[f64], pace: Pace, max_in_flight: usize, p99_ms: f64, request: F) -> Vec<Step>
 where
     F: Fn(u64) -> Fut + Clone,
@@ -275,20 +275,31 @@ where
                     missed = lower;
                 }
             }
-            // Either way, one step halfway (in log scale) between the two: a rate found by
-            // going down is not reported as the capacity when one twice as high may hold.
-            if let Some(lo) = passed {
-                let mid = (lo * missed).sqrt().round();
-                settle(&steps).await;
-                let step = run(mid).await;
-                eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
-                steps.push(step);
+            // Either way, halve the gap (in log scale) between the two, [`BISECTIONS`] times:
+            // a rate found by going down is not reported as the capacity when one twice as high
+            // may hold, and the capacity is known to within 2^(1/4) ≈ 19 %, not 2×.
+            if let Some(mut lo) = passed {
+                for _ in 0..BISECTIONS {
+                    let mid = (lo * missed).sqrt().round();
+                    settle(&steps).await;
+                    let step = run(mid).await;
+                    eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
+                    if step.meets(p99_ms) {
+                        lo = mid
+                    } else {
+                        missed = mid
+                    }
+                    steps.push(step);
+                }
             }
             break;
         }
     }
     steps
 }
+
+/// Steps that halve the gap between the highest rate met and the lowest missed.
+const BISECTIONS: usize = 2;
 
 /// A pause before the next step, so work a server still has queued from the last one (its
 /// clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a step
@@ -370,7 +381,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_first_rate_that_misses_is_followed_down_and_then_halfway_back_up() {
+    async fn a_first_rate_that_misses_is_followed_down_and_then_halfway_back_up_twice() {
         // 30 ms a request and at most 2 in flight: 100/s drops requests, 25/s keeps up.
         let pace = Pace { step: Duration::from_millis(400), min_samples: 1, max: Duration::from_secs(1) };
         let steps = ladder(&[100.0], pace, 2, 100.0, |_| async {
@@ -379,7 +390,8 @@ mod tests {
         })
         .await;
         let offered: Vec<f64> = steps.iter().map(|s| s.offered_rps).collect();
-        assert_eq!(offered, vec![25.0, 100.0, 50.0], "down ÷4, then the geometric midpoint: {steps:?}");
+        // 50/s keeps up (at most 2 in flight), so the second halving is between 50 and 100.
+        assert_eq!(offered, vec![25.0, 100.0, 50.0, 71.0], "down ÷4, then halfway back up, twice: {steps:?}");
         assert!(steps[0].meets(100.0) && !steps[1].meets(100.0), "{steps:?}");
     }
 
