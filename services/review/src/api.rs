@@ -2,6 +2,7 @@
 //! `GET /hotels/{id}/reviews` (newest first, paginated, with the hotel's aggregate).
 
 use crate::rules::{self, NewReview, ReviewBody, Stay};
+use anyhow::Context;
 use axum::{
     Json,
     extract::{FromRef, State},
@@ -18,7 +19,7 @@ use tripnest_common::{
     error::ErrorBody,
     http::{ApiJson, ApiPath, ApiQuery},
     kafka::TRACEPARENT,
-    outbox,
+    outbox::{self, Outgoing},
     page::{Page, PageQuery, Paged},
     saga::{HotelRatingUpdated, ReviewCreated},
 };
@@ -127,9 +128,12 @@ async fn create(
         user_id: caller.sub,
         rating: review.rating,
     };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, &hotel, created), traceparent).await?;
     let rating = HotelRatingUpdated { hotel_id: hotel.clone(), average: rules::average(sum, count), count };
-    outbox::enqueue(&mut tx, &Event::new(crate::NAME, &hotel, rating), traceparent).await?;
+    let events = [Outgoing::new(&Event::new(crate::NAME, &hotel, created)), Outgoing::new(&Event::new(crate::NAME, &hotel, rating))]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .context("serialising the review's events")?;
+    outbox::enqueue_all(&mut tx, &events, traceparent).await?;
     tx.commit().await?;
     metrics::counter!("reviews_created_total").increment(1);
     Ok((StatusCode::CREATED, Json(view)))
