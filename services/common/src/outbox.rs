@@ -79,7 +79,7 @@ pub const QUEUED: &str = "queued AS ( \
 pub const WAKE: &str = "SELECT pg_notify($6, coalesce(string_agg(seq::text, ','), '')) FROM queued";
 
 /// The statement of [`enqueue_all`]: [`QUEUED`], then [`WAKE`].
-pub static ENQUEUE_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| with_also(""));
+static ENQUEUE_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| with_also(""));
 
 /// [`ENQUEUE_ALL`] with more CTEs (`", name AS (…)"`, binds from $7) run by the same statement:
 /// a caller's own write that commits with the events, in the same round trip. PostgreSQL runs
@@ -220,7 +220,7 @@ impl Published {
 
 /// Which rows [`publish_batch`] reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Read {
+enum Read {
     /// The oldest [`BATCH`] rows.
     Oldest,
     /// These rows, those still there.
@@ -229,7 +229,7 @@ pub enum Read {
 
 /// Publish up to one batch in `seq` order; returns the seqs published, in order. Planned for
 /// its parameters every time (see the module docs).
-pub async fn publish_batch(pool: &PgPool, producer: &Producer, read: Read) -> anyhow::Result<Vec<i64>> {
+async fn publish_batch(pool: &PgPool, producer: &Producer, read: Read) -> anyhow::Result<Vec<i64>> {
     const COLUMNS: &str = "SELECT seq, topic, key, payload, traceparent FROM outbox";
     let rows: Vec<Pending> = match read {
         Read::Oldest => sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY seq LIMIT $1"))).bind(BATCH),
