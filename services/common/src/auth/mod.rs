@@ -80,7 +80,8 @@ impl Claims {
     }
 }
 
-/// Tokens a verifier remembers, per half (see [`Verified`]).
+/// Tokens a verifier remembers, per half (it keeps two halves: when the newer fills, the older
+/// is dropped).
 pub const VERIFIED_HELD: usize = 4096;
 
 /// Tokens verified lately and their claims, in two halves: when the newer fills, the older is
