@@ -161,7 +161,14 @@ pub async fn pgbench_holds(stack: &Stack, nights: u64, rooms: i32, transactions:
         closed_dates: vec![],
         overrides: vec![],
     };
-    tripnest_booking::inventory::roll_inventory(&pool, "hot", "double", &spec, Utc::now().date_naive()).await?;
+    tripnest_booking::inventory::roll_inventory(
+        &tripnest_common::outbox::Outbox::new(pool.clone()),
+        "hot",
+        "double",
+        &spec,
+        Utc::now().date_naive(),
+    )
+    .await?;
     pool.close().await;
     let script = hold_script(nights);
     let clients = 16;
@@ -200,7 +207,6 @@ fn hold_script(nights: u64) -> String {
             "ARRAY['bk', 'hot']",
             "ARRAY['{\"type\": \"booking.created\", \"data\": {\"amountCents\": 8000}}'::jsonb, '{\"type\": \"availability.changed\"}'::jsonb]",
             "NULL::text",
-            &format!("'{}'", tripnest_common::outbox::CHANNEL),
             user,
             key,
             "'{}'::jsonb",

@@ -60,10 +60,12 @@ pub async fn roll(stack: &Stack, room_types: usize) -> anyhow::Result<Roll> {
         closed_dates: vec![],
         overrides: vec![],
     };
+    // No relay runs: each roll's commit notifies, as the CronJob's do.
+    let outbox = tripnest_common::outbox::Outbox::new(pool.clone());
     let started = Instant::now();
     let mut rows = 0;
     for i in 0..room_types {
-        let report = roll_inventory(&pool, &format!("h{}", 1 + i / 10), &format!("rt{}", i % 10), &spec, today).await?;
+        let report = roll_inventory(&outbox, &format!("h{}", 1 + i / 10), &format!("rt{}", i % 10), &spec, today).await?;
         rows += report.changed_nights;
     }
     let roll_s = started.elapsed().as_secs_f64();

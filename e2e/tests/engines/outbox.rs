@@ -5,7 +5,13 @@ use super::kafka::{create_topic, isolated_kafka_config};
 use sqlx::Connection;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{Event, config::KafkaConfig, events::Payload, kafka::Producer, outbox};
+use tripnest_common::{
+    Event,
+    config::KafkaConfig,
+    events::Payload,
+    kafka::Producer,
+    outbox::{self, Outbox},
+};
 use tripnest_e2e::{EventTap, Stack, TestDatabase, wait_until};
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -33,9 +39,9 @@ where
     (db, cfg, tap)
 }
 
-/// Every commit that enqueues wakes the relay (`NOTIFY`). A burst of commits must not cost a
-/// read of the outbox per commit: the notifications that came while a batch was published are
-/// answered by one read. The burst is made to arrive while the relay is busy: it publishes a
+/// Every commit that enqueues wakes the relay. A burst of commits must not cost a read of the
+/// outbox per commit: the wake-ups that came while a batch was published are answered by one
+/// read. The burst is made to arrive while the relay is busy: it publishes a
 /// first event and then waits to delete it, on a row lock the test holds, while the writers
 /// commit. Then notifications arrive late, one at a time, for rows already published (what a
 /// listening backend on a loaded machine does): they must cost no read at all. Reads are
@@ -46,28 +52,24 @@ async fn a_burst_of_commits_is_relayed_once_each_in_a_few_reads_of_the_outbox() 
     const WRITERS: usize = 4;
     const EVENTS: usize = 400;
     let (db, cfg, tap) = outbox_and_topic(|_| async {}).await;
-    let enqueue = |pool: sqlx::PgPool, n: usize| async move {
-        let mut tx = pool.begin().await.expect("begin");
-        outbox::enqueue(&mut tx, &Event::new("e2e", format!("s{n}"), Burst { n }), None).await.expect("enqueue");
-        tx.commit().await.expect("commit");
-    };
+    let relay_pool = sqlx::PgPool::connect(&db.url).await.expect("relay pool");
+    let writes = Outbox::new(relay_pool.clone());
     // The first event, committed before the relay starts, and locked.
-    enqueue(db.pool.clone(), EVENTS).await;
+    enqueue(&writes, EVENTS).await;
     let mut plug = db.pool.begin().await.expect("begin");
     sqlx::query("SELECT 1 FROM outbox FOR UPDATE").execute(&mut *plug).await.expect("lock the first event's row");
 
-    let relay_pool = sqlx::PgPool::connect(&db.url).await.expect("relay pool");
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(outbox::run_relay(relay_pool.clone(), Producer::new(&cfg).expect("producer"), shutdown.clone()));
+    let relay = tokio::spawn(writes.clone().run_relay(Producer::new(&cfg).expect("producer"), shutdown.clone()));
     tap.wait_for(Burst::TOPIC, &format!("s{EVENTS}"), Duration::from_secs(30)).await;
     // The relay published the first event and waits on the lock to delete it. Writers commit
     // one event per transaction, all at once.
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let pool = db.pool.clone();
+            let writes = writes.clone();
             tokio::spawn(async move {
                 for n in (w..EVENTS).step_by(WRITERS) {
-                    enqueue(pool.clone(), n).await;
+                    enqueue(&writes, n).await;
                 }
             })
         })
@@ -120,15 +122,14 @@ async fn the_relays_reads_do_not_grow_with_the_dead_rows_the_table_holds() {
     })
     .await;
     let relay_pool = sqlx::PgPool::connect(&db.url).await.expect("relay pool");
+    let writes = Outbox::new(relay_pool.clone());
     let shutdown = CancellationToken::new();
-    let relay = tokio::spawn(outbox::run_relay(relay_pool.clone(), Producer::new(&cfg).expect("producer"), shutdown.clone()));
+    let relay = tokio::spawn(writes.clone().run_relay(Producer::new(&cfg).expect("producer"), shutdown.clone()));
     let one_by_one = |from: usize, to: usize| {
-        let (pool, tap) = (db.pool.clone(), &tap);
+        let (writes, tap) = (&writes, &tap);
         async move {
             for n in from..to {
-                let mut tx = pool.begin().await.expect("begin");
-                outbox::enqueue(&mut tx, &Event::new("e2e", format!("s{n}"), Burst { n }), None).await.expect("enqueue");
-                tx.commit().await.expect("commit");
+                enqueue(writes, n).await;
                 tap.wait_for(Burst::TOPIC, &format!("s{n}"), Duration::from_secs(30)).await;
             }
         }
@@ -164,6 +165,72 @@ async fn the_relays_reads_do_not_grow_with_the_dead_rows_the_table_holds() {
     // Inserting, reading and deleting an event touch a few blocks each; one scan of the heap
     // alone is over 1,000.
     assert!(blocks < 20 * EVENTS as i64, "the relay touched {blocks} heap blocks for {EVENTS} events ({heap_pages}-page heap)");
+}
+
+/// Commit the event numbered `n` through `outbox`.
+async fn enqueue(outbox: &Outbox, n: usize) {
+    let mut tx = outbox.begin().await.expect("begin");
+    outbox::enqueue(&mut tx, &Event::new("e2e", format!("s{n}"), Burst { n }), None).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+}
+
+/// A commit never runs `NOTIFY` inside its transaction (PostgreSQL serialises the commits of
+/// transactions that notified). When its process's relay leads, the commit hands its seqs to
+/// the relay in memory: nothing is sent on the channel. Another process's commit (another
+/// replica, the inventory CronJob) names its seqs on the channel after it committed. Both
+/// kinds of events are published, each once. A listener of the test's own counts what the
+/// channel carried.
+#[tokio::test]
+async fn a_commit_wakes_a_relay_in_its_process_in_memory_and_any_other_by_notify() {
+    const EACH: usize = 20;
+    let (db, cfg, tap) = outbox_and_topic(|_| async {}).await;
+    let mut channel = sqlx::postgres::PgListener::connect(&db.url).await.expect("listener");
+    channel.listen(outbox::CHANNEL).await.expect("listen");
+    let relay_pool = sqlx::PgPool::connect(&db.url).await.expect("relay pool");
+    let leader = Outbox::new(relay_pool.clone());
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(leader.clone().run_relay(Producer::new(&cfg).expect("producer"), shutdown.clone()));
+    // The relay leads once it published what was committed before it started.
+    let other = Outbox::new(db.pool.clone());
+    enqueue(&other, 0).await;
+    tap.wait_for(Burst::TOPIC, "s0", Duration::from_secs(30)).await;
+    let before = drain(&db, &mut channel).await;
+    assert_eq!(before.len(), 1, "the other process's commit named its seq: {before:?}");
+
+    for n in 1..=EACH {
+        enqueue(&leader, n).await;
+        tap.wait_for(Burst::TOPIC, &format!("s{n}"), Duration::from_secs(30)).await;
+    }
+    let from_the_leader = drain(&db, &mut channel).await;
+    assert!(from_the_leader.is_empty(), "commits in the leading process sent {from_the_leader:?}");
+
+    for n in EACH + 1..=2 * EACH {
+        enqueue(&other, n).await;
+        tap.wait_for(Burst::TOPIC, &format!("s{n}"), Duration::from_secs(30)).await;
+    }
+    let from_the_other = drain(&db, &mut channel).await;
+    let named: Vec<i64> = from_the_other.iter().flat_map(|p| p.split(',').map(|s| s.parse::<i64>().expect("a seq"))).collect();
+    let last: i64 = sqlx::query_scalar("SELECT last_value FROM outbox_seq_seq").fetch_one(&db.pool).await.expect("last seq");
+    assert_eq!(named, (last - EACH as i64 + 1..=last).collect::<Vec<_>>(), "each commit of the other process named its seq");
+    assert!((0..=2 * EACH).all(|n| tap.about(Burst::TOPIC, &format!("s{n}")).len() == 1), "each event published once");
+    shutdown.cancel();
+    relay.await.expect("relay stops");
+}
+
+/// The payloads of the notifications sent on the channel since the last drain. PostgreSQL
+/// delivers a channel's notifications in commit order, so the test sends a marker of its own
+/// and takes everything that arrives before it.
+async fn drain(db: &TestDatabase, channel: &mut sqlx::postgres::PgListener) -> Vec<String> {
+    const MARKER: &str = "end of drain";
+    sqlx::query("SELECT pg_notify($1, $2)").bind(outbox::CHANNEL).bind(MARKER).execute(&db.pool).await.expect("marker");
+    let mut payloads = Vec::new();
+    loop {
+        let n = tokio::time::timeout(Duration::from_secs(30), channel.recv()).await.expect("the marker within 30 s").expect("receive");
+        if n.payload() == MARKER {
+            return payloads;
+        }
+        payloads.push(n.payload().to_owned());
+    }
 }
 
 /// Stop the relay and close every connection (a backend's counters reach the statistics when

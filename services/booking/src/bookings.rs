@@ -233,11 +233,11 @@ pub const HOLD_AND_INSERT: &str = "WITH room AS ( \
 
 /// Queue the booking's events and mark its claimed key done with the response (202) every
 /// retry gets back — one statement: the outbox's, with the key's update as one more CTE (the
-/// user $7, the key $8, the response body $9).
+/// user $6, the key $7, the response body $8).
 pub static QUEUE_AND_COMPLETE_KEY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     outbox::with_also(
-        ", done AS (UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $9 \
-         WHERE user_id = $7 AND key = $8 RETURNING 1)",
+        ", done AS (UPDATE idempotency_keys SET status = 'done', response_status = 202, response_body = $8 \
+         WHERE user_id = $6 AND key = $7 RETURNING 1)",
     )
 });
 
@@ -252,7 +252,7 @@ async fn hold_rooms(
     contact: &Contact,
     traceparent: Option<&str>,
 ) -> ApiResult<Held> {
-    let mut tx = s.pool.begin().await?;
+    let mut tx = s.outbox.begin().await?;
     let hold_expires_at = Utc::now() + chrono::Duration::seconds(s.cfg.hold_seconds as i64);
     let row = sqlx::query(HOLD_AND_INSERT)
         .bind(&req.hotel_id)
@@ -381,7 +381,7 @@ async fn internal_one(
     )
 )]
 async fn cancel(State(s): State<AppState>, Caller(c): Caller, ApiPath(id): ApiPath<Uuid>, headers: HeaderMap) -> ApiResult<Json<Booking>> {
-    let mut tx = s.pool.begin().await?;
+    let mut tx = s.outbox.begin().await?;
     let b = store::load_for_update(&mut tx, id).await?.filter(|b| b.user_id == c.sub).ok_or_else(|| ApiError::not_found("booking"))?;
     if b.state() == Status::Confirmed && b.check_in <= Utc::now().date_naive() {
         return Err(ApiError::conflict("too_late_to_cancel", "the stay has started; contact the hotel to change it"));

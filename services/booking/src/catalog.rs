@@ -12,14 +12,13 @@ use axum::{
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
 use tripnest_common::{
     ApiError, ApiResult, Event,
     auth::ServiceToken,
     catalog::{CatalogHotel, HOTEL_ROUTE},
     error::{ErrorBody, FieldError},
     http::{ApiJson, ApiPath, ApiQuery},
-    outbox,
+    outbox::{self, Outbox},
     saga::{HotelRemoved, HotelUpserted, RoomTypeInfo},
 };
 use utoipa::{IntoParams, ToSchema};
@@ -99,15 +98,15 @@ async fn upsert(
     ApiJson(spec): ApiJson<CatalogHotel>,
 ) -> ApiResult<Json<Upserted>> {
     validate(&spec, &id)?;
-    let changed = upsert_hotel(&s.pool, &id, &spec).await?;
+    let changed = upsert_hotel(&s.outbox, &id, &spec).await?;
     Ok(Json(Upserted { hotel_id: id, changed }))
 }
 
 /// Upsert a hotel and its room types; returns whether anything changed. Room types missing
 /// from the spec are taken off sale (their bookings stay).
-pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &CatalogHotel) -> anyhow::Result<bool> {
+pub async fn upsert_hotel(outbox: &Outbox, id: &str, spec: &CatalogHotel) -> anyhow::Result<bool> {
     let hash = hex::encode(Sha256::digest(serde_json::to_vec(spec)?));
-    let mut tx = pool.begin().await?;
+    let mut tx = outbox.begin().await?;
     let changed = sqlx::query(
         "INSERT INTO hotels (id, name, city, country, address, lat, lon, stars, amenities, currency, description, on_sale, spec_hash, managers) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, true, $12, $13) \
@@ -183,7 +182,7 @@ pub async fn upsert_hotel(pool: &PgPool, id: &str, spec: &CatalogHotel) -> anyho
 }
 
 async fn remove(_: ServiceToken, State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
-    let mut tx = s.pool.begin().await?;
+    let mut tx = s.outbox.begin().await?;
     let removed =
         sqlx::query("UPDATE hotels SET on_sale = false, updated_at = now() WHERE id = $1 AND on_sale").bind(&id).execute(&mut *tx).await?;
     if removed.rows_affected() == 1 {

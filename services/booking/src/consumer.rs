@@ -46,7 +46,7 @@ pub async fn handle(s: AppState, d: Delivery) -> Result<(), HandlerError> {
         }
         other => return Err(HandlerError::Permanent(anyhow::anyhow!("booking does not consume {other}"))),
     };
-    let mut tx = s.pool.begin().await?;
+    let mut tx = s.outbox.begin().await?;
     if !outbox::first_delivery(&mut tx, CONSUMER, event_id).await? {
         tracing::info!(%event_id, %booking_id, "duplicate payment event ignored");
         return Ok(tx.commit().await?);
@@ -84,7 +84,7 @@ pub async fn run_sweeper(s: AppState, interval: Duration, shutdown: Cancellation
 
 /// Expire one batch of overdue holds; returns how many expired. Replicas skip each other's rows.
 pub async fn expire_holds(s: &AppState) -> anyhow::Result<usize> {
-    let mut tx = s.pool.begin().await?;
+    let mut tx = s.outbox.begin().await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "SELECT id FROM bookings WHERE status = 'PENDING' AND hold_expires_at < now() ORDER BY hold_expires_at LIMIT 100 FOR UPDATE SKIP LOCKED",
     )

@@ -11,7 +11,6 @@
 use crate::{AppState, domain::nightly_price, store};
 use axum::{Json, Router, extract::State, routing::put};
 use chrono::{Days, NaiveDate, Utc};
-use sqlx::PgPool;
 pub use tripnest_common::catalog::{CatalogInventory, DateOverride, MAX_HORIZON_DAYS, Overbooked, RollReport};
 use tripnest_common::{
     ApiError, ApiResult,
@@ -19,7 +18,7 @@ use tripnest_common::{
     catalog::{INVENTORY_ROUTE, InventoryState},
     error::FieldError,
     http::{ApiJson, ApiPath},
-    outbox,
+    outbox::{self, Outbox},
 };
 
 /// The checks the roll relies on (any caller with the service token can write, not only the
@@ -86,13 +85,13 @@ pub enum RollError {
 
 /// Apply `spec` to the calendar of one room type, for nights from `today`.
 pub async fn roll_inventory(
-    pool: &PgPool,
+    outbox: &Outbox,
     hotel: &str,
     room_type: &str,
     spec: &CatalogInventory,
     today: NaiveDate,
 ) -> Result<RollReport, RollError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = outbox.begin().await?;
     let base: i64 = sqlx::query_scalar("SELECT base_rate_cents FROM room_types WHERE hotel_id = $1 AND name = $2 FOR SHARE")
         .bind(hotel)
         .bind(room_type)
@@ -163,7 +162,7 @@ pub async fn roll_inventory(
 /// Re-apply every stored spec (or one hotel's, or one room type's) from `today`. The CronJob's
 /// `roll-inventory` command. Returns one report per room type.
 pub async fn roll_stored(
-    pool: &PgPool,
+    outbox: &Outbox,
     hotel: Option<&str>,
     room_type: Option<&str>,
     today: NaiveDate,
@@ -173,11 +172,11 @@ pub async fn roll_stored(
     )
     .bind(hotel)
     .bind(room_type)
-    .fetch_all(pool)
+    .fetch_all(outbox.pool())
     .await?;
     let mut reports = Vec::with_capacity(specs.len());
     for (h, r, spec) in specs {
-        let report = roll_inventory(pool, &h, &r, &spec.0, today).await?;
+        let report = roll_inventory(outbox, &h, &r, &spec.0, today).await?;
         reports.push((h, r, report));
     }
     Ok(reports)
@@ -195,7 +194,7 @@ async fn apply(
     ApiJson(spec): ApiJson<CatalogInventory>,
 ) -> ApiResult<Json<RollReport>> {
     validate(&spec)?;
-    match roll_inventory(&s.pool, &hotel, &room_type, &spec, Utc::now().date_naive()).await {
+    match roll_inventory(&s.outbox, &hotel, &room_type, &spec, Utc::now().date_naive()).await {
         Ok(report) => Ok(Json(report)),
         Err(e @ RollError::UnknownRoomType { .. }) => Err(ApiError::unprocessable("unknown_room_type", e.to_string())),
         Err(RollError::Db(e)) => Err(ApiError::Internal(e.into())),

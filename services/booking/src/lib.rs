@@ -36,7 +36,7 @@ use tripnest_common::{
     db,
     http::Readiness,
     kafka::{self, ConsumerSettings, Producer},
-    outbox,
+    outbox::Outbox,
     service::{self, Running},
 };
 use utoipa_axum::router::OpenApiRouter;
@@ -86,6 +86,8 @@ impl Default for Config {
 pub struct AppState {
     /// Database pool.
     pub pool: PgPool,
+    /// The outbox: transactions that publish events begin here.
+    pub outbox: Outbox,
     /// The service's configuration.
     pub cfg: Arc<Config>,
     /// Access-token verifier.
@@ -137,6 +139,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let token = cfg.internal_token.clone().unwrap_or_else(|| SecretString::from(uuid::Uuid::new_v4().to_string()));
     let state = AppState {
         pool: pool.clone(),
+        outbox: Outbox::new(pool.clone()),
         verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)),
         internal: InternalToken(Arc::new(token)),
         cfg: Arc::new(cfg),
@@ -146,7 +149,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
 
     let running = service::start(NAME, &state.cfg.common, router(state.clone()), readiness, shutdown.clone()).await?;
 
-    let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
+    let relay = tokio::spawn(state.outbox.clone().run_relay(producer.clone(), shutdown.clone()));
     let sweeper = tokio::spawn(consumer::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
     let kafka_cfg = &state.cfg.common.kafka;
     let settings = ConsumerSettings::new(kafka_cfg.group_or(NAME), consumer::TOPICS);

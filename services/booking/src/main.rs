@@ -34,9 +34,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::RollInventory { hotel, room_type } => {
             tripnest_common::telemetry::init(tripnest_booking::NAME, &cfg.common.log);
-            let pool = tripnest_booking::connect(&cfg).await?;
+            // No relay runs here: each roll's commit wakes the service's relay by `NOTIFY`.
+            let outbox = tripnest_common::outbox::Outbox::new(tripnest_booking::connect(&cfg).await?);
             let today = chrono::Utc::now().date_naive();
-            let reports = tripnest_booking::inventory::roll_stored(&pool, hotel.as_deref(), room_type.as_deref(), today).await?;
+            let reports = tripnest_booking::inventory::roll_stored(&outbox, hotel.as_deref(), room_type.as_deref(), today).await?;
             for (hotel, room_type, r) in &reports {
                 tracing::info!(hotel, room_type, changed = r.changed_nights, generated_through = ?r.generated_through, overbooked = r.overbooked_nights.len(), "rolled");
             }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use tripnest_common::{
     Event,
-    outbox::{self, Outgoing},
+    outbox::{self, Outgoing, Tx},
     saga::{
         AvailabilityChanged, BookingCancelled, BookingConfirmed, CancelReason, Contact, NightAvailability, PaymentFailure, Popularity, Stay,
     },
@@ -113,7 +113,7 @@ pub struct Cause {
 
 /// Apply `t` to `b` inside `tx`: update the row (only if its status is still `b.status`),
 /// release rooms when it leaves the inventory, and enqueue the resulting events.
-pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Cause) -> anyhow::Result<Result<Status, IllegalTransition>> {
+pub async fn apply(tx: &mut Tx<'_>, b: &Booking, t: Transition, cause: &Cause) -> anyhow::Result<Result<Status, IllegalTransition>> {
     let from = b.state();
     let to = match domain::next(from, t) {
         Ok(to) => to,
@@ -135,7 +135,7 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
     .bind(reason.map(reason_str))
     .bind(cause.payment_failure.map(failure_str))
     .bind(cause.payment_id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     anyhow::ensure!(updated.rows_affected() == 1, "booking {} changed under a lock", b.id);
 
@@ -170,11 +170,11 @@ pub async fn apply(tx: &mut PgConnection, b: &Booking, t: Transition, cause: &Ca
 
 /// A capture arrived for a booking that is no longer PENDING (it expired or the guest
 /// cancelled while payment was in flight): ask payment to refund it.
-pub async fn refund_late_capture(tx: &mut PgConnection, b: &Booking, payment_id: uuid::Uuid, tp: Option<&str>) -> anyhow::Result<()> {
+pub async fn refund_late_capture(tx: &mut Tx<'_>, b: &Booking, payment_id: uuid::Uuid, tp: Option<&str>) -> anyhow::Result<()> {
     sqlx::query("UPDATE bookings SET payment_id = $2, updated_at = now() WHERE id = $1")
         .bind(b.id)
         .bind(payment_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let reason = match b.cancel_reason.as_deref() {
         Some("expired") => CancelReason::Expired,

@@ -7,13 +7,12 @@ use crate::{
     channels::{Mailer, SendError, SmsProvider},
     templates::{Notification, Outgoing},
 };
-use sqlx::PgPool;
 use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 use tripnest_common::{
     Event,
     kafka::{HandlerError, backoff},
-    outbox,
+    outbox::{self, Outbox},
     saga::{Channel, NotificationSent, Stay},
 };
 use uuid::Uuid;
@@ -43,7 +42,7 @@ struct Claim {
 
 /// Sends notifications over the configured channels, at most once per event and channel.
 pub struct Notifier {
-    pool: PgPool,
+    outbox: Outbox,
     mailer: Mailer,
     sms: Option<Arc<dyn SmsProvider>>,
     lease: Duration,
@@ -52,8 +51,8 @@ pub struct Notifier {
 
 impl Notifier {
     /// A notifier; `sms: None` skips SMS. `lease` must outlast one send (see [`crate::Config::claim_lease`]).
-    pub fn new(pool: PgPool, mailer: Mailer, sms: Option<Arc<dyn SmsProvider>>, lease: Duration, shutdown: CancellationToken) -> Self {
-        Self { pool, mailer, sms, lease, shutdown }
+    pub fn new(outbox: Outbox, mailer: Mailer, sms: Option<Arc<dyn SmsProvider>>, lease: Duration, shutdown: CancellationToken) -> Self {
+        Self { outbox, mailer, sms, lease, shutdown }
     }
 
     /// Deliver every notification of one event. All are attempted; if any failed transiently the
@@ -120,7 +119,7 @@ impl Notifier {
             let status: Option<String> = sqlx::query_scalar("SELECT status FROM notifications WHERE cause_event_id = $1 AND channel = $2")
                 .bind(cause.event_id)
                 .bind(channel)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.outbox.pool())
                 .await?;
             match status.as_deref() {
                 Some("sent" | "failed") => {
@@ -172,7 +171,7 @@ impl Notifier {
         .bind(n.message.body_text())
         .bind(cause.event_id)
         .bind(self.lease.as_secs_f64())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.outbox.pool())
         .await?;
         Ok(row.map(|(id, attempt)| Claim { id, attempt }))
     }
@@ -211,7 +210,7 @@ impl Notifier {
     }
 
     async fn try_record_sent(&self, claim: Claim, event: &Event<NotificationSent>, traceparent: Option<&str>) -> sqlx::Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.outbox.begin().await?;
         let marked = sqlx::query(
             "UPDATE notifications SET status = 'sent', sent_at = now(), last_error = NULL \
               WHERE id = $1 AND attempts = $2 AND status = 'sending'",
@@ -237,7 +236,7 @@ impl Notifier {
             .bind(claim.attempt)
             .bind(status)
             .bind(reason)
-            .execute(&self.pool)
+            .execute(self.outbox.pool())
             .await?;
         Ok(())
     }

@@ -60,7 +60,7 @@ use anyhow::Context;
 use sqlx::migrate::Migrator;
 use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
-use tripnest_common::{auth::JwksVerifier, db, http::Readiness, kafka::Producer, outbox, service};
+use tripnest_common::{auth::JwksVerifier, db, http::Readiness, kafka::Producer, outbox::Outbox, service};
 
 /// Name used in logs, metrics labels and event sources.
 pub const NAME: &str = "notification";
@@ -80,16 +80,17 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
         cfg.common.database_url.as_ref().context("the notification service needs its PostgreSQL database: set APP_DATABASE_URL")?;
     let pool = db::connect(database_url, cfg.max_db_connections).await?;
     db::migrate(&pool, &MIGRATOR).await?;
+    let outbox = Outbox::new(pool.clone());
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
     let mailer = channels::Mailer::new(&cfg)?;
     let sms = channels::HttpSmsProvider::from_config(&cfg)?.map(|p| Arc::new(p) as Arc<dyn channels::SmsProvider>);
     if sms.is_none() {
         tracing::warn!("sms_url is empty: SMS is disabled, guests get email only (set APP_SMS_URL)");
     }
-    let notifier = Arc::new(delivery::Notifier::new(pool.clone(), mailer, sms, lease, shutdown.clone()));
+    let notifier = Arc::new(delivery::Notifier::new(outbox.clone(), mailer, sms, lease, shutdown.clone()));
 
     let workers = vec![
-        tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone())),
+        tokio::spawn(outbox.run_relay(producer.clone(), shutdown.clone())),
         consumer::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(NAME), producer.clone(), notifier, shutdown.clone()),
     ];
 

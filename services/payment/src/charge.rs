@@ -30,7 +30,7 @@ pub async fn on_booking_created<P: PaymentProvider>(saga: &PaymentSaga<P>, deliv
     tracing::Span::current().record("booking_id", tracing::field::display(booking_id));
     check_chargeable(created)?;
 
-    let mut tx = saga.pool.begin().await?;
+    let mut tx = saga.outbox.begin().await?;
     store::lock_booking(&mut tx, booking_id).await?;
     if !outbox::first_delivery(&mut tx, NAME, event.id).await? {
         tracing::info!("duplicate booking.created delivery; already handled");

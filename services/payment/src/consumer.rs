@@ -2,10 +2,10 @@
 //! and `booking.cancelled` (refund), dispatching each delivery to its handler.
 
 use crate::{charge, config::RetryPolicy, provider::PaymentProvider, refund};
-use sqlx::PgPool;
 use tripnest_common::{
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, TRACEPARENT},
+    outbox::Outbox,
 };
 
 /// The topics the payment service consumes.
@@ -14,8 +14,8 @@ pub const TOPICS: &[&str] = &[topics::BOOKING_CREATED, topics::BOOKING_CANCELLED
 /// What the handlers need: the database, the processor and the retry policy for it.
 #[derive(Debug)]
 pub struct PaymentSaga<P> {
-    /// The payment database (payments, outbox, processed events).
-    pub pool: PgPool,
+    /// The payment database's outbox (payments, outbox, processed events).
+    pub outbox: Outbox,
     /// The card processor.
     pub provider: P,
     /// Retries of transient processor errors within one delivery.

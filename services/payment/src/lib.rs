@@ -49,7 +49,8 @@ use tripnest_common::{
     db,
     http::Readiness,
     kafka::{Producer, spawn_consumer},
-    outbox, service,
+    outbox::Outbox,
+    service,
 };
 
 /// Name used in logs, metrics labels, event sources and as the processed-events consumer.
@@ -69,8 +70,9 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
     let server = service::start(NAME, &cfg.common, api::router(state), readiness, shutdown.clone()).await?;
 
     let provider = SandboxProvider::new(pool.clone(), Duration::from_millis(cfg.sandbox.response_delay_ms));
-    let saga = Arc::new(consumer::PaymentSaga { pool: pool.clone(), provider, retry: cfg.provider_retry.clone() });
-    let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
+    let outbox = Outbox::new(pool.clone());
+    let saga = Arc::new(consumer::PaymentSaga { outbox: outbox.clone(), provider, retry: cfg.provider_retry.clone() });
+    let relay = tokio::spawn(outbox.run_relay(producer.clone(), shutdown.clone()));
     let settings = consumer::settings(&cfg.common.kafka.group_or(NAME));
     let handler = move |delivery| {
         let saga = saga.clone();

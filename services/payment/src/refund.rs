@@ -27,7 +27,7 @@ pub async fn on_booking_cancelled<P: PaymentProvider>(saga: &PaymentSaga<P>, del
     let booking_id = cancelled.stay.booking_id;
     tracing::Span::current().record("booking_id", tracing::field::display(booking_id));
 
-    let mut tx = saga.pool.begin().await?;
+    let mut tx = saga.outbox.begin().await?;
     store::lock_booking(&mut tx, booking_id).await?;
     if !outbox::first_delivery(&mut tx, NAME, event.id).await? {
         tracing::info!("duplicate booking.cancelled delivery; already handled");

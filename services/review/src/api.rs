@@ -19,7 +19,7 @@ use tripnest_common::{
     error::ErrorBody,
     http::{ApiJson, ApiPath, ApiQuery},
     kafka::TRACEPARENT,
-    outbox::{self, Outgoing},
+    outbox::{self, Outbox, Outgoing},
     page::{Page, PageQuery, Paged},
     saga::{HotelRatingUpdated, ReviewCreated},
 };
@@ -32,6 +32,8 @@ use uuid::Uuid;
 pub struct AppState {
     /// The database.
     pub pool: PgPool,
+    /// The outbox: transactions that publish events begin here.
+    pub outbox: Outbox,
     /// Checks access tokens.
     pub verifier: Arc<JwksVerifier>,
 }
@@ -101,7 +103,7 @@ async fn create(
         return Err(ApiError::Forbidden("only travellers review their stays".into()));
     }
     let traceparent = headers.get(TRACEPARENT).and_then(|v| v.to_str().ok());
-    let mut tx = s.pool.begin().await?;
+    let mut tx = s.outbox.begin().await?;
     let stay: Option<Stay> =
         sqlx::query_as("SELECT booking_id, user_id, hotel_id, check_in, status FROM stays WHERE booking_id = $1 FOR SHARE")
             .bind(review.booking_id)

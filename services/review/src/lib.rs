@@ -35,7 +35,7 @@ use tripnest_common::{
     db,
     http::Readiness,
     kafka::Producer,
-    outbox,
+    outbox::Outbox,
     service::{self, Running},
 };
 
@@ -76,11 +76,12 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     db::migrate(&pool, &MIGRATOR).await?;
     let producer = Producer::new(&cfg.common.kafka).context("cannot create the Kafka producer")?;
     let readiness = Readiness::default().with_check("postgres", db::readiness(pool.clone())).with_check("kafka", producer.readiness());
-    let state = api::AppState { pool: pool.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)) };
+    let outbox = Outbox::new(pool.clone());
+    let state = api::AppState { pool: pool.clone(), outbox: outbox.clone(), verifier: Arc::new(JwksVerifier::new(&cfg.jwks_url)) };
     let running =
         service::start(NAME, &cfg.common, axum::Router::from(api::router()).with_state(state), readiness, shutdown.clone()).await?;
 
-    let relay = tokio::spawn(outbox::run_relay(pool.clone(), producer.clone(), shutdown.clone()));
+    let relay = tokio::spawn(outbox.run_relay(producer.clone(), shutdown.clone()));
     let consumer = consumer::spawn(&cfg.common.kafka, cfg.common.kafka.group_or(NAME), producer.clone(), pool.clone(), shutdown);
     Ok(running.with_worker(relay).with_worker(consumer).with_cleanup(async move {
         producer.flush(Duration::from_secs(5));

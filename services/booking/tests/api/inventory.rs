@@ -1,5 +1,6 @@
 use crate::helpers::*;
 use serde_json::json;
+use tripnest_common::outbox::Outbox;
 
 #[tokio::test]
 async fn applying_the_same_spec_twice_changes_nothing() {
@@ -30,12 +31,16 @@ async fn applying_the_same_spec_twice_changes_nothing() {
     assert!(closed);
     // Rolling stored specs (what the CronJob does) on the same day changes nothing either.
     let rolled =
-        tripnest_booking::inventory::roll_stored(&app.pool, Some(&app.hotel), None, chrono::Utc::now().date_naive()).await.expect("roll");
+        tripnest_booking::inventory::roll_stored(&Outbox::new(app.pool.clone()), Some(&app.hotel), None, chrono::Utc::now().date_naive())
+            .await
+            .expect("roll");
     assert_eq!(rolled.len(), 1);
     assert_eq!(rolled[0].2.changed_nights, 0);
     // The next day the window moves forward by exactly one night.
     let tomorrow = days_from_now(1);
-    let rolled = tripnest_booking::inventory::roll_stored(&app.pool, Some(&app.hotel), Some("double"), tomorrow).await.expect("roll");
+    let rolled = tripnest_booking::inventory::roll_stored(&Outbox::new(app.pool.clone()), Some(&app.hotel), Some("double"), tomorrow)
+        .await
+        .expect("roll");
     assert_eq!(rolled[0].2.changed_nights, 1);
     assert_eq!(rolled[0].2.generated_through, Some(days_from_now(30)));
 }
@@ -86,12 +91,12 @@ async fn rolling_365_days_for_100_room_types() {
     .expect("spec");
     let today = chrono::Utc::now().date_naive();
     let timed = |label: &'static str| {
-        let (pool, hotel, inventory) = (app.pool.clone(), app.hotel.clone(), inventory.clone());
+        let (outbox, hotel, inventory) = (Outbox::new(app.pool.clone()), app.hotel.clone(), inventory.clone());
         async move {
             let started = std::time::Instant::now();
             let mut changed = 0;
             for i in 0..100 {
-                changed += tripnest_booking::inventory::roll_inventory(&pool, &hotel, &format!("rt{i:03}"), &inventory, today)
+                changed += tripnest_booking::inventory::roll_inventory(&outbox, &hotel, &format!("rt{i:03}"), &inventory, today)
                     .await
                     .expect("roll")
                     .changed_nights;
