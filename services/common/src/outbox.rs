@@ -242,10 +242,13 @@ struct Pending {
 impl Outbox {
     async fn lead(&self, producer: &Producer, shutdown: &CancellationToken) -> anyhow::Result<()> {
         let pool = &self.pool;
-        // The advisory lock lives as long as this connection.
-        let mut lock_conn = pool.acquire().await?;
+        // The advisory lock lives as long as this connection, which is the relay's own: on any
+        // way out (an error included) it is closed, and the lock goes with it. Returned to the
+        // pool still holding the lock, it would keep every later attempt, this relay's too,
+        // from leading until the pool happened to close it.
+        let mut lock_conn = pool.acquire().await?.detach();
         loop {
-            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(RELAY_LOCK).fetch_one(&mut *lock_conn).await?;
+            let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(RELAY_LOCK).fetch_one(&mut lock_conn).await?;
             if got {
                 break;
             }
@@ -297,7 +300,8 @@ impl Outbox {
             }
             published.want(self.relay.take_committed(), &mut wanted);
         }
-        sqlx::query("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK).execute(&mut *lock_conn).await?;
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK).execute(&mut lock_conn).await?;
+        sqlx::Connection::close(lock_conn).await?;
         Ok(())
     }
 }
