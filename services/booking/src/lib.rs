@@ -152,7 +152,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
     let relay = tokio::spawn(state.outbox.clone().run_relay(producer.clone(), shutdown.clone()));
     let sweeper = tokio::spawn(consumer::run_sweeper(state.clone(), Duration::from_millis(state.cfg.sweep_interval_ms), shutdown.clone()));
     let kafka_cfg = &state.cfg.common.kafka;
-    let settings = ConsumerSettings::new(kafka_cfg.group_or(NAME), consumer::TOPICS);
+    let settings = ConsumerSettings::saga(kafka_cfg, kafka_cfg.group_or(NAME), consumer::TOPICS);
     let consumer_state = state.clone();
     let handler = move |d| consumer::handle(consumer_state.clone(), d);
     let consumer = kafka::spawn_consumer("payment results", kafka_cfg, settings, producer.clone(), shutdown.clone(), handler);

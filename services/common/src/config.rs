@@ -197,9 +197,12 @@ pub struct KafkaConfig {
     /// local stack; a cluster where the operator manages topics turns it off.
     pub create_missing_topics: bool,
     /// Messages the consumer of a read model (search, recommendation) handles at once, one at a
-    /// time per ordering key ([`crate::kafka::ConsumerSettings::concurrency`]). The saga's
-    /// consumers always handle one at a time.
+    /// time per ordering key ([`crate::kafka::ConsumerSettings::concurrency`]).
     pub read_model_concurrency: usize,
+    /// Messages a saga step's consumer (payment, booking) handles at once, one at a time per
+    /// booking ([`crate::kafka::ConsumerSettings::saga`]). Each holds a database connection
+    /// while it runs (payment's across the card network's answer), so keep it below the pool.
+    pub saga_concurrency: usize,
     /// Most events of one ordering key a read model's consumer applies together when they piled
     /// up behind each other ([`crate::kafka::ConsumerSettings::batch`]): only while it is behind.
     pub read_model_batch: usize,
@@ -235,6 +238,7 @@ impl Default for KafkaConfig {
             topic_prefix: String::new(),
             create_missing_topics: true,
             read_model_concurrency: 16,
+            saga_concurrency: 8,
             read_model_batch: 64,
             read_model_held: 8192,
             follower_fetch_wait_ms: 100,

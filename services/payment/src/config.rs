@@ -17,7 +17,8 @@ pub struct Config {
     /// request is refused.
     #[serde(skip_serializing)]
     pub internal_token: Option<SecretString>,
-    /// Largest PostgreSQL pool.
+    /// Largest PostgreSQL pool: each charge in flight (up to `kafka.saga_concurrency`) holds a
+    /// connection while the card network answers, and the relay and the API need theirs.
     pub db_max_connections: u32,
     /// How transient processor errors are retried inside one delivery.
     pub provider_retry: RetryPolicy,
@@ -30,7 +31,7 @@ impl Default for Config {
         Self {
             common: CommonConfig::default(),
             internal_token: None,
-            db_max_connections: 10,
+            db_max_connections: 20,
             provider_retry: RetryPolicy::default(),
             sandbox: SandboxConfig::default(),
         }

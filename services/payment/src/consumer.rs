@@ -3,6 +3,7 @@
 
 use crate::{charge, config::RetryPolicy, provider::PaymentProvider, refund};
 use tripnest_common::{
+    config::KafkaConfig,
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, TRACEPARENT},
     outbox::Outbox,
@@ -34,8 +35,8 @@ impl<P: PaymentProvider> PaymentSaga<P> {
 }
 
 /// The consumer group settings for `group`.
-pub fn settings(group: &str) -> ConsumerSettings {
-    ConsumerSettings::new(group, TOPICS)
+pub fn settings(kafka: &KafkaConfig, group: &str) -> ConsumerSettings {
+    ConsumerSettings::saga(kafka, group, TOPICS)
 }
 
 /// The W3C trace context that came with a delivery, to pass on with the events it causes.

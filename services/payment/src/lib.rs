@@ -73,7 +73,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<s
     let outbox = Outbox::new(pool.clone());
     let saga = Arc::new(consumer::PaymentSaga { outbox: outbox.clone(), provider, retry: cfg.provider_retry.clone() });
     let relay = tokio::spawn(outbox.run_relay(producer.clone(), shutdown.clone()));
-    let settings = consumer::settings(&cfg.common.kafka.group_or(NAME));
+    let settings = consumer::settings(&cfg.common.kafka, &cfg.common.kafka.group_or(NAME));
     let handler = move |delivery| {
         let saga = saga.clone();
         async move { saga.handle(delivery).await }

@@ -1,6 +1,7 @@
 //! Each sandbox token ends in the right outcome event, with the right number of charges.
 
-use crate::helpers::{booking, spawn_app};
+use crate::helpers::{booking, spawn_app, spawn_app_with};
+use std::time::{Duration, Instant};
 use tripnest_common::{
     events::topics,
     saga::{PaymentFailed, PaymentFailure, PaymentSucceeded},
@@ -90,4 +91,31 @@ async fn a_flaky_processor_succeeds_after_one_retry() {
     assert_eq!(app.sandbox_charges(booking_id).await, 1);
     let (_, body) = app.get_payment(&booking_id.to_string()).await;
     assert_eq!(body["attempts"], 2);
+}
+
+/// The card network answers slowly (here a second after each charge); bookings do not queue
+/// behind each other's answers. Eight bookings published together are all captured, once
+/// each, well before eight answers one after another could have come (8 s).
+#[tokio::test(flavor = "multi_thread")]
+async fn bookings_are_charged_side_by_side_while_the_card_network_answers() {
+    const BOOKINGS: usize = 8;
+    const ANSWER: Duration = Duration::from_secs(1);
+    let app = spawn_app_with(|cfg| {
+        cfg.sandbox.response_delay_ms = ANSWER.as_millis() as u64;
+        cfg.common.kafka.saga_concurrency = BOOKINGS;
+    })
+    .await;
+    let created: Vec<_> = (0..BOOKINGS).map(|_| booking("pm_card_visa")).collect();
+    let started = Instant::now();
+    for c in &created {
+        app.create_booking(c).await;
+    }
+    for c in &created {
+        app.wait_for_event::<PaymentSucceeded>(topics::PAYMENT_SUCCESS, c.stay.booking_id).await;
+    }
+    let took = started.elapsed();
+    assert!(took < ANSWER * BOOKINGS as u32 / 2, "{BOOKINGS} charges answered after {ANSWER:?} each took {took:?} in all");
+    for c in &created {
+        assert_eq!(app.sandbox_charges(c.stay.booking_id).await, 1, "exactly one charge");
+    }
 }
