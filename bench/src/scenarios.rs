@@ -417,13 +417,15 @@ async fn uncontended(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mu
     let alone_rates: Vec<f64> = sizes.booking_rates.iter().copied().filter(|&r| r >= ALONE_FROM).collect();
     let (pg, steps, cores, statements) = {
         let _paused = Paused::consumers(&site.platform);
-        // The ceiling runs on the same quiet machine as the path alone: not while the consumers
-        // work off what the whole platform's steps left them (a run that did measured 1,494 tps
-        // with 1.9 cores busy).
-        let pg = booking::pgbench_holds(stack, 300, seed::ROOMS * 1000, due as u32).await?;
         let (statements, cpu) = (profile::Statements::reset(stack).await, profile::Cpu::now());
         let steps = ladder_classed(&alone_rates, sizes.pace, MAX_IN_FLIGHT, P99_OBJECTIVE_MS, request).await;
-        (pg, steps, cpu.cores_since(), statements)
+        let cores = cpu.cores_since();
+        // The ceiling runs on the same quiet machine as the path alone: not while the consumers
+        // work off what the whole platform's steps left them (a run that did measured 1,494 tps
+        // with 1.9 cores busy), and after the path's steps, which it would otherwise leave its
+        // writes to flush and vacuum.
+        let pg = booking::pgbench_holds(stack, 300, seed::ROOMS * 1000, due as u32).await?;
+        (pg, steps, cores, statements)
     };
     let resumed = std::time::Instant::now();
     report.rows.insert(capacity_at, capacity_row(&whole, &whole_steps, &pg, "the saga and the read models run beside it"));
