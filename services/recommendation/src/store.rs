@@ -18,10 +18,12 @@
 //!   booking id, by review id), so redelivery and order do not matter and a review may arrive
 //!   before its stay. A request reads it with one lookup. Older stays fall out of the profile.
 //!
-//! A booking event sets its hotel's popularity, reads its fact, changes the profile when
-//! whether the stay counts changed, then records the fact (an insert when it had none: one
-//! statement on FerretDB); a crash in between redelivers the event, which finds the
-//! popularity's version and the profile's set already holding it.
+//! A booking event sets its hotel's popularity, changes the profile when whether the stay counts
+//! changed, then records the fact (an insert when it had none: one statement on FerretDB); a
+//! crash in between redelivers the event, which finds the popularity's version and the
+//! profile's set already holding it. The fact is not read first: the insert fails when there is
+//! one (a redelivery, or the booking's other event came first), and only then is it read and the
+//! profile set to the merged outcome, so the usual event saves a lookup.
 
 use crate::catalog::{CatalogChange, CatalogLog};
 use chrono::NaiveDate;
@@ -313,8 +315,11 @@ impl Store {
         // Set once this call changed the profile: after a lost race for the fact, the fact read
         // next may say the profile does not hold what this call just put in it.
         let mut profile_changed = false;
+        // The first attempt does not read the fact: a booking's first event (nearly every event)
+        // finds none, and its insert fails exactly when there is one, which is then read.
+        let mut read = false;
         loop {
-            let old = self.bookings.find_one(doc! { "_id": &id }).await?;
+            let old = if read { self.bookings.find_one(doc! { "_id": &id }).await? } else { None };
             let known = old.is_some();
             let old = old.unwrap_or_default();
             let (confirmed, cancelled) = (old.confirmed || confirmed, old.cancelled || cancelled);
@@ -327,7 +332,7 @@ impl Store {
                 cancelled,
                 profiled: counts,
             };
-            if known && fact == old {
+            if known && fact == old && !profile_changed {
                 return Ok(());
             }
             if old.profiled != counts || profile_changed {
@@ -347,6 +352,9 @@ impl Store {
                 self.profile_logged(&fact.user_id).await;
                 profile_changed = true;
             }
+            if known && fact == old {
+                return Ok(());
+            }
             // A fact new to the read model (every first event of a booking) is inserted: one
             // statement on FerretDB, where an upsert is a transaction with a read and a write.
             let written = if known {
@@ -355,9 +363,13 @@ impl Store {
                 self.bookings.insert_one(&fact).await.map(drop)
             };
             match written {
-                // Another writer recorded the booking meanwhile (only during a partition
-                // handover): merge with its fact, and set the profile to the merged outcome.
-                Err(e) if !known && is_duplicate_key(&e) => continue,
+                // The booking has a fact (this attempt did not read it), or another writer
+                // recorded it meanwhile (a partition handover): merge with it, and set the
+                // profile to the merged outcome.
+                Err(e) if !known && is_duplicate_key(&e) => {
+                    read = true;
+                    continue;
+                }
                 other => return other,
             }
         }
