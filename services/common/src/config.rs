@@ -199,9 +199,10 @@ pub struct KafkaConfig {
     /// Messages the consumer of a read model (search, recommendation) handles at once, one at a
     /// time per ordering key ([`crate::kafka::ConsumerSettings::concurrency`]).
     pub read_model_concurrency: usize,
-    /// Messages a saga step's consumer (payment, booking) handles at once, one at a time per
-    /// booking ([`crate::kafka::ConsumerSettings::saga`]). Each holds a database connection
-    /// while it runs (payment's across the card network's answer), so keep it below the pool.
+    /// Messages a saga step's consumer (payment, booking, notification) handles at once, one at
+    /// a time per booking ([`crate::kafka::ConsumerSettings::saga`]). Each holds a database
+    /// connection while it runs (payment's across the card network's answer), so keep it below
+    /// the pool.
     pub saga_concurrency: usize,
     /// Most events of one ordering key a read model's consumer applies together when they piled
     /// up behind each other ([`crate::kafka::ConsumerSettings::batch`]): only while it is behind.

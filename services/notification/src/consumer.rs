@@ -30,7 +30,11 @@ pub fn spawn(
         let notifier = notifier.clone();
         async move { handle(&notifier, &delivery).await }
     };
-    spawn_consumer("booking events", kafka, ConsumerSettings::follower(kafka, group, TOPICS), dead_letters, shutdown, handler)
+    // Several bookings at once (each booking's events in order): a notification's time is
+    // mostly the mail server's and the SMS provider's answers, which one at a time waits out in
+    // turn. A delivery holds a connection only for its two short transactions, not the send.
+    let settings = ConsumerSettings { concurrency: kafka.saga_concurrency, ..ConsumerSettings::follower(kafka, group, TOPICS) };
+    spawn_consumer("booking events", kafka, settings, dead_letters, shutdown, handler)
 }
 
 /// Render and deliver the notifications of one event.
