@@ -175,11 +175,13 @@ async fn enqueue(outbox: &Outbox, n: usize) {
 }
 
 /// A commit never runs `NOTIFY` inside its transaction (PostgreSQL serialises the commits of
-/// transactions that notified). When its process's relay leads, the commit hands its seqs to
-/// the relay in memory: nothing is sent on the channel. Another process's commit (another
-/// replica, the inventory CronJob) names its seqs on the channel after it committed. Both
-/// kinds of events are published, each once. A listener of the test's own counts what the
-/// channel carried.
+/// transactions that notified). When its process's relay leads, the commit hands its events to
+/// the relay in memory: nothing is sent on the channel, and the relay publishes them without
+/// reading them back. Another process's commit (another replica, the inventory CronJob) names
+/// its seqs on the channel after it committed, and the relay reads those rows. Both kinds of
+/// events are published, each once. A listener of the test's own counts what the channel
+/// carried; PostgreSQL's own statement counters (`pg_stat_statements`, which the stack's server
+/// loads) count the relay's reads by seq in the test's database.
 #[tokio::test]
 async fn a_commit_wakes_a_relay_in_its_process_in_memory_and_any_other_by_notify() {
     const EACH: usize = 20;
@@ -197,12 +199,15 @@ async fn a_commit_wakes_a_relay_in_its_process_in_memory_and_any_other_by_notify
     let before = drain(&db, &mut channel).await;
     assert_eq!(before.len(), 1, "the other process's commit named its seq: {before:?}");
 
+    let read_before = reads_by_seq(&db).await;
     for n in 1..=EACH {
         enqueue(&leader, n).await;
         tap.wait_for(Burst::TOPIC, &format!("s{n}"), Duration::from_secs(30)).await;
     }
     let from_the_leader = drain(&db, &mut channel).await;
     assert!(from_the_leader.is_empty(), "commits in the leading process sent {from_the_leader:?}");
+    let read_after = reads_by_seq(&db).await;
+    assert_eq!(read_after, read_before, "the leader's own {EACH} events were published from memory, not read back");
 
     for n in EACH + 1..=2 * EACH {
         enqueue(&other, n).await;
@@ -212,9 +217,22 @@ async fn a_commit_wakes_a_relay_in_its_process_in_memory_and_any_other_by_notify
     let named: Vec<i64> = from_the_other.iter().flat_map(|p| p.split(',').map(|s| s.parse::<i64>().expect("a seq"))).collect();
     let last: i64 = sqlx::query_scalar("SELECT last_value FROM outbox_seq_seq").fetch_one(&db.pool).await.expect("last seq");
     assert_eq!(named, (last - EACH as i64 + 1..=last).collect::<Vec<_>>(), "each commit of the other process named its seq");
+    assert!(reads_by_seq(&db).await > read_after, "the other process's events were read by the seqs it named");
     assert!((0..=2 * EACH).all(|n| tap.about(Burst::TOPIC, &format!("s{n}")).len() == 1), "each event published once");
     shutdown.cancel();
     relay.await.expect("relay stops");
+}
+
+/// How often the relay read rows by seq (`SELECT … FROM outbox WHERE seq = ANY(…)`) in `db`.
+async fn reads_by_seq(db: &TestDatabase) -> i64 {
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").execute(&db.pool).await.expect("pg_stat_statements");
+    sqlx::query_scalar(
+        "SELECT coalesce(sum(s.calls), 0)::bigint FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid \
+         WHERE d.datname = current_database() AND s.query LIKE 'SELECT %FROM outbox WHERE seq = ANY%'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("pg_stat_statements (the stack's PostgreSQL preloads it)")
 }
 
 /// The payloads of the notifications sent on the channel since the last drain. PostgreSQL

@@ -16,15 +16,21 @@
 //!   to the end of the commit): in a bench of the booking path alone, 217 of 377 samples of the
 //!   booking database's busy backends were `COMMIT` waiting on that lock (`Lock: object`).
 //! - [`Tx::commit`] tells the relay which seqs it committed after the commit. When this
-//!   process's relay leads, that is a hand-over in memory ([`tokio::sync::Notify`]). Otherwise
+//!   process's relay leads, that is a hand-over in memory ([`tokio::sync::Notify`]) of the
+//!   events themselves, which the relay publishes without reading them back. Otherwise
 //!   (another replica leads, or the process runs no relay, like the inventory CronJob) it sends
 //!   `NOTIFY outbox` naming the seqs in a transaction of its own, after the caller's commit,
 //!   so only those short transactions meet on the lock, holding nothing else.
-//! - The leader also listens on the channel. It reads the rows it was told of by primary key
+//! - The leader also listens on the channel. It reads the rows other processes told it of by
+//!   primary key
 //!   (`seq = ANY(…)`, lowest first), everything that arrived together in one read; a burst of
 //!   commits costs a read per batch, not a read per commit. It remembers the seqs it published
 //!   lately, and news only about those (a notification that came after the read that found its
-//!   rows, as a loaded listening backend's does) costs nothing.
+//!   rows, as a loaded listening backend's does) costs nothing. Rows handed over in memory and
+//!   rows read are published together, in seq order, and deleted by one statement: an event of
+//!   the leader's own process costs the relay only its share of that delete. (One the poll
+//!   published before its commit's hand-over arrived is recognised among those remembered; one
+//!   forgotten by then is published twice, which consumers drop as a duplicate.)
 //! - The poll (every 500 ms, at the start, after a full batch, and for a notification without
 //!   seqs) reads the oldest rows (`ORDER BY seq LIMIT`): it finds what nobody named, e.g. a
 //!   commit whose process lost the lead, or died, between its commit and telling the relay.
@@ -43,7 +49,7 @@ use sqlx::{
     query::Query,
 };
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -74,9 +80,20 @@ pub struct Outbox {
 struct Local {
     /// Whether this process's relay holds the lead (otherwise commits notify).
     leading: AtomicBool,
-    /// Seqs committed since the relay last looked.
-    committed: Mutex<Vec<i64>>,
+    /// Events committed since the relay last looked.
+    committed: Mutex<Vec<Row>>,
     wake: tokio::sync::Notify,
+}
+
+/// An outbox row as the relay publishes it.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    seq: i64,
+    topic: String,
+    key: String,
+    /// The envelope's JSON.
+    payload: Vec<u8>,
+    traceparent: Option<String>,
 }
 
 impl Outbox {
@@ -94,6 +111,24 @@ impl Outbox {
         Ok(Tx { tx: self.pool.begin().await?, queued: Vec::new(), outbox: self.clone() })
     }
 
+    /// Run `statement` (made by [`after`]) on its own, as one implicit transaction: no `BEGIN`
+    /// and `COMMIT` round trips. It queues `events` only if its condition held; returns whether
+    /// it did. The relay is told as after [`Tx::commit`].
+    pub async fn enqueue_alone<'q>(
+        &self,
+        events: &'q [Outgoing],
+        traceparent: Option<&'q str>,
+        statement: &'q str,
+        bind: impl FnOnce(Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>,
+    ) -> sqlx::Result<bool> {
+        let rows = run_enqueue(&mut *self.pool.acquire().await?, events, traceparent, statement, bind).await?;
+        let queued = !rows.is_empty();
+        if let Err(e) = self.committed(rows).await {
+            tracing::warn!(error = %e, "waking the outbox relay failed; its poll will find the events");
+        }
+        Ok(queued)
+    }
+
     /// Publish this outbox until `shutdown`. Runs on every replica; one holds the lock and works.
     pub async fn run_relay(self, producer: Producer, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
@@ -104,28 +139,28 @@ impl Outbox {
         }
     }
 
-    /// Tell the leading relay that `seqs` committed (see the module docs).
-    async fn committed(&self, seqs: Vec<i64>) -> sqlx::Result<()> {
-        if seqs.is_empty() {
+    /// Tell the leading relay that `rows` committed (see the module docs).
+    async fn committed(&self, rows: Vec<Row>) -> sqlx::Result<()> {
+        if rows.is_empty() {
             return Ok(());
         }
         if self.relay.leading.load(Ordering::Acquire) {
-            self.relay.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(seqs);
+            self.relay.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(rows);
             self.relay.wake.notify_one();
             return Ok(());
         }
-        let named = seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let named = rows.iter().map(|r| r.seq.to_string()).collect::<Vec<_>>().join(",");
         sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(named).execute(&self.pool).await?;
         Ok(())
     }
 }
 
-/// A transaction of an [`Outbox`]'s database that remembers the seqs it queued, so that its
-/// [`commit`](Tx::commit) can wake the relay. Dropped uncommitted, it rolls back.
+/// A transaction of an [`Outbox`]'s database that remembers the events it queued, so that its
+/// [`commit`](Tx::commit) can hand them to the relay. Dropped uncommitted, it rolls back.
 #[derive(Debug)]
 pub struct Tx<'c> {
     tx: sqlx::Transaction<'c, Postgres>,
-    queued: Vec<i64>,
+    queued: Vec<Row>,
     outbox: Outbox,
 }
 
@@ -176,13 +211,18 @@ pub async fn enqueue<T: Serialize>(tx: &mut Tx<'_>, event: &Event<T>, traceparen
 }
 
 /// The part of [`ENQUEUE_ALL`] that queues the events, a CTE named `queued`: events as arrays
-/// of ids, topics, keys and envelopes ($1–$4) and the traceparent ($5). Rows are inserted in
-/// array order, so their `seq`s keep the order given.
-pub const QUEUED: &str = "queued AS ( \
-       INSERT INTO outbox (event_id, topic, key, payload, traceparent) \
-       SELECT e.id, e.topic, e.key, e.payload, $5 \
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, topic, key, payload, n) ORDER BY e.n \
-       RETURNING seq)";
+/// of ids, topics, keys and envelopes ($1–$4) and the traceparent ($5), inserted only where
+/// `condition` holds. Rows are inserted in array order, so their `seq`s keep the order given.
+fn queued(condition: &str) -> String {
+    format!(
+        "queued AS ( \
+           INSERT INTO outbox (event_id, topic, key, payload, traceparent) \
+           SELECT e.id, e.topic, e.key, e.payload, $5 \
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[]) WITH ORDINALITY AS e(id, topic, key, payload, n) \
+           WHERE {condition} ORDER BY e.n \
+           RETURNING seq)"
+    )
+}
 
 /// The statement of [`enqueue_all`]: [`QUEUED`], returning the seqs queued.
 static ENQUEUE_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| with_also(""));
@@ -191,7 +231,14 @@ static ENQUEUE_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| wi
 /// a caller's own write that commits with the events, in the same round trip. PostgreSQL runs
 /// every data-modifying CTE once, whether or not the query reads it.
 pub fn with_also(ctes: &str) -> String {
-    format!("WITH {QUEUED}{ctes} SELECT seq FROM queued")
+    format!("WITH {}{ctes} SELECT seq FROM queued", queued("true"))
+}
+
+/// A statement that runs `ctes` (`"name AS (…), …"`, binds from $6) and then queues the events
+/// only where `condition` (over those CTEs) holds, for [`Outbox::enqueue_alone`]: a caller's
+/// write and its events in one statement, the events only if the write took place.
+pub fn after(ctes: &str, condition: &str) -> String {
+    format!("WITH {ctes}, {} SELECT seq FROM queued", queued(condition))
 }
 
 /// Add `events`, in this order, to the outbox within the caller's transaction — one statement.
@@ -207,16 +254,44 @@ pub async fn enqueue_all_with<'q>(
     statement: &'q str,
     bind: impl FnOnce(Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>,
 ) -> sqlx::Result<()> {
+    let rows = run_enqueue(tx, events, traceparent, statement, bind).await?;
+    if rows.len() != events.len() {
+        return Err(sqlx::Error::Protocol(format!("the outbox queued {} rows for {} events", rows.len(), events.len())));
+    }
+    tx.queued.extend(rows);
+    Ok(())
+}
+
+/// Run an enqueuing `statement` on `conn`: the rows it queued (all of `events` or, when its
+/// condition held them back, none), as the relay publishes them.
+async fn run_enqueue<'q>(
+    conn: &mut PgConnection,
+    events: &'q [Outgoing],
+    traceparent: Option<&'q str>,
+    statement: &'q str,
+    bind: impl FnOnce(Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>,
+) -> sqlx::Result<Vec<Row>> {
     let ids: Vec<Uuid> = events.iter().map(|e| e.event_id).collect();
     let topics: Vec<&str> = events.iter().map(|e| e.topic.as_str()).collect();
     let keys: Vec<&str> = events.iter().map(|e| e.key.as_str()).collect();
     let envelopes: Vec<&serde_json::Value> = events.iter().map(|e| &e.envelope).collect();
     let query = sqlx::query(sqlx::AssertSqlSafe(statement)).bind(ids).bind(topics).bind(keys).bind(envelopes).bind(traceparent);
-    let rows = bind(query).fetch_all(&mut **tx).await?;
-    for row in rows {
-        tx.queued.push(sqlx::Row::try_get(&row, 0)?);
+    let mut seqs: Vec<i64> = bind(query).fetch_all(conn).await?.iter().map(|r| sqlx::Row::try_get(r, 0)).collect::<Result<_, _>>()?;
+    if seqs.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    if seqs.len() != events.len() {
+        return Err(sqlx::Error::Protocol(format!("the outbox queued {} rows for {} events", seqs.len(), events.len())));
+    }
+    // The rows were inserted in the events' order, so the ascending seqs are theirs in order.
+    seqs.sort_unstable();
+    seqs.into_iter()
+        .zip(events)
+        .map(|(seq, e)| {
+            let payload = serde_json::to_vec(&e.envelope).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            Ok(Row { seq, topic: e.topic.clone(), key: e.key.clone(), payload, traceparent: traceparent.map(str::to_owned) })
+        })
+        .collect()
 }
 
 /// Record that `consumer` applied `event_id`, inside the transaction of the effect. Returns
@@ -237,6 +312,13 @@ struct Pending {
     key: String,
     payload: sqlx::types::Json<serde_json::Value>,
     traceparent: Option<String>,
+}
+
+impl From<Pending> for Row {
+    fn from(p: Pending) -> Self {
+        let payload = serde_json::to_vec(&p.payload.0).unwrap_or_default();
+        Self { seq: p.seq, topic: p.topic, key: p.key, payload, traceparent: p.traceparent }
+    }
 }
 
 impl Outbox {
@@ -260,20 +342,24 @@ impl Outbox {
         // before is found by the first read, a scan.
         let _leading = Leading::take(&self.relay);
         tracing::info!("outbox relay leading");
-        let (mut published, mut wanted, mut scan) = (Published::default(), BTreeSet::new(), true);
+        // `wanted`: seqs other processes named, to read; `held`: this process's committed rows.
+        let (mut published, mut wanted, mut held, mut scan) = (Published::default(), BTreeSet::new(), BTreeMap::new(), true);
         while !shutdown.is_cancelled() {
-            let read = if scan {
-                Read::Oldest
+            let (read, mine) = if scan {
+                // The scan reads this process's rows too; `held` is filtered after it.
+                (Read::Oldest, Vec::new())
             } else {
                 let these: Vec<i64> = std::iter::from_fn(|| wanted.pop_first()).take(BATCH as usize).collect();
-                Read::These(these)
+                let mine: Vec<Row> = std::iter::from_fn(|| held.pop_first().map(|(_, r)| r)).take(BATCH as usize).collect();
+                (Read::These(these), mine)
             };
-            let seqs = publish_batch(pool, producer, read).await?;
+            let seqs = publish_batch(pool, producer, read, mine).await?;
             // A full batch of the oldest rows: there may be more.
             scan = scan && seqs.len() as i64 == BATCH;
             published.remember(seqs);
-            published.want(self.relay.take_committed(), &mut wanted);
-            if scan || !wanted.is_empty() {
+            published.hold(self.relay.take_committed(), &mut held);
+            held.retain(|seq, _| !published.0.contains(seq));
+            if scan || !wanted.is_empty() || !held.is_empty() {
                 continue;
             }
             // Wait for a commit of this process, a notification naming a row not published
@@ -284,8 +370,8 @@ impl Outbox {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
                     () = self.relay.wake.notified() => {
-                        published.want(self.relay.take_committed(), &mut wanted);
-                        if !wanted.is_empty() { break }
+                        published.hold(self.relay.take_committed(), &mut held);
+                        if !held.is_empty() { break }
                     }
                     n = listener.recv() => {
                         scan |= !published.wanted(n?.payload(), &mut wanted);
@@ -298,7 +384,7 @@ impl Outbox {
             while let Some(n) = listener.recv().now_or_never() {
                 scan |= !published.wanted(n?.payload(), &mut wanted);
             }
-            published.want(self.relay.take_committed(), &mut wanted);
+            published.hold(self.relay.take_committed(), &mut held);
         }
         sqlx::query("SELECT pg_advisory_unlock($1)").bind(RELAY_LOCK).execute(&mut lock_conn).await?;
         sqlx::Connection::close(lock_conn).await?;
@@ -307,16 +393,19 @@ impl Outbox {
 }
 
 impl Local {
-    fn take_committed(&self) -> Vec<i64> {
+    fn take_committed(&self) -> Vec<Row> {
         std::mem::take(&mut *self.committed.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 }
 
-/// This process's relay leads while this lives.
+/// This process's relay leads while this lives. Rows handed over while it did not lead (a
+/// commit that saw it leading just before it stopped) are dropped when it starts and stops:
+/// they are in the table, where the first read of every lead, a scan, finds them.
 struct Leading<'a>(&'a Local);
 
 impl<'a> Leading<'a> {
     fn take(local: &'a Local) -> Self {
+        local.take_committed();
         local.leading.store(true, Ordering::Release);
         Self(local)
     }
@@ -325,6 +414,7 @@ impl<'a> Leading<'a> {
 impl Drop for Leading<'_> {
     fn drop(&mut self) {
         self.0.leading.store(false, Ordering::Release);
+        self.0.take_committed();
     }
 }
 
@@ -345,6 +435,11 @@ impl Published {
         wanted.extend(seqs.into_iter().filter(|seq| !self.0.contains(seq)));
     }
 
+    /// Add those of `rows` not published to `held`.
+    fn hold(&self, rows: Vec<Row>, held: &mut BTreeMap<i64, Row>) {
+        held.extend(rows.into_iter().filter(|r| !self.0.contains(&r.seq)).map(|r| (r.seq, r)));
+    }
+
     /// Add the seqs a notification names that were not published to `wanted`; `false` when it
     /// names none (an older writer's notification): then only a scan can say what it was for.
     fn wanted(&self, payload: &str, wanted: &mut BTreeSet<i64>) -> bool {
@@ -362,25 +457,30 @@ enum Read {
     These(Vec<i64>),
 }
 
-/// Publish up to one batch in `seq` order; returns the seqs published, in order. Planned for
-/// its parameters every time (see the module docs).
-async fn publish_batch(pool: &PgPool, producer: &Producer, read: Read) -> anyhow::Result<Vec<i64>> {
+/// Publish up to one batch in `seq` order, `mine` (rows handed over in memory) and the rows
+/// `read` names; returns the seqs published, in order. Reads are planned for their parameters
+/// every time (see the module docs).
+async fn publish_batch(pool: &PgPool, producer: &Producer, read: Read, mine: Vec<Row>) -> anyhow::Result<Vec<i64>> {
     const COLUMNS: &str = "SELECT seq, topic, key, payload, traceparent FROM outbox";
-    let rows: Vec<Pending> = match read {
-        Read::Oldest => sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY seq LIMIT $1"))).bind(BATCH),
-        Read::These(seqs) => sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE seq = ANY($1) ORDER BY seq"))).bind(seqs),
+    let query = match read {
+        Read::Oldest => Some(sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY seq LIMIT $1"))).bind(BATCH)),
+        Read::These(seqs) if seqs.is_empty() => None,
+        Read::These(seqs) => Some(sqlx::query_as(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE seq = ANY($1) ORDER BY seq"))).bind(seqs)),
+    };
+    let mut rows = mine;
+    if let Some(query) = query {
+        let read: Vec<Pending> = query.persistent(false).fetch_all(pool).await?;
+        rows.extend(read.into_iter().map(Row::from));
+        rows.sort_unstable_by_key(|r| r.seq);
+        rows.dedup_by_key(|r| r.seq);
     }
-    .persistent(false)
-    .fetch_all(pool)
-    .await?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     // Send the whole batch at once; the idempotent producer keeps per-partition order.
     let sends = rows.iter().map(|r| {
-        let payload = serde_json::to_vec(&r.payload.0).unwrap_or_default();
         let headers: Vec<(&str, &[u8])> = r.traceparent.as_deref().map(|t| (crate::kafka::TRACEPARENT, t.as_bytes())).into_iter().collect();
-        async move { producer.send(&r.topic, r.key.as_bytes(), &payload, &headers).await }
+        async move { producer.send(&r.topic, r.key.as_bytes(), &r.payload, &headers).await }
     });
     let results = futures::future::join_all(sends).await;
     // Delete the acknowledged prefix; anything after the first failure is retried in order.

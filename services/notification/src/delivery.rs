@@ -1,6 +1,7 @@
 //! Sending each notification once per (causing event, channel), recording it, and announcing
 //! it. The protocol is described in the crate documentation; in short: claim the row in its own
-//! committed transaction, send, then mark it sent and enqueue `notification.sent` together.
+//! committed transaction, send, then mark it sent and enqueue `notification.sent` together (one
+//! statement).
 
 use crate::{
     NAME,
@@ -16,6 +17,16 @@ use tripnest_common::{
     saga::{Channel, NotificationSent, Stay},
 };
 use uuid::Uuid;
+
+/// Mark the claimed row ($6, attempt $7) sent and queue `notification.sent` if it was still
+/// ours to mark.
+static MARK_SENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    outbox::after(
+        "marked AS (UPDATE notifications SET status = 'sent', sent_at = now(), last_error = NULL \
+           WHERE id = $6 AND attempts = $7 AND status = 'sending' RETURNING 1)",
+        "EXISTS (SELECT FROM marked)",
+    )
+});
 
 /// Attempts to record a send that already happened before giving up on this delivery.
 const RECORD_ATTEMPTS: u32 = 6;
@@ -209,23 +220,10 @@ impl Notifier {
         }
     }
 
+    /// One statement, its own transaction: the mark, and the event only if the mark took.
     async fn try_record_sent(&self, claim: Claim, event: &Event<NotificationSent>, traceparent: Option<&str>) -> sqlx::Result<bool> {
-        let mut tx = self.outbox.begin().await?;
-        let marked = sqlx::query(
-            "UPDATE notifications SET status = 'sent', sent_at = now(), last_error = NULL \
-              WHERE id = $1 AND attempts = $2 AND status = 'sending'",
-        )
-        .bind(claim.id)
-        .bind(claim.attempt)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if marked {
-            outbox::enqueue(&mut tx, event, traceparent).await?;
-        }
-        tx.commit().await?;
-        Ok(marked)
+        let events = [outbox::Outgoing::new(event).map_err(|e| sqlx::Error::Encode(e.into()))?];
+        self.outbox.enqueue_alone(&events, traceparent, &MARK_SENT, |q| q.bind(claim.id).bind(claim.attempt)).await
     }
 
     /// Leave a claim as `pending` (retry allowed) or `failed` (final), with the reason.

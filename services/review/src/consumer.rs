@@ -10,7 +10,6 @@ use tripnest_common::{
     config::KafkaConfig,
     events::topics,
     kafka::{ConsumerSettings, Delivery, HandlerError, Producer, spawn_consumer},
-    outbox,
     saga::{BookingCancelled, BookingConfirmed, Stay},
 };
 
@@ -42,18 +41,19 @@ pub async fn handle(pool: &PgPool, delivery: &Delivery) -> Result<(), HandlerErr
         }
         other => return Err(HandlerError::Permanent(anyhow::anyhow!("review does not handle topic {other:?}"))),
     };
-    let mut tx = pool.begin().await?;
-    if outbox::first_delivery(&mut tx, CONSUMER, id).await? {
-        record(&mut tx, &stay, status).await?;
-    }
-    tx.commit().await?;
+    record(pool, id, &stay, status).await?;
     Ok(())
 }
 
-async fn record(tx: &mut sqlx::PgConnection, stay: &Stay, status: &str) -> sqlx::Result<()> {
+/// Record the stay unless event `event_id` was recorded before — one statement, its own
+/// transaction (the event's id goes to `processed_events` in it, as
+/// [`tripnest_common::outbox::first_delivery`] would in a transaction of several).
+async fn record(pool: &PgPool, event_id: uuid::Uuid, stay: &Stay, status: &str) -> sqlx::Result<()> {
     // A confirmation never overrides a cancellation; a cancellation always wins.
     sqlx::query(
-        "INSERT INTO stays (booking_id, user_id, hotel_id, check_in, check_out, status) VALUES ($1, $2, $3, $4, $5, $6) \
+        "WITH first AS (INSERT INTO processed_events (consumer, event_id) VALUES ($7, $8) ON CONFLICT DO NOTHING RETURNING 1) \
+         INSERT INTO stays (booking_id, user_id, hotel_id, check_in, check_out, status) \
+         SELECT $1::uuid, $2::uuid, $3::text, $4::date, $5::date, $6::text WHERE EXISTS (SELECT FROM first) \
          ON CONFLICT (booking_id) DO UPDATE SET status = 'CANCELLED', updated_at = now() WHERE EXCLUDED.status = 'CANCELLED'",
     )
     .bind(stay.booking_id)
@@ -62,7 +62,9 @@ async fn record(tx: &mut sqlx::PgConnection, stay: &Stay, status: &str) -> sqlx:
     .bind(stay.check_in)
     .bind(stay.check_out)
     .bind(status)
-    .execute(&mut *tx)
+    .bind(CONSUMER)
+    .bind(event_id)
+    .execute(pool)
     .await?;
     Ok(())
 }
