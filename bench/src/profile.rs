@@ -128,25 +128,32 @@ impl Statements {
     }
 }
 
-/// `statements` as a note: the time per `unit` in all, by database, and the `top` statements
-/// with their calls and time per `unit`.
+/// `statements` as a note: the time and the statements (calls, `BEGIN` and `COMMIT` included)
+/// per `unit`, in all and by database, and the `top` statements with their calls and time per
+/// `unit`.
 pub fn statements_note(statements: &[Statement], per: f64, unit: &str, top: usize) -> String {
     let per = per.max(1.0);
-    let mut by_db: Vec<(String, f64)> = Vec::new();
+    let mut by_db: Vec<(String, f64, i64)> = Vec::new();
     for s in statements {
-        match by_db.iter_mut().find(|(d, _)| *d == s.database) {
-            Some((_, ms)) => *ms += s.total_ms,
-            None => by_db.push((s.database.clone(), s.total_ms)),
+        match by_db.iter_mut().find(|(d, _, _)| *d == s.database) {
+            Some((_, ms, calls)) => (*ms, *calls) = (*ms + s.total_ms, *calls + s.calls),
+            None => by_db.push((s.database.clone(), s.total_ms, s.calls)),
         }
     }
     by_db.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let dbs: Vec<String> = by_db.iter().map(|(d, ms)| format!("{d} {:.2}", ms / per)).collect();
+    let calls: i64 = by_db.iter().map(|(_, _, c)| c).sum();
+    let dbs: Vec<String> = by_db.iter().map(|(d, ms, c)| format!("{d} {:.2} ({:.1} statements)", ms / per, *c as f64 / per)).collect();
     let tops: Vec<String> = statements
         .iter()
         .take(top)
         .map(|s| format!("{:.2} ms, {:.1} calls: [{}] `{}`", s.total_ms / per, s.calls as f64 / per, s.database, s.query.replace('|', "/")))
         .collect();
-    format!("ms per {unit} by database: {}; top statements per {unit}: {}", dbs.join(", "), tops.join("; "))
+    format!(
+        "{:.1} statements per {unit} in all; ms (statements) per {unit} by database: {}; top statements per {unit}: {}",
+        calls as f64 / per,
+        dbs.join(", "),
+        tops.join("; ")
+    )
 }
 
 /// CPU ms per unit by command (from [`Cpu::per_unit`]) as a note: the busiest `top` commands.

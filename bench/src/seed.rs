@@ -434,7 +434,7 @@ async fn prewarm(platform: &Platform, pin: &str) {
             sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_prewarm").execute(&mut c).await?;
             let schemas = if database == "ferretdb" { format!("{pin}\\_%") } else { "public".to_owned() };
             pages += sqlx::query_scalar::<_, Option<i64>>(
-                "SELECT sum(pg_prewarm(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                "SELECT sum(pg_prewarm(c.oid))::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE n.nspname LIKE $1 AND c.relkind IN ('r', 'i')",
             )
             .bind(schemas)
