@@ -231,7 +231,8 @@ mod tests {
         );
         assert_eq!(
             note,
-            "ms per booking by database: booking 1.30, ferretdb 0.50; top statements per booking: 1.00 ms, 2.0 calls: [booking] `SELECT a`; 0.50 ms, 4.0 calls: [ferretdb] `SELECT b`"
+            "7.0 statements per booking in all; ms (statements) per booking by database: booking 1.30 (3.0 statements), ferretdb 0.50 (4.0 statements); \
+             top statements per booking: 1.00 ms, 2.0 calls: [booking] `SELECT a`; 0.50 ms, 4.0 calls: [ferretdb] `SELECT b`"
         );
     }
 }

@@ -425,10 +425,15 @@ async fn prewarm(platform: &Platform, pin: &str) {
     let mut pages = 0_i64;
     let result: anyhow::Result<()> = async {
         let mut admin = PgConnection::connect(platform.stack.database_url()).await?;
-        let databases: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = 'ferretdb'")
-            .bind(format!("{pin}\\_%"))
-            .fetch_all(&mut admin)
-            .await?;
+        // More than the buffers hold may be read, and what is read last stays: FerretDB's
+        // schemas first, booking's calendar last.
+        let databases: Vec<String> = sqlx::query_scalar(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = 'ferretdb' \
+             ORDER BY datname = 'ferretdb' DESC, datname LIKE '%\\_booking', datname",
+        )
+        .bind(format!("{pin}\\_%"))
+        .fetch_all(&mut admin)
+        .await?;
         for database in databases {
             let mut c = PgConnection::connect(&with_database(platform.stack.database_url(), &database)).await?;
             sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_prewarm").execute(&mut c).await?;
