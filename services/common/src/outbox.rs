@@ -22,9 +22,8 @@
 //!   `NOTIFY outbox` naming the seqs in a transaction of its own, after the caller's commit,
 //!   so only those short transactions meet on the lock, holding nothing else.
 //! - The leader also listens on the channel. It reads the rows other processes told it of by
-//!   primary key
-//!   (`seq = ANY(…)`, lowest first), everything that arrived together in one read; a burst of
-//!   commits costs a read per batch, not a read per commit. It remembers the seqs it published
+//!   primary key (`seq = ANY(…)`, lowest first), everything that arrived together in one read;
+//!   a burst of commits costs a read per batch, not a read per commit. It remembers the seqs it published
 //!   lately, and news only about those (a notification that came after the read that found its
 //!   rows, as a loaded listening backend's does) costs nothing. Rows handed over in memory and
 //!   rows read are published together, in seq order, and deleted by one statement: an event of
@@ -224,7 +223,7 @@ fn queued(condition: &str) -> String {
     )
 }
 
-/// The statement of [`enqueue_all`]: [`QUEUED`], returning the seqs queued.
+/// The statement of [`enqueue_all`]: [`queued`] events, returning their seqs.
 static ENQUEUE_ALL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| with_also(""));
 
 /// [`ENQUEUE_ALL`] with more CTEs (`", name AS (…)"`, binds from $6) run by the same statement:
