@@ -72,12 +72,17 @@ pub struct LoginThrottle {
     per_account: Option<Gcra>,
 }
 
-const SPEND: &str = "INSERT INTO login_throttle AS t (key, tat) VALUES ($1, now() + make_interval(secs => $2))
-     ON CONFLICT (key) DO UPDATE SET tat = GREATEST(t.tat, now()) + make_interval(secs => $2)
-     WHERE GREATEST(t.tat, now()) + make_interval(secs => $2) <= now() + make_interval(secs => $3)
+/// Spend one interval of `$1`'s budget if it fits. The time is the clock's when the row is
+/// locked (`clock_timestamp()`), not the transaction's start (`now()`): concurrent attempts on
+/// one key queue on its row lock in an order that need not be the order their transactions
+/// began, and with `now()` an attempt that began earlier but locked later was refused while
+/// budget was left (a CI run: three guesses at a fresh key, burst 2, got one 401 and two 429s).
+const SPEND: &str = "INSERT INTO login_throttle AS t (key, tat) VALUES ($1, clock_timestamp() + make_interval(secs => $2))
+     ON CONFLICT (key) DO UPDATE SET tat = GREATEST(t.tat, clock_timestamp()) + make_interval(secs => $2)
+     WHERE GREATEST(t.tat, clock_timestamp()) + make_interval(secs => $2) <= clock_timestamp() + make_interval(secs => $3)
      RETURNING tat";
 
-const WAIT: &str = "SELECT EXTRACT(EPOCH FROM tat + make_interval(secs => $2) - make_interval(secs => $3) - now())::float8
+const WAIT: &str = "SELECT EXTRACT(EPOCH FROM tat + make_interval(secs => $2) - make_interval(secs => $3) - clock_timestamp())::float8
      FROM login_throttle WHERE key = $1";
 
 impl LoginThrottle {
