@@ -242,76 +242,79 @@ where
     F: Fn(u64) -> Fut + Clone,
     Fut: Future<Output = (&'static str, Outcome)> + Send + 'static,
 {
-    let run = |rate: f64| open_loop_classed(Load { rate, duration: pace.duration(rate), max_in_flight }, request.clone());
-    let mut steps: Vec<Step> = Vec::new();
+    // A pause before each step but the first, so work a server still has queued from the last
+    // one (its clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a
+    // step with errors.
+    let mut pause = None;
+    climb(
+        rates,
+        async |rate| {
+            if let Some(pause) = pause {
+                tokio::time::sleep(pause).await;
+            }
+            let step = open_loop_classed(Load { rate, duration: pace.duration(rate), max_in_flight }, request.clone()).await;
+            eprintln!(
+                "    {rate:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, {} errors of {}",
+                step.p50_ms, step.p99_ms, step.p999_ms, step.errors, step.due
+            );
+            pause = Some(Duration::from_secs(if step.errors > 0 { 5 } else { 2 }));
+            step
+        },
+        |step| step.meets(p99_ms),
+    )
+    .await
+}
+
+/// The search for a capacity behind every ladder: `run` a step at each of `rates`, rising, until
+/// one misses (`meets` is false); when the first already misses, at lower rates (÷4 each, three
+/// times at most) until one meets; then [`BISECTIONS`] steps, each halfway in log scale between
+/// the highest rate that met and the lowest that did not, so that a rate found by going down is
+/// not reported as the capacity when one twice as high may hold, and the capacity is known to
+/// within 2^(1/4) ≈ 19 %, not 2×. Returns every step, those found going down first.
+pub async fn climb<T>(rates: &[f64], mut run: impl AsyncFnMut(f64) -> T, meets: impl Fn(&T) -> bool) -> Vec<T> {
+    let mut steps = Vec::new();
+    // The highest rate that met, and the lowest above it that missed.
+    let mut passed = None;
     for &rate in rates {
-        settle(&steps).await;
         let step = run(rate).await;
-        eprintln!(
-            "    {rate:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, {} errors of {}",
-            step.p50_ms, step.p99_ms, step.p999_ms, step.errors, step.due
-        );
-        let failed = !step.meets(p99_ms);
+        let met = meets(&step);
         steps.push(step);
-        if failed {
-            let mut passed = steps.iter().rev().skip(1).find(|s| s.meets(p99_ms)).map(|s| s.offered_rps);
-            // The lowest rate that missed, above the highest that met it.
-            let mut missed = rate;
-            if passed.is_none() {
-                // Even the first rate was too much: go down (by 4× each time, three times at most).
-                for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
-                    settle(&steps).await;
-                    let step = run(lower).await;
-                    eprintln!(
-                        "    {lower:>7.1} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors",
-                        step.p50_ms, step.p99_ms, step.errors
-                    );
-                    let met = step.meets(p99_ms);
-                    steps.insert(0, step);
-                    if met {
-                        passed = Some(lower);
-                        break;
-                    }
-                    missed = lower;
-                }
-            }
-            // Either way, halve the gap (in log scale) between the two, [`BISECTIONS`] times:
-            // a rate found by going down is not reported as the capacity when one twice as high
-            // may hold, and the capacity is known to within 2^(1/4) ≈ 19 %, not 2×.
-            if let Some(mut lo) = passed {
-                for _ in 0..BISECTIONS {
-                    let mid = (lo * missed).sqrt().round();
-                    settle(&steps).await;
-                    let step = run(mid).await;
-                    eprintln!("    {mid:>7.0} req/s offered: p50 {:.1} ms, p99 {:.1} ms, {} errors", step.p50_ms, step.p99_ms, step.errors);
-                    if step.meets(p99_ms) {
-                        lo = mid
-                    } else {
-                        missed = mid
-                    }
-                    steps.push(step);
-                }
-            }
-            break;
+        if met {
+            passed = Some(rate);
+            continue;
         }
+        let mut missed = rate;
+        if passed.is_none() {
+            for lower in [rate / 4.0, rate / 16.0, rate / 64.0] {
+                let step = run(lower).await;
+                let met = meets(&step);
+                steps.insert(0, step);
+                if met {
+                    passed = Some(lower);
+                    break;
+                }
+                missed = lower;
+            }
+        }
+        if let Some(mut lo) = passed {
+            for _ in 0..BISECTIONS {
+                let mid = (lo * missed).sqrt().round();
+                let step = run(mid).await;
+                if meets(&step) {
+                    lo = mid;
+                } else {
+                    missed = mid;
+                }
+                steps.push(step);
+            }
+        }
+        break;
     }
     steps
 }
 
 /// Steps that halve the gap between the highest rate met and the lowest missed.
 const BISECTIONS: usize = 2;
-
-/// A pause before the next step, so work a server still has queued from the last one (its
-/// clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a step
-/// with errors.
-async fn settle(steps: &[Step]) {
-    let pause = match steps.last() {
-        None => return,
-        Some(s) if s.errors > 0 => 5,
-        Some(_) => 2,
-    };
-    tokio::time::sleep(Duration::from_secs(pause)).await;
-}
 
 /// The highest offered rate whose step met `p99_ms`.
 pub fn max_rate_under(steps: &[Step], p99_ms: f64) -> Option<f64> {
@@ -393,6 +396,29 @@ mod tests {
         // 50/s keeps up (at most 2 in flight), so the second halving is between 50 and 100.
         assert_eq!(offered, vec![25.0, 100.0, 50.0, 71.0], "down ÷4, then halfway back up, twice: {steps:?}");
         assert!(steps[0].meets(100.0) && !steps[1].meets(100.0), "{steps:?}");
+    }
+
+    #[tokio::test]
+    async fn a_climb_bisects_above_the_last_rate_met_and_below_the_first_missed() {
+        // A system that holds up to 60/s, judged without any load.
+        let holds = |rate: &f64| *rate <= 60.0;
+        let mut offered = Vec::new();
+        let steps = climb(
+            &[25.0, 50.0, 100.0, 200.0],
+            async |rate| {
+                offered.push(rate);
+                rate
+            },
+            holds,
+        )
+        .await;
+        assert_eq!(offered, vec![25.0, 50.0, 100.0, 71.0, 60.0], "up until 100 missed, then between 50 and 100 twice");
+        assert_eq!(steps, offered);
+        // When the first rate misses, it goes down first; what it found going down comes first.
+        let steps = climb(&[200.0], async |rate| rate, |rate| *rate <= 80.0).await;
+        assert_eq!(steps, vec![50.0, 200.0, 100.0, 71.0]);
+        // A first rate that holds is all there is to it.
+        assert_eq!(climb(&[50.0], async |rate| rate, holds).await, vec![50.0]);
     }
 
     #[test]

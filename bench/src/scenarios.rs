@@ -1,7 +1,9 @@
 //! The scenarios in order, each turned into report rows next to its ceiling, at each size
 //! (`--size`): the seed, the hotel-site mix, each request class alone, the race for the last
 //! rooms (capacity), booking without contention (capacity), the read models' lag at a
-//! sustained booking rate, the saga; then the operator and the roll. Durations come from
+//! sustained booking rate (and the highest rate that keeps it under its objective: capacity),
+//! the saga; then the operator and the roll. Every capacity comes from one search,
+//! [`load::climb`]. Durations come from
 //! [`Sizes`]; `--quick` is the small size with short steps.
 
 use crate::{
@@ -52,6 +54,8 @@ pub struct Sizes {
     booking_rates: Vec<f64>,
     lag: Load,
     lag_samples: u64,
+    /// Whether the lag scenario also finds the highest rate that keeps its objective.
+    lag_capacity: bool,
     saga: Load,
     operator_n: Vec<usize>,
     roll_room_types: usize,
@@ -72,6 +76,7 @@ impl Sizes {
                 booking_rates: vec![50.0, 200.0],
                 lag: load(200.0, 10),
                 lag_samples: 10,
+                lag_capacity: false,
                 saga: load(5.0, 3),
                 operator_n: vec![20],
                 roll_room_types: 100,
@@ -88,6 +93,7 @@ impl Sizes {
                 booking_rates: doubling(50.0, 3200.0),
                 lag: load(200.0, 60),
                 lag_samples: 60,
+                lag_capacity: true,
                 saga: load(20.0, 100),
                 operator_n: vec![100, 500, 1000],
                 roll_room_types: 1000,
@@ -178,7 +184,7 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
             }
             if args.runs("lag") {
                 site.sign_in_again().await?;
-                lag(&site, &sizes, report).await?;
+                lag(&site, &stack, &sizes, report).await?;
                 checkpoint(args, report);
             }
             if args.runs("saga") {
@@ -546,20 +552,86 @@ async fn lag_metrics(site: &Site) -> Vec<(String, f64)> {
     found
 }
 
-/// Bookings at a sustained rate; for a sample (each on a hotel no other booking of the run
-/// touches) the time from its `booking.confirmed` (read from the topic) until search shows
-/// the change, and the read models' consumer lag sampled every second from Kafka.
-async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
-    let load = sizes.lag;
+/// What the lag scenario's load at one rate saw.
+struct LagRun {
+    load: Load,
+    /// `POST /api/bookings` of the whole load.
+    step: Step,
+    /// `booking.confirmed` → search shows it, of the sampled bookings (µs).
+    shown: hdrhistogram::Histogram<u64>,
+    /// `booking.created` → `booking.confirmed` of the same bookings (µs).
+    saga: hdrhistogram::Histogram<u64>,
+    /// Sampled bookings confirmed but not shown within the watch, and never confirmed.
+    unseen: u64,
+    unconfirmed: u64,
+    /// Sampled hotels search did not show before the load.
+    not_measurable: usize,
+    /// The highest lag of each read model's group, read from Kafka every second.
+    max_lag: BTreeMap<String, i64>,
+    /// The highest value of each `kafka_consumer_*lag*` sample on the read models' `/metrics`.
+    max_metrics: BTreeMap<String, f64>,
+    /// Per group: when it caught up after the load (or that it had not).
+    per_group: BTreeMap<String, String>,
+    /// Seconds after the load until every read model had caught up (`None`: not by the end).
+    caught_up: Option<f64>,
+    /// Seconds watched after the load.
+    watched: f64,
+    /// Cores each process used during the load.
+    cores: Vec<(String, f64)>,
+}
+
+/// The lag objective: `booking.confirmed` → search shows it, p99.
+const LAG_OBJECTIVE_MS: f64 = 1000.0;
+
+impl LagRun {
+    /// Every sampled booking was confirmed and shown, with p99 under [`LAG_OBJECTIVE_MS`], and
+    /// under 1 % of the bookings failed.
+    fn meets(&self) -> bool {
+        !self.shown.is_empty()
+            && self.unseen == 0
+            && self.unconfirmed == 0
+            && load::ms(&self.shown, 0.99) < LAG_OBJECTIVE_MS
+            && self.step.error_rate() < 0.01
+    }
+
+    /// The sampled bookings' lag in the shape of a load step (for the steps table).
+    fn lag_step(&self) -> Step {
+        let h = &self.shown;
+        Step {
+            offered_rps: self.load.rate,
+            due: h.len() + self.unseen + self.unconfirmed,
+            ok: h.len(),
+            errors: self.unseen + self.unconfirmed,
+            dropped: 0,
+            achieved_rps: self.step.achieved_rps,
+            p50_ms: load::ms(h, 0.5),
+            p99_ms: load::ms(h, 0.99),
+            p999_ms: load::ms(h, 0.999),
+            max_ms: if h.is_empty() { 0.0 } else { h.max() as f64 / 1000.0 },
+            error_kinds: [("not shown within the watch", self.unseen), ("never confirmed", self.unconfirmed)]
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k.to_owned(), n))
+                .collect(),
+            classes: BTreeMap::new(),
+        }
+    }
+}
+
+/// Bookings at `load`; for a sample (each on a hotel no other booking of the load touches) the
+/// time from its `booking.confirmed` (read from the topic) until search shows the change, and
+/// the read models' consumer lag sampled every second from Kafka. `round` numbers the loads of
+/// a run: each samples other nights.
+async fn lag_run(site: &Arc<Site>, load: Load, samples: u64, round: u64) -> anyhow::Result<LagRun> {
     let n = site.hotels.len();
-    let samples = sizes.lag_samples.min(n as u64 / 2);
+    let samples = samples.min(n as u64 / 2);
     let every = ((load.rate * load.duration.as_secs_f64()) as u64 / samples).max(1);
     eprintln!("[6] read-model lag: {} bookings/s for {} s, {samples} sampled", load.rate, load.duration.as_secs());
     // Sample j books hotel n-1-j for one night; everything else avoids those hotels.
     let plan: Vec<(String, String, u64)> = (0..samples as usize)
         .map(|j| {
             let (id, city) = site.hotels[n - 1 - j].clone();
-            (id, city, 100 + (j as u64 % 200))
+            (id, city, 100 + site.stay_choice(j as u64 + 1000 * round) % 200)
         })
         .collect();
     let mut before = Vec::new();
@@ -598,7 +670,7 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
     };
     let plan = Arc::new(plan);
     let before = Arc::new(before);
-    let (statements, cpu) = (profile::Statements::reset(&Stack::load()).await, profile::Cpu::now());
+    let cpu = profile::Cpu::now();
     let step = open_loop_classed(load, {
         let (site, found, plan, before) = (site.clone(), found.clone(), plan.clone(), before.clone());
         move |i| {
@@ -685,63 +757,92 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
             (Some(_), None) => unseen += 1,
         }
     }
+    let per_group = behind
+        .iter()
+        .map(|(g, (last, still))| {
+            let after = last.saturating_duration_since(load_ended).as_secs_f64();
+            (g.clone(), if *still { format!("still behind at {watched:.0} s") } else { format!("{after:.0} s") })
+        })
+        .collect();
+    Ok(LagRun {
+        load,
+        step,
+        shown: hist,
+        saga,
+        unseen,
+        unconfirmed,
+        not_measurable: plan.len() - measurable,
+        max_lag,
+        max_metrics,
+        per_group,
+        caught_up,
+        watched,
+        cores,
+    })
+}
+
+/// The read models' lag at the bar's sustained rate ([`lag_run`]), and then, unless that rate
+/// kept the objective or the run is quick, the capacity: the highest rate that keeps it, found
+/// by the ladders' [`load::climb`] over loads as long as the bar's, each after every consumer
+/// group caught up with the one before.
+async fn lag(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
+    let statements = profile::Statements::reset(stack).await;
+    let bar = lag_run(site, sizes.lag, sizes.lag_samples, 0).await?;
     let s = label(site, "6 read-model lag");
+    let (load, step, hist, saga) = (bar.load, &bar.step, &bar.shown, &bar.saga);
     report.rows.push(
         Row::new(
             &s,
             format!("booking.confirmed → search shows it, p99 at {:.0} bookings/s for {} s", load.rate, load.duration.as_secs()),
             "ms",
-            (!hist.is_empty()).then(|| load::ms(&hist, 0.99)),
+            (!hist.is_empty()).then(|| load::ms(hist, 0.99)),
             "the bar",
-            Some(1000.0),
+            Some(LAG_OBJECTIVE_MS),
         )
         .note(format!(
-            "{} sampled bookings measured (p50 {:.0} ms, max {:.0} ms); {unseen} not shown by search within 120 s, {unconfirmed} never confirmed, \
+            "{} sampled bookings measured (p50 {:.0} ms, max {:.0} ms); {} not shown by search within 120 s, {} never confirmed, \
              {} not measurable (search did not show the hotel before the run); \
              shown = search's results for the hotel and night have fewer rooms left and its hotel page a higher popularity than before the run",
             hist.len(),
-            load::ms(&hist, 0.5),
+            load::ms(hist, 0.5),
             if hist.is_empty() { 0.0 } else { hist.max() as f64 / 1000.0 },
-            plan.len() - measurable
+            bar.unseen,
+            bar.unconfirmed,
+            bar.not_measurable
         )),
     );
+    let capacity_at = report.rows.len();
     report.rows.push(
         Row::new(
             &s,
             "highest consumer-group lag during the run",
             "events",
-            Some(max_lag.values().copied().max().unwrap_or(0) as f64),
+            Some(bar.max_lag.values().copied().max().unwrap_or(0) as f64),
             "–",
             None,
         )
-        .note(format!("committed offsets vs. end of the topics, read from Kafka every second: {max_lag:?}")),
+        .note(format!("committed offsets vs. end of the topics, read from Kafka every second: {:?}", bar.max_lag)),
     );
-    let per_group: BTreeMap<&String, String> = behind
-        .iter()
-        .map(|(g, (last, still))| {
-            let after = last.saturating_duration_since(load_ended).as_secs_f64();
-            (g, if *still { format!("still behind at {watched:.0} s") } else { format!("{after:.0} s") })
-        })
-        .collect();
-    report.rows.push(Row::new(&s, "read models caught up after the load ended", "s", caught_up, "–", None).note(match caught_up {
+    let per_group = &bar.per_group;
+    report.rows.push(Row::new(&s, "read models caught up after the load ended", "s", bar.caught_up, "–", None).note(match bar.caught_up {
         Some(_) => format!(
             "the last second any read model's consumer group was still behind (0: never behind once the load ended); per group: {per_group:?}"
         ),
-        None => format!("still behind when the watch ended, {watched:.0} s after the load; per group: {per_group:?}"),
+        None => format!("still behind when the watch ended, {:.0} s after the load; per group: {per_group:?}", bar.watched),
     }));
     report.rows.push(
         Row::new(
             &s,
             "booking.created → booking.confirmed of the sampled bookings (the saga), p99",
             "ms",
-            (!saga.is_empty()).then(|| load::ms(&saga, 0.99)),
+            (!saga.is_empty()).then(|| load::ms(saga, 0.99)),
             "–",
             None,
         )
         .note(format!(
             "{} confirmed within the watch, p50 {:.0} ms, max {:.0} ms: search can only show what the saga confirmed",
             saga.len(),
-            load::ms(&saga, 0.5),
+            load::ms(saga, 0.5),
             if saga.is_empty() { 0.0 } else { saga.max() as f64 / 1000.0 }
         )),
     );
@@ -750,14 +851,14 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
             &s,
             "highest consumer lag the services report (`kafka_consumer_*lag*` on /metrics)",
             "as reported",
-            max_metrics.values().copied().reduce(f64::max),
+            bar.max_metrics.values().copied().reduce(f64::max),
             "–",
             None,
         )
-        .note(if max_metrics.is_empty() {
+        .note(if bar.max_metrics.is_empty() {
             "no such metric on the read models' /metrics in this build".to_owned()
         } else {
-            format!("{max_metrics:?}")
+            format!("{:?}", bar.max_metrics)
         }),
     );
     report.rows.push(
@@ -765,8 +866,78 @@ async fn lag(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) -> anyhow::Re
             .note(format!("p99 {:.1} ms, {} errors of {}", step.p99_ms, step.errors, step.due)),
     );
     let booked = step.due.saturating_sub(step.errors);
-    profile_rows(&s, "the load", &cores, statements.as_ref(), booked, report).await;
-    report.steps.insert(format!("{s}: POST /api/bookings"), vec![step]);
+    profile_rows(&s, "the load", &bar.cores, statements.as_ref(), booked, report).await;
+    if !sizes.lag_capacity {
+        report.steps.insert(format!("{s}: POST /api/bookings"), vec![bar.step.clone()]);
+        report.steps.insert(format!("{s}: booking.confirmed → search shows it (sampled bookings)"), vec![bar.lag_step()]);
+        return Ok(());
+    }
+    // The capacity: the bar's load is the ladder's first step; each later one starts once every
+    // consumer group (the saga's too) caught up with the one before, and lasts as long as the
+    // bar's (longer at low rates, for enough bookings).
+    let mut first = Some(bar);
+    let mut round = 0;
+    let runs = load::climb(
+        &[load.rate],
+        async |rate| {
+            if let Some(bar) = first.take() {
+                return Ok(bar);
+            }
+            round += 1;
+            let left: i64 = seed::wait_caught_up(&site.platform, seed::consumers(&site.platform), BACKLOG_DRAIN, "6").await?.values().sum();
+            anyhow::ensure!(left == 0, "the consumers were still {left} events behind {} s after the last load", BACKLOG_DRAIN.as_secs());
+            let duration = load.duration.max(sizes.pace.duration(rate));
+            let run = lag_run(site, Load { rate, duration, ..load }, sizes.lag_samples, round).await;
+            if let Ok(r) = &run {
+                eprintln!(
+                    "    lag p99 {:.0} ms ({} measured), {}",
+                    load::ms(&r.shown, 0.99),
+                    r.shown.len(),
+                    if r.meets() { "met" } else { "missed" }
+                );
+            }
+            run
+        },
+        |run: &anyhow::Result<LagRun>| run.as_ref().is_ok_and(LagRun::meets),
+    )
+    .await;
+    let tried: Vec<String> = runs
+        .iter()
+        .map(|run| match run {
+            Ok(r) => format!(
+                "{:.0}/s for {} s: p99 {:.0} ms of {} measured{}{}",
+                r.load.rate,
+                r.load.duration.as_secs(),
+                load::ms(&r.shown, 0.99),
+                r.shown.len(),
+                if r.unseen + r.unconfirmed > 0 { format!(", {} not shown", r.unseen + r.unconfirmed) } else { String::new() },
+                if r.meets() { " (met)" } else { "" }
+            ),
+            Err(e) => format!("a step failed: {e:#}"),
+        })
+        .collect();
+    let capacity = runs.iter().filter_map(|run| run.as_ref().ok()).filter(|r| r.meets()).map(|r| r.load.rate).reduce(f64::max);
+    report.rows.insert(
+        capacity_at,
+        Row::new(
+            &s,
+            format!("capacity: highest booking rate whose booking.confirmed → search shows it stays under {LAG_OBJECTIVE_MS:.0} ms at p99"),
+            "bookings/s",
+            capacity,
+            "the bar's rate",
+            Some(load.rate),
+        )
+        .note(format!(
+            "each rate sustained, every consumer group caught up before it, {} sampled bookings each; met = every sampled booking shown, p99 under the objective, under 1 % of the bookings failed; rates: {}",
+            sizes.lag_samples,
+            tried.join("; ")
+        )),
+    );
+    let measured: Vec<&LagRun> = runs.iter().filter_map(|run| run.as_ref().ok()).collect();
+    report.steps.insert(format!("{s}: POST /api/bookings"), measured.iter().map(|r| r.step.clone()).collect());
+    report
+        .steps
+        .insert(format!("{s}: booking.confirmed → search shows it (sampled bookings)"), measured.iter().map(|r| r.lag_step()).collect());
     Ok(())
 }
 

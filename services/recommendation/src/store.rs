@@ -332,9 +332,8 @@ impl Store {
                 cancelled,
                 profiled: counts,
             };
-            if known && fact == old && !profile_changed {
-                return Ok(());
-            }
+            // The profile follows the merged outcome: when whether the stay counts changed, or
+            // again after a lost race (this call's change may not be the outcome).
             if old.profiled != counts || profile_changed {
                 let nights = (stay.check_out - stay.check_in).num_days().max(1);
                 let entry = StayDoc {
