@@ -2,8 +2,9 @@
 //! (`--size`): the seed, the hotel-site mix, each request class alone, the race for the last
 //! rooms (capacity), booking without contention (capacity), the read models' lag at a
 //! sustained booking rate (and the highest rate that keeps it under its objective: capacity),
-//! the saga; then the operator and the roll. Every capacity comes from one search,
-//! [`load::climb`]. Durations come from
+//! the saga; then the operator and the roll. The mix's, booking's and the lag's capacities come
+//! from one search, [`load::climb`]; contention still rises ×2 on its own and stops at the
+//! first rate it misses (no steps between). Durations come from
 //! [`Sizes`]; `--quick` is the small size with short steps.
 
 use crate::{
