@@ -163,6 +163,10 @@ pub fn test_config(jwks_url: Option<String>, upstreams: Upstreams) -> Config {
         redis_url: Stack::load().get("REDIS_URL").to_owned(),
         redis_key_prefix: format!("{}:", unique("gw-test")),
         rate_limits: RateLimits { default: roomy(), auth: roomy(), bookings: roomy() },
+        // The limiter's 250 ms default is production's; these tests are about the budgets, and
+        // on a CI machine running every test binary at once a first call (connect, NOSCRIPT,
+        // SCRIPT LOAD, EVALSHA) once took longer and failed open: no RateLimit headers.
+        redis_timeout_ms: 5_000,
         ..Config::default()
     }
 }
