@@ -36,10 +36,20 @@ pub struct Contention {
     pub never_oversold: bool,
 }
 
+impl Contention {
+    /// Nothing oversold: never more held or confirmed than rooms, on any night.
+    pub fn safe(&self) -> bool {
+        self.never_oversold && self.confirmed <= self.rooms
+    }
+}
+
 /// `nights` one-night stays at one hotel with `rooms` rooms each, offered at `load` by many
 /// travellers; then wait for every held booking to settle and count.
 pub async fn contention(site: Arc<Site>, load: Load, nights: u64, rooms: i32) -> anyhow::Result<Contention> {
-    let hotel = format!("{}-last-rooms-{}", site.run, load.rate.round());
+    // A fresh hotel per step, even when a capacity search offers a rate twice.
+    static STEPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = STEPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let hotel = format!("{}-last-rooms-{}-{n}", site.run, load.rate.round());
     site.seed_hotel(7, &hotel, "Contention", rooms).await?;
     let held: Arc<Mutex<Vec<(u64, String, String)>>> = Arc::default();
     let step = open_loop(load, |i| {

@@ -2,9 +2,8 @@
 //! (`--size`): the seed, the hotel-site mix, each request class alone, the race for the last
 //! rooms (capacity), booking without contention (capacity), the read models' lag at a
 //! sustained booking rate (and the highest rate that keeps it under its objective: capacity),
-//! the saga; then the operator and the roll. The mix's, booking's and the lag's capacities come
-//! from one search, [`load::climb`]; contention still rises ×2 on its own and stops at the
-//! first rate it misses (no steps between). Durations come from
+//! the saga; then the operator and the roll. Every capacity (the mix's, contention's, booking's
+//! and the lag's) comes from one search, [`load::climb`]. Durations come from
 //! [`Sizes`]; `--quick` is the small size with short steps.
 
 use crate::{
@@ -347,34 +346,38 @@ async fn classes(site: &Arc<Site>, sizes: &Sizes, report: &mut Report) {
     report.steps.insert(format!("{s}: one class per step ({})", CLASSES.join(", ")), steps);
 }
 
-/// The race for the last rooms at rising rates, each step on a fresh hotel: capacity is the
-/// highest rate that keeps p99 < 100 ms, < 1% errors and oversells nothing.
+/// The race for the last rooms, each step on a fresh hotel, at the rates [`load::climb`] offers:
+/// capacity is the highest rate that keeps p99 < 100 ms, < 1% errors and oversells nothing.
 async fn contention(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report) -> anyhow::Result<()> {
     let (nights, rooms) = (sizes.contention_nights, sizes.contention_rooms);
     let s = label(site, "2 contention");
-    let mut steps = Vec::new();
-    let (mut capacity, mut oversold, mut due) = (None, Vec::new(), 0);
-    for &rate in &sizes.contention_rates {
-        let load = Load { rate, duration: sizes.pace.duration(rate), max_in_flight: MAX_IN_FLIGHT };
-        eprintln!("[2] contention: {rate} req/s for {:.0} s racing for {nights} nights × {rooms} rooms", load.duration.as_secs_f64());
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let c = booking::contention(site.clone(), load, nights, rooms).await?;
-        eprintln!(
-            "    p50 {:.1} ms, p99 {:.1} ms, {} errors of {}; {} held, {} confirmed of {} rooms",
-            c.step.p50_ms, c.step.p99_ms, c.step.errors, c.step.due, c.held, c.confirmed, c.rooms
-        );
-        let safe = c.never_oversold && c.confirmed <= c.rooms;
-        if !safe {
-            oversold.push(format!("{rate:.0} req/s: {} held, {} confirmed for {} rooms", c.held, c.confirmed, c.rooms));
-        }
-        let met = c.step.meets(P99_OBJECTIVE_MS) && safe;
-        due = due.max(c.step.due);
-        steps.push(c.step);
-        if !met {
-            break;
-        }
-        capacity = Some(rate);
-    }
+    let runs = load::climb(
+        &sizes.contention_rates,
+        async |rate| {
+            let load = Load { rate, duration: sizes.pace.duration(rate), max_in_flight: MAX_IN_FLIGHT };
+            eprintln!("[2] contention: {rate} req/s for {:.0} s racing for {nights} nights × {rooms} rooms", load.duration.as_secs_f64());
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let c = booking::contention(site.clone(), load, nights, rooms).await;
+            if let Ok(c) = &c {
+                eprintln!(
+                    "    p50 {:.1} ms, p99 {:.1} ms, {} errors of {}; {} held, {} confirmed of {} rooms",
+                    c.step.p50_ms, c.step.p99_ms, c.step.errors, c.step.due, c.held, c.confirmed, c.rooms
+                );
+            }
+            c
+        },
+        |c| c.as_ref().is_ok_and(|c| c.step.meets(P99_OBJECTIVE_MS) && c.safe()),
+    )
+    .await;
+    let runs = runs.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    let capacity = runs.iter().filter(|c| c.step.meets(P99_OBJECTIVE_MS) && c.safe()).map(|c| c.step.offered_rps).reduce(f64::max);
+    let oversold: Vec<String> = runs
+        .iter()
+        .filter(|c| !c.safe())
+        .map(|c| format!("{:.0} req/s: {} held, {} confirmed for {} rooms", c.step.offered_rps, c.held, c.confirmed, c.rooms))
+        .collect();
+    let due = runs.iter().map(|c| c.step.due).max().unwrap_or(0);
+    let steps: Vec<Step> = runs.into_iter().map(|c| c.step).collect();
     let pg = booking::pgbench_holds(stack, nights, rooms, due as u32).await?;
     report.rows.push(
         Row::new(
@@ -868,14 +871,22 @@ async fn lag(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report
     );
     let booked = step.due.saturating_sub(step.errors);
     profile_rows(&s, "the load", &bar.cores, statements.as_ref(), booked, report).await;
-    if !sizes.lag_capacity {
-        report.steps.insert(format!("{s}: POST /api/bookings"), vec![bar.step.clone()]);
-        report.steps.insert(format!("{s}: booking.confirmed → search shows it (sampled bookings)"), vec![bar.lag_step()]);
-        return Ok(());
-    }
-    // The capacity: the bar's load is the ladder's first step; each later one starts once every
-    // consumer group (the saga's too) caught up with the one before, and lasts as long as the
-    // bar's (longer at low rates, for enough bookings).
+    let runs = if sizes.lag_capacity { lag_capacity(site, sizes, bar, capacity_at, report).await } else { vec![Ok(bar)] };
+    let measured: Vec<&LagRun> = runs.iter().filter_map(|run| run.as_ref().ok()).collect();
+    report.steps.insert(format!("{s}: POST /api/bookings"), measured.iter().map(|r| r.step.clone()).collect());
+    report
+        .steps
+        .insert(format!("{s}: booking.confirmed → search shows it (sampled bookings)"), measured.iter().map(|r| r.lag_step()).collect());
+    Ok(())
+}
+
+/// The lag's capacity, its row inserted at `row`: the bar's load is the ladder's first step;
+/// each later one starts once every consumer group (the saga's too) caught up with the one
+/// before, and lasts as long as the bar's (longer at low rates, for enough bookings). Returns
+/// every run, the bar's among them.
+async fn lag_capacity(site: &Arc<Site>, sizes: &Sizes, bar: LagRun, row: usize, report: &mut Report) -> Vec<anyhow::Result<LagRun>> {
+    let s = label(site, "6 read-model lag");
+    let load = bar.load;
     let mut first = Some(bar);
     let mut round = 0;
     let runs = load::climb(
@@ -919,7 +930,7 @@ async fn lag(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report
         .collect();
     let capacity = runs.iter().filter_map(|run| run.as_ref().ok()).filter(|r| r.meets()).map(|r| r.load.rate).reduce(f64::max);
     report.rows.insert(
-        capacity_at,
+        row,
         Row::new(
             &s,
             format!("capacity: highest booking rate whose booking.confirmed → search shows it stays under {LAG_OBJECTIVE_MS:.0} ms at p99"),
@@ -934,12 +945,7 @@ async fn lag(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mut Report
             tried.join("; ")
         )),
     );
-    let measured: Vec<&LagRun> = runs.iter().filter_map(|run| run.as_ref().ok()).collect();
-    report.steps.insert(format!("{s}: POST /api/bookings"), measured.iter().map(|r| r.step.clone()).collect());
-    report
-        .steps
-        .insert(format!("{s}: booking.confirmed → search shows it (sampled bookings)"), measured.iter().map(|r| r.lag_step()).collect());
-    Ok(())
+    runs
 }
 
 /// Where the time of scenario `s` went: the cores each process used during `when`, and
