@@ -146,7 +146,7 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
                  {} confirmed past stays (`booking.confirmed` events, as booking publishes them) whose guests are the registered pool plus synthetic user ids, {} travellers in all, \
                  each with a review (`review.created` and the hotel's running `hotel.rating.updated`, as the review service publishes them); \
                  notification is stopped while the stays are published and its group moved past them. Cached: the platform runs on databases, topics and consumer groups named after the seed, \
-                 and a marker in `{}_bench` makes the next run reuse it; bookings made by earlier runs stay in it. \
+                 and a marker in `{}_bench` makes the next run reuse it; bookings made by earlier runs stay in it until they reach half its past stays, when the next run drops the seed and seeds afresh. \
                  Before measuring, every table and index of the seed's databases (FerretDB's included) is read into PostgreSQL's buffers (`pg_prewarm`; the stack runs 1 GB of them)",
                 size.name(),
                 seed::pin(size),
@@ -242,11 +242,19 @@ fn label(site: &Site, scenario: &str) -> String {
 fn seed_rows(site: &Site, report: &mut Report) {
     let s = label(site, "0 seed");
     let r = &site.seed;
-    report.rows.push(Row::new(&s, "time to publish the seed (first run)", "s", Some(r.seed_seconds), "–", None).note(if r.seeded_now {
-        "seeded in this run".to_owned()
-    } else {
-        "cached: seeded by an earlier run".to_owned()
-    }));
+    report.rows.push(Row::new(&s, "time to publish the seed (first run)", "s", Some(r.seed_seconds), "–", None).note(
+        match (r.seeded_now, r.replaced_after) {
+            (true, Some(n)) => format!(
+                "seeded in this run: the cached seed was used up (earlier runs had made {n} bookings on it, ≥ {:.0} % of its past stays) and dropped",
+                seed::USED_UP_SHARE * 100.0
+            ),
+            (true, None) => "seeded in this run".to_owned(),
+            (false, _) => format!(
+                "cached: seeded by an earlier run (replaced once runs have made bookings for {:.0} % of its past stays)",
+                seed::USED_UP_SHARE * 100.0
+            ),
+        },
+    ));
     report.rows.push(
         Row::new(&s, "every consumer (read models and saga) caught up after", "s", Some(r.catch_up_seconds), "–", None)
             .note(format!("consumer-group lag left (events): {:?}", r.lag_left)),

@@ -21,6 +21,13 @@
 //! finds it only logs the pool in and waits (bounded) until the read models' consumer groups
 //! have no lag. Raise [`VERSION`] when the seed's shape changes.
 //!
+//! **A seed is used up, then replaced.** Every run's bookings stay in the seed's stores (booking's
+//! bookings and keys, payment's, notification's, review's stays, the profiles), so a seed that
+//! runs after runs would be measured larger than its size says, and "small" would no longer be a
+//! tenth of "large". Before the platform starts, [`used_up`] counts the bookings earlier runs
+//! made; once they reach [`USED_UP_SHARE`] of the seed's past stays, [`drop_seed`] removes every
+//! store, topic and consumer group of the pin, and this run seeds afresh.
+//!
 //! Notification would mail every past stay into Mailpit; it is stopped while the stays
 //! are published and its consumer group is moved to the end of its topics before it starts
 //! again (the mails of stays in the past were sent at the time).
@@ -30,6 +37,8 @@ use chrono::{Days, Utc};
 use futures::{StreamExt, stream};
 use rdkafka::{
     ClientConfig, Offset, TopicPartitionList,
+    admin::{AdminClient, AdminOptions},
+    client::DefaultClientContext,
     consumer::{BaseConsumer, CommitMode, Consumer},
 };
 use serde::Serialize;
@@ -139,6 +148,8 @@ pub struct SeedReport {
     pub seed_seconds: f64,
     /// Whether this run seeded (false: reused the cached seed).
     pub seeded_now: bool,
+    /// The bookings earlier runs had made when this run found the seed used up and replaced it.
+    pub replaced_after: Option<i64>,
     /// Seconds this run waited for every consumer (the read models and the saga) to catch up.
     pub catch_up_seconds: f64,
     /// Events each consumer group was still behind when the wait ended.
@@ -301,6 +312,107 @@ async fn skip_to_end(bootstrap: &str, prefix: &str, group: &str, topics: &[&str]
     .await?
 }
 
+/// The share of a seed's past stays that bookings made by runs may reach before the seed is
+/// replaced ([`used_up`]).
+pub const USED_UP_SHARE: f64 = 0.5;
+
+/// The bookings earlier runs made on `size`'s seed when they reached [`USED_UP_SHARE`] of its
+/// past stays (the seed is then to be dropped), or `None` while it is not used up (or absent).
+pub async fn used_up(stack: &Stack, size: Size) -> anyhow::Result<Option<i64>> {
+    let database = format!("{}_booking", pin(size));
+    let mut admin = PgConnection::connect(stack.database_url()).await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(&database).fetch_one(&mut admin).await?;
+    if !exists {
+        return Ok(None);
+    }
+    let mut db = PgConnection::connect(&with_database(stack.database_url(), &database)).await?;
+    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('bookings') IS NOT NULL").fetch_one(&mut db).await?;
+    if !has_table {
+        return Ok(None);
+    }
+    let bookings: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings").fetch_one(&mut db).await?;
+    Ok((bookings as f64 >= USED_UP_SHARE * size.plan().stays as f64).then_some(bookings))
+}
+
+/// Remove everything a platform pinned to `pin` keeps: its PostgreSQL databases (the bench's
+/// marker too), its MongoDB databases, its topics and its consumer groups. Returns what it
+/// removed, for the log.
+pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
+    let like = format!("{pin}\\_%");
+    let mut admin = PgConnection::connect(stack.database_url()).await?;
+    let databases: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1").bind(&like).fetch_all(&mut admin).await?;
+    for db in &databases {
+        sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{db}" WITH (FORCE)"#))).execute(&mut admin).await?;
+    }
+    let mongo = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await?;
+    let mongo_dbs: Vec<String> = mongo.list_database_names().await?.into_iter().filter(|d| d.starts_with(&format!("{pin}_"))).collect();
+    for db in &mongo_dbs {
+        mongo.database(db).drop().await?;
+    }
+    let bootstrap = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
+    let prefix = format!("{pin}.");
+    let (topics, groups) = tokio::task::spawn_blocking({
+        let (bootstrap, prefix) = (bootstrap.clone(), prefix.clone());
+        move || -> anyhow::Result<(Vec<String>, Vec<String>)> {
+            let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
+            let timeout = Duration::from_secs(10);
+            let topics = probe
+                .fetch_metadata(None, timeout)?
+                .topics()
+                .iter()
+                .map(|t| t.name().to_owned())
+                .filter(|t| t.starts_with(&prefix))
+                .collect();
+            let groups = probe
+                .fetch_group_list(None, timeout)?
+                .groups()
+                .iter()
+                .map(|g| g.name().to_owned())
+                .filter(|g| g.starts_with(&prefix))
+                .collect();
+            Ok((topics, groups))
+        }
+    })
+    .await??;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    if !groups.is_empty() {
+        let names: Vec<&str> = groups.iter().map(String::as_str).collect();
+        admin.delete_groups(&names, &options).await?;
+    }
+    if !topics.is_empty() {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        admin.delete_topics(&names, &options).await?;
+    }
+    // The platform creates the same topics again as it starts: wait until the brokers no longer
+    // list them (deletion completes in the background).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let left = tokio::task::spawn_blocking({
+            let (bootstrap, prefix) = (bootstrap.clone(), prefix.clone());
+            move || -> anyhow::Result<usize> {
+                let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
+                Ok(probe.fetch_metadata(None, Duration::from_secs(10))?.topics().iter().filter(|t| t.name().starts_with(&prefix)).count())
+            }
+        })
+        .await??;
+        if left == 0 {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{left} topics under {prefix} still listed 120 s after they were deleted");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(format!(
+        "{} PostgreSQL databases, {} MongoDB databases, {} topics, {} consumer groups",
+        databases.len(),
+        mongo_dbs.len(),
+        topics.len(),
+        groups.len()
+    ))
+}
+
 /// The bench's own database for a seed: the marker.
 async fn marker_db(stack: &Stack, pin: &str) -> anyhow::Result<PgConnection> {
     let name = format!("{pin}_bench");
@@ -357,8 +469,9 @@ pub async fn sign_in_pool(platform: &Platform, size: Size, register: bool) -> an
     results.into_iter().collect()
 }
 
-/// Seed (or find) `size` on `platform` and wait at most `catch_up` for the read models.
-pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> anyhow::Result<Seeded> {
+/// Seed (or find) `size` on `platform` and wait at most `catch_up` for the read models;
+/// `replaced_after`: the bookings of earlier runs, when the last seed was used up and dropped.
+pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration, replaced_after: Option<i64>) -> anyhow::Result<Seeded> {
     let pin = pin(size);
     let plan = size.plan();
     let bootstrap = platform.stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
@@ -407,6 +520,7 @@ pub async fn seed(platform: &mut Platform, size: Size, catch_up: Duration) -> an
         plan,
         seed_seconds,
         seeded_now,
+        replaced_after,
         catch_up_seconds,
         lag_left,
         postgres_mb,

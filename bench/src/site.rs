@@ -91,8 +91,18 @@ impl Site {
     /// Start every service pinned to `size`'s seed, seed it (or find it cached) and wait at
     /// most `catch_up` for the read models.
     pub async fn start(size: Size, catch_up: Duration) -> anyhow::Result<Self> {
+        let stack = tripnest_e2e::Stack::load();
+        let replaced_after = seed::used_up(&stack, size).await?;
+        if let Some(bookings) = replaced_after {
+            let pin = seed::pin(size);
+            eprintln!(
+                "[seed] {pin}: earlier runs made {bookings} bookings on it (≥ {:.0} % of its past stays): dropping it",
+                seed::USED_UP_SHARE * 100.0
+            );
+            eprintln!("[seed] {pin}: dropped {}", seed::drop_seed(&stack, &pin).await?);
+        }
         let mut platform = Platform::start_pinned(Some(&seed::pin(size)), &GATEWAY_LIMITS).await;
-        let seeded = seed::seed(&mut platform, size, catch_up).await?;
+        let seeded = seed::seed(&mut platform, size, catch_up, replaced_after).await?;
         let plan = size.plan();
         let api = platform.api();
         let travellers = seeded.pool.into_iter().map(|(email, _, token)| Traveller { email, token }).collect();
