@@ -353,29 +353,7 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
     }
     let bootstrap = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
     let prefix = format!("{pin}.");
-    let (topics, groups) = tokio::task::spawn_blocking({
-        let (bootstrap, prefix) = (bootstrap.clone(), prefix.clone());
-        move || -> anyhow::Result<(Vec<String>, Vec<String>)> {
-            let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
-            let timeout = Duration::from_secs(10);
-            let topics = probe
-                .fetch_metadata(None, timeout)?
-                .topics()
-                .iter()
-                .map(|t| t.name().to_owned())
-                .filter(|t| t.starts_with(&prefix))
-                .collect();
-            let groups = probe
-                .fetch_group_list(None, timeout)?
-                .groups()
-                .iter()
-                .map(|g| g.name().to_owned())
-                .filter(|g| g.starts_with(&prefix))
-                .collect();
-            Ok((topics, groups))
-        }
-    })
-    .await??;
+    let (topics, groups) = under_prefix(&bootstrap, &prefix).await?;
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     if !groups.is_empty() {
@@ -390,14 +368,7 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
     // list them (deletion completes in the background).
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let left = tokio::task::spawn_blocking({
-            let (bootstrap, prefix) = (bootstrap.clone(), prefix.clone());
-            move || -> anyhow::Result<usize> {
-                let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
-                Ok(probe.fetch_metadata(None, Duration::from_secs(10))?.topics().iter().filter(|t| t.name().starts_with(&prefix)).count())
-            }
-        })
-        .await??;
+        let left = under_prefix(&bootstrap, &prefix).await?.0.len();
         if left == 0 {
             break;
         }
@@ -411,6 +382,20 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
         topics.len(),
         groups.len()
     ))
+}
+
+/// The topics and the consumer groups whose names start with `prefix`.
+async fn under_prefix(bootstrap: &str, prefix: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let (bootstrap, prefix) = (bootstrap.to_owned(), prefix.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
+        let timeout = Duration::from_secs(10);
+        let names = |all: Vec<String>| all.into_iter().filter(|n| n.starts_with(&prefix)).collect::<Vec<_>>();
+        let topics = names(probe.fetch_metadata(None, timeout)?.topics().iter().map(|t| t.name().to_owned()).collect());
+        let groups = names(probe.fetch_group_list(None, timeout)?.groups().iter().map(|g| g.name().to_owned()).collect());
+        Ok((topics, groups))
+    })
+    .await?
 }
 
 /// The bench's own database for a seed: the marker.
