@@ -68,6 +68,10 @@ trap cleanup EXIT
 
 source "$DEV/toolchain.sh"
 ensure_rust
+# Every clone shares the target directory (keyed by rustc version), but incremental caches are
+# kept per clone path: clean clones, as CI makes, left 15 GB of them behind on one machine. The
+# test command builds each crate of its clone once anyway, so it does without them.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 if bash "$DEV/stack.sh" status >/dev/null 2>&1; then
   step "stack already up: using it and leaving it running"
