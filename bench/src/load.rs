@@ -242,6 +242,23 @@ where
     F: Fn(u64) -> Fut + Clone,
     Fut: Future<Output = (&'static str, Outcome)> + Send + 'static,
 {
+    ladder_settled(rates, pace, max_in_flight, p99_ms, async || {}, request).await
+}
+
+/// [`ladder_classed`] that also waits for `settle` before each step but the first: for what
+/// the system under test works off on its own after a step (a queue of events to publish, say).
+pub async fn ladder_settled<F, Fut>(
+    rates: &[f64],
+    pace: Pace,
+    max_in_flight: usize,
+    p99_ms: f64,
+    mut settle: impl AsyncFnMut(),
+    request: F,
+) -> Vec<Step>
+where
+    F: Fn(u64) -> Fut + Clone,
+    Fut: Future<Output = (&'static str, Outcome)> + Send + 'static,
+{
     // A pause before each step but the first, so work a server still has queued from the last
     // one (its clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a
     // step with errors.
@@ -251,6 +268,7 @@ where
         async |rate| {
             if let Some(pause) = pause {
                 tokio::time::sleep(pause).await;
+                settle().await;
             }
             let step = open_loop_classed(Load { rate, duration: pace.duration(rate), max_in_flight }, request.clone()).await;
             eprintln!(

@@ -437,7 +437,10 @@ async fn uncontended(site: &Arc<Site>, stack: &Stack, sizes: &Sizes, report: &mu
     let (pg, steps, cores, statements) = {
         let _paused = Paused::consumers(&site.platform);
         let (statements, cpu) = (profile::Statements::reset(stack).await, profile::Cpu::now());
-        let steps = ladder_classed(&alone_rates, sizes.pace, MAX_IN_FLIGHT, P99_OBJECTIVE_MS, request).await;
+        // Each step starts once booking's outbox is empty: an overloaded step leaves events to
+        // publish, and the next step would otherwise be measured behind them.
+        let settle = async || outbox_drained(site).await;
+        let steps = load::ladder_settled(&alone_rates, sizes.pace, MAX_IN_FLIGHT, P99_OBJECTIVE_MS, settle, request).await;
         let cores = cpu.cores_since();
         // The ceiling runs on the same quiet machine as the path alone: not while the consumers
         // work off what the whole platform's steps left them (a run that did measured 1,494 tps
@@ -954,6 +957,25 @@ async fn lag_capacity(site: &Arc<Site>, sizes: &Sizes, bar: LagRun, row: usize, 
         )),
     );
     runs
+}
+
+/// Wait (at most 60 s) until booking's outbox is empty: every event the steps before enqueued
+/// was published.
+async fn outbox_drained(site: &Site) {
+    let url = tripnest_e2e::with_database(site.platform.stack.database_url(), &format!("{}_booking", seed::pin(site.size)));
+    let Ok(mut db) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await else { return };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM outbox").fetch_one(&mut db).await.unwrap_or(0);
+        if left == 0 {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            eprintln!("    booking's outbox still holds {left} events after 60 s; stepping on");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Where the time of scenario `s` went: the cores each process used during `when`, and
