@@ -41,8 +41,14 @@ summarise_failure() {
 }
 
 started_stack=0
+finished=0
 cleanup() {
   local rc=$?
+  # A run stopped by a signal reaches here with status 0: it did not pass.
+  if ((rc == 0 && !finished)); then
+    rc=1
+    current_step="$current_step (stopped by a signal before the end)"
+  fi
   if ((started_stack)); then
     step "stopping what this run started (log: $LOGS/make-test-stop.log)"
     {
@@ -99,3 +105,4 @@ run_step "kubelet and containerd restarts leave Pods running (alone, after the o
 run_step "the Helm chart, the Dockerfiles and the kind manifests (dev/chart-test.sh)" bash "$DEV/chart-test.sh"
 run_step "web UI tests (Playwright in Debian's Chromium, against the services)" bash "$DEV/web.sh" test
 run_step "make clean-tests: drop what this run's tests left in the stack" bash "$DEV/clean.sh" --topics
+finished=1
