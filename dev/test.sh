@@ -59,7 +59,11 @@ cleanup() {
     local left; left="$(bash "$DEV/stack.sh" leftovers 2>&1)" || left="dev/stack.sh leftovers failed: $left"
     if [[ -n "$left" ]]; then
       printf '\033[1;31mmake down left this on the host:\033[0m\n%s\n' "$left" >&2
-      ((rc == 0)) && rc=1
+      if ((rc == 0)); then
+        rc=1
+        current_step="stopping the stack (dev/stack.sh leftovers)"
+        printf '%s\n' "$left" >"$step_log"
+      fi
     fi
   fi
   if ((rc == 0)); then
