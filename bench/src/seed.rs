@@ -384,8 +384,22 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
     ))
 }
 
-/// The topics and the consumer groups whose names start with `prefix`.
+/// The topics and the consumer groups whose names start with `prefix`; a broker that just
+/// started answers "coordinator load in progress" for a while, so errors are retried for 120 s.
 async fn under_prefix(bootstrap: &str, prefix: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match list_under_prefix(bootstrap, prefix).await {
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("[seed]   listing {prefix}* from Kafka: {e:#}; retrying");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            listed => return listed,
+        }
+    }
+}
+
+async fn list_under_prefix(bootstrap: &str, prefix: &str) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let (bootstrap, prefix) = (bootstrap.to_owned(), prefix.to_owned());
     tokio::task::spawn_blocking(move || {
         let probe: BaseConsumer = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
