@@ -339,13 +339,6 @@ pub async fn used_up(stack: &Stack, size: Size) -> anyhow::Result<Option<i64>> {
 /// marker too), its MongoDB databases, its topics and its consumer groups. Returns what it
 /// removed, for the log.
 pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
-    let like = format!("{pin}\\_%");
-    let mut admin = PgConnection::connect(stack.database_url()).await?;
-    let databases: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1").bind(&like).fetch_all(&mut admin).await?;
-    for db in &databases {
-        sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{db}" WITH (FORCE)"#))).execute(&mut admin).await?;
-    }
     let mongo = mongodb::Client::with_uri_str(stack.get("MONGODB_URI")).await?;
     let mongo_dbs: Vec<String> = mongo.list_database_names().await?.into_iter().filter(|d| d.starts_with(&format!("{pin}_"))).collect();
     for db in &mongo_dbs {
@@ -374,6 +367,16 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
         }
         anyhow::ensure!(Instant::now() < deadline, "{left} topics under {prefix} still listed 120 s after they were deleted");
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Last the PostgreSQL databases, booking's the very last: it is what [`used_up`] counts, so
+    // a drop that failed before it is done again by the next run.
+    let like = format!("{pin}\\_%");
+    let mut pg = PgConnection::connect(stack.database_url()).await?;
+    let mut databases: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1").bind(&like).fetch_all(&mut pg).await?;
+    databases.sort_by_key(|db| *db == format!("{pin}_booking"));
+    for db in &databases {
+        sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{db}" WITH (FORCE)"#))).execute(&mut pg).await?;
     }
     Ok(format!(
         "{} PostgreSQL databases, {} MongoDB databases, {} topics, {} consumer groups",
