@@ -1,13 +1,16 @@
 //! The Redis cache of search results.
 //!
-//! Entries are keyed by the canonical query *and a generation*: `<ns>:gen` (every change) for
-//! searches without a city, `<ns>:gen:city:<city>` for searches in one city. The consumer bumps
-//! the generations an event affects right after writing it to MongoDB, so the next search reads
-//! the new generation, misses, and computes fresh results: a sell-out shows in results as soon
-//! as the event is applied, with no scan or delete of old keys (they expire after the TTL).
+//! Entries are keyed by the canonical query and *tagged with a generation*: `<ns>:gen` (every
+//! change) for searches without a city, `<ns>:gen:city:<city>` for searches in one city. An
+//! entry is `"<generation> <json>"`; a lookup reads the generation and the entry in one `MGET`
+//! and serves the entry only when its tag is the current generation. The consumer bumps the
+//! generations an event affects right after writing it to MongoDB, so the next search finds an
+//! older tag, misses, and computes fresh results (stored over the stale entry): a sell-out shows
+//! in results as soon as the event is applied, with no scan or delete of old keys, one round
+//! trip per lookup, and one key per query (unused ones expire after the TTL).
 //!
 //! A search reads the generation *before* it reads MongoDB, so a result computed from older
-//! data can only be stored under an older generation, which nobody reads any more. The same
+//! data can only be stored tagged with an older generation, which no lookup serves any more. The same
 //! generation tags the in-process city snapshot a miss is computed from ([`crate::snapshot`]).
 //!
 //! Next to each city's generation, a *change log* (`<ns>:log:city:<city>`, a list of the last
@@ -20,7 +23,8 @@
 //! Redis is an optimisation: when it is unreachable, searches go to MongoDB and the failure is
 //! logged and counted (`search_cache_total{outcome="error"}`), never returned. If a generation
 //! bump itself is lost, results cached before it may be served until their TTL
-//! (`cache_ttl_secs`) ends; that TTL is the bound on staleness.
+//! (`cache_ttl_secs`) ends, and results computed after it until the city's snapshot is loaded
+//! whole again (`snapshot_full_reload_secs`, see [`crate::snapshot`]): the bound on staleness.
 
 use redis::{AsyncCommands, aio::ConnectionManager};
 use serde::{Deserialize, Serialize};
@@ -100,29 +104,34 @@ impl ResultCache {
     /// hit, and the slot to store fresh results in on a miss.
     pub async fn lookup(&self, city: Option<&str>, canonical: &str) -> (Option<Vec<u8>>, Slot) {
         let Some(mut conn) = self.conn.clone() else { return (None, Slot::default()) };
-        let generation: u64 = match conn.get::<_, Option<u64>>(self.generation_key(city)).await {
-            Ok(g) => g.unwrap_or(0),
-            Err(e) => return (None, failed("read generation", &e)),
-        };
         let digest = hex::encode(Sha256::digest(canonical.as_bytes()));
-        let key = format!("{}:q:{}:{generation}:{digest}", self.namespace, city.unwrap_or("*"));
-        match conn.get::<_, Option<Vec<u8>>>(&key).await {
-            Ok(Some(hit)) => {
+        let key = format!("{}:q:{}:{digest}", self.namespace, city.unwrap_or("*"));
+        let mut mget = redis::cmd("MGET");
+        mget.arg(self.generation_key(city)).arg(&key);
+        let (generation, entry) = match mget.query_async::<(Option<u64>, Option<Vec<u8>>)>(&mut conn).await {
+            Ok((generation, entry)) => (generation.unwrap_or(0), entry),
+            Err(e) => return (None, failed("read entry", &e)),
+        };
+        match entry.and_then(|entry| current(entry, generation)) {
+            Some(hit) => {
                 metrics::counter!("search_cache_total", "outcome" => "hit").increment(1);
                 (Some(hit), Slot::default())
             }
-            Ok(None) => {
+            None => {
                 metrics::counter!("search_cache_total", "outcome" => "miss").increment(1);
                 (None, Slot { key: Some(key), generation: Some(generation) })
             }
-            Err(e) => (None, failed("read entry", &e)),
         }
     }
 
-    /// Store fresh results in the slot a miss returned.
+    /// Store fresh results in the slot a miss returned, tagged with the generation it read.
     pub async fn store(&self, slot: Slot, json: &[u8]) {
-        let (Some(mut conn), Some(key)) = (self.conn.clone(), slot.key) else { return };
-        if let Err(e) = conn.set_ex::<_, _, ()>(&key, json, self.ttl_secs).await {
+        let (Some(mut conn), Some(key), Some(generation)) = (self.conn.clone(), slot.key, slot.generation) else { return };
+        let tag = format!("{generation} ");
+        let mut entry = Vec::with_capacity(tag.len() + json.len());
+        entry.extend_from_slice(tag.as_bytes());
+        entry.extend_from_slice(json);
+        if let Err(e) = conn.set_ex::<_, _, ()>(&key, entry, self.ttl_secs).await {
             failed("store entry", &e);
         }
     }
@@ -219,8 +228,30 @@ impl ResultCache {
     }
 }
 
+/// The JSON of `entry` (`"<generation> <json>"`) when it is tagged with `generation`.
+fn current(mut entry: Vec<u8>, generation: u64) -> Option<Vec<u8>> {
+    let space = entry.iter().position(|b| *b == b' ')?;
+    let tag: u64 = std::str::from_utf8(&entry[..space]).ok()?.parse().ok()?;
+    (tag == generation).then(|| entry.split_off(space + 1))
+}
+
 fn failed(what: &str, e: &redis::RedisError) -> Slot {
     metrics::counter!("search_cache_total", "outcome" => "error").increment(1);
     tracing::warn!(error = %e, what, "search cache unavailable; answering from MongoDB");
     Slot::default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::current;
+
+    #[test]
+    fn only_an_entry_of_the_current_generation_is_served() {
+        assert_eq!(current(b"7 {\"items\":[]}".to_vec(), 7), Some(br#"{"items":[]}"#.to_vec()));
+        assert_eq!(current(b"6 {}".to_vec(), 7), None, "written before the last change");
+        assert_eq!(current(b"17 {}".to_vec(), 7), None);
+        assert_eq!(current(b"{}".to_vec(), 7), None, "no tag");
+        assert_eq!(current(b"x7 {}".to_vec(), 7), None);
+        assert_eq!(current(b"0 ".to_vec(), 0), Some(Vec::new()));
+    }
 }

@@ -76,6 +76,11 @@ pub struct Config {
     pub cache_namespace: String,
     /// Seconds a cached result lives at most (invalidation normally replaces it sooner).
     pub cache_ttl_secs: u64,
+    /// Seconds after which a city's snapshot is loaded whole again in the background, in case
+    /// a change's generation bump was lost (Redis failing as it was made): the bound on that
+    /// staleness. Changes themselves show at once, through the change log. Every city is
+    /// re-read once per interval, so a shorter one costs reads in proportion to the catalog.
+    pub snapshot_full_reload_secs: u64,
     /// Booking's base URL, for its public availability API (read only for `availability.changed`
     /// events from before booking carried the nights).
     pub booking_url: String,
@@ -94,6 +99,7 @@ impl Default for Config {
             redis_url: None,
             cache_namespace: String::new(),
             cache_ttl_secs: 120,
+            snapshot_full_reload_secs: 600,
             booking_url: "http://127.0.0.1:8082".into(),
             booking_timeout_ms: 5000,
             max_candidates: 5000,
@@ -130,7 +136,7 @@ pub async fn start(cfg: Config, shutdown: CancellationToken) -> anyhow::Result<R
 
     let readiness =
         Readiness::default().with_check("mongodb", mongo::readiness(store.db.clone())).with_check("kafka", producer.readiness());
-    let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.cache_ttl_secs), cfg.max_candidates);
+    let snapshots = snapshot::Snapshots::new(Duration::from_secs(cfg.snapshot_full_reload_secs), cfg.max_candidates);
     let warmed = snapshots.warm_up(&store, &cache);
     let readiness = readiness.with_check("snapshots", move || {
         let warmed = warmed.clone();

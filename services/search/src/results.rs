@@ -91,22 +91,24 @@ impl RoomOffer {
 }
 
 impl HotelHit {
-    fn new(h: HotelDoc, stay: Option<(Stay, Vec<RoomOffer>)>) -> Self {
+    /// The hit for `h`: with the stay and its offers (cheapest first) when dates were given,
+    /// else with the catalog's room types. Copies only the fields a hit shows.
+    fn new(h: &HotelDoc, stay: Option<(Stay, Vec<RoomOffer>)>) -> Self {
         let (total_cents, nights, room_types) = match stay {
             Some((stay, offers)) => (offers.first().and_then(|o| o.total_cents), Some(stay.nights()), offers),
             None => (None, None, h.room_types.iter().map(RoomOffer::catalog).collect()),
         };
         Self {
-            id: h.id,
-            name: h.name,
-            city: h.city,
-            country: h.country,
+            id: h.id.clone(),
+            name: h.name.clone(),
+            city: h.city.clone(),
+            country: h.country.clone(),
             stars: h.stars,
             rating: h.rating,
             review_count: h.review_count,
             popularity: h.popularity,
-            amenities: h.amenities,
-            currency: h.currency,
+            amenities: h.amenities.clone(),
+            currency: h.currency.clone(),
             from_price_cents: h.from_price_cents,
             total_cents,
             nights,
@@ -125,26 +127,40 @@ pub fn hotel_matches(h: &HotelDoc, q: &SearchQuery) -> bool {
         && (q.guests <= 1 || h.max_capacity >= q.capacity_needed())
 }
 
-/// A hotel that passed the filters: what it is sorted by, and its offers (dates given).
+/// A room type that fits the party and has enough rooms left on every night of the stay.
+struct Fit<'a> {
+    room: &'a RoomTypeDoc,
+    total_cents: i64,
+    available: i32,
+}
+
+impl Fit<'_> {
+    fn offer(&self) -> RoomOffer {
+        RoomOffer { total_cents: Some(self.total_cents), available: Some(self.available), ..RoomOffer::catalog(self.room) }
+    }
+}
+
+/// A hotel that passed the filters: what it is sorted by, and its fits (dates given).
 struct Candidate<'a> {
     hotel: &'a HotelDoc,
-    offers: Option<Vec<RoomOffer>>,
+    fits: Option<Vec<Fit<'a>>>,
     price: i64,
 }
 
-/// Run `q` over `hotels` (those of its city, or of every city).
+/// Run `q` over `hotels` (those of its city, or of every city). Filtering and sorting borrow
+/// the snapshot; only the hotels on the page returned are copied into results.
 pub fn search<'a>(hotels: impl Iterator<Item = &'a HotelEntry>, q: &SearchQuery) -> SearchPage {
     let candidates = hotels.filter(|h| hotel_matches(&h.doc, q));
     let mut found: Vec<Candidate<'a>> = match q.stay {
         None => candidates
             .filter(|h| q.price_ok(h.doc.from_price_cents))
-            .map(|h| Candidate { hotel: &h.doc, offers: None, price: h.doc.from_price_cents })
+            .map(|h| Candidate { hotel: &h.doc, fits: None, price: h.doc.from_price_cents })
             .collect(),
         Some(stay) => candidates
             .filter_map(|h| {
-                let offers = offers_for(h, stay, q);
-                let best = offers.first()?.total_cents?;
-                q.price_ok(best).then_some(Candidate { hotel: &h.doc, offers: Some(offers), price: best })
+                let fits = fits(h, stay, q);
+                let best = fits.first()?.total_cents;
+                q.price_ok(best).then_some(Candidate { hotel: &h.doc, fits: Some(fits), price: best })
             })
             .collect(),
     };
@@ -162,37 +178,33 @@ pub fn search<'a>(hotels: impl Iterator<Item = &'a HotelEntry>, q: &SearchQuery)
         .into_iter()
         .skip(skip)
         .take(q.page.page_size as usize)
-        .map(|c| HotelHit::new(c.hotel.clone(), q.stay.zip(c.offers)))
+        .map(|c| HotelHit::new(c.hotel, q.stay.zip(c.fits.map(|fits| fits.iter().map(Fit::offer).collect()))))
         .collect();
     q.page.of(items, total)
 }
 
 /// The room types of `h` that fit the party and have enough rooms left on every night of
-/// `stay` (per its calendars), cheapest first.
-pub fn offers_for(h: &HotelEntry, stay: Stay, q: &SearchQuery) -> Vec<RoomOffer> {
+/// `stay` (per its calendars), cheapest first, borrowed from the snapshot.
+fn fits<'a>(h: &'a HotelEntry, stay: Stay, q: &SearchQuery) -> Vec<Fit<'a>> {
     let rooms = i32::try_from(q.rooms).unwrap_or(i32::MAX);
-    let mut offers: Vec<RoomOffer> = h
+    let mut fits: Vec<Fit<'a>> = h
         .doc
         .room_types
         .iter()
         .filter(|r| r.capacity >= q.capacity_needed())
-        .filter_map(|r| {
-            let nights = h.calendars.get(&r.name)?;
+        .filter_map(|room| {
+            let nights = h.calendars.get(&room.name)?;
             let (mut per_room, mut fewest) = (0_i64, i32::MAX);
             for night in stay.check_in.iter_days().take_while(|n| *n < stay.check_out) {
                 let cell = nights.get(&night).filter(|c| c.available >= rooms)?;
                 per_room = per_room.saturating_add(cell.price_cents);
                 fewest = fewest.min(cell.available);
             }
-            Some(RoomOffer {
-                total_cents: Some(per_room.saturating_mul(i64::from(q.rooms))),
-                available: Some(fewest),
-                ..RoomOffer::catalog(r)
-            })
+            Some(Fit { room, total_cents: per_room.saturating_mul(i64::from(q.rooms)), available: fewest })
         })
         .collect();
-    offers.sort_by(|a, b| a.total_cents.cmp(&b.total_cents).then_with(|| a.name.cmp(&b.name)));
-    offers
+    fits.sort_by(|a, b| a.total_cents.cmp(&b.total_cents).then_with(|| a.room.name.cmp(&b.room.name)));
+    fits
 }
 
 /// The order of two hits by `key` given (price, rating, popularity, id); ties by id,
@@ -237,6 +249,10 @@ mod tests {
         HotelEntry { doc, calendars: calendars.iter().map(|(rt, n)| ((*rt).to_owned(), Arc::new(n.clone()))).collect() }
     }
 
+    fn offers_for(h: &HotelEntry, stay: Stay, q: &SearchQuery) -> Vec<RoomOffer> {
+        fits(h, stay, q).iter().map(Fit::offer).collect()
+    }
+
     fn query(guests: &str, rooms: &str) -> SearchQuery {
         let uri: axum::http::Uri =
             format!("/hotels?checkIn=2027-05-01&checkOut=2027-05-04&guests={guests}&rooms={rooms}").parse().expect("uri");
@@ -272,7 +288,7 @@ mod tests {
             total_cents: Some(total),
             rating,
             popularity,
-            ..HotelHit::new(HotelDoc { id: id.into(), ..HotelDoc::default() }, None)
+            ..HotelHit::new(&HotelDoc { id: id.into(), ..HotelDoc::default() }, None)
         };
         let mut hits = vec![hit("b", 300, 4.0, 1), hit("a", 300, 4.5, 9), hit("c", 100, 3.0, 5)];
         let ids = |hits: &[HotelHit]| hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>();

@@ -17,17 +17,21 @@
 //!   entry) loads the city (**full**): its `cityIndex` document, then each hotel and each of its
 //!   calendars by `_id`.
 //!
-//! A snapshot whose last full load is older than the cache TTL (less up to a quarter, at random,
-//! so cities loaded together do not expire together) is still served, and one full load of its
-//! city starts in the background (**reload**), replacing it when done. That bounds how long a
-//! lost generation bump can hide a change, without ever making a search wait for a whole city:
-//! in a bench run, twenty cities expiring at once made every search wait ~1.2 s for theirs.
+//! A snapshot whose last full load is older than `snapshot_full_reload_secs` (less up to a
+//! quarter, at random, so cities loaded together do not expire together) is still served, and
+//! one full load of its city starts in the background (**reload**), replacing it when done. That
+//! bounds how long a lost generation bump can hide a change, without ever making a search wait
+//! for a whole city: in a bench run, twenty cities expiring at once made every search wait
+//! ~1.2 s for theirs. The reloads re-read every city once per interval, a cost in proportion to
+//! the catalog, so the interval is long (10 minutes by default, like recommendation's full
+//! catalog reload): at the bench's large size (200 cities, 10,000 hotels) a 2-minute interval
+//! kept ~190 `_id` reads a second going through FerretDB while nothing changed.
 //!
 //! Only one load or refresh of a city runs at a time; searches arriving meanwhile wait for it
 //! and share it. Without a generation (no Redis, or Redis failing) a search loads afresh by
 //! keys and keeps nothing. Should Redis lose its keys (generations start again lower), held
-//! snapshots serve until their full load is older than the cache TTL: the same staleness bound
-//! as a lost generation bump. Loads are counted in `search_snapshot_loads_total{kind}` and the
+//! snapshots serve until their full load is older than `snapshot_full_reload_secs`: the same
+//! staleness bound as a lost generation bump. Loads are counted in `search_snapshot_loads_total{kind}` and the
 //! documents they read in `search_snapshot_documents_total` (and per instance, [`LoadStats`]).
 //!
 //! A search without a city runs over the snapshots of every city in the `cities` document (at
