@@ -8,7 +8,7 @@
 
 use crate::{
     catalog::CatalogCache,
-    profile::{self, Profile, Reason},
+    profile::{self, Profile, Reason, Scorer},
     profiles::ProfileCache,
     store::{HotelDoc, Store, match_key},
 };
@@ -204,8 +204,8 @@ async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q
                 .filter(|st| req.stay.is_some_and(|(i, o)| st.check_in.is_some_and(|si| si < o) && st.check_out.is_some_and(|so| so > i)))
                 .map(|st| st.hotel_id.clone())
                 .collect();
-            let hotels: HashMap<String, HotelDoc> =
-                stays.iter().filter_map(|st| catalog.hotel(&st.hotel_id)).map(|h| (h.id.clone(), h.clone())).collect();
+            let hotels: HashMap<&str, &HotelDoc> =
+                stays.iter().filter_map(|st| catalog.hotel(&st.hotel_id)).map(|h| (h.id.as_str(), h)).collect();
             let ratings: HashMap<String, u8> =
                 doc.ratings.iter().map(|r| (r.booking_id.clone(), u8::try_from(r.rating.clamp(1, 5)).unwrap_or(3))).collect();
             (Some(profile::build(stays, &hotels, &ratings)).filter(|p| p.stays > 0), excluded)
@@ -218,13 +218,17 @@ async fn recommend(State(s): State<AppState>, caller: OptionalCaller, ApiQuery(q
         return Ok(Json(Recommendations { basis: "popular", profile: None, items: items.collect() }));
     };
     // Candidates come most popular first; a stable sort keeps that order among equal scores.
-    let mut scored: Vec<(f64, Vec<Reason>, &HotelDoc)> = candidates
-        .map(|h| {
-            let (score, reasons) = profile::score(&profile, h);
-            (score, reasons, h)
+    // Every candidate is ranked by its points; only the hotels shown get their reasons in words.
+    let scorer = Scorer::new(&profile);
+    let mut ranked: Vec<(f64, &HotelDoc)> = candidates.map(|h| (scorer.points(h), h)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let items = ranked
+        .into_iter()
+        .take(req.limit)
+        .map(|(_, h)| {
+            let (score, reasons) = scorer.score(h);
+            Suggestion::new(h, score, reasons)
         })
         .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let items = scored.into_iter().take(req.limit).map(|(score, reasons, h)| Suggestion::new(h, score, reasons)).collect();
     Ok(Json(Recommendations { basis: "personal", profile: Some(profile), items }))
 }

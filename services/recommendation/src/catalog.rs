@@ -16,6 +16,10 @@
 //!   MongoDB but never logged (the bound on staleness without Redis). Without Redis configured
 //!   it loads the whole catalog every `catalog_refresh_ms`.
 //!
+//! The snapshot is persistent ([`rpds`] maps and trees sharing structure): a changed hotel is
+//! put into the held catalog in O(log n), and the new snapshot the requests read is a clone of
+//! it in O(1), so a refresh costs what changed, not a copy of every hotel.
+//!
 //! Catalog, rating and popularity changes show within one refresh interval on every replica;
 //! the same task evicts the profiles the consumer's profile log names ([`crate::profiles`]).
 
@@ -25,9 +29,10 @@ use crate::{
 };
 use futures::{StreamExt, TryStreamExt};
 use redis::aio::ConnectionManager;
+use rpds::{HashTrieMapSync, RedBlackTreeMapSync};
 use serde::{Deserialize, Serialize};
 use std::{
-    collections::HashMap,
+    cmp::Ordering,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -103,25 +108,99 @@ impl CatalogLog {
     }
 }
 
-/// One snapshot of the catalog.
-#[derive(Debug, Default)]
+/// Where a hotel on sale ranks: most popular first, then best rated, then by id.
+#[derive(Debug, Clone)]
+struct Rank {
+    popularity: i64,
+    rating: f64,
+    id: String,
+}
+
+impl Rank {
+    fn of(h: &HotelDoc) -> Self {
+        Self { popularity: h.popularity, rating: h.rating, id: h.id.clone() }
+    }
+}
+
+impl Ord for Rank {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.popularity.cmp(&self.popularity).then_with(|| other.rating.total_cmp(&self.rating)).then_with(|| self.id.cmp(&other.id))
+    }
+}
+
+impl PartialOrd for Rank {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Rank {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Rank {}
+
+/// Hotels on sale in rank order.
+type Ranked = RedBlackTreeMapSync<Rank, Arc<HotelDoc>>;
+
+/// One snapshot of the catalog; cloning it is O(1).
+#[derive(Debug, Clone)]
 pub struct Catalog {
-    by_id: HashMap<String, Arc<HotelDoc>>,
-    ranked: Vec<Arc<HotelDoc>>,
-    by_city: HashMap<String, Vec<Arc<HotelDoc>>>,
+    by_id: HashTrieMapSync<String, Arc<HotelDoc>>,
+    ranked: Ranked,
+    by_city: HashTrieMapSync<String, Ranked>,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        Self { by_id: HashTrieMapSync::new_sync(), ranked: Ranked::new_sync(), by_city: HashTrieMapSync::new_sync() }
+    }
 }
 
 impl Catalog {
     /// Index `hotels`.
-    pub fn new(hotels: Vec<HotelDoc>) -> Self {
-        let hotels: Vec<Arc<HotelDoc>> = hotels.into_iter().map(Arc::new).collect();
-        let mut ranked: Vec<Arc<HotelDoc>> = hotels.iter().filter(|h| h.on_sale).cloned().collect();
-        ranked.sort_by(|a, b| b.popularity.cmp(&a.popularity).then_with(|| b.rating.total_cmp(&a.rating)).then_with(|| a.id.cmp(&b.id)));
-        let mut by_city: HashMap<String, Vec<Arc<HotelDoc>>> = HashMap::new();
-        for h in &ranked {
-            by_city.entry(h.city_key.clone()).or_default().push(h.clone());
+    pub fn new(hotels: impl IntoIterator<Item = HotelDoc>) -> Self {
+        let mut catalog = Self::default();
+        for hotel in hotels {
+            catalog.put(hotel);
         }
-        Self { by_id: hotels.into_iter().map(|h| (h.id.clone(), h)).collect(), ranked, by_city }
+        catalog
+    }
+
+    /// Add `hotel`, or replace the one with its id: O(log n), sharing the rest with every
+    /// earlier clone.
+    pub fn put(&mut self, hotel: HotelDoc) {
+        let hotel = Arc::new(hotel);
+        if let Some(old) = self.by_id.get(&hotel.id).cloned() {
+            self.unrank(&old);
+        }
+        if hotel.on_sale {
+            let rank = Rank::of(&hotel);
+            self.ranked.insert_mut(rank.clone(), hotel.clone());
+            let mut city = self.by_city.get(&hotel.city_key).cloned().unwrap_or_else(Ranked::new_sync);
+            city.insert_mut(rank, hotel.clone());
+            self.by_city.insert_mut(hotel.city_key.clone(), city);
+        }
+        self.by_id.insert_mut(hotel.id.clone(), hotel);
+    }
+
+    /// Take `old` out of the rankings it is in.
+    fn unrank(&mut self, old: &HotelDoc) {
+        if !old.on_sale {
+            return;
+        }
+        let rank = Rank::of(old);
+        self.ranked.remove_mut(&rank);
+        if let Some(mut city) = self.by_city.get(&old.city_key).cloned() {
+            city.remove_mut(&rank);
+            if city.is_empty() {
+                self.by_city.remove_mut(&old.city_key);
+            } else {
+                self.by_city.insert_mut(old.city_key.clone(), city);
+            }
+        }
     }
 
     /// A hotel by id, on sale or not.
@@ -132,10 +211,10 @@ impl Catalog {
     /// Hotels on sale (in `city`, a match key, when given), most popular first.
     pub fn on_sale(&self, city: Option<&str>) -> impl Iterator<Item = &HotelDoc> {
         let list = match city {
-            Some(city) => self.by_city.get(city).map_or(&[][..], Vec::as_slice),
-            None => &self.ranked[..],
+            Some(city) => self.by_city.get(city),
+            None => Some(&self.ranked),
         };
-        list.iter().map(Arc::as_ref)
+        list.into_iter().flat_map(Ranked::values).map(Arc::as_ref)
     }
 }
 
@@ -161,7 +240,7 @@ pub struct Refresh {
 
 /// The catalog the task holds: every hotel, with the popularity version it shows.
 struct Held {
-    hotels: HashMap<String, HotelDoc>,
+    catalog: Catalog,
     /// The log's generation the copy includes; `None`: unknown (load everything next).
     generation: Option<u64>,
     loaded: Instant,
@@ -175,9 +254,9 @@ impl Held {
             Some(log) => log.generation().await.ok(),
             None => None,
         };
-        let hotels = store.load_catalog().await?.into_iter().map(|h| (h.id.clone(), h)).collect();
+        let catalog = Catalog::new(store.load_catalog().await?);
         metrics::counter!("recommendation_catalog_loads_total", "kind" => "full").increment(1);
-        Ok(Self { hotels, generation, loaded: Instant::now() })
+        Ok(Self { catalog, generation, loaded: Instant::now() })
     }
 
     /// Apply what the log says changed since the copy's generation: `Ok(false)` when the log
@@ -193,12 +272,11 @@ impl Held {
         for change in &changes {
             match change.popularity {
                 Some((value, version)) => {
-                    let hotel = self
-                        .hotels
-                        .entry(change.hotel.clone())
-                        .or_insert_with(|| HotelDoc { id: change.hotel.clone(), ..HotelDoc::default() });
+                    let held = self.catalog.hotel(&change.hotel).cloned();
+                    let mut hotel = held.unwrap_or_else(|| HotelDoc { id: change.hotel.clone(), ..HotelDoc::default() });
                     if version > hotel.popularity_version {
                         (hotel.popularity, hotel.popularity_version) = (value, version);
+                        self.catalog.put(hotel);
                     }
                 }
                 None if !reread.contains(&change.hotel) => reread.push(change.hotel.clone()),
@@ -212,10 +290,10 @@ impl Held {
         let fresh: Vec<Option<HotelDoc>> = futures::stream::iter(lookups).buffered(8).try_collect().await?;
         for (id, doc) in reread.iter().zip(fresh) {
             let Some(mut doc) = doc else { continue };
-            if let Some(held) = self.hotels.get(id).filter(|held| held.popularity_version > doc.popularity_version) {
+            if let Some(held) = self.catalog.hotel(id).filter(|held| held.popularity_version > doc.popularity_version) {
                 (doc.popularity, doc.popularity_version) = (held.popularity, held.popularity_version);
             }
-            self.hotels.insert(id.clone(), doc);
+            self.catalog.put(doc);
         }
         metrics::counter!("recommendation_catalog_loads_total", "kind" => "changes").increment(1);
         self.generation = Some(now);
@@ -223,7 +301,7 @@ impl Held {
     }
 
     fn snapshot(&self) -> Arc<Catalog> {
-        Arc::new(Catalog::new(self.hotels.values().cloned().collect()))
+        Arc::new(self.catalog.clone())
     }
 }
 
@@ -275,4 +353,57 @@ pub async fn start(
         }
     });
     Ok(CatalogCache(rx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hotel(id: &str, city: &str, popularity: i64, rating: f64) -> HotelDoc {
+        HotelDoc {
+            id: id.into(),
+            on_sale: true,
+            city: city.into(),
+            city_key: city.to_lowercase(),
+            popularity,
+            rating,
+            ..HotelDoc::default()
+        }
+    }
+
+    fn ids<'a>(hotels: impl Iterator<Item = &'a HotelDoc>) -> Vec<&'a str> {
+        hotels.map(|h| h.id.as_str()).collect()
+    }
+
+    #[test]
+    fn hotels_on_sale_rank_most_popular_then_best_rated_then_by_id() {
+        let catalog = Catalog::new([
+            hotel("a", "Porto", 3, 4.0),
+            hotel("b", "Porto", 5, 3.0),
+            hotel("c", "Lisbon", 3, 4.5),
+            hotel("d", "Porto", 3, 4.0),
+            HotelDoc { on_sale: false, ..hotel("e", "Porto", 9, 5.0) },
+        ]);
+        assert_eq!(ids(catalog.on_sale(None)), ["b", "c", "a", "d"]);
+        assert_eq!(ids(catalog.on_sale(Some("porto"))), ["b", "a", "d"]);
+        assert_eq!(ids(catalog.on_sale(Some("faro"))), Vec::<&str>::new());
+        assert_eq!(catalog.hotel("e").map(|h| h.popularity), Some(9), "off sale, still found by id");
+    }
+
+    #[test]
+    fn a_put_moves_the_hotel_and_leaves_earlier_snapshots_alone() {
+        let mut catalog = Catalog::new([hotel("a", "Porto", 1, 4.0), hotel("b", "Porto", 2, 4.0), hotel("c", "Lisbon", 3, 4.0)]);
+        let before = catalog.clone();
+        catalog.put(hotel("a", "Porto", 7, 4.0));
+        assert_eq!(ids(catalog.on_sale(Some("porto"))), ["a", "b"]);
+        assert_eq!(ids(catalog.on_sale(None)), ["a", "c", "b"]);
+        catalog.put(hotel("b", "Lisbon", 2, 4.0));
+        assert_eq!(ids(catalog.on_sale(Some("porto"))), ["a"]);
+        assert_eq!(ids(catalog.on_sale(Some("lisbon"))), ["c", "b"]);
+        catalog.put(HotelDoc { on_sale: false, ..hotel("a", "Porto", 7, 4.0) });
+        assert_eq!(ids(catalog.on_sale(Some("porto"))), Vec::<&str>::new());
+        assert_eq!(ids(catalog.on_sale(None)), ["c", "b"]);
+        assert_eq!(ids(before.on_sale(None)), ["c", "b", "a"], "the earlier snapshot is unchanged");
+        assert_eq!(ids(before.on_sale(Some("porto"))), ["b", "a"]);
+    }
 }
