@@ -64,7 +64,7 @@ pub struct AppState {
     /// Redis-backed rate limiter.
     pub limiter: Arc<rate_limit::RateLimiter>,
     /// The services behind the gateway.
-    pub upstreams: proxy::Upstreams,
+    pub upstreams: Arc<proxy::Upstreams>,
 }
 
 impl AppState {
@@ -82,7 +82,7 @@ impl AppState {
         let upstreams = proxy::Upstreams::new(bases, cfg.upstream_timeout(), cfg.upstream_connect_timeout())?;
         let limiter = rate_limit::RateLimiter::new(&cfg.redis_url, cfg.rate_limits.clone(), &cfg.redis_key_prefix, cfg.redis_timeout())?;
         let verifier = JwksVerifier::new(cfg.jwks_url());
-        Ok(Self { cfg: Arc::new(cfg), verifier: Arc::new(verifier), limiter: Arc::new(limiter), upstreams })
+        Ok(Self { cfg: Arc::new(cfg), verifier: Arc::new(verifier), limiter: Arc::new(limiter), upstreams: Arc::new(upstreams) })
     }
 }
 
