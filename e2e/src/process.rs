@@ -41,7 +41,7 @@ pub struct ServiceProcess {
     pub ops_url: String,
     env: BTreeMap<String, String>,
     child: Child,
-    logs: Arc<Mutex<VecDeque<serde_json::Value>>>,
+    logs: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl ServiceProcess {
@@ -60,32 +60,32 @@ impl ServiceProcess {
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         let label = name.to_owned();
-        let logs: Arc<Mutex<VecDeque<serde_json::Value>>> = Arc::default();
+        let logs: Arc<Mutex<VecDeque<String>>> = Arc::default();
         let kept = logs.clone();
+        // The reader keeps lines as text and parses only until the listening address is found:
+        // under the bench's load the services log thousands of lines a second, and parsing each
+        // one here would take the cores the bench measures the services on.
         std::thread::spawn(move || {
             let mut tx = Some(tx);
+            let echo_all = std::env::var_os("TEST_SERVICE_ECHO").is_some();
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let parsed = serde_json::from_str::<serde_json::Value>(&line);
-                if let Ok(v) = &parsed {
-                    let mut kept = kept.lock().expect("logs");
-                    if kept.len() == KEPT_LOG_LINES {
-                        kept.pop_front();
-                    }
-                    kept.push_back(v.clone());
+                if tx.is_some()
+                    && let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                    && v["message"] == "listening"
+                    && let Some(tx) = tx.take()
+                {
+                    let addr = |field: &str| v[field].as_str().unwrap_or_default().to_owned();
+                    let _ = tx.send((addr("addr"), addr("ops_addr")));
                 }
-                match parsed {
-                    Ok(v) if v["message"] == "listening" => {
-                        if let Some(tx) = tx.take() {
-                            let addr = |field: &str| v[field].as_str().unwrap_or_default().to_owned();
-                            let _ = tx.send((addr("addr"), addr("ops_addr")));
-                        }
-                    }
-                    // Keep warnings and errors visible in the test output (everything with TEST_SERVICE_ECHO=1).
-                    Ok(v) if matches!(v["level"].as_str(), Some("WARN" | "ERROR")) || std::env::var_os("TEST_SERVICE_ECHO").is_some() => {
-                        eprintln!("[{label}] {line}")
-                    }
-                    _ => {}
+                // Keep warnings and errors visible in the test output (everything with TEST_SERVICE_ECHO=1).
+                if echo_all || line.contains(r#""level":"WARN""#) || line.contains(r#""level":"ERROR""#) {
+                    eprintln!("[{label}] {line}");
                 }
+                let mut kept = kept.lock().expect("logs");
+                if kept.len() == KEPT_LOG_LINES {
+                    kept.pop_front();
+                }
+                kept.push_back(line);
             }
         });
         let (addr, ops_addr) =
@@ -95,7 +95,7 @@ impl ServiceProcess {
 
     /// The JSON log lines this process wrote so far (the last [`KEPT_LOG_LINES`]).
     pub fn logs(&self) -> Vec<serde_json::Value> {
-        self.logs.lock().expect("logs").iter().cloned().collect()
+        self.logs.lock().expect("logs").iter().filter_map(|line| serde_json::from_str(line).ok()).collect()
     }
 
     /// OS process id.
