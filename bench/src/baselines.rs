@@ -85,7 +85,7 @@ fn pgbench_binary() -> String {
 
 /// Produce→consume round trips on a fresh topic at `load`, with the services' own producer
 /// settings (`acks=all`, idempotent, `linger.ms=2`); latency from each message's intended
-/// send time to its arrival at the consumer.
+/// send time to its arrival at the consumer. The topic is deleted afterwards.
 pub async fn kafka_round_trip(bootstrap: &str, load: Load) -> anyhow::Result<Step> {
     let cfg = KafkaConfig { bootstrap_servers: bootstrap.into(), topic_prefix: format!("{}.", unique("bench")), ..KafkaConfig::default() };
     tripnest_common::kafka::ensure_topics(&cfg, &["roundtrip".to_owned()]).await?;
@@ -129,5 +129,7 @@ pub async fn kafka_round_trip(bootstrap: &str, load: Load) -> anyhow::Result<Ste
     })
     .await;
     reader.abort();
+    // The topic goes with the run: a broker keeps a cost for every partition it holds.
+    crate::seed::drop_kafka_under(bootstrap, &cfg.topic_prefix).await?;
     Ok(step)
 }

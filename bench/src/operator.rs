@@ -210,7 +210,8 @@ async fn measure(stack: &Stack, client: &Client, ns: &str, n: usize) -> anyhow::
     let prefix = format!("{}.", unique("bench"));
     let token = unique("internal");
     let settings = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> { pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect() };
-    let db = with_database(stack.database_url(), &format!("t_bench_booking_{}", unique("db").replace('-', "_")));
+    let db_name = format!("t_bench_booking_{}", unique("db").replace('-', "_"));
+    let db = with_database(stack.database_url(), &db_name);
     let bootstrap = stack.get("KAFKA_BOOTSTRAP_SERVERS");
     let booking = ServiceProcess::spawn(
         "booking",
@@ -256,5 +257,15 @@ async fn measure(stack: &Stack, client: &Client, ns: &str, n: usize) -> anyhow::
     let (rss, peak) = memory_mib(operator.pid());
     drop(operator);
     drop(booking);
+    // The run's topics and booking's database go with it (a broker keeps a cost for every
+    // partition it holds); a failure to clean up is reported, not fatal.
+    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(stack.database_url()).await?;
+    let cleaned = match crate::seed::drop_kafka_under(bootstrap, &prefix).await {
+        Ok(_) => crate::seed::drop_database(&mut admin, &db_name).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = cleaned {
+        eprintln!("[operator] cleaning up {prefix}* and {db_name}: {e:#}");
+    }
     Ok((ready_s, rss, peak))
 }

@@ -146,7 +146,7 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
                  {} confirmed past stays (`booking.confirmed` events, as booking publishes them) whose guests are the registered pool plus synthetic user ids, {} travellers in all, \
                  each with a review (`review.created` and the hotel's running `hotel.rating.updated`, as the review service publishes them); \
                  notification is stopped while the stays are published and its group moved past them. Cached: the platform runs on databases, topics and consumer groups named after the seed, \
-                 and a marker in `{}_bench` makes the next run reuse it; bookings made by earlier runs stay in it until they reach half its past stays, when the next run drops the seed and seeds afresh. \
+                 and a marker in `{}_bench` makes the next run reuse it; bookings made by earlier runs stay in it until they reach {:.0} % of its past stays, when the next run drops the seed and seeds afresh. \
                  Before measuring, every table and index of the seed's databases (FerretDB's included) is read into PostgreSQL's buffers (`pg_prewarm`; the stack runs 1 GB of them)",
                 size.name(),
                 seed::pin(size),
@@ -158,7 +158,8 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
                 plan.pool,
                 plan.stays,
                 plan.travellers,
-                seed::pin(size)
+                seed::pin(size),
+                seed::USED_UP_SHARE * 100.0
             ));
             let (_, search_body) = site.search_sample().await?;
             let bare_url = baselines::bare_handler(search_body);

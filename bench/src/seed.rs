@@ -321,9 +321,7 @@ pub const USED_UP_SHARE: f64 = 0.5;
 pub async fn used_up(stack: &Stack, size: Size) -> anyhow::Result<Option<i64>> {
     let database = format!("{}_booking", pin(size));
     let mut admin = PgConnection::connect(stack.database_url()).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(&database).fetch_one(&mut admin).await?;
-    if !exists {
+    if !database_exists(&mut admin, &database).await? {
         return Ok(None);
     }
     let mut db = PgConnection::connect(&with_database(stack.database_url(), &database)).await?;
@@ -346,17 +344,7 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
     }
     let bootstrap = stack.get("KAFKA_BOOTSTRAP_SERVERS").to_owned();
     let prefix = format!("{pin}.");
-    let (topics, groups) = under_prefix(&bootstrap, &prefix).await?;
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    if !groups.is_empty() {
-        let names: Vec<&str> = groups.iter().map(String::as_str).collect();
-        admin.delete_groups(&names, &options).await?;
-    }
-    if !topics.is_empty() {
-        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-        admin.delete_topics(&names, &options).await?;
-    }
+    let (topics, groups) = drop_kafka_under(&bootstrap, &prefix).await?;
     // The platform creates the same topics again as it starts: wait until the brokers no longer
     // list them (deletion completes in the background).
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -376,15 +364,43 @@ pub async fn drop_seed(stack: &Stack, pin: &str) -> anyhow::Result<String> {
         sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1").bind(&like).fetch_all(&mut pg).await?;
     databases.sort_by_key(|db| *db == format!("{pin}_booking"));
     for db in &databases {
-        sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{db}" WITH (FORCE)"#))).execute(&mut pg).await?;
+        drop_database(&mut pg, db).await?;
     }
     Ok(format!(
         "{} PostgreSQL databases, {} MongoDB databases, {} topics, {} consumer groups",
         databases.len(),
         mongo_dbs.len(),
-        topics.len(),
-        groups.len()
+        topics,
+        groups
     ))
+}
+
+/// Delete the consumer groups, then the topics, whose names start with `prefix` (the brokers
+/// finish deleting topics in the background); returns how many topics and groups it deleted.
+pub async fn drop_kafka_under(bootstrap: &str, prefix: &str) -> anyhow::Result<(usize, usize)> {
+    let (topics, groups) = under_prefix(bootstrap, prefix).await?;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new().set("bootstrap.servers", bootstrap).create()?;
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    if !groups.is_empty() {
+        let names: Vec<&str> = groups.iter().map(String::as_str).collect();
+        admin.delete_groups(&names, &options).await?;
+    }
+    if !topics.is_empty() {
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        admin.delete_topics(&names, &options).await?;
+    }
+    Ok((topics.len(), groups.len()))
+}
+
+/// Whether the PostgreSQL database `name` exists.
+async fn database_exists(admin: &mut PgConnection, name: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(name).fetch_one(admin).await?)
+}
+
+/// Drop the PostgreSQL database `name` (if it exists), closing its connections.
+pub async fn drop_database(admin: &mut PgConnection, name: &str) -> anyhow::Result<()> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(r#"DROP DATABASE IF EXISTS "{name}" WITH (FORCE)"#))).execute(admin).await?;
+    Ok(())
 }
 
 /// The topics and the consumer groups whose names start with `prefix`; a broker that just
@@ -419,9 +435,7 @@ async fn list_under_prefix(bootstrap: &str, prefix: &str) -> anyhow::Result<(Vec
 async fn marker_db(stack: &Stack, pin: &str) -> anyhow::Result<PgConnection> {
     let name = format!("{pin}_bench");
     let mut admin = PgConnection::connect(stack.database_url()).await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(&name).fetch_one(&mut admin).await?;
-    if !exists {
+    if !database_exists(&mut admin, &name).await? {
         sqlx::query(sqlx::AssertSqlSafe(format!(r#"CREATE DATABASE "{name}""#))).execute(&mut admin).await?;
     }
     let mut db = PgConnection::connect(&with_database(stack.database_url(), &name)).await?;
