@@ -3,11 +3,6 @@
 //! separate operations listener that only the cluster reaches, and on SIGTERM mark not-ready,
 //! drain in-flight requests, wait for background workers (consumers finish their current
 //! message, the outbox relay lets go), then run cleanups (flush the producer, close the pool).
-//!
-//! Every binary that links this crate (the services, the operator, the bench, the tests)
-//! allocates with mimalloc: a request or an event allocates many short-lived strings and
-//! vectors, and on the bench's mix glibc's malloc (`_int_malloc`, `unlink_chunk`,
-//! `malloc_consolidate`, `free`) was 15–25 % of the gateway's, search's and recommendation's CPU.
 
 use crate::{
     config::{CommonConfig, LogConfig},
@@ -19,9 +14,6 @@ use futures::future::BoxFuture;
 use std::{net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// A started service: its HTTP server, background workers and cleanups.
 pub struct Running {
