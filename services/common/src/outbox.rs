@@ -30,9 +30,14 @@
 //!   the leader's own process costs the relay only its share of that delete. (One the poll
 //!   published before its commit's hand-over arrived is recognised among those remembered; one
 //!   forgotten by then is published twice, which consumers drop as a duplicate.)
-//! - The poll (every 500 ms, at the start, after a full batch, and for a notification without
-//!   seqs) reads the oldest rows (`ORDER BY seq LIMIT`): it finds what nobody named, e.g. a
-//!   commit whose process lost the lead, or died, between its commit and telling the relay.
+//! - The scan reads the oldest rows (`ORDER BY seq LIMIT`): at the start of a lead, after a
+//!   full batch, for a notification without seqs, and as the poll, a [`Poll`] after the last
+//!   scan, busy or idle. It finds what nobody named, e.g. a commit whose process lost the
+//!   lead, or died, between its commit and telling the relay. Such rows are rare, so the poll
+//!   backs off while it finds none (500 ms, doubling to 5 s; 500 ms again after one that found
+//!   rows nobody had named): a scan walks the index entries of every row deleted since the
+//!   last vacuum, and an idle relay need not do that twice a second. An unnamed row waits at
+//!   most 5 s, however busy the relay is.
 //! - Every relay statement is planned for its parameters, never from a cached generic plan.
 //!   The table is all churn (each row is inserted and deleted within milliseconds) and vacuum
 //!   leaves it at zero pages, so a generic plan is a sequential scan; between vacuums the heap
@@ -55,6 +60,7 @@ use std::{
     },
     time::Duration,
 };
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -343,6 +349,8 @@ impl Outbox {
         tracing::info!("outbox relay leading");
         // `wanted`: seqs other processes named, to read; `held`: this process's committed rows.
         let (mut published, mut wanted, mut held, mut scan) = (Published::default(), BTreeSet::new(), BTreeMap::new(), true);
+        // `polled`: this read is the poll's; the next poll is due at `due`, busy or not.
+        let (mut poll, mut polled, mut due) = (Poll::default(), false, Instant::now());
         while !shutdown.is_cancelled() {
             let (read, mine) = if scan {
                 // The scan reads this process's rows too; `held` is filtered after it.
@@ -353,18 +361,31 @@ impl Outbox {
                 (Read::These(these), mine)
             };
             let seqs = publish_batch(pool, producer, read, mine).await?;
+            if scan {
+                if std::mem::take(&mut polled) {
+                    // Rows named or handed over are no news: the poll is for the others.
+                    published.hold(self.relay.take_committed(), &mut held);
+                    poll = poll.after(seqs.iter().any(|seq| !held.contains_key(seq) && !wanted.contains(seq)));
+                }
+                due = Instant::now() + poll.0;
+            }
             // A full batch of the oldest rows: there may be more.
             scan = scan && seqs.len() as i64 == BATCH;
             published.remember(seqs);
             published.hold(self.relay.take_committed(), &mut held);
             held.retain(|seq, _| !published.0.contains(seq));
+            wanted.retain(|seq| !published.0.contains(seq));
+            if !scan && Instant::now() >= due {
+                // Also while busy: a steady stream of named rows must not hide an unnamed one.
+                (scan, polled) = (true, true);
+            }
             if scan || !wanted.is_empty() || !held.is_empty() {
                 continue;
             }
             // Wait for a commit of this process, a notification naming a row not published
             // yet, or the poll.
-            let poll = tokio::time::sleep(Duration::from_millis(500));
-            tokio::pin!(poll);
+            let idle = tokio::time::sleep_until(due);
+            tokio::pin!(idle);
             loop {
                 tokio::select! {
                     () = shutdown.cancelled() => break,
@@ -376,7 +397,7 @@ impl Outbox {
                         scan |= !published.wanted(n?.payload(), &mut wanted);
                         if scan || !wanted.is_empty() { break }
                     }
-                    () = &mut poll => { scan = true; break }
+                    () = &mut idle => { (scan, polled) = (true, true); break }
                 }
             }
             // Whatever else has arrived is answered by the same read.
@@ -414,6 +435,28 @@ impl Drop for Leading<'_> {
     fn drop(&mut self) {
         self.0.leading.store(false, Ordering::Release);
         self.0.take_committed();
+    }
+}
+
+/// How long the relay waits idle before its poll: [`Poll::SOONEST`] at first and after a poll
+/// that found rows nobody had named, doubling after each that found none, up to
+/// [`Poll::LATEST`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Poll(Duration);
+
+impl Poll {
+    const SOONEST: Duration = Duration::from_millis(500);
+    const LATEST: Duration = Duration::from_secs(5);
+
+    /// The wait after a poll that `found` rows nobody had named, or not.
+    fn after(self, found: bool) -> Self {
+        if found { Self(Self::SOONEST) } else { Self((self.0 * 2).min(Self::LATEST)) }
+    }
+}
+
+impl Default for Poll {
+    fn default() -> Self {
+        Self(Self::SOONEST)
     }
 }
 
@@ -500,6 +543,14 @@ async fn publish_batch(pool: &PgPool, producer: &Producer, read: Read, mine: Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_poll_backs_off_while_it_finds_nothing_and_comes_back_when_it_finds_rows() {
+        let waits: Vec<u64> =
+            std::iter::successors(Some(Poll::default()), |p| Some(p.after(false))).take(7).map(|p| p.0.as_millis() as u64).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 5000, 5000, 5000]);
+        assert_eq!(Poll(Poll::LATEST).after(true), Poll::default(), "rows found: soon again");
+    }
 
     #[test]
     fn a_notification_wants_the_seqs_not_published_lately() {
