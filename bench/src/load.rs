@@ -261,14 +261,20 @@ where
 {
     // A pause before each step but the first, so work a server still has queued from the last
     // one (its clients gave up, it may not have) does not land on the next: 2 s, or 5 s after a
-    // step with errors.
-    let mut pause = None;
+    // step with errors. After a step that missed, also until the machine is about as quiet as
+    // before the first step: an overload leaves queues (requests, events, vacuum) whose work
+    // would otherwise be charged to the next, lower, step.
+    let calm = crate::profile::busy_cores(Duration::from_secs(1)).await;
+    let (mut pause, mut missed) = (None, false);
     climb(
         rates,
         async |rate| {
             if let Some(pause) = pause {
                 tokio::time::sleep(pause).await;
                 settle().await;
+                if missed {
+                    quiet(calm + QUIET_CORES, QUIET_WAIT).await;
+                }
             }
             let step = open_loop_classed(Load { rate, duration: pace.duration(rate), max_in_flight }, request.clone()).await;
             eprintln!(
@@ -276,11 +282,29 @@ where
                 step.p50_ms, step.p99_ms, step.p999_ms, step.errors, step.due
             );
             pause = Some(Duration::from_secs(if step.errors > 0 { 5 } else { 2 }));
+            missed = !step.meets(p99_ms);
             step
         },
         |step| step.meets(p99_ms),
     )
     .await
+}
+
+/// Busy cores above those before a ladder's first step that count as quiet again.
+pub const QUIET_CORES: f64 = 0.25;
+/// How long a ladder waits at most for the machine to quiet after a step that missed.
+pub const QUIET_WAIT: Duration = Duration::from_secs(30);
+
+/// Wait until the machine keeps at most `cores` busy over a second, or `deadline` passed.
+async fn quiet(cores: f64, deadline: Duration) {
+    let started = Instant::now();
+    loop {
+        let busy = crate::profile::busy_cores(Duration::from_secs(1)).await;
+        if busy <= cores || started.elapsed() >= deadline {
+            eprintln!("    quiet after {:.0} s: {busy:.2} busy cores (at most {cores:.2} wanted)", started.elapsed().as_secs_f64());
+            return;
+        }
+    }
 }
 
 /// The search for a capacity behind every ladder: `run` a step at each of `rates`, rising, until

@@ -76,6 +76,32 @@ impl Cpu {
     }
 }
 
+/// The machine's busy and total ticks so far, from the `cpu` line of `/proc/stat` (busy: all
+/// but idle and iowait).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    machine_ticks_of(stat.lines().next()?)
+}
+
+fn machine_ticks_of(line: &str) -> Option<(u64, u64)> {
+    let mut fields = line.split_whitespace();
+    (fields.next()? == "cpu").then_some(())?;
+    let ticks: Vec<u64> = fields.map(str::parse).collect::<Result<_, _>>().ok()?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let total: u64 = ticks.iter().take(8).sum();
+    let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
+/// Cores the whole machine kept busy over the next `over` (0 when `/proc/stat` is unreadable).
+pub async fn busy_cores(over: std::time::Duration) -> f64 {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+    let Some((busy0, total0)) = machine_ticks() else { return 0.0 };
+    tokio::time::sleep(over).await;
+    let Some((busy1, total1)) = machine_ticks() else { return 0.0 };
+    cores * (busy1 - busy0) as f64 / (total1 - total0).max(1) as f64
+}
+
 /// The command and the user + system ticks of one `/proc/<pid>/stat` line. The command is in
 /// parentheses and may itself hold spaces or parentheses, so fields are counted after the last `)`.
 fn parse_stat(stat: &str) -> Option<(String, u64)> {
@@ -171,6 +197,14 @@ pub fn cores_note(cores: &[(String, f64)], top: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_is_busy_in_all_but_idle_and_iowait() {
+        assert_eq!(machine_ticks_of("cpu  100 5 50 800 20 3 2 0 0 0"), Some((160, 980)));
+        assert_eq!(machine_ticks_of("cpu0 100 5 50 800 20 3 2 0 0 0"), None, "one core's line");
+        let (busy, total) = machine_ticks().expect("/proc/stat");
+        assert!(busy > 0 && busy < total);
+    }
 
     #[test]
     fn a_stat_line_gives_its_command_and_user_plus_system_ticks() {

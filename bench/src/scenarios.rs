@@ -115,10 +115,12 @@ pub async fn run(args: &Args, report: &mut Report) -> anyhow::Result<()> {
         "gateway rate limits raised to 60,000,000/min (burst 1,000,000) for every class: the GCRA call to Redis stays on every request, 429s never happen, so the mix measures the services, not the limiter".into(),
     );
     report.setup.push(format!(
-        "generator: open loop, one pooled reqwest client, each request its own task, at most {MAX_IN_FLIGHT} in flight (a request due beyond that is dropped and counted as an error); latency from the intended start (HdrHistogram, coordinated omission corrected); p99 objective {P99_OBJECTIVE_MS} ms with < 1% errors; a step lasts {} s, lengthened to {} requests at low rates (at most {} s), with a 2 s pause between steps (5 s after a step with errors); rates rise ×2 until the objective is missed (or fall ÷4 until it is met, when the first already missed), then two steps each at the geometric midpoint of the highest rate that met it and the lowest that did not (capacity known to within 19 %)",
+        "generator: open loop, one pooled reqwest client, each request its own task, at most {MAX_IN_FLIGHT} in flight (a request due beyond that is dropped and counted as an error); latency from the intended start (HdrHistogram, coordinated omission corrected); p99 objective {P99_OBJECTIVE_MS} ms with < 1% errors; a step lasts {} s, lengthened to {} requests at low rates (at most {} s), with a 2 s pause between steps (5 s after a step with errors) and, after a step that missed, a wait until the machine's busy cores are within {quiet} of what they were before the first step (at most {quiet_wait} s); rates rise ×2 until the objective is missed (or fall ÷4 until it is met, when the first already missed), then two steps each at the geometric midpoint of the highest rate that met it and the lowest that did not (capacity known to within 19 %)",
         sizes.pace.step.as_secs(),
         sizes.pace.min_samples,
-        sizes.pace.max.as_secs()
+        sizes.pace.max.as_secs(),
+        quiet = load::QUIET_CORES,
+        quiet_wait = load::QUIET_WAIT.as_secs(),
     ));
     report.setup.push(
         "ceilings: bare axum = an in-process axum server on its own 2-thread runtime answering the same search JSON, driven by the same generator at the same rates; \
