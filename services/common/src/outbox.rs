@@ -438,8 +438,8 @@ impl Drop for Leading<'_> {
     }
 }
 
-/// How long the relay waits idle before its poll: [`Poll::SOONEST`] at first and after a poll
-/// that found rows nobody had named, doubling after each that found none, up to
+/// How long after its last scan the relay polls, busy or idle: [`Poll::SOONEST`] at first and
+/// after a poll that found rows nobody had named, doubling after each that found none, up to
 /// [`Poll::LATEST`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Poll(Duration);

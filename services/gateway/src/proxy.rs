@@ -55,7 +55,7 @@ fn is_hop_or_gateway_header(name: &HeaderName) -> bool {
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// The services behind the gateway and the client that reaches them.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Upstreams {
     client: Client<HttpConnector, Body>,
     bases: HashMap<Service, String>,
